@@ -1,0 +1,197 @@
+//! The engine's one error type.
+//!
+//! Every message is written for the person at the desk or the IT volunteer
+//! looking after it: it says what went wrong and, where there is one, what to
+//! do next. No message ever carries report content or a personal field, so an
+//! error can be shown, logged or printed without leaking anything.
+
+use std::path::PathBuf;
+
+use crate::model::ValidationErrors;
+
+/// Result with the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in the desk engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// There is no store at the given place yet.
+    #[error("no desk has been set up at {}; run `hirc init` to set one up", path.display())]
+    NotInitialised {
+        /// Where the store was looked for.
+        path: PathBuf,
+    },
+    /// `init` was asked to create a desk where one already exists.
+    #[error(
+        "a desk already exists at {}; it was left untouched (use another --data-dir to set up a second desk)",
+        path.display()
+    )]
+    AlreadyInitialised {
+        /// The existing store.
+        path: PathBuf,
+    },
+    /// The file is not a SQLite database at all.
+    #[error(
+        "{} is not a HIRC Desk store (it is not a SQLite database); it was left untouched",
+        path.display()
+    )]
+    NotAStore {
+        /// The file that was opened.
+        path: PathBuf,
+    },
+    /// The file is a SQLite database that belongs to something else.
+    #[error(
+        "{} is a SQLite database, but not a HIRC Desk store; it was left untouched",
+        path.display()
+    )]
+    ForeignStore {
+        /// The file that was opened.
+        path: PathBuf,
+    },
+    /// The store was written by a newer HIRC Desk.
+    #[error(
+        "this desk's store has schema version {found}, but this HIRC Desk only knows up to {supported}; install the newer HIRC Desk that wrote it"
+    )]
+    StoreTooNew {
+        /// The version in the file.
+        found: i64,
+        /// The newest version this build can read.
+        supported: i64,
+    },
+    /// SQLite found the file damaged.
+    #[error(
+        "the desk's store is damaged and cannot be read safely ({detail}); nothing was changed: restore the data directory from a backup or ask your IT volunteer"
+    )]
+    Corrupt {
+        /// SQLite's own description (never content).
+        detail: String,
+    },
+    /// Any other database failure.
+    #[error("the desk's store could not be used: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A file-system failure.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The passphrase (or recovery code) did not open the slot.
+    #[error("wrong passphrase for {user}; nothing was changed")]
+    WrongPassphrase {
+        /// The user whose slot was tried.
+        user: String,
+    },
+    /// The recovery code did not open the recovery slot.
+    #[error("that recovery code does not open this desk; nothing was changed")]
+    WrongRecoveryCode,
+    /// No (active) user by that name.
+    #[error("there is no user called {name:?} at this desk")]
+    UnknownUser {
+        /// The name that was asked for.
+        name: String,
+    },
+    /// A user by that name already exists.
+    #[error("there is already a user called {name:?} at this desk")]
+    UserExists {
+        /// The name that was asked for.
+        name: String,
+    },
+    /// The acting user may not do this.
+    #[error("{action} needs a coordinator; {user} is an ambassador")]
+    NotPermitted {
+        /// What was attempted.
+        action: &'static str,
+        /// The acting user.
+        user: String,
+    },
+    /// Removing the user would leave the desk without a coordinator.
+    #[error("{name} is the last coordinator; add another coordinator before removing them")]
+    LastCoordinator {
+        /// The coordinator who would have been removed.
+        name: String,
+    },
+    /// A passphrase that does not meet the rules.
+    #[error("{0}")]
+    WeakPassphrase(&'static str),
+    /// An input that is not well-formed (names, codes, ids).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// No report with that id or reference.
+    #[error("there is no report {0} at this desk (`hirc report list` shows them)")]
+    UnknownReport(String),
+    /// A prefix that matches more than one report.
+    #[error("{0} matches more than one report; give more of the id")]
+    AmbiguousReport(String),
+    /// The report is not in a state that allows the change.
+    #[error("report {id} is {state}, so it cannot be {action}")]
+    WrongState {
+        /// The report.
+        id: String,
+        /// Its state.
+        state: &'static str,
+        /// What was attempted (past participle).
+        action: &'static str,
+    },
+    /// The report does not pass validation.
+    #[error("the report is not ready:\n{0}")]
+    Invalid(ValidationErrors),
+    /// Input JSON that could not be read as a report.
+    #[error("{0}")]
+    BadReportJson(String),
+    /// A ciphertext failed to decrypt or did not match its row.
+    #[error(
+        "a stored record could not be decrypted or does not belong where it was found ({0}); the store may have been tampered with"
+    )]
+    Integrity(&'static str),
+    /// The record was written by a newer HIRC Desk.
+    #[error(
+        "a report was saved by a newer HIRC Desk (format {found}, this one reads up to {supported}); upgrade HIRC Desk"
+    )]
+    ReportTooNew {
+        /// The envelope's schema version.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// An encryption failure (should not happen; never carries content).
+    #[error("encryption failed: {0}")]
+    Crypto(String),
+}
+
+impl Error {
+    /// The wrapped I/O error with what we were doing.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Whether this error means the person typed the wrong secret.
+    pub fn is_authentication(&self) -> bool {
+        matches!(
+            self,
+            Self::WrongPassphrase { .. } | Self::WrongRecoveryCode | Self::UnknownUser { .. }
+        )
+    }
+
+    /// Whether this error is about the report's content failing validation.
+    pub fn is_validation(&self) -> bool {
+        matches!(self, Self::Invalid(_) | Self::BadReportJson(_))
+    }
+}
+
+/// Maps SQLite's "this file is damaged/not a database" codes to [`Error::Corrupt`]
+/// so callers never see them as a generic database failure.
+pub(crate) fn classify_sqlite(err: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    match err.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => Error::Corrupt {
+            detail: err.to_string(),
+        },
+        _ => Error::Database(err),
+    }
+}

@@ -1,0 +1,30 @@
+//! The HIRC Desk engine: everything a reception desk does with reports, with
+//! no user interface and no network.
+//!
+//! - [`model`]: report v1, its value lists and validation.
+//! - [`vault`]: the desk key, passphrase slots and the recovery code.
+//! - [`envelope`]: report bodies sealed to the desk key, bound to their row.
+//! - [`desk`]: the store and what an unlocked user can do with it.
+//! - [`audit`]: the hash-chained log of who did what.
+//! - [`reference`]: human references such as `CP-7K3M-Q9`.
+//!
+//! Nothing here logs, prints or returns report content except through the
+//! explicit read calls ([`Desk::report`]); errors never carry it.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod desk;
+pub mod envelope;
+mod error;
+pub mod model;
+pub mod reference;
+mod store;
+mod time;
+pub mod vault;
+
+pub use desk::{
+    Desk, DeskInfo, DeskSetup, DeskStatus, ReportListing, ReportRow, ReportView, Session, User,
+};
+pub use error::{Error, Result};
+pub use store::SCHEMA_VERSION;
