@@ -214,6 +214,7 @@ impl Desk {
         setup.passphrase.check_new()?;
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::io(format!("could not create {}", data_dir.display()), e))?;
+        store::restrict_dir(data_dir)?;
         let path = data_dir.join(DESK_FILE);
         if path.exists() {
             return Err(Error::AlreadyInitialised { path });

@@ -207,6 +207,21 @@ fn restrict_permissions(_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Makes the data directory private to its owner (logs and the store live
+/// there).
+#[cfg(unix)]
+pub(crate) fn restrict_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io(format!("could not restrict {}", path.display()), e))
+}
+
+/// Windows: the per-user profile folder already limits access.
+#[cfg(not(unix))]
+pub(crate) fn restrict_dir(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
 /// Makes the rename durable. Best effort: not every platform can open a
 /// directory for syncing.
 fn sync_parent(path: &Path) {

@@ -1,0 +1,190 @@
+//! The command line's shape: every command, flag and help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// HIRC Desk on the command line: set up a Hate Incident Reporting Centre
+/// desk, manage its users, and take, list and submit reports. Everything is
+/// stored encrypted in the desk's data directory.
+#[derive(Debug, Parser)]
+#[command(name = "hirc", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The desk's data directory (default: the per-user data directory, e.g.
+    /// ~/.local/share/hirc-desk).
+    #[arg(long, global = true, env = "HIRC_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Who is acting (a user at this desk). Not needed when the desk has only
+    /// one user.
+    #[arg(long, global = true, env = "HIRC_USER", value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Read passphrases from standard input instead of the terminal: line 1 is
+    /// the acting user's passphrase, line 2 a new passphrase where the command
+    /// sets one (for `init`, line 1 is the new coordinator's passphrase; for
+    /// `recover`, line 1 is the recovery code).
+    #[arg(long, global = true)]
+    pub passphrase_stdin: bool,
+
+    /// Also print the engine's log lines (never report content) on standard
+    /// error.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 done; 1 failed; 2 bad command line; 3 wrong passphrase, recovery
+code or user; 4 the report is not valid; 5 the store or audit log failed an
+integrity check.
+
+Start with:  hirc init --centre \"Castle Point CVS\" --centre-code CP --coordinator NAME";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up a new desk: the encrypted store, the desk key, the first
+    /// coordinator, and a recovery code (shown once).
+    Init(InitArgs),
+    /// Manage the people who use this desk.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Set a new coordinator passphrase with the recovery code.
+    Recover,
+    /// Take, edit, list and submit reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Show the audit log (coordinators), or check it with `hirc audit verify`.
+    Audit(AuditArgs),
+    /// The desk's name, users, report counts and store size.
+    Status(JsonFlag),
+}
+
+/// `hirc init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The centre's name, e.g. "Castle Point CVS".
+    #[arg(long, value_name = "NAME")]
+    pub centre: String,
+    /// The centre's short code (2–6 letters or digits), the start of every
+    /// report reference, e.g. CP.
+    #[arg(long, value_name = "CODE")]
+    pub centre_code: String,
+    /// The first coordinator's name.
+    #[arg(long, value_name = "NAME")]
+    pub coordinator: String,
+}
+
+/// `hirc user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user (coordinators). Asks for the new user's passphrase.
+    Add {
+        /// Their name as it will appear on the unlock screen.
+        name: String,
+        /// What they may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List the desk's users.
+    List(JsonFlag),
+    /// Remove a user (coordinators): their passphrase stops opening the desk.
+    Remove {
+        /// The user to remove.
+        name: String,
+    },
+    /// Change your passphrase, or (coordinators) reset another user's.
+    Passwd {
+        /// Whose passphrase (default: yours).
+        name: Option<String>,
+    },
+}
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Takes reports.
+    Ambassador,
+    /// Takes reports and manages the desk.
+    Coordinator,
+}
+
+/// `hirc report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Start a draft: from a JSON file (`--from FILE`, `-` for standard
+    /// input), or by answering questions. Prints the draft's id.
+    New {
+        /// A report in the JSON shape of docs/report-format.md.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+    },
+    /// Merge changes into a draft (a JSON merge patch: fields replace, null
+    /// clears).
+    Edit {
+        /// The draft's id (or a unique start of it).
+        id: String,
+        /// The changes, as JSON (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// Print a report as JSON. This shows personal data: mind the screen.
+    Show {
+        /// Id, unique start of an id, or reference (e.g. CP-7K3M-Q9).
+        id: String,
+    },
+    /// List reports: reference or draft id, state, dates and a short summary.
+    List(JsonFlag),
+    /// Delete a draft (submitted reports cannot be deleted).
+    Delete {
+        /// The draft's id (or a unique start of it).
+        id: String,
+    },
+    /// Check a draft is complete, seal it, and print its reference for the
+    /// person. It then waits in the outbox for upload.
+    Submit {
+        /// The draft's id (or a unique start of it).
+        id: String,
+    },
+}
+
+/// `hirc audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `verify` checks the log's hash chain.
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hirc audit verify`.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check that no entry was changed, removed or reordered.
+    Verify,
+}
+
+/// A `--json` switch.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

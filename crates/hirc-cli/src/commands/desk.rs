@@ -1,0 +1,118 @@
+//! `init`, `status` and `audit`.
+
+use anyhow::Result;
+use hirc_core::{Desk, DeskSetup};
+
+use crate::Ctx;
+use crate::cli::{AuditAction, AuditArgs, InitArgs};
+use crate::output;
+
+/// `hirc init`.
+pub fn init(ctx: &mut Ctx, args: InitArgs) -> Result<()> {
+    if ctx.data_dir.join(hirc_core::desk::DESK_FILE).exists() {
+        // Say so before asking for a passphrase that would not be used.
+        return Err(hirc_core::Error::AlreadyInitialised {
+            path: ctx.data_dir.join(hirc_core::desk::DESK_FILE),
+        }
+        .into());
+    }
+    let passphrase = ctx
+        .input
+        .new_passphrase(&format!("New passphrase for {}: ", args.coordinator.trim()))?;
+    passphrase.check_new()?;
+    let kdf = ctx.kdf()?;
+    eprintln!("Setting up the desk (this takes a few seconds)…");
+    let (desk, recovery) = Desk::create(
+        &ctx.data_dir,
+        &DeskSetup {
+            centre_name: &args.centre,
+            centre_code: &args.centre_code,
+            coordinator: &args.coordinator,
+            passphrase: &passphrase,
+            kdf,
+        },
+    )?;
+    let info = desk.info();
+    println!(
+        "Desk set up for {} ({}) in {}",
+        info.centre_name,
+        info.centre_code,
+        ctx.data_dir.display()
+    );
+    println!("Coordinator: {}", args.coordinator.trim());
+    println!();
+    println!("RECOVERY CODE (shown once, never again):");
+    println!();
+    println!("    {}", recovery.reveal());
+    println!();
+    println!("Write it on paper and keep it in the centre's safe. If every coordinator");
+    println!("forgets their passphrase, `hirc recover` and this code are the only way back in.");
+    Ok(())
+}
+
+/// `hirc status`.
+pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
+    let (desk, session) = ctx.unlock()?;
+    let s = desk.status(&session)?;
+    if json {
+        return output::json(&s);
+    }
+    println!("Desk:          {} ({})", s.desk.centre_name, s.desk.centre_code);
+    println!("Desk id:       {}", s.desk.desk_id);
+    println!("Store:         {} ({}), schema version {}", s.store_path.display(), output::size(s.store_bytes), s.schema_version);
+    println!("Users:         {} coordinator(s), {} ambassador(s)", s.coordinators, s.ambassadors);
+    println!(
+        "Reports:       {} draft(s), {} waiting to upload, {} delivered, {} purged",
+        s.drafts, s.sealed, s.delivered, s.purged
+    );
+    if s.waiting_for_enrolment > 0 {
+        println!(
+            "Outbox:        {} sealed report(s) wait, encrypted, until this desk is enrolled with a hub",
+            s.waiting_for_enrolment
+        );
+    }
+    if s.stale_drafts > 0 {
+        println!(
+            "Attention:     {} draft(s) untouched for {} days or more",
+            s.stale_drafts,
+            hirc_core::desk::STALE_DRAFT_DAYS
+        );
+    }
+    Ok(())
+}
+
+/// `hirc audit` and `hirc audit verify`.
+pub fn audit(ctx: &mut Ctx, args: AuditArgs) -> Result<()> {
+    let (desk, session) = ctx.unlock()?;
+    match args.action {
+        Some(AuditAction::Verify) => {
+            let verified = desk.verify_audit(&session)??;
+            println!(
+                "The audit log is intact: {} entries, head hash {}",
+                verified.entries, verified.head
+            );
+            Ok(())
+        }
+        None => {
+            let entries = desk.audit_log(&session)?;
+            if args.json {
+                return output::json(&entries);
+            }
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.seq.to_string(),
+                        output::when(&e.at),
+                        e.actor.clone().unwrap_or_else(|| "-".into()),
+                        e.action.clone(),
+                        e.subject.clone().unwrap_or_default(),
+                        e.detail.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(&["#", "WHEN", "WHO", "WHAT", "SUBJECT", "DETAIL"], &rows);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per group of commands; each function is a few lines over the
+//! engine.
+
+pub mod desk;
+pub mod reports;
+pub mod users;

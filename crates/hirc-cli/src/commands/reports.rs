@@ -1,0 +1,150 @@
+//! `report new|edit|show|list|delete|submit`.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use hirc_core::model::{MAX_REPORT_JSON_BYTES, Report};
+
+use crate::cli::ReportCommand;
+use crate::{Ctx, output, prompts};
+
+/// `hirc report …`.
+pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
+    match cmd {
+        ReportCommand::New { from } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = match from {
+                Some(path) => {
+                    let bytes = read_json(ctx, &path)?;
+                    let (report, ignored) = Report::from_json(&bytes)?;
+                    warn_ignored(&ignored);
+                    desk.create_draft(&session, &report)?
+                }
+                None => prompts::new_report(&mut ctx.input, &mut desk, &session)?,
+            };
+            eprintln!("Draft saved. Submit it with: hirc report submit {id}");
+            println!("{id}");
+        }
+        ReportCommand::Edit { id, from } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            let bytes = read_json(ctx, &from)?;
+            let mut patch: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                hirc_core::Error::BadReportJson(format!(
+                    "the changes are not valid JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            if let Some(object) = patch.as_object_mut() {
+                let ignored: Vec<String> = hirc_core::model::APP_SET_FIELDS
+                    .iter()
+                    .filter(|f| object.remove(**f).is_some())
+                    .map(|f| (*f).to_string())
+                    .collect();
+                warn_ignored(&ignored);
+            }
+            desk.patch_draft(&session, id, &patch)?;
+            eprintln!("Saved.");
+            println!("{id}");
+        }
+        ReportCommand::Show { id } => {
+            let (desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            let view = desk.report(&session, id)?;
+            let mut out = serde_json::Map::new();
+            out.insert("id".into(), view.row.id.to_string().into());
+            out.insert("reference".into(), view.row.reference.clone().into());
+            out.insert("state".into(), view.row.state.as_str().into());
+            out.insert("revision".into(), view.row.revision.into());
+            out.insert("centre_code".into(), view.meta.centre_code.clone().into());
+            out.insert("ambassador".into(), view.meta.ambassador.to_string().into());
+            out.insert("taken_at".into(), view.meta.taken_at.to_rfc3339().into());
+            out.insert("updated_at".into(), view.row.updated_at.clone().into());
+            if let Some(report) = &view.report
+                && let serde_json::Value::Object(fields) = serde_json::to_value(report)?
+            {
+                out.extend(fields);
+            }
+            output::json(&out)?;
+        }
+        ReportCommand::List(flag) => {
+            let (desk, session) = ctx.unlock()?;
+            let list = desk.list_reports(&session)?;
+            if flag.json {
+                return output::json(&list);
+            }
+            if list.is_empty() {
+                eprintln!("No reports yet. Start one with: hirc report new");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.row.reference.clone().unwrap_or_else(|| l.row.id.to_string()),
+                        l.row.state.label().to_string(),
+                        output::when(&l.row.created_at),
+                        output::when(&l.row.updated_at),
+                        l.owner.clone(),
+                        l.summary.clone(),
+                    ]
+                })
+                .collect();
+            output::table(&["REFERENCE OR DRAFT ID", "STATE", "CREATED", "UPDATED", "TAKEN BY", "SUMMARY"], &rows);
+        }
+        ReportCommand::Delete { id } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            desk.delete_draft(&session, id)?;
+            eprintln!("Draft {id} deleted.");
+        }
+        ReportCommand::Submit { id } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            let reference = desk.submit(&session, id)?;
+            eprintln!("Report submitted and sealed. Give the person this reference:");
+            println!("{reference}");
+            eprintln!("It waits in the outbox, encrypted, until it is uploaded to the hub.");
+        }
+    }
+    Ok(())
+}
+
+/// Reads a JSON file (or standard input for `-`), refusing anything larger
+/// than a report can be before reading it.
+fn read_json(ctx: &mut Ctx, path: &Path) -> Result<Vec<u8>> {
+    let bytes = if path == Path::new("-") {
+        ctx.input.rest(MAX_REPORT_JSON_BYTES)?
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > MAX_REPORT_JSON_BYTES {
+            bail!(hirc_core::Error::BadReportJson(format!(
+                "{} is {} bytes; a report is at most {} KiB, so this is probably the wrong file",
+                path.display(),
+                len,
+                MAX_REPORT_JSON_BYTES / 1024
+            )));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_REPORT_JSON_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        bytes
+    };
+    if bytes.len() as u64 > MAX_REPORT_JSON_BYTES {
+        bail!(hirc_core::Error::BadReportJson(format!(
+            "the input is larger than {} KiB, so it is probably not a report",
+            MAX_REPORT_JSON_BYTES / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
+fn warn_ignored(ignored: &[String]) {
+    if !ignored.is_empty() {
+        eprintln!("note: ignored fields the app sets itself: {}", ignored.join(", "));
+    }
+}
