@@ -1,1 +1,208 @@
-//! x
+//! Helpers for end-to-end tests: run the real `hirc` binary on a real desk
+//! in a temporary directory, and keep everything it printed so privacy tests
+//! can scan it.
+//!
+//! The binaries are found next to the test executable (`target/debug`), so
+//! build the workspace first: `make test` does (`cargo build --workspace`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The coordinator every test desk starts with.
+pub const COORDINATOR: &str = "Chris";
+/// Their passphrase.
+pub const COORDINATOR_PASS: &str = "chris passphrase";
+/// The scrypt work factor tests use (the real default takes ~1 s per unlock).
+pub const TEST_KDF_LOG_N: &str = "10";
+
+/// The path of a workspace binary, e.g. `hirc`.
+pub fn bin(name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(format!("{}_BIN", name.to_uppercase().replace('-', "_"))) {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/test-xxxx -> target/debug/NAME
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace` (or `make test`) first",
+        path.display()
+    );
+    path
+}
+
+/// What one run printed.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The command line, for messages.
+    pub args: Vec<String>,
+    /// Exit code (-1 if killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with everything printed unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "`hirc {}` exited {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics unless it succeeded.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        self.expect_code(0)
+    }
+
+    /// The last non-empty line of standard output (ids, references).
+    pub fn last_line(&self) -> String {
+        self.stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+}
+
+/// A desk in a temporary directory, and every run made on it.
+pub struct TestDesk {
+    dir: tempfile::TempDir,
+    /// Every run so far, in order.
+    pub runs: Vec<Run>,
+}
+
+impl Default for TestDesk {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestDesk {
+    /// An empty data directory (no desk yet).
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+            runs: Vec::new(),
+        }
+    }
+
+    /// A desk set up with [`COORDINATOR`]; returns it and the recovery code.
+    pub fn init() -> (Self, String) {
+        let mut desk = Self::new();
+        let run = desk
+            .run(
+                &[
+                    "init",
+                    "--centre",
+                    "Castle Point CVS",
+                    "--centre-code",
+                    "CP",
+                    "--coordinator",
+                    COORDINATOR,
+                ],
+                &format!("{COORDINATOR_PASS}\n"),
+            )
+            .ok();
+        let code = run
+            .stdout
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() == 35 && l.matches('-').count() == 5)
+            .expect("recovery code printed")
+            .to_string();
+        (desk, code)
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `hirc --passphrase-stdin ARGS` with `stdin`.
+    pub fn run(&mut self, args: &[&str], stdin: &str) -> Run {
+        self.run_with(args, stdin.as_bytes())
+    }
+
+    /// As the coordinator: their passphrase is line 1, `more` follows.
+    pub fn as_coordinator(&mut self, args: &[&str], more: &str) -> Run {
+        let mut full = vec!["--user", COORDINATOR];
+        full.extend_from_slice(args);
+        self.run(&full, &format!("{COORDINATOR_PASS}\n{more}"))
+    }
+
+    /// Runs with raw bytes on standard input.
+    pub fn run_with(&mut self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut child = Command::new(bin("hirc"))
+            .arg("--passphrase-stdin")
+            .args(args)
+            .env("HIRC_DATA_DIR", self.path())
+            .env("HIRC_INSECURE_KDF_LOG_N", TEST_KDF_LOG_N)
+            .env_remove("HIRC_USER")
+            .env_remove("HIRC_LOG")
+            .env_remove("RUST_BACKTRACE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hirc");
+        if let Some(mut input) = child.stdin.take() {
+            // The command may exit before reading everything (an error).
+            let _ = input.write_all(stdin);
+        }
+        let out = child.wait_with_output().expect("hirc finished");
+        let run = Run {
+            args: args.iter().map(|a| (*a).to_string()).collect(),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        self.runs.push(run.clone());
+        run
+    }
+
+    /// Every file below the data directory, with its bytes.
+    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).expect("read file");
+                    out.push((path, bytes));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The shared example report (`shared/examples/report-v1.json`, kept in the
+/// repository so the tests are self-contained).
+pub const EXAMPLE_REPORT: &str = include_str!("../../crates/hirc-core/tests/data/report-v1.json");
