@@ -54,7 +54,8 @@ impl Run {
     #[track_caller]
     pub fn expect_code(self, code: i32) -> Self {
         assert_eq!(
-            self.code, code,
+            self.code,
+            code,
             "`hirc {}` exited {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
             self.args.join(" "),
             self.code,

@@ -23,7 +23,9 @@ fn list(desk: &mut TestDesk) -> Vec<Value> {
 
 fn new_from_example(desk: &mut TestDesk) -> String {
     let file = write(desk, "example.json", EXAMPLE_REPORT);
-    desk.as_coordinator(&["report", "new", "--from", &file], "").ok().last_line()
+    desk.as_coordinator(&["report", "new", "--from", &file], "")
+        .ok()
+        .last_line()
 }
 
 /// Every field of `expected` has the same value in `actual` (which may
@@ -43,7 +45,15 @@ fn assert_fields_match(expected: &Value, actual: &Value, path: &str) {
 fn help_and_usage() {
     let mut desk = TestDesk::new();
     let run = desk.run(&["--help"], "").ok();
-    for word in ["init", "user", "recover", "report", "audit", "status", "Exit codes"] {
+    for word in [
+        "init",
+        "user",
+        "recover",
+        "report",
+        "audit",
+        "status",
+        "Exit codes",
+    ] {
         assert!(run.stdout.contains(word), "--help mentions {word}");
     }
     desk.run(&[], "").expect_code(2);
@@ -55,7 +65,10 @@ fn a_command_before_init_says_how_to_start() {
     let mut desk = TestDesk::new();
     let run = desk.run(&["status"], "x\n").expect_code(1);
     assert!(run.stderr.contains("hirc init"), "{}", run.stderr);
-    assert!(!desk.path().join("desk.sqlite3").exists(), "nothing was created");
+    assert!(
+        !desk.path().join("desk.sqlite3").exists(),
+        "nothing was created"
+    );
 }
 
 #[test]
@@ -64,7 +77,15 @@ fn init_twice_leaves_the_first_desk_alone() {
     let before = std::fs::read(desk.path().join("desk.sqlite3")).expect("store");
     let run = desk
         .run(
-            &["init", "--centre", "Other", "--centre-code", "OT", "--coordinator", "Eve"],
+            &[
+                "init",
+                "--centre",
+                "Other",
+                "--centre-code",
+                "OT",
+                "--coordinator",
+                "Eve",
+            ],
             "eve passphrase\n",
         )
         .expect_code(1);
@@ -76,12 +97,31 @@ fn init_twice_leaves_the_first_desk_alone() {
 fn init_refuses_a_short_passphrase_and_a_bad_code() {
     let mut desk = TestDesk::new();
     let run = desk
-        .run(&["init", "--centre", "C", "--centre-code", "CP", "--coordinator", "A"], "short\n")
+        .run(
+            &[
+                "init",
+                "--centre",
+                "C",
+                "--centre-code",
+                "CP",
+                "--coordinator",
+                "A",
+            ],
+            "short\n",
+        )
         .expect_code(1);
     assert!(run.stderr.contains("too short"), "{}", run.stderr);
     let run = desk
         .run(
-            &["init", "--centre", "C", "--centre-code", "not a code", "--coordinator", "A"],
+            &[
+                "init",
+                "--centre",
+                "C",
+                "--centre-code",
+                "not a code",
+                "--coordinator",
+                "A",
+            ],
             "long enough passphrase\n",
         )
         .expect_code(1);
@@ -95,21 +135,42 @@ fn a_wrong_passphrase_is_slow_clear_audited_and_changes_nothing() {
     new_from_example(&mut desk);
     let started = Instant::now();
     let run = desk
-        .run(&["--user", "Chris", "report", "list"], "not my passphrase\n")
+        .run(
+            &["--user", "Chris", "report", "list"],
+            "not my passphrase\n",
+        )
         .expect_code(3);
-    assert!(started.elapsed() >= Duration::from_millis(900), "failed unlocks are slowed");
-    assert_eq!(run.stderr.trim(), "error: wrong passphrase for Chris; nothing was changed");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "failed unlocks are slowed"
+    );
+    assert_eq!(
+        run.stderr.trim(),
+        "error: wrong passphrase for Chris; nothing was changed"
+    );
     assert!(run.stdout.is_empty());
 
-    let run = desk.run(&["--user", "Nobody", "status"], "whatever it is\n").expect_code(3);
-    assert!(run.stderr.contains("no user called \"Nobody\""), "{}", run.stderr);
+    let run = desk
+        .run(&["--user", "Nobody", "status"], "whatever it is\n")
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("no user called \"Nobody\""),
+        "{}",
+        run.stderr
+    );
 
     assert_eq!(list(&mut desk).len(), 1);
     let audit = desk.as_coordinator(&["audit", "--json"], "").ok();
     let entries: Vec<Value> = serde_json::from_str(&audit.stdout).expect("json");
-    let failed = entries.iter().filter(|e| e["action"] == "unlock_failed").count();
+    let failed = entries
+        .iter()
+        .filter(|e| e["action"] == "unlock_failed")
+        .count();
     assert_eq!(failed, 2);
-    assert!(!audit.stdout.contains("Nobody"), "typed names are not recorded");
+    assert!(
+        !audit.stdout.contains("Nobody"),
+        "typed names are not recorded"
+    );
 }
 
 #[test]
@@ -127,8 +188,14 @@ fn the_shared_example_imports_shows_and_round_trips() {
 
     // `show` output can be fed back in as a new report.
     let again = write(&desk, "shown.json", &shown.to_string());
-    let run = desk.as_coordinator(&["report", "new", "--from", &again], "").ok();
-    assert!(run.stderr.contains("ignored fields the app sets itself"), "{}", run.stderr);
+    let run = desk
+        .as_coordinator(&["report", "new", "--from", &again], "")
+        .ok();
+    assert!(
+        run.stderr.contains("ignored fields the app sets itself"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(list(&mut desk).len(), 2);
 }
 
@@ -139,14 +206,19 @@ fn bad_report_files_get_clear_errors_and_nothing_is_saved() {
     let cases = [
         ("{\"description\": \"cut short", "not valid JSON (line 1"),
         ("[1, 2]", "must be a JSON object"),
-        ("{\"strands\": [\"racism\"]}", "strands[0]: not one of the allowed values"),
+        (
+            "{\"strands\": [\"racism\"]}",
+            "strands[0]: not one of the allowed values",
+        ),
         ("{\"descripton\": \"typo\"}", "unknown field `descripton`"),
         ("{\"occurred_on\": \"2nd November\"}", "occurred_on:"),
         ("{\"occurred_time\": \"tea time\"}", "HH:MM"),
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
         let file = write(&desk, &format!("bad{i}.json"), text);
-        let run = desk.as_coordinator(&["report", "new", "--from", &file], "").expect_code(4);
+        let run = desk
+            .as_coordinator(&["report", "new", "--from", &file], "")
+            .expect_code(4);
         assert!(run.stderr.contains(expected), "{text}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"));
     }
@@ -160,11 +232,23 @@ fn bad_report_files_get_clear_errors_and_nothing_is_saved() {
     let run = desk
         .as_coordinator(&["report", "new", "--from", &huge.to_string_lossy()], "")
         .expect_code(4);
-    assert!(run.stderr.contains("probably the wrong file"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("probably the wrong file"),
+        "{}",
+        run.stderr
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 
-    let missing = desk.as_coordinator(&["report", "new", "--from", "/nonexistent/r.json"], "").expect_code(1);
-    assert!(missing.stderr.contains("could not open /nonexistent/r.json"), "{}", missing.stderr);
+    let missing = desk
+        .as_coordinator(&["report", "new", "--from", "/nonexistent/r.json"], "")
+        .expect_code(1);
+    assert!(
+        missing
+            .stderr
+            .contains("could not open /nonexistent/r.json"),
+        "{}",
+        missing.stderr
+    );
     assert_eq!(list(&mut desk).len(), 1, "only the good report is there");
 }
 
@@ -172,44 +256,86 @@ fn bad_report_files_get_clear_errors_and_nothing_is_saved() {
 fn edit_merges_submit_validates_then_seals_with_a_reference() {
     let (mut desk, _) = TestDesk::init();
     let empty = write(&desk, "empty.json", "{}");
-    let id = desk.as_coordinator(&["report", "new", "--from", &empty], "").ok().last_line();
+    let id = desk
+        .as_coordinator(&["report", "new", "--from", &empty], "")
+        .ok()
+        .last_line();
 
-    let run = desk.as_coordinator(&["report", "submit", &id], "").expect_code(4);
-    for field in ["reporter_role", "strands", "description", "occurred_on", "consent.pass_to_police"] {
-        assert!(run.stderr.contains(field), "submit names {field}: {}", run.stderr);
+    let run = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .expect_code(4);
+    for field in [
+        "reporter_role",
+        "strands",
+        "description",
+        "occurred_on",
+        "consent.pass_to_police",
+    ] {
+        assert!(
+            run.stderr.contains(field),
+            "submit names {field}: {}",
+            run.stderr
+        );
     }
 
     // Fill it in: the patch reads from standard input after the passphrase.
-    let run = desk.as_coordinator(&["report", "edit", &id, "--from", "-"], EXAMPLE_REPORT).ok();
+    let run = desk
+        .as_coordinator(&["report", "edit", &id, "--from", "-"], EXAMPLE_REPORT)
+        .ok();
     assert_eq!(run.last_line(), id);
-    let patch = write(&desk, "patch.json", r#"{"area": null, "strands": ["disability", "other"]}"#);
-    desk.as_coordinator(&["report", "edit", &id[..13], "--from", &patch], "").ok();
-    let run = desk.as_coordinator(&["report", "submit", &id], "").expect_code(4);
+    let patch = write(
+        &desk,
+        "patch.json",
+        r#"{"area": null, "strands": ["disability", "other"]}"#,
+    );
+    desk.as_coordinator(&["report", "edit", &id[..13], "--from", &patch], "")
+        .ok();
+    let run = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .expect_code(4);
     assert!(run.stderr.contains("strand_other"), "{}", run.stderr);
     let patch = write(&desk, "patch2.json", r#"{"strand_other": "Their accent"}"#);
-    desk.as_coordinator(&["report", "edit", &id, "--from", &patch], "").ok();
+    desk.as_coordinator(&["report", "edit", &id, "--from", &patch], "")
+        .ok();
 
     let run = desk.as_coordinator(&["report", "submit", &id], "").ok();
     let reference = run.last_line();
-    assert!(reference.starts_with("CP-") && reference.len() == 10, "{reference}");
+    assert!(
+        reference.starts_with("CP-") && reference.len() == 10,
+        "{reference}"
+    );
     assert!(run.stderr.contains("Give the person this reference"));
 
     let rows = list(&mut desk);
     assert_eq!(rows[0]["state"], "sealed");
     assert_eq!(rows[0]["reference"], reference.as_str());
-    let shown = desk.as_coordinator(&["report", "show", &reference.to_lowercase()], "").ok();
+    let shown = desk
+        .as_coordinator(&["report", "show", &reference.to_lowercase()], "")
+        .ok();
     let shown: Value = serde_json::from_str(&shown.stdout).expect("json");
     assert_eq!(shown["strands"], serde_json::json!(["disability", "other"]));
     assert_eq!(shown["area"], Value::Null);
     assert_eq!(shown["revision"], 1);
 
-    let run = desk.as_coordinator(&["report", "delete", &id], "").expect_code(1);
+    let run = desk
+        .as_coordinator(&["report", "delete", &id], "")
+        .expect_code(1);
     assert!(run.stderr.contains("already submitted"), "{}", run.stderr);
-    let run = desk.as_coordinator(&["report", "edit", &id, "--from", &patch], "").expect_code(1);
+    let run = desk
+        .as_coordinator(&["report", "edit", &id, "--from", &patch], "")
+        .expect_code(1);
     assert!(run.stderr.contains("cannot be edited"), "{}", run.stderr);
     let status = desk.as_coordinator(&["status"], "").ok();
-    assert!(status.stdout.contains("1 waiting to upload"), "{}", status.stdout);
-    assert!(status.stdout.contains("until this desk is enrolled"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("1 waiting to upload"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("until this desk is enrolled"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[test]
@@ -218,22 +344,40 @@ fn drafts_can_be_deleted_and_ids_are_checked() {
     let id = new_from_example(&mut desk);
     desk.as_coordinator(&["report", "delete", &id], "").ok();
     assert!(list(&mut desk).is_empty());
-    let run = desk.as_coordinator(&["report", "show", &id], "").expect_code(1);
+    let run = desk
+        .as_coordinator(&["report", "show", &id], "")
+        .expect_code(1);
     assert!(run.stderr.contains("there is no report"), "{}", run.stderr);
-    desk.as_coordinator(&["report", "show", "zz"], "").expect_code(1);
+    desk.as_coordinator(&["report", "show", "zz"], "")
+        .expect_code(1);
 }
 
 #[test]
 fn users_roles_and_passphrases() {
     let (mut desk, _) = TestDesk::init();
-    desk.as_coordinator(&["user", "add", "Ann", "--role", "ambassador"], "ann passphrase\n").ok();
-    let run = desk.as_coordinator(&["user", "add", "ann", "--role", "ambassador"], "ann passphrase\n").expect_code(1);
+    desk.as_coordinator(
+        &["user", "add", "Ann", "--role", "ambassador"],
+        "ann passphrase\n",
+    )
+    .ok();
+    let run = desk
+        .as_coordinator(
+            &["user", "add", "ann", "--role", "ambassador"],
+            "ann passphrase\n",
+        )
+        .expect_code(1);
     assert!(run.stderr.contains("already a user"), "{}", run.stderr);
     let users = desk.as_coordinator(&["user", "list"], "").ok();
-    assert!(users.stdout.contains("Ann") && users.stdout.contains("ambassador"), "{}", users.stdout);
+    assert!(
+        users.stdout.contains("Ann") && users.stdout.contains("ambassador"),
+        "{}",
+        users.stdout
+    );
 
     // Who is acting must be said once there are two users.
-    let run = desk.run(&["status"], &format!("{COORDINATOR_PASS}\n")).expect_code(1);
+    let run = desk
+        .run(&["status"], &format!("{COORDINATOR_PASS}\n"))
+        .expect_code(1);
     assert!(run.stderr.contains("--user NAME"), "{}", run.stderr);
 
     let coordinators_draft = new_from_example(&mut desk);
@@ -242,34 +386,78 @@ fn users_roles_and_passphrases() {
         full.extend_from_slice(args);
         desk.run(&full, &format!("{pass}\n{more}"))
     };
-    let run = ann(&mut desk, &["user", "add", "Bob", "--role", "ambassador"], "ann passphrase", "bob passphrase\n")
-        .expect_code(1);
+    let run = ann(
+        &mut desk,
+        &["user", "add", "Bob", "--role", "ambassador"],
+        "ann passphrase",
+        "bob passphrase\n",
+    )
+    .expect_code(1);
     assert!(run.stderr.contains("needs a coordinator"), "{}", run.stderr);
     ann(&mut desk, &["audit"], "ann passphrase", "").expect_code(1);
-    let run = ann(&mut desk, &["report", "show", &coordinators_draft], "ann passphrase", "").expect_code(1);
-    assert!(run.stderr.contains("another ambassador's report"), "{}", run.stderr);
-    let run = ann(&mut desk, &["report", "list", "--json"], "ann passphrase", "").ok();
+    let run = ann(
+        &mut desk,
+        &["report", "show", &coordinators_draft],
+        "ann passphrase",
+        "",
+    )
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("another ambassador's report"),
+        "{}",
+        run.stderr
+    );
+    let run = ann(
+        &mut desk,
+        &["report", "list", "--json"],
+        "ann passphrase",
+        "",
+    )
+    .ok();
     assert_eq!(run.stdout.trim(), "[]");
 
-    ann(&mut desk, &["user", "passwd"], "ann passphrase", "ann new passphrase\n").ok();
+    ann(
+        &mut desk,
+        &["user", "passwd"],
+        "ann passphrase",
+        "ann new passphrase\n",
+    )
+    .ok();
     ann(&mut desk, &["status"], "ann passphrase", "").expect_code(3);
     ann(&mut desk, &["status"], "ann new passphrase", "").ok();
     // A coordinator can reset it.
-    desk.as_coordinator(&["user", "passwd", "Ann"], "ann reset passphrase\n").ok();
+    desk.as_coordinator(&["user", "passwd", "Ann"], "ann reset passphrase\n")
+        .ok();
     ann(&mut desk, &["status"], "ann reset passphrase", "").ok();
 
     desk.as_coordinator(&["user", "remove", "Ann"], "").ok();
     ann(&mut desk, &["status"], "ann reset passphrase", "").expect_code(3);
-    let run = desk.as_coordinator(&["user", "remove", "Chris"], "").expect_code(1);
+    let run = desk
+        .as_coordinator(&["user", "remove", "Chris"], "")
+        .expect_code(1);
     assert!(run.stderr.contains("last coordinator"), "{}", run.stderr);
 }
 
 #[test]
 fn the_recovery_code_sets_a_new_passphrase_and_is_replaced() {
     let (mut desk, code) = TestDesk::init();
-    let run = desk.run(&["recover"], "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA-AAAAA\nnew coordinator pass\n").expect_code(3);
-    assert!(run.stderr.contains("recovery code does not open"), "{}", run.stderr);
-    let run = desk.run(&["recover"], &format!("{}\nnew coordinator pass\n", code.to_lowercase())).ok();
+    let run = desk
+        .run(
+            &["recover"],
+            "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA-AAAAA\nnew coordinator pass\n",
+        )
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("recovery code does not open"),
+        "{}",
+        run.stderr
+    );
+    let run = desk
+        .run(
+            &["recover"],
+            &format!("{}\nnew coordinator pass\n", code.to_lowercase()),
+        )
+        .ok();
     let fresh = run
         .stdout
         .lines()
@@ -279,19 +467,27 @@ fn the_recovery_code_sets_a_new_passphrase_and_is_replaced() {
         .to_string();
     assert_ne!(fresh, code);
     desk.run(&["status"], "new coordinator pass\n").ok();
-    desk.run(&["status"], &format!("{COORDINATOR_PASS}\n")).expect_code(3);
-    desk.run(&["recover"], &format!("{code}\nanother new pass\n")).expect_code(3);
+    desk.run(&["status"], &format!("{COORDINATOR_PASS}\n"))
+        .expect_code(3);
+    desk.run(&["recover"], &format!("{code}\nanother new pass\n"))
+        .expect_code(3);
 }
 
 #[test]
 fn the_interview_saves_after_every_answer() {
     let (mut desk, _) = TestDesk::init();
     let answers = "1\n1,9\nwent to the shop\n3\nHe shouted at me\nyesterday\nn\n4\nSS8\nn\nBob\n07700 900123\n\n2\nn\ny\n";
-    let id = desk.as_coordinator(&["report", "new"], answers).ok().last_line();
+    let id = desk
+        .as_coordinator(&["report", "new"], answers)
+        .ok()
+        .last_line();
     desk.as_coordinator(&["report", "submit", &id], "").ok();
 
     // Input ending half way keeps what was answered.
-    let id = desk.as_coordinator(&["report", "new"], "2\n9\nnot a number\n").ok().last_line();
+    let id = desk
+        .as_coordinator(&["report", "new"], "2\n9\nnot a number\n")
+        .ok()
+        .last_line();
     let shown = desk.as_coordinator(&["report", "show", &id], "").ok();
     let shown: Value = serde_json::from_str(&shown.stdout).expect("json");
     assert_eq!(shown["reporter_role"], "witness");
@@ -305,7 +501,13 @@ fn audit_lists_events_and_verify_finds_tampering() {
     let id = new_from_example(&mut desk);
     desk.as_coordinator(&["report", "submit", &id], "").ok();
     let run = desk.as_coordinator(&["audit"], "").ok();
-    for action in ["desk_created", "user_added", "unlock_ok", "draft_created", "submitted"] {
+    for action in [
+        "desk_created",
+        "user_added",
+        "unlock_ok",
+        "draft_created",
+        "submitted",
+    ] {
         assert!(run.stdout.contains(action), "{action}: {}", run.stdout);
     }
     let run = desk.as_coordinator(&["audit", "verify"], "").ok();
@@ -335,15 +537,26 @@ fn corrupt_and_foreign_files_are_clear_errors_and_left_untouched() {
     std::fs::write(&store, &bytes).expect("damage");
     let run = desk.as_coordinator(&["report", "list"], "");
     assert!(run.code == 5 || run.code == 1, "{run:?}");
-    assert!(run.stderr.contains("damaged") || run.stderr.contains("not a HIRC Desk store"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("damaged") || run.stderr.contains("not a HIRC Desk store"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("panicked") && !run.stderr.contains("backtrace"));
-    assert!(std::fs::read(&store).expect("store") == bytes, "the damaged file was not changed");
+    assert!(
+        std::fs::read(&store).expect("store") == bytes,
+        "the damaged file was not changed"
+    );
 
     // Not a database at all.
     let mut other = TestDesk::new();
     std::fs::write(other.path().join("desk.sqlite3"), b"hello").expect("write");
     let run = other.run(&["status"], "x\n").expect_code(1);
-    assert!(run.stderr.contains("not a HIRC Desk store"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a HIRC Desk store"),
+        "{}",
+        run.stderr
+    );
 
     // Someone else's SQLite database.
     let mut foreign = TestDesk::new();
@@ -353,7 +566,11 @@ fn corrupt_and_foreign_files_are_clear_errors_and_left_untouched() {
         .expect("foreign db");
     let before = std::fs::read(&path).expect("read");
     let run = foreign.run(&["status"], "x\n").expect_code(1);
-    assert!(run.stderr.contains("not a HIRC Desk store"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a HIRC Desk store"),
+        "{}",
+        run.stderr
+    );
     assert!(std::fs::read(&path).expect("read") == before);
 }
 
@@ -361,5 +578,9 @@ fn corrupt_and_foreign_files_are_clear_errors_and_left_untouched() {
 fn passphrases_on_standard_input_must_be_there() {
     let (mut desk, _) = TestDesk::init();
     let run = desk.run(&["status"], "").expect_code(1);
-    assert!(run.stderr.contains("line 1 of standard input"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("line 1 of standard input"),
+        "{}",
+        run.stderr
+    );
 }

@@ -32,7 +32,11 @@ const INSECURE_KDF_ENV: &str = "HIRC_INSECURE_KDF_LOG_N";
 fn main() -> ExitCode {
     install_panic_hook();
     let cli = Cli::parse();
-    let data_dir = match cli.data_dir.clone().or_else(hirc_core::paths::default_data_dir) {
+    let data_dir = match cli
+        .data_dir
+        .clone()
+        .or_else(hirc_core::paths::default_data_dir)
+    {
         Some(dir) => dir,
         None => {
             eprintln!("error: could not work out where to keep the desk; give --data-dir DIR");
@@ -125,7 +129,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         Some(e) if e.is_authentication() => 3,
         Some(e) if e.is_validation() => 4,
         Some(Error::Integrity(_) | Error::Corrupt { .. }) => 5,
-        _ if err.downcast_ref::<hirc_core::audit::AuditBroken>().is_some() => 5,
+        _ if err
+            .downcast_ref::<hirc_core::audit::AuditBroken>()
+            .is_some() =>
+        {
+            5
+        }
         _ => 1,
     }
 }

@@ -41,7 +41,11 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
 /// A stored RFC 3339 time as `YYYY-MM-DD HH:MM` in local time.
 pub fn when(text: &str) -> String {
     hirc_core::desk::parse_time(text)
-        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| text.to_string())
 }
 

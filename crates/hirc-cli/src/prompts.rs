@@ -23,7 +23,12 @@ pub fn new_report(input: &mut Input, desk: &mut Desk, session: &Session) -> Resu
     let id = desk.create_draft(session, &Report::default())?;
     eprintln!("New draft {id}. Answer each question; it is saved as you go.");
     eprintln!("In an emergency, call 999.\n");
-    let mut iv = Interview { input, desk, session, id };
+    let mut iv = Interview {
+        input,
+        desk,
+        session,
+        id,
+    };
     match iv.ask_all() {
         Ok(()) => Ok(id),
         Err(e) if e.is::<EndOfInput>() => {
@@ -52,7 +57,9 @@ impl Interview<'_> {
         let role = self.one("Who is reporting?", ReporterRole::ALL, |v| v.label())?;
         self.save(json!({ "reporter_role": role }))?;
 
-        let strands = self.several("Why do they think they were targeted?", Strand::ALL, |v| v.label())?;
+        let strands = self.several("Why do they think they were targeted?", Strand::ALL, |v| {
+            v.label()
+        })?;
         self.save(json!({ "strands": strands }))?;
         if strands.contains(&Strand::Other) {
             let text = self.text("Describe the other reason: ", true)?;
@@ -76,7 +83,10 @@ impl Interview<'_> {
 
         let place = self.one("Where did it happen?", LocationType::ALL, |v| v.label())?;
         self.save(json!({ "location_type": place }))?;
-        let area = self.text("Area: postcode district or town, e.g. SS8 (Enter to skip): ", false)?;
+        let area = self.text(
+            "Area: postcode district or town, e.g. SS8 (Enter to skip): ",
+            false,
+        )?;
         if !area.is_empty() {
             self.save(json!({ "area": area }))?;
         }
@@ -96,11 +106,14 @@ impl Interview<'_> {
             }
         }
 
-        let police = self.one("May the report go to the police?", PassToPolice::ALL, |v| v.label())?;
+        let police = self.one("May the report go to the police?", PassToPolice::ALL, |v| {
+            v.label()
+        })?;
         self.save(json!({ "consent": { "pass_to_police": police } }))?;
         let contact = self.yes_no("May the police contact them?")?;
         self.save(json!({ "consent": { "police_may_contact": contact } }))?;
-        let support = self.yes_no("Do they want to be referred to support (e.g. Victim Support)?")?;
+        let support =
+            self.yes_no("Do they want to be referred to support (e.g. Victim Support)?")?;
         self.save(json!({ "consent": { "refer_to_support": support } }))?;
         Ok(())
     }
@@ -126,7 +139,11 @@ impl Interview<'_> {
 
     fn yes_no(&mut self, question: &str) -> Result<bool> {
         loop {
-            match self.ask(&format!("{question} [y/n]: "))?.to_lowercase().as_str() {
+            match self
+                .ask(&format!("{question} [y/n]: "))?
+                .to_lowercase()
+                .as_str()
+            {
                 "y" | "yes" => return Ok(true),
                 "n" | "no" => return Ok(false),
                 _ => eprintln!("Please answer y or n."),
@@ -151,7 +168,12 @@ impl Interview<'_> {
         }
     }
 
-    fn one<T: Copy>(&mut self, question: &str, all: &[T], label: impl Fn(T) -> &'static str) -> Result<T> {
+    fn one<T: Copy>(
+        &mut self,
+        question: &str,
+        all: &[T],
+        label: impl Fn(T) -> &'static str,
+    ) -> Result<T> {
         loop {
             let picked = self.pick(question, all, &label, false)?;
             if let [one] = picked.as_slice() {
@@ -181,13 +203,22 @@ impl Interview<'_> {
         for (i, v) in all.iter().enumerate() {
             eprintln!("  {:>2}. {}", i + 1, label(*v));
         }
-        let hint = if many { "Numbers, separated by commas: " } else { "Number: " };
+        let hint = if many {
+            "Numbers, separated by commas: "
+        } else {
+            "Number: "
+        };
         loop {
             let answer = self.ask(hint)?;
             let picked: Option<Vec<T>> = answer
                 .split([',', ' '])
                 .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| all.get(i).copied()))
+                .map(|s| {
+                    s.parse::<usize>()
+                        .ok()
+                        .and_then(|n| n.checked_sub(1))
+                        .and_then(|i| all.get(i).copied())
+                })
                 .collect();
             match picked {
                 Some(p) if !p.is_empty() => return Ok(p),

@@ -57,10 +57,21 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
     if json {
         return output::json(&s);
     }
-    println!("Desk:          {} ({})", s.desk.centre_name, s.desk.centre_code);
+    println!(
+        "Desk:          {} ({})",
+        s.desk.centre_name, s.desk.centre_code
+    );
     println!("Desk id:       {}", s.desk.desk_id);
-    println!("Store:         {} ({}), schema version {}", s.store_path.display(), output::size(s.store_bytes), s.schema_version);
-    println!("Users:         {} coordinator(s), {} ambassador(s)", s.coordinators, s.ambassadors);
+    println!(
+        "Store:         {} ({}), schema version {}",
+        s.store_path.display(),
+        output::size(s.store_bytes),
+        s.schema_version
+    );
+    println!(
+        "Users:         {} coordinator(s), {} ambassador(s)",
+        s.coordinators, s.ambassadors
+    );
     println!(
         "Reports:       {} draft(s), {} waiting to upload, {} delivered, {} purged",
         s.drafts, s.sealed, s.delivered, s.purged

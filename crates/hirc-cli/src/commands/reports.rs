@@ -83,7 +83,10 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                 .iter()
                 .map(|l| {
                     vec![
-                        l.row.reference.clone().unwrap_or_else(|| l.row.id.to_string()),
+                        l.row
+                            .reference
+                            .clone()
+                            .unwrap_or_else(|| l.row.id.to_string()),
                         l.row.state.label().to_string(),
                         output::when(&l.row.created_at),
                         output::when(&l.row.updated_at),
@@ -92,7 +95,17 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                     ]
                 })
                 .collect();
-            output::table(&["REFERENCE OR DRAFT ID", "STATE", "CREATED", "UPDATED", "TAKEN BY", "SUMMARY"], &rows);
+            output::table(
+                &[
+                    "REFERENCE OR DRAFT ID",
+                    "STATE",
+                    "CREATED",
+                    "UPDATED",
+                    "TAKEN BY",
+                    "SUMMARY",
+                ],
+                &rows,
+            );
         }
         ReportCommand::Delete { id } => {
             let (mut desk, session) = ctx.unlock()?;
@@ -118,7 +131,8 @@ fn read_json(ctx: &mut Ctx, path: &Path) -> Result<Vec<u8>> {
     let bytes = if path == Path::new("-") {
         ctx.input.rest(MAX_REPORT_JSON_BYTES)?
     } else {
-        let file = std::fs::File::open(path).with_context(|| format!("could not open {}", path.display()))?;
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("could not open {}", path.display()))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len > MAX_REPORT_JSON_BYTES {
             bail!(hirc_core::Error::BadReportJson(format!(
@@ -145,6 +159,9 @@ fn read_json(ctx: &mut Ctx, path: &Path) -> Result<Vec<u8>> {
 
 fn warn_ignored(ignored: &[String]) {
     if !ignored.is_empty() {
-        eprintln!("note: ignored fields the app sets itself: {}", ignored.join(", "));
+        eprintln!(
+            "note: ignored fields the app sets itself: {}",
+            ignored.join(", ")
+        );
     }
 }

@@ -12,13 +12,19 @@ pub fn run(ctx: &mut Ctx, cmd: UserCommand) -> Result<()> {
     match cmd {
         UserCommand::Add { name, role } => {
             let (mut desk, session) = ctx.unlock()?;
-            let passphrase = ctx.input.new_passphrase(&format!("New passphrase for {}: ", name.trim()))?;
+            let passphrase = ctx
+                .input
+                .new_passphrase(&format!("New passphrase for {}: ", name.trim()))?;
             let role = match role {
                 RoleArg::Ambassador => Role::Ambassador,
                 RoleArg::Coordinator => Role::Coordinator,
             };
             let user = desk.add_user(&session, &name, role, &passphrase, ctx.kdf()?)?;
-            println!("Added {} ({}).", user.name, user.role.label().to_lowercase());
+            println!(
+                "Added {} ({}).",
+                user.name,
+                user.role.label().to_lowercase()
+            );
         }
         UserCommand::List(flag) => {
             let (desk, _session) = ctx.unlock()?;
@@ -28,19 +34,30 @@ pub fn run(ctx: &mut Ctx, cmd: UserCommand) -> Result<()> {
             }
             let rows: Vec<Vec<String>> = users
                 .iter()
-                .map(|u| vec![u.name.clone(), u.role.as_str().into(), output::when(&u.created_at)])
+                .map(|u| {
+                    vec![
+                        u.name.clone(),
+                        u.role.as_str().into(),
+                        output::when(&u.created_at),
+                    ]
+                })
                 .collect();
             output::table(&["NAME", "ROLE", "ADDED"], &rows);
         }
         UserCommand::Remove { name } => {
             let (mut desk, session) = ctx.unlock()?;
             desk.remove_user(&session, &name)?;
-            println!("Removed {}; their passphrase no longer opens this desk.", name.trim());
+            println!(
+                "Removed {}; their passphrase no longer opens this desk.",
+                name.trim()
+            );
         }
         UserCommand::Passwd { name } => {
             let (mut desk, session) = ctx.unlock()?;
             let target = name.unwrap_or_else(|| session.user().name.clone());
-            let passphrase = ctx.input.new_passphrase(&format!("New passphrase for {}: ", target.trim()))?;
+            let passphrase = ctx
+                .input
+                .new_passphrase(&format!("New passphrase for {}: ", target.trim()))?;
             desk.set_passphrase(&session, &target, &passphrase, ctx.kdf()?)?;
             println!("The passphrase for {} is changed.", target.trim());
         }
@@ -54,7 +71,9 @@ pub fn recover(ctx: &mut Ctx) -> Result<()> {
     let code = ctx.input.recovery_code()?;
     let who = ctx.user.clone();
     let label = who.as_deref().unwrap_or("the coordinator");
-    let passphrase = ctx.input.new_passphrase(&format!("New passphrase for {label}: "))?;
+    let passphrase = ctx
+        .input
+        .new_passphrase(&format!("New passphrase for {label}: "))?;
     let fresh = desk.recover(who.as_deref(), &code, &passphrase, ctx.kdf()?)?;
     println!("The new passphrase is set.");
     println!();
