@@ -24,10 +24,11 @@ const DIR_ENV: &str = "HIRC_CRASH_TEST_DIR";
 const ROUND_ENV: &str = "HIRC_CRASH_TEST_ROUND";
 
 fn report_for(round: usize, save: usize) -> Report {
-    let mut r = Report::default();
     // About 4 KB, like a real account; the save's identity leads.
-    r.description = Some(format!("round {round} save {save} {}", "x".repeat(4000)));
-    r
+    Report {
+        description: Some(format!("round {round} save {save} {}", "x".repeat(4000))),
+        ..Report::default()
+    }
 }
 
 fn parse_description(text: &str) -> (usize, usize) {

@@ -115,11 +115,8 @@ pub(crate) fn append(
     detail: Option<&str>,
 ) -> Result<()> {
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (seq, prev) = match last {
         Some((seq, hash)) => (seq + 1, hash),
@@ -127,11 +124,20 @@ pub(crate) fn append(
     };
     let at = crate::time::now_text();
     let hash = entry_hash(&prev, seq, &at, actor, action.as_str(), subject, detail);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![seq, at, actor, action.as_str(), subject, detail, prev, hash],
-    )?;
+    )?
+    .execute(params![
+        seq,
+        at,
+        actor,
+        action.as_str(),
+        subject,
+        detail,
+        prev,
+        hash
+    ])?;
     Ok(())
 }
 

@@ -569,7 +569,8 @@ impl Desk {
             id: Uuid::now_v7(),
             centre_code: self.info.centre_code.clone(),
             ambassador: s.user.id,
-            taken_at: Utc::now(),
+            // Stored to the millisecond, so the clear row and the body agree.
+            taken_at: time::parse(&time::now_text())?,
         };
         let place = BodyPlace {
             report_id: meta.id,
@@ -599,9 +600,12 @@ impl Desk {
         self.check_may_touch(s, &row)?;
         require_state(&row, ReportState::Draft, "edited")?;
         check_draft(report).map_err(Error::Invalid)?;
-        let (meta, previous) = self.open_body(s, &row)?;
+        // An autosave runs on every change: it reads only the row and the
+        // small facts, never decrypting the whole previous body.
+        let meta = self.meta_of(&row)?;
+        let previous = self.facts_of(s, &row)?;
         let mut report = report.clone();
-        stamp_consent(previous.as_ref(), &mut report);
+        stamp_consent(Some(&previous), &mut report);
         self.write_body(s, &row, &meta, &report, BodyKind::Draft, 0, |tx, _| {
             audit::append(
                 tx,
@@ -923,12 +927,11 @@ impl Desk {
 
     fn row(&self, id: Uuid) -> Result<ReportRow> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, state, reference, revision, save_seq, owner_id, created_at, updated_at,
                         sealed_at, body_size FROM reports WHERE id = ?1",
-                [id.to_string()],
-                row_from,
-            )
+            )?
+            .query_row([id.to_string()], row_from)
             .optional()
             .map_err(classify_sqlite)?
             .ok_or_else(|| Error::UnknownReport(id.to_string()))?
@@ -951,7 +954,30 @@ impl Desk {
             });
         };
         let (meta, report) = envelope::open(&s.keys, place_of(row), &SealedBody(body))?;
+        if meta != self.meta_of(row)? {
+            return Err(Error::Integrity("a report body does not match its row"));
+        }
         Ok((meta, Some(report)))
+    }
+
+    /// The body's metadata, rebuilt from the clear row (checked against the
+    /// copy inside the body whenever the body is opened).
+    fn meta_of(&self, row: &ReportRow) -> Result<ReportMeta> {
+        Ok(ReportMeta {
+            id: row.id,
+            centre_code: self.info.centre_code.clone(),
+            ambassador: row.owner_id,
+            taken_at: time::parse(&row.created_at)?,
+        })
+    }
+
+    fn facts_of(&self, s: &Session, row: &ReportRow) -> Result<ReportFacts> {
+        let blob: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT facts FROM reports WHERE id = ?1")?
+            .query_row([row.id.to_string()], |r| r.get(0))
+            .map_err(classify_sqlite)?;
+        open_facts(s, row, &blob)
     }
 
     /// Writes a new body (and facts) for `row`, bumping its save number, and
@@ -980,11 +1006,12 @@ impl Desk {
             // The save number in the WHERE clause makes a concurrent save
             // (another window, another process) fail loudly instead of one
             // silently overwriting the other.
-            let n = tx.execute(
+            let n = tx.prepare_cached(
                 "UPDATE reports SET body = ?1, body_size = ?2, facts = ?3, save_seq = ?4,
                         revision = ?5, updated_at = ?6
                  WHERE id = ?7 AND save_seq = ?8",
-                params![body.0, body.0.len() as i64, facts, place.save_seq, revision, now, row.id.to_string(), row.save_seq],
+            )?
+            .execute(params![body.0, body.0.len() as i64, facts, place.save_seq, revision, now, row.id.to_string(), row.save_seq],
             )?;
             if n != 1 {
                 return Err(Error::InvalidInput(
@@ -1029,24 +1056,21 @@ fn open_facts(s: &Session, row: &ReportRow, blob: &[u8]) -> Result<ReportFacts> 
 }
 
 /// Records when consent was given: set when the three answers are first all
-/// there, and again whenever an answer changes.
-fn stamp_consent(previous: Option<&Report>, report: &mut Report) {
+/// there, kept while they stay the same, and set again when one changes.
+fn stamp_consent(previous: Option<&ReportFacts>, report: &mut Report) {
     let c = &mut report.consent;
     if !c.is_answered() {
         c.consent_recorded_at = None;
         return;
     }
-    let changed = previous.is_none_or(|p| {
-        let pc = &p.consent;
-        (
-            pc.pass_to_police,
-            pc.police_may_contact,
-            pc.refer_to_support,
-        ) != (c.pass_to_police, c.police_may_contact, c.refer_to_support)
+    let unchanged = previous.filter(|p| {
+        (p.pass_to_police, p.police_may_contact, p.refer_to_support)
+            == (c.pass_to_police, c.police_may_contact, c.refer_to_support)
     });
-    if changed || c.consent_recorded_at.is_none() {
-        c.consent_recorded_at = Some(Utc::now());
-    }
+    c.consent_recorded_at = match unchanged.and_then(|p| p.consent_recorded_at) {
+        Some(at) => Some(at),
+        None => Some(Utc::now()),
+    };
 }
 
 fn require_coordinator(s: &Session, action: &'static str) -> Result<()> {
@@ -1290,6 +1314,42 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert!(list[0].summary.starts_with("Verbal abuse, threats"));
         assert!(desk.verify_audit(&s).expect("read").is_ok());
+    }
+
+    #[test]
+    fn consent_time_is_kept_across_autosaves_and_renewed_when_consent_changes() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut desk, _) = new_desk(dir.path());
+        let s = desk
+            .unlock("Chris", &pass("chris passphrase"))
+            .expect("unlock");
+        let id = desk.create_draft(&s, &example()).expect("draft");
+        let at = |desk: &Desk| {
+            desk.report(&s, id)
+                .expect("open")
+                .report
+                .and_then(|r| r.consent.consent_recorded_at)
+        };
+        let first = at(&desk).expect("recorded at creation");
+        std::thread::sleep(Duration::from_millis(5));
+        desk.patch_draft(&s, id, &serde_json::json!({"area": "SS7"}))
+            .expect("edit");
+        assert_eq!(at(&desk), Some(first), "an unrelated change keeps the time");
+        desk.patch_draft(
+            &s,
+            id,
+            &serde_json::json!({"consent": {"refer_to_support": false}}),
+        )
+        .expect("edit");
+        let second = at(&desk).expect("still recorded");
+        assert!(second > first, "changed consent is recorded again");
+        desk.patch_draft(
+            &s,
+            id,
+            &serde_json::json!({"consent": {"pass_to_police": null}}),
+        )
+        .expect("edit");
+        assert_eq!(at(&desk), None, "incomplete consent has no time");
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl RecoveryCode {
     /// Reads a code typed by a person.
     pub fn parse(typed: &str) -> Result<Self> {
         let mut text = Zeroizing::new(String::with_capacity(RECOVERY_CHARS + 5));
+        let mut count = 0usize;
         for c in typed.chars() {
             let c = match c.to_ascii_uppercase() {
                 ' ' | '-' | '\t' => continue,
@@ -116,12 +117,13 @@ impl RecoveryCode {
                     ));
                 }
             };
-            if !text.is_empty() && text.replace('-', "").len() % 5 == 0 {
+            if count > 0 && count.is_multiple_of(5) {
                 text.push('-');
             }
             text.push(c);
+            count += 1;
         }
-        if text.replace('-', "").len() != RECOVERY_CHARS {
+        if count != RECOVERY_CHARS {
             return Err(Error::InvalidInput(format!(
                 "a recovery code has {RECOVERY_CHARS} characters (six groups of five)"
             )));

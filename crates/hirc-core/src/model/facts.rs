@@ -30,6 +30,11 @@ pub struct ReportFacts {
     pub pass_to_police: Option<PassToPolice>,
     /// Referred to support.
     pub refer_to_support: Option<bool>,
+    /// Whether the police may contact the person.
+    pub police_may_contact: Option<bool>,
+    /// When the consent answers were recorded. Kept here so an autosave can
+    /// tell whether consent changed without decrypting the whole body.
+    pub consent_recorded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ReportFacts {
@@ -44,6 +49,8 @@ impl ReportFacts {
             already_reported: r.already_reported,
             pass_to_police: r.consent.pass_to_police,
             refer_to_support: r.consent.refer_to_support,
+            police_may_contact: r.consent.police_may_contact,
+            consent_recorded_at: r.consent.consent_recorded_at,
         }
     }
 

@@ -423,8 +423,10 @@ mod tests {
 
     #[test]
     fn lengths_are_bounded_even_for_drafts() {
-        let mut r = Report::default();
-        r.description = Some("x".repeat(MAX_DESCRIPTION_CHARS + 1));
+        let mut r = Report {
+            description: Some("x".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            ..Report::default()
+        };
         r.person.name = Some("y".repeat(MAX_TEXT_CHARS + 1));
         let errs = check_draft(&r).expect_err("too long");
         assert_eq!(fields(&errs), vec!["description", "person.name"]);
