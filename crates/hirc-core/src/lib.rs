@@ -6,7 +6,7 @@
 //! - [`envelope`]: report bodies sealed to the desk key, bound to their row.
 //! - [`desk`]: the store and what an unlocked user can do with it.
 //! - [`audit`]: the hash-chained log of who did what.
-//! - [`reference`]: human references such as `CP-7K3M-Q9`.
+//! - [`mod@reference`]: human references such as `CP-7K3M-Q9`.
 //!
 //! Nothing here logs, prints or returns report content except through the
 //! explicit read calls ([`Desk::report`]); errors never carry it.
