@@ -396,4 +396,37 @@ mod tests {
         );
         assert!(serde_json::from_str::<Strand>("\"racism\"").is_err());
     }
+
+    #[test]
+    fn the_report_format_page_lists_every_value() {
+        let doc = include_str!("../../../../docs/report-format.md");
+        let words: Vec<&str> = [
+            ReporterRole::ALL
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>(),
+            Strand::ALL.iter().map(|v| v.as_str()).collect(),
+            IncidentType::ALL.iter().map(|v| v.as_str()).collect(),
+            Repeat::ALL.iter().map(|v| v.as_str()).collect(),
+            LocationType::ALL.iter().map(|v| v.as_str()).collect(),
+            OffenderCount::ALL.iter().map(|v| v.as_str()).collect(),
+            YesNoUnknown::ALL.iter().map(|v| v.as_str()).collect(),
+            Injury::ALL.iter().map(|v| v.as_str()).collect(),
+            PassToPolice::ALL.iter().map(|v| v.as_str()).collect(),
+            SupportNeed::ALL.iter().map(|v| v.as_str()).collect(),
+            AgeBand::ALL.iter().map(|v| v.as_str()).collect(),
+            Gender::ALL.iter().map(|v| v.as_str()).collect(),
+            Ethnicity::ALL.iter().map(|v| v.as_str()).collect(),
+            Religion::ALL.iter().map(|v| v.as_str()).collect(),
+            YesNoPreferNot::ALL.iter().map(|v| v.as_str()).collect(),
+            SexualOrientation::ALL.iter().map(|v| v.as_str()).collect(),
+        ]
+        .concat();
+        for word in words {
+            assert!(
+                doc.contains(&format!("`{word}`")),
+                "docs/report-format.md does not list `{word}`"
+            );
+        }
+    }
 }
