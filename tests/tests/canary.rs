@@ -168,9 +168,8 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
         .expect_code(4);
 
     // The interview, then deleting its draft.
-    let answers = format!(
-        "1\n1\n3\n{interview_description}\ntoday\nn\n1\n\nn\n{interview_name}\n\n\n3\nn\nn\n"
-    );
+    let answers =
+        format!("1\n1\n3\n{interview_description}\ntoday\nn\n1\n\nn\n{interview_name}\n\n\n3\nn\n");
     let third = desk
         .as_coordinator(&["report", "new"], &answers)
         .ok()

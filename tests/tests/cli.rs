@@ -476,11 +476,18 @@ fn the_recovery_code_sets_a_new_passphrase_and_is_replaced() {
 #[test]
 fn the_interview_saves_after_every_answer() {
     let (mut desk, _) = TestDesk::init();
-    let answers = "1\n1,9\nwent to the shop\n3\nHe shouted at me\nyesterday\nn\n4\nSS8\nn\nBob\n07700 900123\n\n2\nn\ny\n";
+    // Passed on anonymously, so the police-contact question is not asked.
+    let answers = "1\n1,9\nwent to the shop\n3\nHe shouted at me\nyesterday\nn\n4\nSS8\nn\nBob\n07700 900123\n\n2\ny\n";
     let id = desk
         .as_coordinator(&["report", "new"], answers)
         .ok()
         .last_line();
+    let shown = desk.as_coordinator(&["report", "show", &id], "").ok();
+    let shown: Value = serde_json::from_str(&shown.stdout).expect("json");
+    assert_eq!(shown["consent"]["pass_to_police"], "anonymous_only");
+    assert_eq!(shown["consent"]["police_may_contact"], false);
+    assert_eq!(shown["consent"]["refer_to_support"], true);
+    assert_eq!(shown["person"]["phone"], "07700 900123");
     desk.as_coordinator(&["report", "submit", &id], "").ok();
 
     // Input ending half way keeps what was answered.

@@ -110,7 +110,10 @@ impl Interview<'_> {
             v.label()
         })?;
         self.save(json!({ "consent": { "pass_to_police": police } }))?;
-        let contact = self.yes_no("May the police contact them?")?;
+        // Only a report passed on with the person's details lets the police
+        // contact them; otherwise the answer is no, and asking would confuse.
+        let contact =
+            police == PassToPolice::Identified && self.yes_no("May the police contact them?")?;
         self.save(json!({ "consent": { "police_may_contact": contact } }))?;
         let support =
             self.yes_no("Do they want to be referred to support (e.g. Victim Support)?")?;

@@ -265,11 +265,16 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
                 "the police may contact the person, but no phone, email or address is recorded",
             );
         }
-        if c.pass_to_police == Some(PassToPolice::No) {
-            errs.push(
+        match c.pass_to_police {
+            Some(PassToPolice::No) => errs.push(
                 "consent.police_may_contact",
                 "the report is not going to the police, so they cannot contact the person; choose false",
-            );
+            ),
+            Some(PassToPolice::AnonymousOnly) => errs.push(
+                "consent.police_may_contact",
+                "the report goes to the police without the person's details, so they cannot contact them; choose false, or pass_to_police identified",
+            ),
+            _ => {}
         }
     }
     if r.already_reported != Some(true) && !blank(&r.crime_reference) {
@@ -399,6 +404,16 @@ mod tests {
         r.consent.pass_to_police = Some(PassToPolice::AnonymousOnly);
         r.consent.police_may_contact = Some(false);
         check_complete(&r, today()).expect("a proper anonymous report");
+    }
+
+    #[test]
+    fn the_police_can_contact_only_someone_whose_details_they_get() {
+        let mut r = example();
+        r.consent.pass_to_police = Some(PassToPolice::AnonymousOnly);
+        let errs = check_complete(&r, today()).expect_err("contradiction");
+        assert_eq!(fields(&errs), vec!["consent.police_may_contact"]);
+        r.consent.police_may_contact = Some(false);
+        check_complete(&r, today()).expect("consistent");
     }
 
     #[test]
