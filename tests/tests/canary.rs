@@ -174,7 +174,8 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
         .as_coordinator(&["report", "new"], &answers)
         .ok()
         .last_line();
-    desk.as_coordinator(&["report", "delete", &third], "").ok();
+    desk.as_coordinator(&["report", "delete", &third, "--yes"], "")
+        .ok();
 
     desk.run(&["--user", "Chris", "status"], &format!("{wrong_pass}\n"))
         .expect_code(3);

@@ -342,7 +342,14 @@ fn edit_merges_submit_validates_then_seals_with_a_reference() {
 fn drafts_can_be_deleted_and_ids_are_checked() {
     let (mut desk, _) = TestDesk::init();
     let id = new_from_example(&mut desk);
-    desk.as_coordinator(&["report", "delete", &id], "").ok();
+    // Without a terminal to ask on, deleting needs --yes.
+    let run = desk
+        .as_coordinator(&["report", "delete", &id], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("nothing was deleted"), "{}", run.stderr);
+    assert_eq!(list(&mut desk).len(), 1);
+    desk.as_coordinator(&["report", "delete", &id, "--yes"], "")
+        .ok();
     assert!(list(&mut desk).is_empty());
     let run = desk
         .as_coordinator(&["report", "show", &id], "")

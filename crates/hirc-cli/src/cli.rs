@@ -139,10 +139,14 @@ pub enum ReportCommand {
     },
     /// List reports: reference or draft id, state, dates and a short summary.
     List(JsonFlag),
-    /// Delete a draft (submitted reports cannot be deleted).
+    /// Delete a draft (submitted reports cannot be deleted). Asks first on a
+    /// terminal; scripts say `--yes`.
     Delete {
         /// The draft's id (or a unique start of it).
         id: String,
+        /// Delete without asking. The draft cannot be recovered.
+        #[arg(long)]
+        yes: bool,
     },
     /// Check a draft is complete, seal it, and print its reference for the
     /// person. It then waits in the outbox for upload.

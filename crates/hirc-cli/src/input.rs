@@ -75,6 +75,17 @@ impl Input {
         Ok(self.read_line()?.map(|l| l.trim().to_string()))
     }
 
+    /// A yes/no question that guards something irreversible: asked only on a
+    /// terminal, and anything but "y" or "yes" is no. Without a terminal the
+    /// answer is no (scripts pass `--yes`).
+    pub fn confirm(&mut self, question: &str) -> Result<bool> {
+        if self.from_stdin || !std::io::stdin().is_terminal() {
+            return Ok(false);
+        }
+        let answer = self.answer(question)?.unwrap_or_default().to_lowercase();
+        Ok(answer == "y" || answer == "yes")
+    }
+
     /// Everything left on standard input, at most `limit` bytes (one more
     /// is read to tell an over-long input from one exactly at the limit).
     pub fn rest(&mut self, limit: u64) -> Result<Vec<u8>> {

@@ -1525,6 +1525,37 @@ mod tests {
         .expect("new code works");
     }
 
+    /// A store written by schema version 1 (made with `hirc` 0.1.0: one sealed
+    /// report from the shared example, one draft). Every later migration must
+    /// bring it up to date with nothing lost.
+    #[test]
+    fn a_version_1_store_opens_and_reads() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::copy("tests/data/desk-v1.sqlite3", dir.path().join(DESK_FILE)).expect("copy");
+        let mut desk = Desk::open(dir.path()).expect("opens and migrates");
+        assert_eq!(desk.info().centre_code, "FX");
+        let s = desk
+            .unlock("Chris", &pass("chris passphrase"))
+            .expect("unlock");
+        let status = desk.status(&s).expect("status");
+        assert_eq!(status.schema_version, store::SCHEMA_VERSION);
+        assert_eq!((status.drafts, status.sealed), (1, 1));
+        let list = desk.list_reports(&s).expect("list");
+        let sealed = list
+            .iter()
+            .find(|l| l.row.state == ReportState::Sealed)
+            .expect("sealed");
+        assert_eq!(sealed.row.reference.as_deref(), Some("FX-ARH3-RM"));
+        let view = desk.report(&s, sealed.row.id).expect("open");
+        let mut expected = example();
+        expected.consent.consent_recorded_at = view
+            .report
+            .as_ref()
+            .and_then(|r| r.consent.consent_recorded_at);
+        assert_eq!(view.report, Some(expected));
+        assert!(desk.verify_audit(&s).expect("read").is_ok());
+    }
+
     #[test]
     fn a_second_init_leaves_the_first_desk_alone() {
         let dir = tempfile::tempdir().expect("tmp");

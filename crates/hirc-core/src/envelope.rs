@@ -202,4 +202,24 @@ mod tests {
             Err(Error::Integrity(_))
         ));
     }
+
+    #[test]
+    fn a_body_from_a_newer_format_is_refused_not_misread() {
+        let keys = DeskKeys::generate();
+        let id = Uuid::now_v7();
+        let place = BodyPlace {
+            report_id: id,
+            save_seq: 1,
+            revision: 0,
+            kind: BodyKind::Draft,
+        };
+        let future = serde_json::json!({"format": FORMAT, "schema": REPORT_SCHEMA_VERSION + 1, "report_id": id});
+        let body = SealedBody(
+            encrypt_to(keys.recipient(), future.to_string().as_bytes()).expect("encrypt"),
+        );
+        assert!(matches!(
+            open(&keys, place, &body),
+            Err(Error::ReportTooNew { found, .. }) if found == REPORT_SCHEMA_VERSION + 1
+        ));
+    }
 }

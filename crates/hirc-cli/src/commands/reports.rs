@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use hirc_core::model::{MAX_REPORT_JSON_BYTES, Report};
+use hirc_core::model::{MAX_REPORT_JSON_BYTES, Report, ReportState};
 
 use crate::cli::ReportCommand;
 use crate::{Ctx, output, prompts};
@@ -107,9 +107,28 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                 &rows,
             );
         }
-        ReportCommand::Delete { id } => {
+        ReportCommand::Delete { id, yes } => {
             let (mut desk, session) = ctx.unlock()?;
             let id = desk.resolve(&session, &id)?;
+            let draft = desk
+                .list_reports(&session)?
+                .into_iter()
+                .find(|l| l.row.id == id && l.row.state == ReportState::Draft);
+            // Only a draft can be deleted; anything else gets the engine's
+            // own "already submitted" error below, without a question first.
+            if let (Some(draft), false) = (draft, yes) {
+                let what = format!(
+                    "the draft started {} ({})",
+                    output::when(&draft.row.created_at),
+                    draft.summary
+                );
+                if !ctx
+                    .input
+                    .confirm(&format!("Delete {what}? It cannot be recovered. [y/N] "))?
+                {
+                    bail!("nothing was deleted (add --yes to delete without being asked)");
+                }
+            }
             desk.delete_draft(&session, id)?;
             eprintln!("Draft {id} deleted.");
         }
