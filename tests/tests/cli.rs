@@ -96,36 +96,22 @@ fn init_twice_leaves_the_first_desk_alone() {
 #[test]
 fn init_refuses_a_short_passphrase_and_a_bad_code() {
     let mut desk = TestDesk::new();
-    let run = desk
-        .run(
-            &[
-                "init",
-                "--centre",
-                "C",
-                "--centre-code",
-                "CP",
-                "--coordinator",
-                "A",
-            ],
-            "short\n",
-        )
-        .expect_code(1);
-    assert!(run.stderr.contains("too short"), "{}", run.stderr);
-    let run = desk
-        .run(
-            &[
-                "init",
-                "--centre",
-                "C",
-                "--centre-code",
-                "not a code",
-                "--coordinator",
-                "A",
-            ],
-            "long enough passphrase\n",
-        )
-        .expect_code(1);
-    assert!(run.stderr.contains("centre code"), "{}", run.stderr);
+    for (code, passphrase, expected) in [
+        ("CP", "short\n", "too short"),
+        ("not a code", "long enough passphrase\n", "centre code"),
+    ] {
+        let args = [
+            "init",
+            "--centre",
+            "C",
+            "--centre-code",
+            code,
+            "--coordinator",
+            "A",
+        ];
+        let run = desk.run(&args, passphrase).expect_code(1);
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
     assert!(!desk.path().join("desk.sqlite3").exists());
 }
 
