@@ -207,3 +207,76 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 /// The shared example report (`shared/examples/report-v1.json`, kept in the
 /// repository so the tests are self-contained).
 pub const EXAMPLE_REPORT: &str = include_str!("../../crates/hirc-core/tests/data/report-v1.json");
+
+/// A real `hirc-hub serve` on a free loopback port, stopped when dropped.
+pub struct HubProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Everything the hub logged (standard error), filled as it runs.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl HubProcess {
+    /// Starts a hub on `data_dir` with `recipient` and any extra flags, and
+    /// waits until it says it is listening.
+    pub fn start(data_dir: &Path, recipient: &str, extra: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(bin("hirc-hub"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--recipient", recipient])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hirc-hub");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("hub says it is ready");
+        let url = line
+            .trim()
+            .strip_prefix("hirc-hub listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from hirc-hub: {line:?}"))
+            .to_string();
+        Self { child, url, log }
+    }
+
+    /// The hub's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `hirc-hub ARGS` and returns what it printed.
+pub fn hub_admin(args: &[&str]) -> Run {
+    let out = Command::new(bin("hirc-hub"))
+        .args(args)
+        .output()
+        .expect("run hirc-hub");
+    Run {
+        args: args.iter().map(|a| (*a).to_string()).collect(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,128 @@
+//! The partnership's export: decrypt what arrived, outside the server, with
+//! the partnership's identity file, and write it out. A report that does not
+//! decrypt, or whose content does not match its receipt, is listed, never
+//! skipped silently.
+
+use std::io::Write;
+use std::path::Path;
+
+use age::secrecy::ExposeSecret as _;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::store::{HubStore, StoredReport};
+
+/// What an export did.
+#[derive(Debug, Default)]
+pub struct ExportSummary {
+    /// Reports written.
+    pub written: usize,
+    /// Reports not written, with why.
+    pub failed: Vec<(Uuid, String)>,
+}
+
+/// Reads an age identity file (`AGE-SECRET-KEY-1…` lines; `#` comments).
+pub fn load_identities(path: &Path) -> anyhow::Result<Vec<age::x25519::Identity>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("could not read the identity file {}: {e}", path.display()))?;
+    let ids: Vec<age::x25519::Identity> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "{} holds a line that is not an age identity",
+                    path.display()
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if ids.is_empty() {
+        anyhow::bail!("{} holds no age identity", path.display());
+    }
+    Ok(ids)
+}
+
+/// Writes one JSON object per line: `{receipt, device_id, report}`.
+pub fn export_jsonl(
+    store: &dyn HubStore,
+    identities: &[age::x25519::Identity],
+    since: Option<DateTime<Utc>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExportSummary> {
+    let mut summary = ExportSummary::default();
+    for stored in store.reports_since(since)? {
+        match open(&stored, identities) {
+            Ok(report) => {
+                let line = serde_json::json!({
+                    "receipt": stored.receipt,
+                    "device_id": stored.device_id,
+                    "report": report,
+                });
+                writeln!(out, "{line}")?;
+                summary.written += 1;
+            }
+            Err(why) => summary.failed.push((stored.receipt.receipt_id, why)),
+        }
+    }
+    out.flush()?;
+    Ok(summary)
+}
+
+fn open(
+    stored: &StoredReport,
+    identities: &[age::x25519::Identity],
+) -> Result<serde_json::Value, String> {
+    let decryptor = age::Decryptor::new_buffered(&stored.body[..])
+        .map_err(|_| "not an age file".to_string())?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|_| "does not decrypt with this identity file".to_string())?;
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut plain)
+        .map_err(|_| "the ciphertext is damaged".to_string())?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&plain).map_err(|_| "decrypts, but is not JSON".to_string())?;
+    // age has no associated data: the id and revision inside must match the
+    // receipt, or the body was swapped.
+    let id_ok = value
+        .get("report_id")
+        .and_then(|v| v.as_str())
+        .is_none_or(|v| v == stored.receipt.report_id.to_string());
+    let rev_ok = value
+        .get("revision")
+        .and_then(|v| v.as_u64())
+        .is_none_or(|v| v == u64::from(stored.receipt.revision));
+    if !(id_ok && rev_ok) {
+        return Err("its content names another report or revision than its receipt".into());
+    }
+    Ok(value)
+}
+
+/// Writes a new identity file (owner-only) and returns its recipient.
+pub fn keygen(path: &Path) -> anyhow::Result<String> {
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; it was left untouched (losing a key loses every report encrypted to it)",
+            path.display()
+        );
+    }
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let text = format!(
+        "# HIRC partnership key, created {}\n# public key: {recipient}\n{}\n",
+        Utc::now().to_rfc3339(),
+        identity.to_string().expose_secret()
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("could not create {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(recipient)
+}

@@ -1,0 +1,14 @@
+//! The HIRC partnership hub: receives end-to-end encrypted reports from
+//! enrolled desks and keeps them as ciphertext it cannot read.
+//!
+//! - [`server`]: the HTTP API (protocol v1).
+//! - [`store`]: devices, enrolment codes and report ciphertexts, behind one trait.
+//! - [`secrets`]: tokens and enrolment codes, stored hashed.
+//! - [`export`]: the partnership's offline decryption of what arrived.
+
+#![forbid(unsafe_code)]
+
+pub mod export;
+pub mod secrets;
+pub mod server;
+pub mod store;

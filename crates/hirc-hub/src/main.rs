@@ -1,0 +1,324 @@
+//! `hirc-hub`: run the partnership's hub and administer it.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use hirc_hub::server::{AppState, HubConfig};
+use hirc_hub::store::{HubStore, SqliteStore};
+use hirc_hub::{export, secrets, server};
+
+/// The HIRC partnership hub: receives end-to-end encrypted reports from
+/// enrolled desks, and the partnership's tools to enrol desks, revoke them and
+/// decrypt what arrived.
+#[derive(Debug, Parser)]
+#[command(name = "hirc-hub", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct DataDir {
+    /// The hub's data directory.
+    #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make the partnership's age key. Prints its public recipient (age1…)
+    /// as the last line. Keep the file offline; the hub never needs it.
+    Keygen {
+        /// Where to write the identity file (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Run the hub until stopped (Ctrl-C or SIGTERM).
+    Serve {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Address to listen on. Plain HTTP is served on loopback only: put a
+        /// TLS-terminating proxy in front for anything else.
+        #[arg(long, env = "HIRC_HUB_LISTEN", default_value = "127.0.0.1:8740")]
+        listen: SocketAddr,
+        /// A partnership recipient (age1…) that desks encrypt to. Repeat for
+        /// an escrow key.
+        #[arg(
+            long = "recipient",
+            env = "HIRC_HUB_RECIPIENTS",
+            value_delimiter = ',',
+            required = true
+        )]
+        recipients: Vec<String>,
+        /// The hub's name, shown to desks at enrolment.
+        #[arg(long, env = "HIRC_HUB_NAME", default_value = "HIRC hub")]
+        hub_name: String,
+        /// The largest upload accepted, in bytes.
+        #[arg(long, env = "HIRC_HUB_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Uploads allowed per desk per minute.
+        #[arg(long, env = "HIRC_HUB_RATE_PER_MINUTE", default_value_t = 600)]
+        rate_per_minute: u32,
+        /// Seconds one request may take, body included.
+        #[arg(long, env = "HIRC_HUB_REQUEST_TIMEOUT", default_value_t = 30)]
+        request_timeout_secs: u64,
+    },
+    /// Make a single-use enrolment code for a centre's desk. Prints the code
+    /// as the last line.
+    Enrol {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The centre the desk belongs to.
+        #[arg(long)]
+        centre: String,
+        /// How long the code stays valid: e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires: chrono::Duration,
+    },
+    /// List enrolled desks.
+    Devices {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a desk: its uploads are refused from now on.
+    Revoke {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The device id (from `hirc-hub devices`).
+        device: uuid::Uuid,
+    },
+    /// Decrypt what arrived with the partnership's identity file and write it
+    /// out, one report per line. Reports that do not decrypt are listed.
+    Export {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The partnership's identity file (from `keygen`).
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// Only reports received on or after this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Write here instead of standard output (created owner-only).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    /// One JSON object per line: {receipt, device_id, report}.
+    Jsonl,
+}
+
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let (n, unit) = text.split_at(text.trim_end_matches(char::is_alphabetic).len());
+    let n: i64 = n
+        .parse()
+        .map_err(|_| "use a number and a unit, e.g. 30m, 24h or 7d".to_string())?;
+    match unit {
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        _ => Err("the unit must be m, h or d".into()),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HIRC_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn open(dir: &DataDir) -> Result<SqliteStore> {
+    Ok(SqliteStore::open(&dir.data_dir)?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Keygen { out } => {
+            let recipient = export::keygen(&out)?;
+            eprintln!(
+                "Wrote the partnership's key to {}. Keep it offline and backed up: it is the only way to read reports.",
+                out.display()
+            );
+            eprintln!("Give the hub this public key (--recipient):");
+            println!("{recipient}");
+        }
+        Command::Serve {
+            dir,
+            listen,
+            recipients,
+            hub_name,
+            max_body_bytes,
+            rate_per_minute,
+            request_timeout_secs,
+        } => {
+            for r in &recipients {
+                r.parse::<age::x25519::Recipient>()
+                    .map_err(|_| anyhow::anyhow!("{r} is not an age recipient (age1…)"))?;
+            }
+            if !listen.ip().is_loopback() {
+                bail!(
+                    "plain HTTP is served on loopback only; listen on 127.0.0.1 and put a TLS-terminating proxy in front (built-in TLS is planned)"
+                );
+            }
+            let store: Arc<dyn HubStore> = Arc::new(open(&dir)?);
+            let config = HubConfig {
+                hub_name,
+                recipients,
+                max_body_bytes,
+                rate_per_minute,
+                request_timeout: Duration::from_secs(request_timeout_secs),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("could not listen on {listen}"))?;
+                let bound = listener.local_addr()?;
+                tracing::info!(%bound, "hub ready");
+                println!("hirc-hub listening on http://{bound}");
+                std::io::stdout().flush()?;
+                server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+                tracing::info!("hub stopped");
+                anyhow::Ok(())
+            })?;
+        }
+        Command::Enrol {
+            dir,
+            centre,
+            expires,
+        } => {
+            let centre = centre.trim().to_string();
+            if centre.is_empty() {
+                bail!("--centre must name the centre");
+            }
+            let store = open(&dir)?;
+            let code = secrets::new_enrol_code();
+            let until: DateTime<Utc> = Utc::now() + expires;
+            store.add_enrol_code(
+                &secrets::hash(&secrets::normalise_code(&code)),
+                &centre,
+                until,
+            )?;
+            eprintln!(
+                "Enrolment code for {centre}, valid once until {} UTC. Give it to the centre's coordinator:",
+                until.format("%Y-%m-%d %H:%M")
+            );
+            println!("{code}");
+        }
+        Command::Devices { dir, json } => {
+            let devices = open(&dir)?.devices()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&devices)?);
+            } else {
+                println!(
+                    "{:<36}  {:<24}  {:<20}  {:>7}  STATUS",
+                    "DEVICE", "CENTRE", "NAME", "REPORTS"
+                );
+                for d in devices {
+                    let status = d.revoked_at.map_or("active".to_string(), |t| {
+                        format!("revoked {}", t.format("%Y-%m-%d"))
+                    });
+                    println!(
+                        "{:<36}  {:<24}  {:<20}  {:>7}  {status}",
+                        d.id, d.centre, d.name, d.reports
+                    );
+                }
+            }
+        }
+        Command::Revoke { dir, device } => {
+            if !open(&dir)?.revoke(device, Utc::now())? {
+                bail!("there is no device {device} (`hirc-hub devices` lists them)");
+            }
+            println!("Revoked {device}: its uploads are refused from now on.");
+        }
+        Command::Export {
+            dir,
+            identity,
+            since,
+            format: Format::Jsonl,
+            out,
+        } => {
+            let identities = export::load_identities(&identity)?;
+            let store = open(&dir)?;
+            let since = since
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc());
+            let summary = match &out {
+                Some(path) => {
+                    let mut options = std::fs::OpenOptions::new();
+                    options.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                    let file = options
+                        .open(path)
+                        .with_context(|| format!("could not create {}", path.display()))?;
+                    export::export_jsonl(
+                        &store,
+                        &identities,
+                        since,
+                        &mut std::io::BufWriter::new(file),
+                    )?
+                }
+                None => {
+                    export::export_jsonl(&store, &identities, since, &mut std::io::stdout().lock())?
+                }
+            };
+            eprintln!("Exported {} report(s).", summary.written);
+            if !summary.failed.is_empty() {
+                for (receipt, why) in &summary.failed {
+                    eprintln!("  not exported: receipt {receipt}: {why}");
+                }
+                bail!(
+                    "{} report(s) could not be exported (listed above)",
+                    summary.failed.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    // Windows has no SIGTERM; Ctrl-C (or the service manager's stop) is enough.
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,378 @@
+//! The hub's HTTP API, protocol v1 (docs/protocol.md).
+//!
+//! [`router`] builds the service for in-process use; [`serve`] runs it on a
+//! bound listener until a shutdown future resolves, so tests can start a
+//! real hub on a loopback port. Every error is JSON ([`hirc_proto::ErrorBody`])
+//! with its status code, and no request can change what is already stored.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::Utc;
+use hirc_proto::{
+    DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorBody, ErrorKind, Health, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, parse_content_digest,
+};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use crate::secrets;
+use crate::store::{Device, HubStore, Put, Redeem};
+
+/// What the server needs besides its store.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Shown to desks at enrolment.
+    pub hub_name: String,
+    /// The partnership's age recipients, given to desks at enrolment.
+    pub recipients: Vec<String>,
+    /// The largest upload accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Uploads allowed per device per minute.
+    pub rate_per_minute: u32,
+    /// How long one request may take, body included (slow clients are cut off).
+    pub request_timeout: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            hub_name: "HIRC hub".into(),
+            recipients: Vec::new(),
+            // A report with a long account is a few KiB once encrypted;
+            // 1 MiB leaves room for years of format growth.
+            max_body_bytes: 1024 * 1024,
+            rate_per_minute: 600,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shared state of the running hub.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<dyn HubStore>,
+    config: Arc<HubConfig>,
+    windows: Arc<Mutex<HashMap<Uuid, (Instant, u32)>>>,
+}
+
+impl AppState {
+    /// State over a store and a configuration.
+    pub fn new(store: Arc<dyn HubStore>, config: HubConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            windows: Arc::default(),
+        }
+    }
+}
+
+/// The API.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/enrol", post(enrol))
+        .route("/v1/reports/{report_id}/revisions/{revision}", put(upload))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorKind::NotFound,
+                "no such endpoint in protocol v1",
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::map_response(stamp_protocol))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn stamp_protocol(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(PROTOCOL_HEADER, HeaderValue::from_static(PROTOCOL_VERSION));
+    response
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        protocol: PROTOCOL_VERSION.into(),
+    })
+}
+
+async fn enrol(
+    State(state): State<AppState>,
+    body: Result<Json<EnrolRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::BadRequest,
+            format!("the enrolment request is not valid: {}", e.body_text()),
+        )
+    })?;
+    let name = request.device_name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::BadRequest,
+            "device_name must be 1 to 100 printable characters",
+        ));
+    }
+    let code_hash = secrets::hash(&secrets::normalise_code(&request.code));
+    let token = secrets::new_token();
+    let token_hash = secrets::hash(&token);
+    let store = state.store.clone();
+    let outcome =
+        blocking(move || store.redeem(&code_hash, &name, &token_hash, Utc::now())).await?;
+    match outcome {
+        Redeem::Enrolled(device) => {
+            tracing::info!(device = %device.id, centre = %device.centre, "device enrolled");
+            let body = EnrolResponse {
+                device_id: device.id,
+                token,
+                hub_name: state.config.hub_name.clone(),
+                recipients: state.config.recipients.clone(),
+            };
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+        Redeem::Unknown => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorKind::Unauthorized,
+            "unknown enrolment code; check it, or ask the partnership for a new one",
+        )),
+        Redeem::UsedOrExpired => Err(ApiError::new(
+            StatusCode::GONE,
+            ErrorKind::CodeUsed,
+            "this enrolment code was already used or has expired; ask the partnership for a new one",
+        )),
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    Path((report_id, revision)): Path<(Uuid, u32)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    state.check_rate(device.id)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorKind::TooLarge,
+                format!(
+                    "the report is larger than this hub accepts ({} bytes)",
+                    state.config.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
+                "the request body could not be read",
+            )
+        }
+    })?;
+    let digest_header = headers
+        .get(DIGEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
+                "a Content-Digest header (sha-256) is required",
+            )
+        })?;
+    let claimed = parse_content_digest(digest_header).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unprocessable,
+            "the Content-Digest header has no valid sha-256 value",
+        )
+    })?;
+    if Sha256::digest(&body).as_slice() != claimed.as_slice() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unprocessable,
+            "the body does not match its Content-Digest; it was damaged on the way",
+        ));
+    }
+    if age::Decryptor::new_buffered(&body[..]).is_err() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unprocessable,
+            "the body is not an age-encrypted file",
+        ));
+    }
+    let digest = hirc_proto::content_digest(&body);
+    let store = state.store.clone();
+    let device_id = device.id;
+    let size = body.len();
+    let outcome =
+        blocking(move || store.put(device_id, report_id, revision, &digest, &body, Utc::now()))
+            .await?;
+    match outcome {
+        Put::Created(receipt) => {
+            tracing::info!(device = %device_id, report = %report_id, revision, bytes = size, "report stored");
+            Ok((StatusCode::CREATED, Json(receipt)).into_response())
+        }
+        Put::Repeat(receipt) => Ok((StatusCode::OK, Json(receipt)).into_response()),
+        Put::Conflict => {
+            tracing::warn!(device = %device_id, report = %report_id, revision, "conflicting upload refused");
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorKind::Conflict,
+                "this report revision is already stored with a different body; nothing was changed",
+            ))
+        }
+    }
+}
+
+impl AppState {
+    /// A fixed one-minute window per device.
+    fn check_rate(&self, device: Uuid) -> Result<(), ApiError> {
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let entry = windows.entry(device).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.config.rate_per_minute {
+            let wait = 60u64
+                .saturating_sub(now.duration_since(entry.0).as_secs())
+                .max(1);
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::RateLimited,
+                "too many uploads from this desk; it will retry by itself",
+            )
+            .retry_after(wait));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+/// The device behind a valid, unrevoked bearer token.
+pub struct AuthDevice(pub Device);
+
+impl FromRequestParts<AppState> for AuthDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized =
+            |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, ErrorKind::Unauthorized, m);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthorized("a bearer token is required; enrol the desk first"))?;
+        let token_hash = secrets::hash(token.trim());
+        let store = state.store.clone();
+        let device = blocking(move || store.device_by_token(&token_hash))
+            .await?
+            .ok_or_else(|| unauthorized("this desk is not enrolled with this hub"))?;
+        if device.revoked_at.is_some() {
+            return Err(unauthorized(
+                "this desk has been revoked by the partnership; ask them to enrol it again",
+            ));
+        }
+        Ok(AuthDevice(device))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "store failed");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorKind::Internal,
+                "the hub could not reach its storage; try again later",
+            )
+            .retry_after(30))
+        }
+        Err(_) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Internal,
+            "the hub failed; try again later",
+        )),
+    }
+}
+
+/// An error answer: a status, a JSON body and maybe `Retry-After`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: kind,
+                message: message.into(),
+            },
+            retry_after: None,
+        }
+    }
+
+    fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}

@@ -1,0 +1,475 @@
+//! Where the hub keeps devices, enrolment codes and report ciphertexts.
+//!
+//! [`HubStore`] is the one interface the server and the admin commands use;
+//! [`SqliteStore`] is the embedded default. Every method is blocking: the
+//! server calls them on tokio's blocking pool. An upload is idempotent by
+//! (report id, revision, digest): the same body again gets the same receipt,
+//! another body gets a conflict, and nothing stored ever changes.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use hirc_proto::Receipt;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+/// Result with the store's error.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("the hub's database failed: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The file is not a hub store.
+    #[error("{0} is not a HIRC hub store; it was left untouched")]
+    Foreign(String),
+    /// A stored value does not parse.
+    #[error("the hub's database holds a value it cannot read ({0})")]
+    Corrupt(&'static str),
+}
+
+/// An enrolled desk.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Device {
+    /// Its id.
+    pub id: Uuid,
+    /// The centre it was enrolled for.
+    pub centre: String,
+    /// The name the desk gave itself.
+    pub name: String,
+    /// When it enrolled.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// How many report revisions it has uploaded.
+    pub reports: i64,
+}
+
+/// The outcome of redeeming an enrolment code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeem {
+    /// The device is enrolled.
+    Enrolled(Device),
+    /// No such code.
+    Unknown,
+    /// Already used, or past its expiry.
+    UsedOrExpired,
+}
+
+/// The outcome of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put {
+    /// Stored for the first time.
+    Created(Receipt),
+    /// The same body was already stored: the same receipt.
+    Repeat(Receipt),
+    /// Another body (or another device) holds this report revision.
+    Conflict,
+}
+
+/// One stored upload, for export.
+#[derive(Debug, Clone)]
+pub struct StoredReport {
+    /// The receipt issued for it.
+    pub receipt: Receipt,
+    /// Which device sent it.
+    pub device_id: Uuid,
+    /// The age ciphertext.
+    pub body: Vec<u8>,
+}
+
+/// Storage for the hub.
+pub trait HubStore: Send + Sync + 'static {
+    /// Records a new enrolment code (already hashed).
+    fn add_enrol_code(
+        &self,
+        code_hash: &str,
+        centre: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Uses a code, creating the device, in one transaction.
+    fn redeem(
+        &self,
+        code_hash: &str,
+        device_name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Redeem>;
+    /// The device whose token hashes to `token_hash`, revoked or not.
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
+    /// Every device, oldest first.
+    fn devices(&self) -> Result<Vec<Device>>;
+    /// Revokes a device; false if there is none with that id.
+    fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool>;
+    /// Stores an upload, or answers what is already there.
+    fn put(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        revision: u32,
+        digest: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Put>;
+    /// Stored reports received at or after `since`, oldest first.
+    fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>>;
+}
+
+const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt("a time"))
+}
+
+fn id(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("an id"))
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Foreign(format!("{} ({e})", data_dir.display())))?;
+        let path = data_dir.join("hub.sqlite3");
+        let fresh = !path.exists();
+        let mut conn = Connection::open(&path)?;
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        if !fresh && app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign(path.display().to_string()));
+        }
+        // WAL + FULL: a receipt is only issued once the body is on disk.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000; PRAGMA trusted_schema = OFF;",
+        )?;
+        if fresh {
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
+        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (transactions roll back), so a poisoned lock is safe to reuse.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A device row as read: id, centre, name, created, revoked, report count.
+type DeviceRow = (String, String, String, String, Option<String>, i64);
+/// A receipt row as read: receipt id, report id, revision, digest, received.
+type ReceiptRow = (String, String, i64, String, String);
+
+fn device_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn device(row: DeviceRow) -> Result<Device> {
+    let (i, centre, name, created, revoked, reports) = row;
+    Ok(Device {
+        id: id(&i)?,
+        centre,
+        name,
+        created_at: time(&created)?,
+        revoked_at: revoked.as_deref().map(time).transpose()?,
+        reports,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created_at, d.revoked_at,
+    (SELECT count(*) FROM reports r WHERE r.device_id = d.id)";
+
+fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn receipt(row: ReceiptRow) -> Result<Receipt> {
+    let (rid, report, revision, digest, at) = row;
+    Ok(Receipt {
+        receipt_id: id(&rid)?,
+        report_id: id(&report)?,
+        revision: u32::try_from(revision).map_err(|_| StoreError::Corrupt("a revision"))?,
+        digest,
+        received_at: time(&at)?,
+    })
+}
+
+impl HubStore for SqliteStore {
+    fn add_enrol_code(
+        &self,
+        code_hash: &str,
+        centre: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO enrol_codes (code_hash, centre, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![code_hash, centre, text(Utc::now()), text(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn redeem(
+        &self,
+        code_hash: &str,
+        device_name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Redeem> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let code: Option<(String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT centre, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+                [code_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((centre, expires, used)) = code else {
+            return Ok(Redeem::Unknown);
+        };
+        if used.is_some() || time(&expires)? <= now {
+            return Ok(Redeem::UsedOrExpired);
+        }
+        let device_id = Uuid::now_v7();
+        tx.execute(
+            "INSERT INTO devices (id, centre, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device_id.to_string(), centre, device_name, token_hash, text(now)],
+        )?;
+        tx.execute(
+            "UPDATE enrol_codes SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
+            params![text(now), device_id.to_string(), code_hash],
+        )?;
+        tx.commit()?;
+        Ok(Redeem::Enrolled(Device {
+            id: device_id,
+            centre,
+            name: device_name.into(),
+            created_at: now,
+            revoked_at: None,
+            reports: 0,
+        }))
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1"),
+                [token_hash],
+                device_from,
+            )
+            .optional()?;
+        row.map(device).transpose()
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at"
+        ))?;
+        let rows = stmt
+            .query_map([], device_from)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(device).collect()
+    }
+
+    fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2",
+            params![text(now), device_id.to_string()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn put(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        revision: u32,
+        digest: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Put> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<(String, ReceiptRow)> = tx
+            .query_row(
+                "SELECT device_id, receipt_id, report_id, revision, digest, received_at
+                 FROM reports WHERE report_id = ?1 AND revision = ?2",
+                params![report_id.to_string(), revision],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((owner, row)) = existing {
+            let stored = receipt(row)?;
+            return Ok(
+                if owner == device_id.to_string() && stored.digest == digest {
+                    Put::Repeat(stored)
+                } else {
+                    Put::Conflict
+                },
+            );
+        }
+        let receipt = Receipt {
+            receipt_id: Uuid::now_v7(),
+            report_id,
+            revision,
+            digest: digest.into(),
+            received_at: time(&text(now))?,
+        };
+        tx.execute(
+            "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                report_id.to_string(),
+                revision,
+                device_id.to_string(),
+                digest,
+                body.len() as i64,
+                body,
+                receipt.receipt_id.to_string(),
+                text(receipt.received_at)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Put::Created(receipt))
+    }
+
+    fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT receipt_id, report_id, revision, digest, received_at, device_id, body
+             FROM reports WHERE received_at >= ?1 ORDER BY received_at, report_id, revision",
+        )?;
+        let since = since.map(text).unwrap_or_default();
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok((
+                    receipt_from(r)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(rc, device_id, body)| {
+                Ok(StoredReport {
+                    receipt: receipt(rc)?,
+                    device_id: id(&device_id)?,
+                    body,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_idempotent_and_never_overwritten() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path()).expect("store");
+        let now = Utc::now();
+        store
+            .add_enrol_code("c1", "Castle Point", now + chrono::Duration::hours(1))
+            .expect("code");
+        let Redeem::Enrolled(a) = store.redeem("c1", "desk a", "t1", now).expect("redeem") else {
+            panic!("enrol")
+        };
+        assert_eq!(
+            store.redeem("c1", "desk b", "t2", now).expect("again"),
+            Redeem::UsedOrExpired
+        );
+        assert_eq!(
+            store.redeem("nope", "desk b", "t2", now).expect("unknown"),
+            Redeem::Unknown
+        );
+        store
+            .add_enrol_code("c2", "Basildon", now - chrono::Duration::seconds(1))
+            .expect("code");
+        assert_eq!(
+            store.redeem("c2", "desk b", "t2", now).expect("expired"),
+            Redeem::UsedOrExpired
+        );
+        store
+            .add_enrol_code("c3", "Basildon", now + chrono::Duration::hours(1))
+            .expect("code");
+        let Redeem::Enrolled(b) = store.redeem("c3", "desk b", "t3", now).expect("redeem") else {
+            panic!("enrol")
+        };
+
+        let r = Uuid::now_v7();
+        let Put::Created(first) = store.put(a.id, r, 1, "d1", b"x", now).expect("put") else {
+            panic!("created")
+        };
+        assert_eq!(
+            store.put(a.id, r, 1, "d1", b"x", now).expect("repeat"),
+            Put::Repeat(first.clone())
+        );
+        assert_eq!(
+            store.put(a.id, r, 1, "d2", b"y", now).expect("other body"),
+            Put::Conflict
+        );
+        assert_eq!(
+            store
+                .put(b.id, r, 1, "d1", b"x", now)
+                .expect("other device"),
+            Put::Conflict
+        );
+        let all = store.reports_since(None).expect("list");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].body, b"x");
+        assert_eq!(all[0].receipt, first);
+
+        assert!(store.revoke(a.id, now).expect("revoke"));
+        assert!(
+            store
+                .device_by_token("t1")
+                .expect("lookup")
+                .and_then(|d| d.revoked_at)
+                .is_some()
+        );
+        assert!(!store.revoke(Uuid::now_v7(), now).expect("unknown"));
+        assert_eq!(store.devices().expect("devices")[0].reports, 1);
+    }
+}

@@ -1,0 +1,178 @@
+//! Sync protocol v1 between a desk and the hub (docs/protocol.md): the
+//! request and response bodies, the receipt, the error body, and the
+//! `Content-Digest` header (RFC 9530) both sides compute.
+//!
+//! Nothing else lives here: the desk and the hub share only these types.
+
+#![forbid(unsafe_code)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The protocol version this build speaks, sent in [`PROTOCOL_HEADER`].
+pub const PROTOCOL_VERSION: &str = "1";
+/// The header that carries [`PROTOCOL_VERSION`] on every request and response.
+pub const PROTOCOL_HEADER: &str = "hirc-protocol";
+/// The header that carries the body's SHA-256 (RFC 9530).
+pub const DIGEST_HEADER: &str = "content-digest";
+
+/// `POST /v1/enrol`: a desk registers with a single-use code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The code printed by `hirc-hub enrol`.
+    pub code: String,
+    /// A name for the desk, shown in `hirc-hub devices`.
+    pub device_name: String,
+}
+
+/// The answer to an enrolment.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// The desk's id at the hub.
+    pub device_id: Uuid,
+    /// The bearer token for uploads. Shown once; the hub keeps only its hash.
+    pub token: String,
+    /// The hub's name.
+    pub hub_name: String,
+    /// The partnership's age recipients (`age1…`) to encrypt reports to.
+    pub recipients: Vec<String>,
+}
+
+impl std::fmt::Debug for EnrolResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolResponse")
+            .field("device_id", &self.device_id)
+            .field("token", &"<redacted>")
+            .field("hub_name", &self.hub_name)
+            .field("recipients", &self.recipients)
+            .finish()
+    }
+}
+
+/// What the hub returns for a stored report revision. The same receipt is
+/// returned for every repeat of the same upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The receipt's own id.
+    pub receipt_id: Uuid,
+    /// The report.
+    pub report_id: Uuid,
+    /// The revision.
+    pub revision: u32,
+    /// The body's digest as sent (`sha-256=:…:`).
+    pub digest: String,
+    /// When the hub first stored it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Every error answer's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable word to branch on (see [`ErrorKind`]).
+    pub error: ErrorKind,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+/// The kinds of error the hub answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// 400: the request is malformed.
+    BadRequest,
+    /// 401: no token, an unknown token, or a revoked device.
+    Unauthorized,
+    /// 404: no such route.
+    NotFound,
+    /// 409: the same report revision was stored with another body, or by
+    /// another device.
+    Conflict,
+    /// 410: the enrolment code is used or expired.
+    CodeUsed,
+    /// 413: the body is larger than the hub accepts.
+    TooLarge,
+    /// 422: the body is not an age file, or its digest does not match.
+    Unprocessable,
+    /// 429: too many requests from this device; see `Retry-After`.
+    RateLimited,
+    /// 500: the hub failed; retry later.
+    Internal,
+    /// 503: the hub is unavailable; see `Retry-After`.
+    Unavailable,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: String,
+}
+
+/// The `Content-Digest` value of a body: `sha-256=:BASE64:`.
+pub fn content_digest(body: &[u8]) -> String {
+    format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(body)))
+}
+
+/// Reads a `Content-Digest` header's SHA-256, ignoring other algorithms.
+pub fn parse_content_digest(header: &str) -> Option<[u8; 32]> {
+    header.split(',').find_map(|item| {
+        let (alg, value) = item.trim().split_once('=')?;
+        if !alg.trim().eq_ignore_ascii_case("sha-256") {
+            return None;
+        }
+        let b64 = value.trim().strip_prefix(':')?.strip_suffix(':')?;
+        STANDARD.decode(b64).ok()?.try_into().ok()
+    })
+}
+
+/// The path a revision is uploaded to.
+pub fn report_path(report_id: Uuid, revision: u32) -> String {
+    format!("/v1/reports/{report_id}/revisions/{revision}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_round_trip() {
+        let header = content_digest(b"hello");
+        assert_eq!(
+            header,
+            "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:"
+        );
+        let parsed = parse_content_digest(&format!("sha-512=:AAAA:, {header}")).expect("parses");
+        assert_eq!(parsed.as_slice(), Sha256::digest(b"hello").as_slice());
+        assert!(parse_content_digest("sha-256=:not base64:").is_none());
+        assert!(
+            parse_content_digest("sha-256=:AAAA:").is_none(),
+            "wrong length"
+        );
+    }
+
+    #[test]
+    fn tokens_never_print() {
+        let r = EnrolResponse {
+            device_id: Uuid::nil(),
+            token: "SECRET".into(),
+            hub_name: "hub".into(),
+            recipients: vec![],
+        };
+        assert!(!format!("{r:?}").contains("SECRET"));
+        let e = ErrorBody {
+            error: ErrorKind::TooLarge,
+            message: "m".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&e).expect("json")["error"],
+            "too_large"
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! The hub over real HTTP on loopback: a real `hirc-hub` process, its real
+//! admin commands and its real SQLite file.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hirc_e2e::{HubProcess, contains, hub_admin};
+use hirc_proto::{DIGEST_HEADER, ErrorBody, ErrorKind, Receipt, content_digest, report_path};
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Hub {
+    dir: tempfile::TempDir,
+    identity: PathBuf,
+    recipient: String,
+    process: HubProcess,
+    http: Client,
+}
+
+impl Hub {
+    fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let identity = dir.path().join("partnership.key");
+        let run = hub_admin(&["keygen", "--out", &identity.to_string_lossy()]).ok();
+        let recipient = run.last_line();
+        assert!(recipient.starts_with("age1"), "{recipient}");
+        let process = HubProcess::start(&dir.path().join("hub"), &recipient, extra);
+        Self {
+            dir,
+            identity,
+            recipient,
+            process,
+            http: Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("hub").to_string_lossy().into_owned()
+    }
+
+    fn code(&self, centre: &str) -> String {
+        hub_admin(&["enrol", "--data-dir", &self.data_dir(), "--centre", centre])
+            .ok()
+            .last_line()
+    }
+
+    fn enrol(&self, code: &str) -> reqwest::blocking::Response {
+        self.http
+            .post(format!("{}/v1/enrol", self.process.url))
+            .json(&json!({"code": code, "device_name": "front desk"}))
+            .send()
+            .expect("enrol")
+    }
+
+    /// Enrols a new desk; returns (device id, token).
+    fn device(&self) -> (String, String) {
+        let response = self.enrol(&self.code("Castle Point CVS"));
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().expect("json");
+        assert_eq!(body["recipients"], json!([self.recipient]));
+        (
+            body["device_id"].as_str().expect("id").into(),
+            body["token"].as_str().expect("token").into(),
+        )
+    }
+
+    fn put(
+        &self,
+        token: &str,
+        id: Uuid,
+        revision: u32,
+        body: &[u8],
+        digest: Option<&str>,
+    ) -> reqwest::blocking::Response {
+        let mut request = self
+            .http
+            .put(format!("{}{}", self.process.url, report_path(id, revision)))
+            .bearer_auth(token)
+            .body(body.to_vec());
+        if let Some(d) = digest {
+            request = request.header(DIGEST_HEADER, d);
+        }
+        request.send().expect("put")
+    }
+
+    fn upload(
+        &self,
+        token: &str,
+        id: Uuid,
+        revision: u32,
+        body: &[u8],
+    ) -> reqwest::blocking::Response {
+        self.put(token, id, revision, body, Some(&content_digest(body)))
+    }
+}
+
+fn sealed(recipient: &str, id: Uuid, revision: u32, text: &str) -> Vec<u8> {
+    let r: age::x25519::Recipient = recipient.parse().expect("recipient");
+    let plain = json!({"report_id": id, "revision": revision, "description": text}).to_string();
+    age::encrypt(&r, plain.as_bytes()).expect("encrypt")
+}
+
+fn error_kind(response: reqwest::blocking::Response) -> ErrorKind {
+    let body: ErrorBody = response.json().expect("every error is JSON");
+    body.error
+}
+
+#[test]
+fn keygen_prints_the_recipient_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("k");
+    let run = hub_admin(&["keygen", "--out", &key.to_string_lossy()]).ok();
+    assert!(run.last_line().starts_with("age1"));
+    let before = std::fs::read(&key).expect("key");
+    let again = hub_admin(&["keygen", "--out", &key.to_string_lossy()]).expect_code(1);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert!(std::fs::read(&key).expect("key") == before);
+}
+
+#[test]
+fn health_and_unknown_routes() {
+    let hub = Hub::start(&[]);
+    let r = hub
+        .http
+        .get(format!("{}/v1/health", hub.process.url))
+        .send()
+        .expect("health");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["hirc-protocol"], "1");
+    let r = hub
+        .http
+        .get(format!("{}/v2/anything", hub.process.url))
+        .send()
+        .expect("404");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_kind(r), ErrorKind::NotFound);
+}
+
+#[test]
+fn enrolment_codes_are_single_use() {
+    let hub = Hub::start(&[]);
+    let code = hub.code("Castle Point CVS");
+    assert_eq!(
+        hub.enrol(&code.to_lowercase()).status(),
+        StatusCode::CREATED,
+        "codes ignore case"
+    );
+    let again = hub.enrol(&code);
+    assert_eq!(again.status(), StatusCode::GONE);
+    assert_eq!(error_kind(again), ErrorKind::CodeUsed);
+    let unknown = hub.enrol("AAAA-BBBB-CCCC");
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let garbage = hub
+        .http
+        .post(format!("{}/v1/enrol", hub.process.url))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .expect("send");
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_kind(garbage), ErrorKind::BadRequest);
+    let devices = hub_admin(&["devices", "--data-dir", &hub.data_dir(), "--json"]).ok();
+    let devices: Value = serde_json::from_str(&devices.stdout).expect("json");
+    assert_eq!(devices.as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn uploads_are_stored_once_with_a_receipt_and_never_changed() {
+    let hub = Hub::start(&[]);
+    let (_, token) = hub.device();
+    let id = Uuid::now_v7();
+    let body = sealed(&hub.recipient, id, 1, "first");
+
+    let first = hub.upload(&token, id, 1, &body);
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let receipt: Receipt = first.json().expect("receipt");
+    assert_eq!((receipt.report_id, receipt.revision), (id, 1));
+    assert_eq!(receipt.digest, content_digest(&body));
+
+    let repeat = hub.upload(&token, id, 1, &body);
+    assert_eq!(repeat.status(), StatusCode::OK);
+    assert_eq!(
+        repeat.json::<Receipt>().expect("receipt"),
+        receipt,
+        "a repeat gets the same receipt"
+    );
+
+    let other = sealed(&hub.recipient, id, 1, "replayed with another body");
+    let conflict = hub.upload(&token, id, 1, &other);
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    assert_eq!(error_kind(conflict), ErrorKind::Conflict);
+
+    // A second desk cannot overwrite the first desk's report, even with the same bytes.
+    let (_, token2) = hub.device();
+    assert_eq!(
+        hub.upload(&token2, id, 1, &body).status(),
+        StatusCode::CONFLICT
+    );
+
+    // Bad bodies and headers.
+    let r = hub.put(
+        &token,
+        Uuid::now_v7(),
+        1,
+        &body,
+        Some(&content_digest(b"something else")),
+    );
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let garbage = b"this is not an age file at all";
+    let r = hub.upload(&token, Uuid::now_v7(), 1, garbage);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_kind(r), ErrorKind::Unprocessable);
+    assert_eq!(
+        hub.put(&token, Uuid::now_v7(), 1, &body, None).status(),
+        StatusCode::BAD_REQUEST
+    );
+    let r = hub.put(&token, Uuid::now_v7(), 1, &body, Some("sha-256=:nonsense:"));
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Export decrypts exactly the one stored report, with its receipt.
+    let out = hub_admin(&[
+        "export",
+        "--data-dir",
+        &hub.data_dir(),
+        "--identity",
+        &hub.identity.to_string_lossy(),
+        "--format",
+        "jsonl",
+    ])
+    .ok();
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["report"]["description"], "first");
+    assert_eq!(
+        lines[0]["receipt"]["receipt_id"],
+        receipt.receipt_id.to_string()
+    );
+}
+
+#[test]
+fn tokens_are_checked_and_revoked_devices_refused() {
+    let hub = Hub::start(&[]);
+    let (device, token) = hub.device();
+    let id = Uuid::now_v7();
+    let body = sealed(&hub.recipient, id, 1, "x");
+    let no_token = hub
+        .http
+        .put(format!("{}{}", hub.process.url, report_path(id, 1)))
+        .header(DIGEST_HEADER, content_digest(&body))
+        .body(body.clone())
+        .send()
+        .expect("send");
+    assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        hub.upload("hirc1_made_up", id, 1, &body).status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    hub_admin(&["revoke", "--data-dir", &hub.data_dir(), &device]).ok();
+    let r = hub.upload(&token, id, 1, &body);
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let message = r.json::<ErrorBody>().expect("json").message;
+    assert!(message.contains("revoked"), "{message}");
+    let devices = hub_admin(&["devices", "--data-dir", &hub.data_dir()]).ok();
+    assert!(devices.stdout.contains("revoked"), "{}", devices.stdout);
+    hub_admin(&[
+        "revoke",
+        "--data-dir",
+        &hub.data_dir(),
+        &Uuid::now_v7().to_string(),
+    ])
+    .expect_code(1);
+
+    // Tokens are stored hashed.
+    let db = std::fs::read(Path::new(&hub.data_dir()).join("hub.sqlite3")).expect("db");
+    assert!(!contains(&db, &token));
+}
+
+#[test]
+fn oversized_bodies_get_413_without_the_hub_holding_them() {
+    let hub = Hub::start(&["--max-body-bytes", "65536"]);
+    let (_, token) = hub.device();
+    let big = vec![b'x'; 200_000];
+    let r = hub.upload(&token, Uuid::now_v7(), 1, &big);
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_kind(r), ErrorKind::TooLarge);
+
+    // A client announcing 2 GB and sending 8 MB: refused early, memory flat.
+    let rss = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS")
+    };
+    let before = rss(hub.process.pid());
+    let addr = hub.process.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let path = report_path(Uuid::now_v7(), 1);
+    write!(
+        stream,
+        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Digest: {}\r\nContent-Length: 2147483648\r\n\r\n",
+        content_digest(b"")
+    )
+    .expect("headers");
+    let chunk = vec![b'y'; 64 * 1024];
+    for _ in 0..128 {
+        if stream.write_all(&chunk).is_err() {
+            break; // the hub stopped reading: good
+        }
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:.200}");
+    let after = rss(hub.process.pid());
+    assert!(
+        after < before + 32 * 1024,
+        "the hub grew from {before} kB to {after} kB"
+    );
+    // And it is still up.
+    assert_eq!(
+        hub.http
+            .get(format!("{}/v1/health", hub.process.url))
+            .send()
+            .expect("health")
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn uploads_beyond_the_rate_limit_get_429_with_retry_after() {
+    let hub = Hub::start(&["--rate-per-minute", "3"]);
+    let (_, token) = hub.device();
+    for _ in 0..3 {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, "x"))
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    let id = Uuid::now_v7();
+    let r = hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, "x"));
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait));
+}
+
+#[test]
+fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext() {
+    let mut hub = Hub::start(&[]);
+    let (_, token) = hub.device();
+    let canary = format!("CANARY-hub-{}", Uuid::now_v7());
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, &canary))
+                .status(),
+            StatusCode::CREATED
+        );
+        ids.push(id);
+    }
+    // One encrypted to a key the partnership does not have.
+    let stranger = age::x25519::Identity::generate().to_public().to_string();
+    let lost = Uuid::now_v7();
+    assert_eq!(
+        hub.upload(&token, lost, 1, &sealed(&stranger, lost, 1, &canary))
+            .status(),
+        StatusCode::CREATED
+    );
+    // One whose content names another report (a swapped body).
+    let swapped = Uuid::now_v7();
+    assert_eq!(
+        hub.upload(
+            &token,
+            swapped,
+            1,
+            &sealed(&hub.recipient, ids[0], 1, &canary)
+        )
+        .status(),
+        StatusCode::CREATED
+    );
+
+    let out_file = hub.dir.path().join("export.jsonl");
+    let run = hub_admin(&[
+        "export",
+        "--data-dir",
+        &hub.data_dir(),
+        "--identity",
+        &hub.identity.to_string_lossy(),
+        "--out",
+        &out_file.to_string_lossy(),
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("Exported 5 report(s)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("does not decrypt"), "{}", run.stderr);
+    assert!(run.stderr.contains("another report"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&out_file)
+            .expect("export")
+            .lines()
+            .count(),
+        5
+    );
+
+    // Restarting the hub keeps everything: a repeat still gets its receipt.
+    let data_dir = hub.data_dir();
+    let first_log = hub.process.log.lock().expect("log").clone();
+    hub.process = HubProcess::start(Path::new(&data_dir), &hub.recipient, &[]);
+    let id = ids[1];
+    assert_eq!(
+        hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, &canary))
+            .status(),
+        StatusCode::CONFLICT,
+        "fresh ciphertext of the same revision is another body"
+    );
+
+    // Nothing readable on the hub: not in its files, not in its log.
+    let started = Instant::now();
+    let mut stack = vec![PathBuf::from(&data_dir)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                assert!(
+                    !contains(&std::fs::read(&path).expect("read"), &canary),
+                    "{} holds plaintext",
+                    path.display()
+                );
+            }
+        }
+    }
+    let log = first_log + &hub.process.log.lock().expect("log");
+    assert!(log.contains("report stored"), "the hub logs events: {log}");
+    assert!(!log.contains(&canary) && !log.contains(&token));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
