@@ -62,6 +62,50 @@ pub enum Command {
     Audit(AuditArgs),
     /// The desk's name, users, report counts and store size.
     Status(JsonFlag),
+    /// Enrol this desk with the partnership's hub (coordinators), using a
+    /// code from `hirc-hub enrol`. Shows the partnership key's fingerprint to
+    /// check with them.
+    Enrol(EnrolArgs),
+    /// Upload waiting reports to the hub: one pass (exit 0 even when the hub
+    /// is unreachable), or `--watch` to keep going with a live status line.
+    Sync(SyncArgs),
+}
+
+/// `hirc enrol`.
+#[derive(Debug, Args)]
+pub struct EnrolArgs {
+    /// The hub's address, e.g. https://hub.example.org.
+    #[arg(long, value_name = "URL")]
+    pub hub: String,
+    /// The single-use enrolment code.
+    #[arg(long)]
+    pub code: String,
+    /// This desk's name at the hub (default: the centre's name).
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// Accept partnership keys that differ from the ones pinned at the last
+    /// enrolment (only after checking the new fingerprint with them).
+    #[arg(long)]
+    pub replace_recipients: bool,
+}
+
+/// `hirc sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Keep running: upload as reports are submitted, retry with backoff,
+    /// and show a status line. Stop with Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: how often to look for new reports, in seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub poll: u64,
+    /// Put reports the hub refused back in the queue first (after fixing
+    /// the cause, e.g. re-enrolling a revoked desk).
+    #[arg(long)]
+    pub retry_refused: bool,
+    /// Print the pass's result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hirc init`.

@@ -66,6 +66,8 @@ fn run(cli: Cli, data_dir: PathBuf) -> Result<()> {
         Command::Report(cmd) => commands::reports::run(&mut ctx, cmd),
         Command::Audit(args) => commands::desk::audit(&mut ctx, args),
         Command::Status(flag) => commands::desk::status(&mut ctx, flag.json),
+        Command::Enrol(args) => commands::sync::enrol(&mut ctx, args),
+        Command::Sync(args) => commands::sync::sync(&mut ctx, args),
     }
 }
 
@@ -78,12 +80,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn open(&self) -> Result<Desk> {
+    pub(crate) fn open(&self) -> Result<Desk> {
         Ok(Desk::open(&self.data_dir)?)
     }
 
     /// Opens the desk and unlocks it as the acting user.
-    fn unlock(&mut self) -> Result<(Desk, Session)> {
+    pub(crate) fn unlock(&mut self) -> Result<(Desk, Session)> {
         let mut desk = self.open()?;
         let name = match &self.user {
             Some(name) => name.clone(),

@@ -44,6 +44,12 @@ pub enum AuditAction {
     Recovered,
     /// Something left the desk (summaries, outbox files).
     Export,
+    /// The desk was enrolled with a hub.
+    Enrolled,
+    /// The hub's receipt for a report was stored.
+    Delivered,
+    /// The hub refused a report for good (it will not be retried).
+    UploadRefused,
 }
 
 impl AuditAction {
@@ -62,6 +68,9 @@ impl AuditAction {
             Self::PassphraseChanged => "passphrase_changed",
             Self::Recovered => "recovered",
             Self::Export => "export",
+            Self::Enrolled => "enrolled",
+            Self::Delivered => "delivered",
+            Self::UploadRefused => "upload_refused",
         }
     }
 }

@@ -85,7 +85,7 @@ pub struct User {
 pub struct Session {
     desk_id: Uuid,
     user: User,
-    keys: DeskKeys,
+    pub(crate) keys: DeskKeys,
 }
 
 impl std::fmt::Debug for Session {
@@ -102,7 +102,7 @@ impl Session {
         &self.user
     }
 
-    fn is_coordinator(&self) -> bool {
+    pub(crate) fn is_coordinator(&self) -> bool {
         self.user.role == Role::Coordinator
     }
 }
@@ -153,6 +153,8 @@ pub struct ReportListing {
     pub owner: String,
     /// Kinds of incident, strands and month (no free text).
     pub summary: String,
+    /// Where its upload stands, once sealed: receipt, attempts, last error.
+    pub upload: Option<crate::outbox::UploadState>,
 }
 
 /// What `status` reports.
@@ -186,9 +188,9 @@ pub struct DeskStatus {
 
 /// A desk store, opened.
 pub struct Desk {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
-    info: DeskInfo,
+    pub(crate) info: DeskInfo,
 }
 
 impl std::fmt::Debug for Desk {
@@ -655,15 +657,18 @@ impl Desk {
                 r.get::<_, String>(11)?,
             ))
         })?;
+        let mut uploads = self.upload_states()?;
         let mut out = Vec::new();
         for item in rows {
             let (row, facts, owner) = item?;
             let row = row??;
             let facts = open_facts(s, &row, &facts)?;
+            let upload = uploads.remove(&row.id);
             out.push(ReportListing {
                 row,
                 owner,
                 summary: facts.summary_line(),
+                upload,
             });
         }
         Ok(out)
@@ -858,7 +863,10 @@ impl Desk {
 
     // ---- internals -------------------------------------------------------
 
-    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -870,7 +878,7 @@ impl Desk {
 
     /// An audit entry in a transaction of its own (for events that change
     /// nothing else, such as an unlock).
-    fn audit_alone(
+    pub(crate) fn audit_alone(
         &mut self,
         actor: Option<&str>,
         action: AuditAction,
@@ -880,7 +888,7 @@ impl Desk {
         self.write(|tx| audit::append(tx, actor, action, subject, detail))
     }
 
-    fn check_session(&self, s: &Session) -> Result<()> {
+    pub(crate) fn check_session(&self, s: &Session) -> Result<()> {
         if s.desk_id != self.info.desk_id {
             return Err(Error::InvalidInput(
                 "that session belongs to another desk".into(),
@@ -890,7 +898,7 @@ impl Desk {
     }
 
     /// Ambassadors may touch only their own reports; coordinators any.
-    fn check_may_touch(&self, s: &Session, row: &ReportRow) -> Result<()> {
+    pub(crate) fn check_may_touch(&self, s: &Session, row: &ReportRow) -> Result<()> {
         if s.is_coordinator() || row.owner_id == s.user.id {
             Ok(())
         } else {
@@ -925,7 +933,7 @@ impl Desk {
         }
     }
 
-    fn row(&self, id: Uuid) -> Result<ReportRow> {
+    pub(crate) fn row(&self, id: Uuid) -> Result<ReportRow> {
         self.conn
             .prepare_cached(
                 "SELECT id, state, reference, revision, save_seq, owner_id, created_at, updated_at,
@@ -937,7 +945,11 @@ impl Desk {
             .ok_or_else(|| Error::UnknownReport(id.to_string()))?
     }
 
-    fn open_body(&self, s: &Session, row: &ReportRow) -> Result<(ReportMeta, Option<Report>)> {
+    pub(crate) fn open_body(
+        &self,
+        s: &Session,
+        row: &ReportRow,
+    ) -> Result<(ReportMeta, Option<Report>)> {
         let body: Option<Vec<u8>> = self
             .conn
             .query_row(
@@ -962,7 +974,7 @@ impl Desk {
 
     /// The body's metadata, rebuilt from the clear row (checked against the
     /// copy inside the body whenever the body is opened).
-    fn meta_of(&self, row: &ReportRow) -> Result<ReportMeta> {
+    pub(crate) fn meta_of(&self, row: &ReportRow) -> Result<ReportMeta> {
         Ok(ReportMeta {
             id: row.id,
             centre_code: self.info.centre_code.clone(),
@@ -1073,7 +1085,7 @@ fn stamp_consent(previous: Option<&ReportFacts>, report: &mut Report) {
     };
 }
 
-fn require_coordinator(s: &Session, action: &'static str) -> Result<()> {
+pub(crate) fn require_coordinator(s: &Session, action: &'static str) -> Result<()> {
     if s.is_coordinator() {
         Ok(())
     } else {

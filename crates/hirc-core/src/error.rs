@@ -156,6 +156,11 @@ pub enum Error {
         /// The newest version this build reads.
         supported: u32,
     },
+    /// Re-enrolment would change the pinned partnership keys.
+    #[error(
+        "the hub gave different partnership keys from the ones this desk pinned; check the new fingerprint with the partnership, then enrol again with --replace-recipients"
+    )]
+    RecipientsChanged,
     /// An encryption failure (should not happen; never carries content).
     #[error("encryption failed: {0}")]
     Crypto(String),

@@ -18,6 +18,7 @@ pub mod desk;
 pub mod envelope;
 mod error;
 pub mod model;
+pub mod outbox;
 pub mod paths;
 pub mod reference;
 mod store;

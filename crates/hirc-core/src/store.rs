@@ -18,7 +18,10 @@ pub const APPLICATION_ID: i32 = 0x4849_5243;
 
 /// The migrations, in order. Migration `i` takes the store from schema
 /// version `i` to `i + 1`. A shipped migration is never edited.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_hub.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

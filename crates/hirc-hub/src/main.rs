@@ -167,6 +167,10 @@ fn run(cli: Cli) -> Result<()> {
                 "Wrote the partnership's key to {}. Keep it offline and backed up: it is the only way to read reports.",
                 out.display()
             );
+            eprintln!(
+                "Fingerprint (desks show it at enrolment): {}",
+                hirc_proto::recipients_fingerprint(std::slice::from_ref(&recipient))
+            );
             eprintln!("Give the hub this public key (--recipient):");
             println!("{recipient}");
         }
@@ -197,15 +201,16 @@ fn run(cli: Cli) -> Result<()> {
                 request_timeout: Duration::from_secs(request_timeout_secs),
             };
             let runtime = tokio::runtime::Runtime::new()?;
+            let state = AppState::new(store, config.clone());
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("could not listen on {listen}"))?;
                 let bound = listener.local_addr()?;
-                tracing::info!(%bound, "hub ready");
+                tracing::info!(%bound, fingerprint = %hirc_proto::recipients_fingerprint(&config.recipients), "hub ready");
                 println!("hirc-hub listening on http://{bound}");
                 std::io::stdout().flush()?;
-                server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+                server::serve(listener, state, shutdown_signal()).await?;
                 tracing::info!("hub stopped");
                 anyhow::Ok(())
             })?;

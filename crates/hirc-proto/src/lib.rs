@@ -132,6 +132,22 @@ pub fn parse_content_digest(header: &str) -> Option<[u8; 32]> {
     })
 }
 
+/// A short fingerprint of a set of recipients, for people to compare out of
+/// band (read over the phone): SHA-256 of the sorted keys, first 80 bits, in
+/// five groups of four hex digits.
+pub fn recipients_fingerprint(recipients: &[String]) -> String {
+    let mut sorted: Vec<&str> = recipients.iter().map(|r| r.trim()).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let hash = Sha256::digest(sorted.join("\n").as_bytes());
+    let hex: String = hash.iter().take(10).map(|b| format!("{b:02X}")).collect();
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The path a revision is uploaded to.
 pub fn report_path(report_id: Uuid, revision: u32) -> String {
     format!("/v1/reports/{report_id}/revisions/{revision}")
@@ -155,6 +171,15 @@ mod tests {
             parse_content_digest("sha-256=:AAAA:").is_none(),
             "wrong length"
         );
+    }
+
+    #[test]
+    fn fingerprints_ignore_order_and_differ_by_key() {
+        let a = vec!["age1aaa".to_string(), "age1bbb".to_string()];
+        let b = vec!["age1bbb".to_string(), "age1aaa".to_string()];
+        assert_eq!(recipients_fingerprint(&a), recipients_fingerprint(&b));
+        assert_ne!(recipients_fingerprint(&a), recipients_fingerprint(&a[..1]));
+        assert_eq!(recipients_fingerprint(&a).len(), 24);
     }
 
     #[test]

@@ -76,11 +76,38 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
         "Reports:       {} draft(s), {} waiting to upload, {} delivered, {} purged",
         s.drafts, s.sealed, s.delivered, s.purged
     );
-    if s.waiting_for_enrolment > 0 {
-        println!(
-            "Outbox:        {} sealed report(s) wait, encrypted, until this desk is enrolled with a hub",
-            s.waiting_for_enrolment
-        );
+    match desk.hub()? {
+        None => {
+            println!(
+                "Hub:           not enrolled (a coordinator runs `hirc enrol --hub URL --code CODE`)"
+            );
+            if s.waiting_for_enrolment > 0 {
+                println!(
+                    "Outbox:        {} sealed report(s) wait, encrypted, until this desk is enrolled with a hub",
+                    s.waiting_for_enrolment
+                );
+            }
+        }
+        Some(hub) => {
+            let o = desk.outbox_summary()?;
+            println!(
+                "Hub:           {} at {} (device {})",
+                hub.hub_name, hub.url, hub.device_id
+            );
+            println!(
+                "Outbox:        {} waiting, {} delivered, {} refused; last upload {}",
+                o.waiting + o.waiting_for_enrolment,
+                o.delivered,
+                o.refused,
+                o.last_delivered_at
+                    .as_deref()
+                    .map(output::when)
+                    .unwrap_or_else(|| "never".into())
+            );
+            if let Some(e) = o.last_error {
+                println!("Last problem:  {e}");
+            }
+        }
     }
     if s.stale_drafts > 0 {
         println!(

@@ -3,4 +3,5 @@
 
 pub mod desk;
 pub mod reports;
+pub mod sync;
 pub mod users;

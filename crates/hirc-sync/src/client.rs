@@ -1,0 +1,212 @@
+//! The desk's HTTP client for protocol v1: one `reqwest::Client` with
+//! connect and request timeouts, and one function that turns every answer
+//! into a receipt or an [`UploadError`] the worker can act on.
+
+use std::time::Duration;
+
+use hirc_proto::{
+    DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorBody, ErrorKind, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, Receipt, content_digest, report_path,
+};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+/// Why an upload (or an enrolment) did not succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UploadError {
+    /// No answer: offline, refused connection, timeout, reset.
+    #[error("the hub could not be reached ({0})")]
+    Unreachable(String),
+    /// The hub answered, but asked us to come back later (408, 429, 5xx).
+    #[error("the hub is busy or failing (HTTP {status}): {message}")]
+    Busy {
+        /// The status code.
+        status: u16,
+        /// What it said.
+        message: String,
+        /// Its `Retry-After`, if any.
+        retry_after: Option<Duration>,
+    },
+    /// The hub refused, and asking again will not help (401, 409, 413, 422…).
+    #[error("{message}")]
+    Refused {
+        /// The status code.
+        status: u16,
+        /// The hub's error word.
+        kind: Option<ErrorKind>,
+        /// What it said (or what we say it means).
+        message: String,
+    },
+    /// The answer was not what protocol v1 promises.
+    #[error("the hub's answer could not be understood ({0})")]
+    BadAnswer(String),
+}
+
+impl UploadError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Refused { .. })
+    }
+
+    /// How long the hub asked us to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Busy { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the hub no longer accepts this desk at all (revoked/unknown).
+    pub fn is_device_refused(&self) -> bool {
+        matches!(self, Self::Refused { status: 401, .. })
+    }
+}
+
+/// A client for one hub.
+#[derive(Clone)]
+pub struct HubClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl HubClient {
+    /// A client for the hub at `base` (e.g. `https://hub.example.org`).
+    /// Plain `http://` is allowed to loopback only: reports are encrypted
+    /// end to end, but tokens are not.
+    pub fn new(base: &str) -> Result<Self, UploadError> {
+        let base = base.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&base).map_err(|_| UploadError::Refused {
+            status: 0,
+            kind: None,
+            message: format!("{base} is not a URL; use https://…"),
+        })?;
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(UploadError::Refused {
+                status: 0,
+                kind: None,
+                message: format!(
+                    "{base} must use https:// (plain http:// is allowed only to this computer)"
+                ),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("hirc-desk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| UploadError::Unreachable(e.to_string()))?;
+        Ok(Self { http, base })
+    }
+
+    /// Registers this desk with a single-use code.
+    pub async fn enrol(&self, code: &str, device_name: &str) -> Result<EnrolResponse, UploadError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/enrol", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .json(&EnrolRequest {
+                code: code.into(),
+                device_name: device_name.into(),
+            })
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        if status == StatusCode::CREATED || status == StatusCode::OK {
+            return response
+                .json()
+                .await
+                .map_err(|e| UploadError::BadAnswer(e.to_string()));
+        }
+        Err(error_from(response).await)
+    }
+
+    /// Uploads one revision; returns the hub's receipt, checked against what
+    /// was sent.
+    pub async fn upload(
+        &self,
+        token: &str,
+        report_id: Uuid,
+        revision: u32,
+        payload: Vec<u8>,
+    ) -> Result<Receipt, UploadError> {
+        let digest = content_digest(&payload);
+        let response = self
+            .http
+            .put(format!("{}{}", self.base, report_path(report_id, revision)))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .header(DIGEST_HEADER, &digest)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(payload)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        if status == StatusCode::CREATED || status == StatusCode::OK {
+            let receipt: Receipt = response
+                .json()
+                .await
+                .map_err(|e| UploadError::BadAnswer(e.to_string()))?;
+            if receipt.report_id != report_id
+                || receipt.revision != revision
+                || receipt.digest != digest
+            {
+                return Err(UploadError::BadAnswer(
+                    "the receipt is for another upload".into(),
+                ));
+            }
+            return Ok(receipt);
+        }
+        Err(error_from(response).await)
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> UploadError {
+    // Never include the URL's token or body; reqwest's text names the host only.
+    UploadError::Unreachable(if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        "the connection failed".into()
+    })
+}
+
+async fn error_from(response: reqwest::Response) -> UploadError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body: Option<ErrorBody> = response.json().await.ok();
+    let kind = body.as_ref().map(|b| b.error);
+    let said = body
+        .map(|b| b.message)
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    match status.as_u16() {
+        408 | 429 | 500..=599 => UploadError::Busy {
+            status: status.as_u16(),
+            message: said,
+            retry_after,
+        },
+        401 => UploadError::Refused {
+            status: 401,
+            kind,
+            message: format!("the hub no longer accepts this desk: {said}"),
+        },
+        code => UploadError::Refused {
+            status: code,
+            kind,
+            message: format!("the hub refused this report (HTTP {code}): {said}"),
+        },
+    }
+}

@@ -1,0 +1,349 @@
+//! The outbox loop: one [`run_pass`] uploads what is due, a few at a time,
+//! and records each outcome in its own transaction; [`Worker`] runs passes
+//! in the background, woken by "sync now", a poll timer, or backoff expiry,
+//! and publishes its status.
+//!
+//! SQLite work runs on tokio's blocking pool; the desk is behind a mutex
+//! because a SQLite connection serves one thread at a time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use hirc_core::outbox::DeliveryReceipt;
+use hirc_core::{Desk, Session};
+use rand::Rng;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::client::{HubClient, UploadError};
+
+/// The desk, shared between the worker and whoever else uses it.
+pub type SharedDesk = Arc<Mutex<Desk>>;
+
+/// The longest wait between attempts for one report.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(600);
+const BACKOFF_BASE: Duration = Duration::from_secs(2);
+
+/// Why a pass could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The desk has no hub yet.
+    #[error(
+        "this desk is not enrolled with a hub yet; a coordinator runs `hirc enrol --hub URL --code CODE`"
+    )]
+    NotEnrolled,
+    /// The store failed.
+    #[error(transparent)]
+    Desk(#[from] hirc_core::Error),
+    /// The hub's address is unusable.
+    #[error(transparent)]
+    Client(#[from] UploadError),
+    /// A worker thread failed.
+    #[error("the sync worker failed: {0}")]
+    Internal(String),
+}
+
+/// How a pass behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct PassOptions {
+    /// Try everything waiting now, ignoring backoff (an explicit "sync now").
+    pub ignore_backoff: bool,
+    /// Uploads in flight at once.
+    pub in_flight: usize,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        Self {
+            ignore_backoff: false,
+            in_flight: 4,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PassReport {
+    /// Receipts stored this pass.
+    pub delivered: usize,
+    /// Attempts that failed and will be retried.
+    pub retrying: usize,
+    /// Reports the hub refused for good this pass.
+    pub refused: usize,
+    /// Whether the hub answered at all.
+    pub reached_hub: bool,
+    /// Distinct failure messages (no content, ever).
+    pub errors: Vec<String>,
+    /// The outbox after the pass.
+    pub outbox: hirc_core::outbox::OutboxSummary,
+}
+
+/// The worker's published state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Not enrolled yet.
+    NotEnrolled,
+    /// A pass is running.
+    Syncing,
+    /// The hub answered the last pass (or there was nothing to send).
+    Online,
+    /// The hub could not be reached.
+    Offline,
+}
+
+/// What the UI and `hirc sync --watch` show.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    /// Online, offline, syncing, not enrolled.
+    pub connection: Connection,
+    /// Reports waiting to upload.
+    pub queued: i64,
+    /// Reports refused for good.
+    pub refused: i64,
+    /// Reports delivered.
+    pub delivered: i64,
+    /// When a receipt was last stored.
+    pub last_success: Option<String>,
+    /// The most recent failure.
+    pub last_error: Option<String>,
+}
+
+/// A full-jitter exponential delay: random in [0, min(cap, base·2^attempts)],
+/// at least one second.
+pub fn backoff(attempts: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempts.min(16));
+    let ceiling = exp.min(BACKOFF_CAP);
+    let millis = rand::thread_rng().gen_range(0..=ceiling.as_millis() as u64);
+    Duration::from_millis(millis).max(Duration::from_secs(1))
+}
+
+async fn with_desk<T: Send + 'static>(
+    desk: &SharedDesk,
+    session: &Arc<Session>,
+    f: impl FnOnce(&mut Desk, &Session) -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, SyncError> {
+    let desk = desk.clone();
+    let session = session.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = desk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard, &session)
+    })
+    .await
+    .map_err(|e| SyncError::Internal(e.to_string()))?
+}
+
+/// Uploads what is due once, recording every outcome.
+pub async fn run_pass(
+    desk: &SharedDesk,
+    session: &Arc<Session>,
+    options: PassOptions,
+) -> Result<PassReport, SyncError> {
+    let ignore = options.ignore_backoff;
+    let (credentials, due) = with_desk(desk, session, move |d, s| {
+        d.prepare_uploads(s)?;
+        let creds = d.hub_credentials(s)?.ok_or(SyncError::NotEnrolled)?;
+        let due = d.due_uploads(s, Utc::now(), ignore)?;
+        Ok((creds, due))
+    })
+    .await?;
+    let client = HubClient::new(&credentials.link.url)?;
+    let token: Arc<str> = Arc::from(credentials.token());
+    let mut report = PassReport {
+        reached_hub: due.is_empty(),
+        ..PassReport::default()
+    };
+    let mut queue = due.into_iter();
+    let mut running = JoinSet::new();
+    let mut offline = false;
+    loop {
+        while !offline && running.len() < options.in_flight.max(1) {
+            let Some(upload) = queue.next() else { break };
+            let client = client.clone();
+            let token = token.clone();
+            running.spawn(async move {
+                let result = client
+                    .upload(&token, upload.report_id, upload.revision, upload.payload)
+                    .await;
+                (upload.report_id, upload.revision, upload.attempts, result)
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (id, revision, attempts, result) =
+            joined.map_err(|e| SyncError::Internal(e.to_string()))?;
+        match result {
+            Ok(receipt) => {
+                report.reached_hub = true;
+                let kept = DeliveryReceipt {
+                    receipt_id: receipt.receipt_id,
+                    digest: receipt.digest,
+                    received_at: receipt.received_at,
+                };
+                if with_desk(desk, session, move |d, s| {
+                    Ok(d.record_delivery(s, id, revision, &kept)?)
+                })
+                .await?
+                {
+                    report.delivered += 1;
+                }
+            }
+            Err(error) => {
+                if !matches!(error, UploadError::Unreachable(_)) {
+                    report.reached_hub = true;
+                } else {
+                    // Offline: stop starting new uploads; those in flight finish.
+                    offline = true;
+                }
+                let message = error.to_string();
+                if !report.errors.contains(&message) {
+                    report.errors.push(message.clone());
+                }
+                // The hub's Retry-After wins; otherwise our own backoff.
+                let retry_at = error.is_retryable().then(|| {
+                    let wait = error.retry_after().unwrap_or_else(|| backoff(attempts));
+                    Utc::now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(600))
+                });
+                if retry_at.is_some() {
+                    report.retrying += 1;
+                } else {
+                    report.refused += 1;
+                }
+                tracing::warn!(report = %id, revision, retryable = error.is_retryable(), "upload failed: {message}");
+                with_desk(desk, session, move |d, s| {
+                    Ok(d.record_upload_failure(s, id, revision, &message, retry_at)?)
+                })
+                .await?;
+            }
+        }
+    }
+    // Reports not attempted because the hub went away count as waiting.
+    report.outbox = with_desk(desk, session, |d, _| Ok(d.outbox_summary()?)).await?;
+    Ok(report)
+}
+
+enum Command {
+    SyncNow,
+    Stop,
+}
+
+/// The background worker.
+pub struct Worker {
+    commands: mpsc::Sender<Command>,
+    status: watch::Receiver<SyncStatus>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the worker on the current tokio runtime. It looks for new work
+    /// every `poll` (cheap: two queries), and at once on [`Worker::sync_now`].
+    pub fn start(desk: SharedDesk, session: Arc<Session>, poll: Duration) -> Worker {
+        let (tx, mut rx) = mpsc::channel(8);
+        let (status_tx, status_rx) = watch::channel(SyncStatus {
+            connection: Connection::Syncing,
+            queued: 0,
+            refused: 0,
+            delivered: 0,
+            last_success: None,
+            last_error: None,
+        });
+        let task = tokio::spawn(async move {
+            let mut ignore_backoff = true; // the first pass after unlock tries everything
+            loop {
+                status_tx.send_modify(|s| s.connection = Connection::Syncing);
+                let options = PassOptions {
+                    ignore_backoff,
+                    ..PassOptions::default()
+                };
+                let status = match run_pass(&desk, &session, options).await {
+                    Ok(pass) => SyncStatus {
+                        connection: if pass.reached_hub {
+                            Connection::Online
+                        } else {
+                            Connection::Offline
+                        },
+                        queued: pass.outbox.waiting + pass.outbox.waiting_for_enrolment,
+                        refused: pass.outbox.refused,
+                        delivered: pass.outbox.delivered,
+                        last_success: pass.outbox.last_delivered_at.clone(),
+                        last_error: pass
+                            .errors
+                            .first()
+                            .cloned()
+                            .or(pass.outbox.last_error.clone()),
+                    },
+                    Err(SyncError::NotEnrolled) => SyncStatus {
+                        connection: Connection::NotEnrolled,
+                        ..status_tx.borrow().clone()
+                    },
+                    Err(e) => SyncStatus {
+                        connection: Connection::Offline,
+                        last_error: Some(e.to_string()),
+                        ..status_tx.borrow().clone()
+                    },
+                };
+                let _ = status_tx.send(status);
+                ignore_backoff = false;
+                tokio::select! {
+                    command = rx.recv() => match command {
+                        Some(Command::SyncNow) => ignore_backoff = true,
+                        Some(Command::Stop) | None => break,
+                    },
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+        });
+        Worker {
+            commands: tx,
+            status: status_rx,
+            task,
+        }
+    }
+
+    /// Runs a pass now, ignoring backoff.
+    pub fn sync_now(&self) {
+        let _ = self.commands.try_send(Command::SyncNow);
+    }
+
+    /// The published status, updated after every pass.
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    /// Stops the worker, waiting up to `timeout` for a pass in progress.
+    pub async fn stop(self, timeout: Duration) {
+        let _ = self.commands.send(Command::Stop).await;
+        let _ = tokio::time::timeout(timeout, self.task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_full_jitter_and_a_cap() {
+        for attempts in 0..40 {
+            let d = backoff(attempts);
+            assert!(
+                d >= Duration::from_secs(1) && d <= BACKOFF_CAP,
+                "{attempts}: {d:?}"
+            );
+        }
+        let late: Vec<Duration> = (0..200).map(|_| backoff(12)).collect();
+        assert!(
+            late.iter().any(|d| *d > Duration::from_secs(300)),
+            "late attempts can wait minutes"
+        );
+        assert!(
+            late.iter().any(|d| *d < Duration::from_secs(300)),
+            "jitter spreads them"
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Desk to hub, end to end: the real `hirc` and `hirc-hub` binaries, real
+//! stores, real HTTP on loopback, and faults in between. Every scenario ends
+//! with every report delivered exactly once: the hub holds each once, the
+//! desk holds its receipt, and the two agree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hirc_e2e::{
+    COORDINATOR_PASS, EXAMPLE_REPORT, Fault, FaultProxy, HubProcess, TestDesk, contains, free_port,
+    hub_admin,
+};
+use rand::Rng;
+use serde_json::Value;
+
+struct Hub {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    identity: PathBuf,
+    recipient: String,
+    fingerprint: String,
+    listen: String,
+    process: Option<HubProcess>,
+}
+
+impl Hub {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let identity = dir.path().join("partnership.key");
+        let run = hub_admin(&["keygen", "--out", &identity.to_string_lossy()]).ok();
+        let fingerprint = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("Fingerprint (desks show it at enrolment): "))
+            .expect("keygen prints the fingerprint")
+            .to_string();
+        let mut hub = Self {
+            data: dir.path().join("hub"),
+            _dir: dir,
+            identity,
+            recipient: run.last_line(),
+            fingerprint,
+            listen: format!("127.0.0.1:{}", free_port()),
+            process: None,
+        };
+        hub.up();
+        hub
+    }
+
+    fn up(&mut self) {
+        self.process = Some(HubProcess::start_on(
+            &self.data,
+            &self.recipient,
+            &self.listen,
+            &[],
+        ));
+    }
+
+    fn down(&mut self) {
+        self.process = None;
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.listen)
+    }
+
+    fn code(&self) -> String {
+        hub_admin(&[
+            "enrol",
+            "--data-dir",
+            &self.data.to_string_lossy(),
+            "--centre",
+            "Castle Point CVS",
+        ])
+        .ok()
+        .last_line()
+    }
+
+    /// Every report the hub holds, decrypted: report id -> export line.
+    fn export(&self) -> BTreeMap<String, Value> {
+        let run = hub_admin(&[
+            "export",
+            "--data-dir",
+            &self.data.to_string_lossy(),
+            "--identity",
+            &self.identity.to_string_lossy(),
+        ])
+        .ok();
+        let mut out = BTreeMap::new();
+        for line in run.stdout.lines() {
+            let v: Value = serde_json::from_str(line).expect("json line");
+            let id = v["receipt"]["report_id"].as_str().expect("id").to_string();
+            assert!(
+                out.insert(id.clone(), v).is_none(),
+                "report {id} held twice"
+            );
+        }
+        out
+    }
+}
+
+/// A desk enrolled with `url`, with `n` submitted reports whose accounts
+/// carry `canary`. Returns the desk and report id -> account.
+fn desk_with_reports(
+    hub: &Hub,
+    url: &str,
+    n: usize,
+    canary: &str,
+) -> (TestDesk, BTreeMap<String, String>) {
+    let (mut desk, _) = TestDesk::init();
+    let run = desk
+        .as_coordinator(&["enrol", "--hub", url, "--code", &hub.code()], "")
+        .ok();
+    assert!(
+        run.stdout.contains(&hub.fingerprint),
+        "the desk shows the same fingerprint: {}",
+        run.stdout
+    );
+    let reports = submit(&mut desk, n, canary);
+    (desk, reports)
+}
+
+fn submit(desk: &mut TestDesk, n: usize, canary: &str) -> BTreeMap<String, String> {
+    let mut example: Value = serde_json::from_str(EXAMPLE_REPORT).expect("example");
+    let mut out = BTreeMap::new();
+    let file = desk.path().join("report.json");
+    for i in 0..n {
+        let account = format!("{canary} account number {i} {}", rand::random::<u32>());
+        example["description"] = Value::String(account.clone());
+        example["person"]["name"] = Value::String(format!("{canary} name {i}"));
+        std::fs::write(&file, example.to_string()).expect("write");
+        let id = desk
+            .as_coordinator(&["report", "new", "--from", &file.to_string_lossy()], "")
+            .ok()
+            .last_line();
+        desk.as_coordinator(&["report", "submit", &id], "").ok();
+        out.insert(id, account);
+    }
+    if n > 0 {
+        std::fs::remove_file(&file).expect("remove input");
+    }
+    out
+}
+
+fn sync(desk: &mut TestDesk) -> (usize, usize, usize) {
+    let run = desk.as_coordinator(&["sync"], "").ok();
+    let line = run.last_line();
+    let n: Vec<usize> = line
+        .split(", ")
+        .map(|part| {
+            part.rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("odd sync line: {line}"))
+        })
+        .collect();
+    (n[0], n[1], n[2])
+}
+
+/// Syncs until nothing waits (bounded); returns how many passes it took.
+fn sync_until_done(desk: &mut TestDesk) -> usize {
+    for pass in 1..=60 {
+        if sync(desk).1 == 0 {
+            return pass;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("reports still waiting after 60 passes");
+}
+
+/// The exactly-once check: the hub holds each report once with the entered
+/// content, and the desk holds the very receipt the hub issued.
+fn assert_delivered_exactly_once(
+    hub: &Hub,
+    desk: &mut TestDesk,
+    reports: &BTreeMap<String, String>,
+) {
+    let held = hub.export();
+    let wanted: BTreeSet<&String> = reports.keys().collect();
+    let got: BTreeSet<&String> = held.keys().collect();
+    assert_eq!(got, wanted, "the hub holds exactly the desk's reports");
+    for (id, account) in reports {
+        assert_eq!(
+            held[id]["report"]["report"]["description"],
+            account.as_str(),
+            "content of {id}"
+        );
+        assert_eq!(
+            held[id]["report"]["consent"]["pass_to_police"],
+            "identified"
+        );
+    }
+    let list = desk.as_coordinator(&["report", "list", "--json"], "").ok();
+    let list: Vec<Value> = serde_json::from_str(&list.stdout).expect("json");
+    for row in list {
+        let id = row["id"].as_str().expect("id");
+        assert_eq!(row["state"], "delivered", "{id}");
+        assert_eq!(
+            row["upload"]["receipt"]["receipt_id"], held[id]["receipt"]["receipt_id"],
+            "the desk keeps the hub's receipt for {id}"
+        );
+    }
+    let verify = desk.as_coordinator(&["audit", "verify"], "").ok();
+    assert!(verify.stdout.contains("intact"));
+}
+
+fn scan_for(dir: &Path, canary: &str) {
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            scan_for(&path, canary);
+        } else {
+            assert!(
+                !contains(&std::fs::read(&path).expect("read"), canary),
+                "{} holds plaintext",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn fifty_reports_arrive_once_encrypted_end_to_end() {
+    let hub = Hub::start();
+    let canary = format!("CANARY-sync-{}", rand::random::<u32>());
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 50, &canary);
+    let status = desk.as_coordinator(&["status"], "").ok();
+    assert!(status.stdout.contains("50 waiting"), "{}", status.stdout);
+
+    assert_eq!(sync(&mut desk), (50, 0, 0));
+    assert_eq!(sync(&mut desk), (0, 0, 0), "nothing is sent twice");
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+
+    scan_for(&hub.data, &canary);
+    let log = hub
+        .process
+        .as_ref()
+        .expect("hub")
+        .log
+        .lock()
+        .expect("log")
+        .clone();
+    assert!(!log.contains(&canary));
+    let status = desk.as_coordinator(&["status"], "").ok();
+    assert!(status.stdout.contains("50 delivered"), "{}", status.stdout);
+}
+
+#[test]
+fn reports_wait_while_the_hub_is_down_and_go_when_it_is_back() {
+    let mut hub = Hub::start();
+    let (mut desk, _) = desk_with_reports(&hub, &hub.url(), 0, "x");
+    hub.down();
+    let reports = submit(&mut desk, 5, "CANARY-down");
+    let run = desk.as_coordinator(&["sync"], "").ok();
+    assert_eq!(run.last_line(), "delivered 0, waiting 5, failed 0");
+    assert!(
+        run.stderr.contains("could not be reached"),
+        "{}",
+        run.stderr
+    );
+    hub.up();
+    assert_eq!(sync(&mut desk), (5, 0, 0));
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+}
+
+#[test]
+fn a_revoked_desk_keeps_its_reports_queued_with_the_reason() {
+    let hub = Hub::start();
+    let (mut desk, _) = desk_with_reports(&hub, &hub.url(), 1, "x");
+    assert_eq!(sync(&mut desk), (1, 0, 0));
+    let devices = hub_admin(&[
+        "devices",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        "--json",
+    ])
+    .ok();
+    let devices: Value = serde_json::from_str(&devices.stdout).expect("json");
+    let device = devices[0]["id"].as_str().expect("id").to_string();
+    hub_admin(&["revoke", "--data-dir", &hub.data.to_string_lossy(), &device]).ok();
+
+    submit(&mut desk, 2, "x");
+    let run = desk.as_coordinator(&["sync"], "").ok();
+    assert_eq!(run.last_line(), "delivered 0, waiting 0, failed 2");
+    assert!(
+        run.stderr.contains("no longer accepts this desk"),
+        "{}",
+        run.stderr
+    );
+    let status = desk.as_coordinator(&["status"], "").ok();
+    assert!(
+        status.stdout.contains("2 refused") && status.stdout.contains("revoked"),
+        "{}",
+        status.stdout
+    );
+    // Refused reports are not retried on their own...
+    assert_eq!(sync(&mut desk), (0, 0, 2));
+    // ...and stay on the desk, sealed, with the reason.
+    let list = desk.as_coordinator(&["report", "list", "--json"], "").ok();
+    let list: Vec<Value> = serde_json::from_str(&list.stdout).expect("json");
+    let refused: Vec<&Value> = list
+        .iter()
+        .filter(|r| r["upload"]["refused"] == true)
+        .collect();
+    assert_eq!(refused.len(), 2);
+    assert_eq!(refused[0]["state"], "sealed");
+}
+
+#[test]
+fn faults_on_the_wire_never_lose_or_duplicate_a_report() {
+    let hub = Hub::start();
+    let upstream: std::net::SocketAddr = hub.listen.parse().expect("addr");
+    let proxy = FaultProxy::start(
+        upstream,
+        // The first connection is the enrolment itself.
+        vec![
+            Fault::None,
+            Fault::Drop,
+            Fault::ResetMidBody,
+            Fault::Delay(Duration::from_millis(150)),
+            Fault::TruncateResponse,
+            Fault::Unavailable,
+            Fault::Drop,
+            Fault::TruncateResponse,
+        ],
+    );
+    let (mut desk, reports) = desk_with_reports(&hub, &proxy.url(), 30, "CANARY-faults");
+    let passes = sync_until_done(&mut desk);
+    assert!(
+        passes >= 3,
+        "the faults really got in the way ({passes} passes)"
+    );
+    eprintln!("30 reports through the fault proxy in {passes} passes");
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+}
+
+#[test]
+fn the_hub_killed_mid_batch_and_restarted_loses_nothing() {
+    let mut hub = Hub::start();
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 40, "CANARY-restart");
+    let mut child = hirc_sync_child(&desk);
+    std::thread::sleep(Duration::from_millis(rand::thread_rng().gen_range(20..120)));
+    hub.down();
+    let _ = child.wait();
+    hub.up();
+    eprintln!(
+        "the killed hub had stored {} of 40 reports",
+        hub.export().len()
+    );
+    sync_until_done(&mut desk);
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+}
+
+#[test]
+fn the_desk_killed_during_sync_fifty_times_delivers_everything_once() {
+    let hub = Hub::start();
+    let (mut desk, _) = desk_with_reports(&hub, &hub.url(), 0, "x");
+    // Made through the engine directly to keep the test quick. Every round
+    // adds reports, so every kill lands on a sync with work to do.
+    let mut reports = submit_in_process(&desk, 100, "CANARY-sigkill-0");
+    let mut rng = rand::thread_rng();
+    // Kill until 50 kills have landed while work was left (a kill after the
+    // sync finished proves nothing and is not counted), and note where:
+    // before this round's first upload (unlock, encrypting payloads) or
+    // between uploads.
+    let (mut before_upload, mut mid_upload, mut rounds) = (0, 0, 0);
+    let mut held = 0;
+    while before_upload + mid_upload < 50 || mid_upload < 10 {
+        rounds += 1;
+        assert!(
+            rounds <= 600,
+            "{before_upload} + {mid_upload} of {rounds} kills landed during a sync"
+        );
+        reports.extend(submit_in_process(
+            &desk,
+            4,
+            &format!("CANARY-sigkill-{rounds}"),
+        ));
+        let mut child = hirc_sync_child(&desk);
+        // A sync of a few reports takes tens of milliseconds here.
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..40)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now_held = hub.export().len();
+        if now_held == held {
+            before_upload += 1;
+        } else if now_held < reports.len() {
+            mid_upload += 1;
+        }
+        held = now_held;
+    }
+    eprintln!(
+        "{rounds} kills: {before_upload} before the round's first upload, {mid_upload} between uploads; {} reports",
+        reports.len()
+    );
+    sync_until_done(&mut desk);
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+}
+
+fn submit_in_process(desk: &TestDesk, n: usize, canary: &str) -> BTreeMap<String, String> {
+    let mut engine = hirc_core::Desk::open(desk.path()).expect("open");
+    let session = engine
+        .unlock(
+            hirc_e2e::COORDINATOR,
+            &hirc_core::vault::Passphrase::new(COORDINATOR_PASS.into()),
+        )
+        .expect("unlock");
+    let (mut report, _) =
+        hirc_core::model::Report::from_json(EXAMPLE_REPORT.as_bytes()).expect("example");
+    let mut out = BTreeMap::new();
+    for i in 0..n {
+        let account = format!("{canary} account number {i}");
+        report.description = Some(account.clone());
+        let id = engine.create_draft(&session, &report).expect("draft");
+        engine.submit(&session, id).expect("submit");
+        out.insert(id.to_string(), account);
+    }
+    out
+}
+
+/// `hirc sync` as a child process the test can kill.
+fn hirc_sync_child(desk: &TestDesk) -> std::process::Child {
+    use std::io::Write;
+    let mut child = Command::new(hirc_e2e::bin("hirc"))
+        .args(["--passphrase-stdin", "--user", "Chris", "sync"])
+        .env("HIRC_DATA_DIR", desk.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hirc sync");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{COORDINATOR_PASS}\n").as_bytes())
+        .expect("passphrase");
+    child
+}
