@@ -40,6 +40,32 @@ ensure_rust() {
     fi
 }
 
+# PostgreSQL on loopback, for the hub's PostgreSQL tests: Debian's server,
+# its default cluster started, a `hirc` role, and HIRC_TEST_POSTGRES set.
+ensure_postgres() {
+    ensure_apt postgresql
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    local version
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+    if ! pg_lsclusters -h | grep -q "^$version main"; then
+        $sudo pg_createcluster "$version" main >/dev/null
+    fi
+    if ! pg_lsclusters -h | grep -q "^$version main .* online"; then
+        echo "==> starting PostgreSQL $version"
+        $sudo pg_ctlcluster "$version" main start
+    fi
+    local psql=($sudo runuser -u postgres -- psql -qtA -d postgres)
+    [ "$(id -u)" -ne 0 ] && psql=(sudo -u postgres psql -qtA -d postgres)
+    for _ in $(seq 30); do "${psql[@]}" -c 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+    "${psql[@]}" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hirc') THEN
+        CREATE ROLE hirc LOGIN SUPERUSER PASSWORD 'hirc'; END IF; END \$\$;"
+    # Databases left by earlier test runs.
+    "${psql[@]}" -c "SELECT datname FROM pg_database WHERE datname LIKE 'hirc_e2e_%' OR datname LIKE 'hirc_unit_%'" |
+        while read -r db; do [ -n "$db" ] && "${psql[@]}" -c "DROP DATABASE \"$db\"" >/dev/null; done
+    export HIRC_TEST_POSTGRES="postgres://hirc:hirc@127.0.0.1:5432/postgres"
+}
+
 setup() {
     ensure_apt "${APT_PACKAGES[@]}"
     ensure_rust

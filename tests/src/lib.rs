@@ -427,3 +427,91 @@ fn copy_limited(
         }
     }
 }
+
+/// Where a test hub keeps its data.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The embedded SQLite store in a data directory.
+    Sqlite,
+    /// A PostgreSQL database (a fresh one per test).
+    Postgres(String),
+}
+
+impl Backend {
+    /// The `hirc-hub` flags that select this store.
+    pub fn args(&self, data_dir: &Path) -> Vec<String> {
+        match self {
+            Backend::Sqlite => vec!["--data-dir".into(), data_dir.to_string_lossy().into_owned()],
+            Backend::Postgres(url) => vec!["--database".into(), url.clone()],
+        }
+    }
+
+    /// Everything the store holds, as bytes to scan for secrets: the SQLite
+    /// files, or every PostgreSQL row as text.
+    pub fn dump(&self, data_dir: &Path) -> Vec<u8> {
+        match self {
+            Backend::Sqlite => {
+                let mut out = Vec::new();
+                if let Ok(entries) = std::fs::read_dir(data_dir) {
+                    for entry in entries.flatten() {
+                        out.extend(std::fs::read(entry.path()).unwrap_or_default());
+                    }
+                }
+                out
+            }
+            Backend::Postgres(url) => {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+                let mut out = Vec::new();
+                for table in ["devices", "enrol_codes", "reports"] {
+                    for row in client
+                        .query(&format!("SELECT t::text FROM {table} t"), &[])
+                        .expect("dump")
+                    {
+                        out.extend(row.get::<_, String>(0).into_bytes());
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The back ends every hub test runs on: SQLite always, and PostgreSQL when
+/// `HIRC_TEST_POSTGRES` names a server (`scripts/test` starts one and sets
+/// it; under CI it must be set).
+pub fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend::Sqlite];
+    match std::env::var("HIRC_TEST_POSTGRES") {
+        Ok(base) => {
+            let name =
+                format!("hirc_e2e_{}", std::process::id()) + &format!("_{:x}", rand_suffix());
+            let mut admin = postgres::Client::connect(&base, postgres::NoTls)
+                .expect("connect to HIRC_TEST_POSTGRES");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create database");
+            let (prefix, _) = base.rsplit_once('/').expect("a database URL");
+            out.push(Backend::Postgres(format!("{prefix}/{name}")));
+        }
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "HIRC_TEST_POSTGRES must be set under CI (scripts/test sets it)"
+            );
+            eprintln!("HIRC_TEST_POSTGRES is not set: hub tests run on SQLite only");
+        }
+    }
+    out
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}

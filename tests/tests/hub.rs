@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hirc_e2e::{HubProcess, contains, hub_admin};
+use hirc_e2e::{Backend, HubProcess, backends, contains, hub_admin};
 use hirc_proto::{DIGEST_HEADER, ErrorBody, ErrorKind, Receipt, content_digest, report_path};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
@@ -16,22 +16,24 @@ struct Hub {
     dir: tempfile::TempDir,
     identity: PathBuf,
     recipient: String,
+    backend: Backend,
     process: HubProcess,
     http: Client,
 }
 
 impl Hub {
-    fn start(extra: &[&str]) -> Self {
+    fn start(backend: Backend, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
         let identity = dir.path().join("partnership.key");
         let run = hub_admin(&["keygen", "--out", &identity.to_string_lossy()]).ok();
         let recipient = run.last_line();
         assert!(recipient.starts_with("age1"), "{recipient}");
-        let process = HubProcess::start(&dir.path().join("hub"), &recipient, extra);
+        let process = launch(&backend, &dir.path().join("hub"), &recipient, extra);
         Self {
             dir,
             identity,
             recipient,
+            backend,
             process,
             http: Client::builder()
                 .timeout(Duration::from_secs(20))
@@ -40,14 +42,24 @@ impl Hub {
         }
     }
 
-    fn data_dir(&self) -> String {
-        self.dir.path().join("hub").to_string_lossy().into_owned()
+    fn data_path(&self) -> PathBuf {
+        self.dir.path().join("hub")
+    }
+
+    /// Runs an admin command on this hub's store.
+    fn admin(&self, args: &[&str]) -> hirc_e2e::Run {
+        let store = self.backend.args(&self.data_path());
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(store.iter().map(String::as_str));
+        hub_admin(&all)
+    }
+
+    fn restart(&mut self) {
+        self.process = launch(&self.backend, &self.data_path(), &self.recipient, &[]);
     }
 
     fn code(&self, centre: &str) -> String {
-        hub_admin(&["enrol", "--data-dir", &self.data_dir(), "--centre", centre])
-            .ok()
-            .last_line()
+        self.admin(&["enrol", "--centre", centre]).ok().last_line()
     }
 
     fn enrol(&self, code: &str) -> reqwest::blocking::Response {
@@ -123,9 +135,8 @@ fn keygen_prints_the_recipient_and_never_overwrites() {
     assert!(std::fs::read(&key).expect("key") == before);
 }
 
-#[test]
-fn health_and_unknown_routes() {
-    let hub = Hub::start(&[]);
+fn health_and_unknown_routes_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
     let r = hub
         .http
         .get(format!("{}/v1/health", hub.process.url))
@@ -142,9 +153,8 @@ fn health_and_unknown_routes() {
     assert_eq!(error_kind(r), ErrorKind::NotFound);
 }
 
-#[test]
-fn enrolment_codes_are_single_use() {
-    let hub = Hub::start(&[]);
+fn enrolment_codes_are_single_use_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
     let code = hub.code("Castle Point CVS");
     assert_eq!(
         hub.enrol(&code.to_lowercase()).status(),
@@ -165,14 +175,13 @@ fn enrolment_codes_are_single_use() {
         .expect("send");
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_kind(garbage), ErrorKind::BadRequest);
-    let devices = hub_admin(&["devices", "--data-dir", &hub.data_dir(), "--json"]).ok();
+    let devices = hub.admin(&["devices", "--json"]).ok();
     let devices: Value = serde_json::from_str(&devices.stdout).expect("json");
     assert_eq!(devices.as_array().map(Vec::len), Some(1));
 }
 
-#[test]
-fn uploads_are_stored_once_with_a_receipt_and_never_changed() {
-    let hub = Hub::start(&[]);
+fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
     let (_, token) = hub.device();
     let id = Uuid::now_v7();
     let body = sealed(&hub.recipient, id, 1, "first");
@@ -224,16 +233,15 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // Export decrypts exactly the one stored report, with its receipt.
-    let out = hub_admin(&[
-        "export",
-        "--data-dir",
-        &hub.data_dir(),
-        "--identity",
-        &hub.identity.to_string_lossy(),
-        "--format",
-        "jsonl",
-    ])
-    .ok();
+    let out = hub
+        .admin(&[
+            "export",
+            "--identity",
+            &hub.identity.to_string_lossy(),
+            "--format",
+            "jsonl",
+        ])
+        .ok();
     let lines: Vec<Value> = out
         .stdout
         .lines()
@@ -247,9 +255,8 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed() {
     );
 }
 
-#[test]
-fn tokens_are_checked_and_revoked_devices_refused() {
-    let hub = Hub::start(&[]);
+fn tokens_are_checked_and_revoked_devices_refused_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
     let (device, token) = hub.device();
     let id = Uuid::now_v7();
     let body = sealed(&hub.recipient, id, 1, "x");
@@ -266,29 +273,23 @@ fn tokens_are_checked_and_revoked_devices_refused() {
         StatusCode::UNAUTHORIZED
     );
 
-    hub_admin(&["revoke", "--data-dir", &hub.data_dir(), &device]).ok();
+    hub.admin(&["revoke", &device]).ok();
     let r = hub.upload(&token, id, 1, &body);
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let message = r.json::<ErrorBody>().expect("json").message;
     assert!(message.contains("revoked"), "{message}");
-    let devices = hub_admin(&["devices", "--data-dir", &hub.data_dir()]).ok();
+    let devices = hub.admin(&["devices"]).ok();
     assert!(devices.stdout.contains("revoked"), "{}", devices.stdout);
-    hub_admin(&[
-        "revoke",
-        "--data-dir",
-        &hub.data_dir(),
-        &Uuid::now_v7().to_string(),
-    ])
-    .expect_code(1);
+    hub.admin(&["revoke", &Uuid::now_v7().to_string()])
+        .expect_code(1);
 
     // Tokens are stored hashed.
-    let db = std::fs::read(Path::new(&hub.data_dir()).join("hub.sqlite3")).expect("db");
+    let db = hub.backend.dump(&hub.data_path());
     assert!(!contains(&db, &token));
 }
 
-#[test]
-fn oversized_bodies_get_413_without_the_hub_holding_them() {
-    let hub = Hub::start(&["--max-body-bytes", "65536"]);
+fn oversized_bodies_get_413_without_the_hub_holding_them_on(backend: Backend) {
+    let hub = Hub::start(backend, &["--max-body-bytes", "65536"]);
     let (_, token) = hub.device();
     let big = vec![b'x'; 200_000];
     let r = hub.upload(&token, Uuid::now_v7(), 1, &big);
@@ -343,9 +344,8 @@ fn oversized_bodies_get_413_without_the_hub_holding_them() {
     );
 }
 
-#[test]
-fn uploads_beyond_the_rate_limit_get_429_with_retry_after() {
-    let hub = Hub::start(&["--rate-per-minute", "3"]);
+fn uploads_beyond_the_rate_limit_get_429_with_retry_after_on(backend: Backend) {
+    let hub = Hub::start(backend, &["--rate-per-minute", "3"]);
     let (_, token) = hub.device();
     for _ in 0..3 {
         let id = Uuid::now_v7();
@@ -366,9 +366,8 @@ fn uploads_beyond_the_rate_limit_get_429_with_retry_after() {
     assert!((1..=60).contains(&wait));
 }
 
-#[test]
-fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext() {
-    let mut hub = Hub::start(&[]);
+fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext_on(backend: Backend) {
+    let mut hub = Hub::start(backend, &[]);
     let (_, token) = hub.device();
     let canary = format!("CANARY-hub-{}", Uuid::now_v7());
     let mut ids = Vec::new();
@@ -403,16 +402,15 @@ fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext() {
     );
 
     let out_file = hub.dir.path().join("export.jsonl");
-    let run = hub_admin(&[
-        "export",
-        "--data-dir",
-        &hub.data_dir(),
-        "--identity",
-        &hub.identity.to_string_lossy(),
-        "--out",
-        &out_file.to_string_lossy(),
-    ])
-    .expect_code(1);
+    let run = hub
+        .admin(&[
+            "export",
+            "--identity",
+            &hub.identity.to_string_lossy(),
+            "--out",
+            &out_file.to_string_lossy(),
+        ])
+        .expect_code(1);
     assert!(
         run.stderr.contains("Exported 5 report(s)"),
         "{}",
@@ -429,9 +427,8 @@ fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext() {
     );
 
     // Restarting the hub keeps everything: a repeat still gets its receipt.
-    let data_dir = hub.data_dir();
     let first_log = hub.process.log.lock().expect("log").clone();
-    hub.process = HubProcess::start(Path::new(&data_dir), &hub.recipient, &[]);
+    hub.restart();
     let id = ids[1];
     assert_eq!(
         hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, &canary))
@@ -442,23 +439,78 @@ fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext() {
 
     // Nothing readable on the hub: not in its files, not in its log.
     let started = Instant::now();
-    let mut stack = vec![PathBuf::from(&data_dir)];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                assert!(
-                    !contains(&std::fs::read(&path).expect("read"), &canary),
-                    "{} holds plaintext",
-                    path.display()
-                );
-            }
-        }
-    }
+    assert!(
+        !contains(&hub.backend.dump(&hub.data_path()), &canary),
+        "the hub's store holds plaintext"
+    );
     let log = first_log + &hub.process.log.lock().expect("log");
     assert!(log.contains("report stored"), "the hub logs events: {log}");
     assert!(!log.contains(&canary) && !log.contains(&token));
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Every scenario above, on every back end.
+mod on_each_backend {
+    use super::*;
+
+    #[test]
+    fn health_and_unknown_routes() {
+        for backend in backends() {
+            super::health_and_unknown_routes_on(backend);
+        }
+    }
+
+    #[test]
+    fn enrolment_codes_are_single_use() {
+        for backend in backends() {
+            super::enrolment_codes_are_single_use_on(backend);
+        }
+    }
+
+    #[test]
+    fn uploads_are_stored_once_with_a_receipt_and_never_changed() {
+        for backend in backends() {
+            super::uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend);
+        }
+    }
+
+    #[test]
+    fn tokens_are_checked_and_revoked_devices_refused() {
+        for backend in backends() {
+            super::tokens_are_checked_and_revoked_devices_refused_on(backend);
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_get_413_without_the_hub_holding_them() {
+        for backend in backends() {
+            super::oversized_bodies_get_413_without_the_hub_holding_them_on(backend);
+        }
+    }
+
+    #[test]
+    fn uploads_beyond_the_rate_limit_get_429_with_retry_after() {
+        for backend in backends() {
+            super::uploads_beyond_the_rate_limit_get_429_with_retry_after_on(backend);
+        }
+    }
+
+    #[test]
+    fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext() {
+        for backend in backends() {
+            super::export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext_on(
+                backend,
+            );
+        }
+    }
+}
+
+fn launch(backend: &Backend, data_dir: &Path, recipient: &str, extra: &[&str]) -> HubProcess {
+    let mut args: Vec<&str> = extra.to_vec();
+    let store = match backend {
+        Backend::Sqlite => Vec::new(),
+        Backend::Postgres(url) => vec!["--database".to_string(), url.clone()],
+    };
+    args.extend(store.iter().map(String::as_str));
+    HubProcess::start(data_dir, recipient, &args)
 }

@@ -2,13 +2,15 @@
 //! enrolled desks and keeps them as ciphertext it cannot read.
 //!
 //! - [`server`]: the HTTP API (protocol v1).
-//! - [`store`]: devices, enrolment codes and report ciphertexts, behind one trait.
+//! - [`store`]: devices, enrolment codes and report ciphertexts, behind one trait;
+//!   embedded SQLite by default, [`pg_store`] for PostgreSQL.
 //! - [`secrets`]: tokens and enrolment codes, stored hashed.
 //! - [`export`]: the partnership's offline decryption of what arrived.
 
 #![forbid(unsafe_code)]
 
 pub mod export;
+pub mod pg_store;
 pub mod secrets;
 pub mod server;
 pub mod store;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use hirc_hub::pg_store::PgStore;
 use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::store::{HubStore, SqliteStore};
 use hirc_hub::{export, secrets, server};
@@ -25,11 +26,21 @@ struct Cli {
     command: Command,
 }
 
+/// Where the hub keeps its data: an embedded SQLite file in a directory
+/// (the default), or a PostgreSQL database.
 #[derive(Debug, clap::Args)]
 struct DataDir {
-    /// The hub's data directory.
-    #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
-    data_dir: PathBuf,
+    /// The hub's data directory (embedded SQLite: DIR/hub.sqlite3).
+    #[arg(
+        long,
+        env = "HIRC_HUB_DATA_DIR",
+        value_name = "DIR",
+        required_unless_present = "database"
+    )]
+    data_dir: Option<PathBuf>,
+    /// A PostgreSQL database instead: postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "HIRC_HUB_DATABASE", value_name = "URL")]
+    database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,8 +166,19 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn open(dir: &DataDir) -> Result<SqliteStore> {
-    Ok(SqliteStore::open(&dir.data_dir)?)
+fn open(dir: &DataDir) -> Result<Box<dyn HubStore>> {
+    match (&dir.database, &dir.data_dir) {
+        (Some(url), _) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                bail!("--database takes a postgres:// URL");
+            }
+            Ok(Box::new(
+                PgStore::connect(url).context("could not use the PostgreSQL database")?,
+            ))
+        }
+        (None, Some(path)) => Ok(Box::new(SqliteStore::open(path)?)),
+        (None, None) => bail!("give --data-dir DIR (embedded SQLite) or --database postgres://…"),
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -192,7 +214,7 @@ fn run(cli: Cli) -> Result<()> {
                     "plain HTTP is served on loopback only; listen on 127.0.0.1 and put a TLS-terminating proxy in front (built-in TLS is planned)"
                 );
             }
-            let store: Arc<dyn HubStore> = Arc::new(open(&dir)?);
+            let store: Arc<dyn HubStore> = Arc::from(open(&dir)?);
             let config = HubConfig {
                 hub_name,
                 recipients,
@@ -286,15 +308,18 @@ fn run(cli: Cli) -> Result<()> {
                         .open(path)
                         .with_context(|| format!("could not create {}", path.display()))?;
                     export::export_jsonl(
-                        &store,
+                        store.as_ref(),
                         &identities,
                         since,
                         &mut std::io::BufWriter::new(file),
                     )?
                 }
-                None => {
-                    export::export_jsonl(&store, &identities, since, &mut std::io::stdout().lock())?
-                }
+                None => export::export_jsonl(
+                    store.as_ref(),
+                    &identities,
+                    since,
+                    &mut std::io::stdout().lock(),
+                )?,
             };
             eprintln!("Exported {} report(s).", summary.written);
             if !summary.failed.is_empty() {

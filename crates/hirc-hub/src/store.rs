@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The file is not a hub store.
     #[error("{0} is not a HIRC hub store; it was left untouched")]
     Foreign(String),
+    /// PostgreSQL failed.
+    #[error("the hub's PostgreSQL database failed: {0}")]
+    Postgres(#[from] postgres::Error),
     /// A stored value does not parse.
     #[error("the hub's database holds a value it cannot read ({0})")]
     Corrupt(&'static str),
@@ -126,17 +129,17 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-fn text(t: DateTime<Utc>) -> String {
+pub(crate) fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn time(s: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn time(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| StoreError::Corrupt("a time"))
 }
 
-fn id(s: &str) -> Result<Uuid> {
+pub(crate) fn id(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("an id"))
 }
 
@@ -182,9 +185,9 @@ impl SqliteStore {
 }
 
 /// A device row as read: id, centre, name, created, revoked, report count.
-type DeviceRow = (String, String, String, String, Option<String>, i64);
+pub(crate) type DeviceRow = (String, String, String, String, Option<String>, i64);
 /// A receipt row as read: receipt id, report id, revision, digest, received.
-type ReceiptRow = (String, String, i64, String, String);
+pub(crate) type ReceiptRow = (String, String, i64, String, String);
 
 fn device_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     Ok((
@@ -197,7 +200,7 @@ fn device_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     ))
 }
 
-fn device(row: DeviceRow) -> Result<Device> {
+pub(crate) fn device(row: DeviceRow) -> Result<Device> {
     let (i, centre, name, created, revoked, reports) = row;
     Ok(Device {
         id: id(&i)?,
@@ -216,7 +219,7 @@ fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn receipt(row: ReceiptRow) -> Result<Receipt> {
+pub(crate) fn receipt(row: ReceiptRow) -> Result<Receipt> {
     let (rid, report, revision, digest, at) = row;
     Ok(Receipt {
         receipt_id: id(&rid)?,
@@ -298,7 +301,7 @@ impl HubStore for SqliteStore {
     fn devices(&self) -> Result<Vec<Device>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at"
+            "SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at, d.id"
         ))?;
         let rows = stmt
             .query_map([], device_from)?
@@ -402,13 +405,11 @@ impl HubStore for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn uploads_are_idempotent_and_never_overwritten() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = SqliteStore::open(dir.path()).expect("store");
+    /// The store contract, run against every back end.
+    pub(crate) fn exercise(store: &dyn HubStore) {
         let now = Utc::now();
         store
             .add_enrol_code("c1", "Castle Point", now + chrono::Duration::hours(1))
@@ -460,6 +461,12 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].body, b"x");
         assert_eq!(all[0].receipt, first);
+        assert!(
+            store
+                .reports_since(Some(now + chrono::Duration::hours(1)))
+                .expect("later")
+                .is_empty()
+        );
 
         assert!(store.revoke(a.id, now).expect("revoke"));
         assert!(
@@ -471,5 +478,23 @@ mod tests {
         );
         assert!(!store.revoke(Uuid::now_v7(), now).expect("unknown"));
         assert_eq!(store.devices().expect("devices")[0].reports, 1);
+    }
+
+    #[test]
+    fn the_sqlite_store_keeps_the_contract() {
+        let dir = tempfile::tempdir().expect("tmp");
+        exercise(&SqliteStore::open(dir.path()).expect("store"));
+    }
+
+    #[test]
+    fn a_foreign_sqlite_file_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        Connection::open(dir.path().join("hub.sqlite3"))
+            .and_then(|c| c.execute_batch("CREATE TABLE t (x);"))
+            .expect("foreign");
+        assert!(matches!(
+            SqliteStore::open(dir.path()),
+            Err(StoreError::Foreign(_))
+        ));
     }
 }
