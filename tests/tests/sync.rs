@@ -270,15 +270,7 @@ fn a_revoked_desk_keeps_its_reports_queued_with_the_reason() {
     let hub = Hub::start();
     let (mut desk, _) = desk_with_reports(&hub, &hub.url(), 1, "x");
     assert_eq!(sync(&mut desk), (1, 0, 0));
-    let devices = hub_admin(&[
-        "devices",
-        "--data-dir",
-        &hub.data.to_string_lossy(),
-        "--json",
-    ])
-    .ok();
-    let devices: Value = serde_json::from_str(&devices.stdout).expect("json");
-    let device = devices[0]["id"].as_str().expect("id").to_string();
+    let device = device_id(&hub);
     hub_admin(&["revoke", "--data-dir", &hub.data.to_string_lossy(), &device]).ok();
 
     submit(&mut desk, 2, "x");
@@ -438,4 +430,103 @@ fn hirc_sync_child(desk: &TestDesk) -> std::process::Child {
         .write_all(format!("{COORDINATOR_PASS}\n").as_bytes())
         .expect("passphrase");
     child
+}
+
+#[test]
+fn delivered_reports_are_purged_after_the_retention_period() {
+    let hub = Hub::start();
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 3, "CANARY-retention");
+    assert_eq!(sync(&mut desk), (3, 0, 0));
+    // Within the default 30 days nothing goes.
+    let run = desk.as_coordinator(&["purge", "--dry-run"], "").ok();
+    assert!(
+        run.stderr.contains("0 report(s) would be purged"),
+        "{}",
+        run.stderr
+    );
+
+    let run = desk
+        .as_coordinator(&["settings", "--retention-days", "0"], "")
+        .ok();
+    assert_eq!(run.stdout.trim(), "retention-days  0");
+    let run = desk.as_coordinator(&["purge", "--dry-run"], "").ok();
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    assert_eq!(
+        desk.as_coordinator(&["report", "list", "--json"], "")
+            .ok()
+            .stdout
+            .matches("\"purged\"")
+            .count(),
+        0
+    );
+
+    // A sync purges by itself; a new report waits untouched.
+    let waiting = submit(&mut desk, 1, "CANARY-retention-new");
+    hub_admin(&[
+        "revoke",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        &device_id(&hub),
+    ])
+    .ok();
+    desk.as_coordinator(&["sync"], "").ok();
+    let list: Vec<Value> = serde_json::from_str(
+        &desk
+            .as_coordinator(&["report", "list", "--json"], "")
+            .ok()
+            .stdout,
+    )
+    .expect("json");
+    for row in &list {
+        let id = row["id"].as_str().expect("id");
+        let expected = if reports.contains_key(id) {
+            "purged"
+        } else {
+            "sealed"
+        };
+        assert_eq!(row["state"], expected, "{id}");
+        assert!(
+            row["summary"]
+                .as_str()
+                .expect("summary")
+                .starts_with("Verbal abuse"),
+            "statistics stay"
+        );
+    }
+    let id = reports.keys().next().expect("one");
+    let run = desk
+        .as_coordinator(&["report", "show", id], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("purged"), "{}", run.stderr);
+    let id = waiting.keys().next().expect("one");
+    desk.as_coordinator(&["report", "show", id], "").ok();
+    // The partnership still has all three.
+    assert_eq!(hub.export().len(), 3);
+    let audit = desk.as_coordinator(&["audit"], "").ok();
+    assert_eq!(
+        audit.stdout.matches(" purged ").count(),
+        3,
+        "{}",
+        audit.stdout
+    );
+    // Ambassadors cannot purge.
+    desk.as_coordinator(
+        &["user", "add", "Ann", "--role", "ambassador"],
+        "ann passphrase\n",
+    )
+    .ok();
+    desk.run(&["--user", "Ann", "purge"], "ann passphrase\n")
+        .expect_code(1);
+}
+
+fn device_id(hub: &Hub) -> String {
+    let devices = hub_admin(&[
+        "devices",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        "--json",
+    ])
+    .ok();
+    let devices: Value = serde_json::from_str(&devices.stdout).expect("json");
+    devices[0]["id"].as_str().expect("id").to_string()
 }

@@ -69,6 +69,20 @@ pub enum Command {
     /// Upload waiting reports to the hub: one pass (exit 0 even when the hub
     /// is unreachable), or `--watch` to keep going with a live status line.
     Sync(SyncArgs),
+    /// Delete the personal data of reports delivered longer ago than the
+    /// retention period (coordinators). Sync does this by itself too.
+    Purge {
+        /// Only list what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the desk's settings, or change them (coordinators).
+    Settings {
+        /// Days a delivered report's personal data stay on the desk (0–3650;
+        /// default 30).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Option<u32>,
+    },
 }
 
 /// `hirc enrol`.

@@ -1,4 +1,5 @@
--- Schema 2: enrolment with a hub, and upload bookkeeping in the outbox.
+-- Schema 2: enrolment with a hub, upload bookkeeping in the outbox,
+-- retention, and desk settings.
 
 -- The hub this desk is enrolled with. The token is encrypted to the desk
 -- key; the recipients are the partnership's public keys, pinned at
@@ -23,3 +24,10 @@ ALTER TABLE outbox ADD COLUMN failed_permanently INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN receipt TEXT;
 ALTER TABLE outbox ADD COLUMN delivered_at TEXT;
 ALTER TABLE reports ADD COLUMN delivered_at TEXT;
+ALTER TABLE reports ADD COLUMN purged_at TEXT;
+
+-- Desk settings a coordinator can change (e.g. retention_days).
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;

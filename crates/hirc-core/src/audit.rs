@@ -50,6 +50,10 @@ pub enum AuditAction {
     Delivered,
     /// The hub refused a report for good (it will not be retried).
     UploadRefused,
+    /// A report's personal data were deleted after the retention period.
+    Purged,
+    /// A desk setting was changed.
+    SettingChanged,
 }
 
 impl AuditAction {
@@ -71,6 +75,8 @@ impl AuditAction {
             Self::Enrolled => "enrolled",
             Self::Delivered => "delivered",
             Self::UploadRefused => "upload_refused",
+            Self::Purged => "purged",
+            Self::SettingChanged => "setting_changed",
         }
     }
 }

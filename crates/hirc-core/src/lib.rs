@@ -21,6 +21,7 @@ pub mod model;
 pub mod outbox;
 pub mod paths;
 pub mod reference;
+pub mod retention;
 mod store;
 mod time;
 pub mod vault;

@@ -223,8 +223,13 @@ pub async fn run_pass(
             }
         }
     }
-    // Reports not attempted because the hub went away count as waiting.
-    report.outbox = with_desk(desk, session, |d, _| Ok(d.outbox_summary()?)).await?;
+    // Retention runs with every pass, so it happens without anyone having
+    // to remember it.
+    report.outbox = with_desk(desk, session, |d, s| {
+        d.purge_expired(s, Utc::now())?;
+        Ok(d.outbox_summary()?)
+    })
+    .await?;
     Ok(report)
 }
 

@@ -154,3 +154,44 @@ pub fn audit(ctx: &mut Ctx, args: AuditArgs) -> Result<()> {
         }
     }
 }
+
+/// `hirc purge`.
+pub fn purge(ctx: &mut Ctx, dry_run: bool) -> Result<()> {
+    let (mut desk, session) = ctx.unlock()?;
+    if session.user().role != hirc_core::model::Role::Coordinator {
+        anyhow::bail!(hirc_core::Error::NotPermitted {
+            action: "purging reports",
+            user: session.user().name.clone()
+        });
+    }
+    let days = desk.retention_days()?;
+    let now = chrono::Utc::now();
+    let list = if dry_run {
+        desk.purgeable(&session, now)?
+    } else {
+        desk.purge_expired(&session, now)?
+    };
+    for p in &list {
+        println!(
+            "{}  delivered {}",
+            p.reference.clone().unwrap_or_else(|| p.id.to_string()),
+            output::when(&p.delivered_at)
+        );
+    }
+    let verb = if dry_run { "would be purged" } else { "purged" };
+    eprintln!(
+        "{} report(s) {verb} (retention: {days} days after delivery). Their statistics stay.",
+        list.len()
+    );
+    Ok(())
+}
+
+/// `hirc settings`.
+pub fn settings(ctx: &mut Ctx, retention_days: Option<u32>) -> Result<()> {
+    let (mut desk, session) = ctx.unlock()?;
+    if let Some(days) = retention_days {
+        desk.set_retention_days(&session, days)?;
+    }
+    println!("retention-days  {}", desk.retention_days()?);
+    Ok(())
+}

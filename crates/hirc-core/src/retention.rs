@@ -1,0 +1,224 @@
+//! Retention: a delivered report keeps its local encrypted copy for a set
+//! period (default 30 days, `retention_days`), then its personal data are
+//! purged. The body and the hub payload are deleted (and, with
+//! `secure_delete`, zeroed on disk). Only the encrypted facts stay, so
+//! summaries still count the report. Nobody at the desk can read it after
+//! that; the partnership holds the delivered copy.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, AuditAction};
+use crate::desk::{Desk, Session, require_coordinator};
+use crate::error::{Error, Result, classify_sqlite};
+use crate::time;
+
+/// Days a delivered report's personal data are kept, unless set otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// The longest retention a desk may set (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// A report that is (or would be) purged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Purgeable {
+    /// The report.
+    pub id: Uuid,
+    /// Its reference.
+    pub reference: Option<String>,
+    /// When it was delivered.
+    pub delivered_at: String,
+}
+
+impl Desk {
+    /// Days a delivered report's personal data are kept.
+    pub fn retention_days(&self) -> Result<u32> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'retention_days'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(classify_sqlite)?;
+        match value {
+            None => Ok(DEFAULT_RETENTION_DAYS),
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::Integrity("the retention setting is not a number")),
+        }
+    }
+
+    /// Sets the retention period (coordinators only; audited).
+    pub fn set_retention_days(&mut self, s: &Session, days: u32) -> Result<()> {
+        self.check_session(s)?;
+        require_coordinator(s, "changing the retention period")?;
+        if days > MAX_RETENTION_DAYS {
+            return Err(Error::InvalidInput(format!(
+                "the retention period can be at most {MAX_RETENTION_DAYS} days"
+            )));
+        }
+        let user = s.user().name.clone();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('retention_days', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [days.to_string()],
+            )?;
+            audit::append(
+                tx,
+                Some(&user),
+                AuditAction::SettingChanged,
+                Some("retention_days"),
+                Some(&days.to_string()),
+            )
+        })
+    }
+
+    /// Delivered reports whose retention period has passed at `now`.
+    pub fn purgeable(&self, s: &Session, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
+        self.check_session(s)?;
+        let cutoff = time::to_text(now - chrono::Duration::days(i64::from(self.retention_days()?)));
+        let mut stmt = self.conn.prepare(
+            "SELECT id, reference, delivered_at FROM reports
+             WHERE state = 'delivered' AND delivered_at <= ?1 ORDER BY delivered_at",
+        )?;
+        let rows = stmt.query_map([cutoff], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        rows.map(|row| {
+            let (id, reference, delivered_at) = row?;
+            Ok(Purgeable {
+                id: Uuid::parse_str(&id)
+                    .map_err(|_| Error::Integrity("a report id is not an id"))?,
+                reference,
+                delivered_at,
+            })
+        })
+        .collect()
+    }
+
+    /// Purges every report past its retention period: one transaction each,
+    /// audited. Returns what was purged.
+    pub fn purge_expired(&mut self, s: &Session, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
+        let due = self.purgeable(s, now)?;
+        let user = s.user().name.clone();
+        for p in &due {
+            let id = p.id.to_string();
+            self.write(|tx| {
+                tx.execute(
+                    "UPDATE reports SET body = NULL, body_size = 0, state = 'purged', purged_at = ?1
+                     WHERE id = ?2 AND state = 'delivered'",
+                    params![time::to_text(now), id],
+                )?;
+                tx.execute(
+                    "UPDATE outbox SET payload = NULL WHERE report_id = ?1",
+                    [&id],
+                )?;
+                audit::append(
+                    tx,
+                    Some(&user),
+                    AuditAction::Purged,
+                    Some(&id),
+                    Some("retention period passed"),
+                )
+            })?;
+        }
+        if !due.is_empty() {
+            tracing::info!(
+                count = due.len(),
+                "reports purged after the retention period"
+            );
+        }
+        Ok(due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DeskSetup;
+    use crate::model::{Report, ReportState};
+    use crate::outbox::{DeliveryReceipt, Enrolment};
+    use crate::vault::{KdfCost, MIN_SCRYPT_LOG_N, Passphrase};
+
+    #[test]
+    fn delivered_reports_lose_their_personal_data_after_the_period_but_still_count() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pass = Passphrase::new("chris passphrase".into());
+        let (mut desk, _) = Desk::create(
+            dir.path(),
+            &DeskSetup {
+                centre_name: "C",
+                centre_code: "CP",
+                coordinator: "Chris",
+                passphrase: &pass,
+                kdf: KdfCost::fixed(MIN_SCRYPT_LOG_N).expect("kdf"),
+            },
+        )
+        .expect("desk");
+        let s = desk.unlock("Chris", &pass).expect("unlock");
+        let (report, _) =
+            Report::from_json(include_bytes!("../tests/data/report-v1.json")).expect("example");
+        let delivered = desk.create_draft(&s, &report).expect("draft");
+        desk.submit(&s, delivered).expect("submit");
+        let waiting = desk.create_draft(&s, &report).expect("draft");
+        desk.submit(&s, waiting).expect("submit");
+        let recipients = vec![age::x25519::Identity::generate().to_public().to_string()];
+        desk.enrol(
+            &s,
+            &Enrolment {
+                url: "http://127.0.0.1:1",
+                hub_name: "hub",
+                device_id: Uuid::nil(),
+                token: "t",
+                recipients: &recipients,
+            },
+            false,
+        )
+        .expect("enrol");
+        let receipt = DeliveryReceipt {
+            receipt_id: Uuid::now_v7(),
+            digest: "d".into(),
+            received_at: Utc::now(),
+        };
+        desk.record_delivery(&s, delivered, 1, &receipt)
+            .expect("delivered");
+
+        assert_eq!(desk.retention_days().expect("days"), DEFAULT_RETENTION_DAYS);
+        assert!(desk.purgeable(&s, Utc::now()).expect("none yet").is_empty());
+        let later = Utc::now() + chrono::Duration::days(31);
+        let due = desk.purgeable(&s, later).expect("dry run");
+        assert_eq!(
+            due.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![delivered],
+            "only the delivered one"
+        );
+
+        assert_eq!(desk.purge_expired(&s, later).expect("purge").len(), 1);
+        let list = desk.list_reports(&s).expect("list");
+        let purged = list
+            .iter()
+            .find(|l| l.row.id == delivered)
+            .expect("still listed");
+        assert_eq!(purged.row.state, ReportState::Purged);
+        assert!(
+            purged.summary.starts_with("Verbal abuse"),
+            "facts survive for statistics"
+        );
+        assert!(matches!(
+            desk.report(&s, delivered),
+            Err(Error::WrongState { .. })
+        ));
+        desk.report(&s, waiting)
+            .expect("the undelivered report is untouched");
+        assert!(desk.purge_expired(&s, later).expect("again").is_empty());
+
+        desk.set_retention_days(&s, 0).expect("set");
+        assert_eq!(desk.retention_days().expect("days"), 0);
+        assert!(desk.set_retention_days(&s, MAX_RETENTION_DAYS + 1).is_err());
+        assert!(desk.verify_audit(&s).expect("audit").is_ok());
+    }
+}
