@@ -264,6 +264,23 @@ impl HubProcess {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Stops the hub as a service manager would (SIGTERM) and waits for it;
+    /// returns whether it exited cleanly.
+    pub fn terminate(mut self) -> bool {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "could not send SIGTERM");
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(std::time::Duration::from_millis(50)); // let the log reader finish
+                return status.success();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
 }
 
 impl Drop for HubProcess {

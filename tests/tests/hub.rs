@@ -449,9 +449,32 @@ fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext_on(back
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+fn stops_cleanly_on_sigterm_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
+    let (_, token) = hub.device();
+    let id = Uuid::now_v7();
+    assert_eq!(
+        hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, "x"))
+            .status(),
+        StatusCode::CREATED
+    );
+    let log = hub.process.log.clone();
+    assert!(hub.process.terminate(), "the hub exits 0 on SIGTERM");
+    let log = log.lock().expect("log").clone();
+    assert!(log.contains("hub stopped"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
 /// Every scenario above, on every back end.
 mod on_each_backend {
     use super::*;
+
+    #[test]
+    fn stops_cleanly_on_sigterm() {
+        for backend in backends() {
+            super::stops_cleanly_on_sigterm_on(backend);
+        }
+    }
 
     #[test]
     fn health_and_unknown_routes() {

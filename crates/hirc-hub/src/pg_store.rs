@@ -21,7 +21,23 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql
 
 /// A hub store in PostgreSQL.
 pub struct PgStore {
-    client: Mutex<Client>,
+    client: Mutex<Option<Client>>,
+}
+
+impl Drop for PgStore {
+    /// The synchronous client runs its own small runtime and panics if it is
+    /// dropped on an async thread, which is where the server's state ends up
+    /// at shutdown: close it on a plain thread instead.
+    fn drop(&mut self) {
+        let client = self
+            .client
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(client) = client {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
 }
 
 impl PgStore {
@@ -49,14 +65,37 @@ impl PgStore {
         }
         tx.commit()?;
         Ok(Self {
-            client: Mutex::new(client),
+            client: Mutex::new(Some(client)),
         })
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
-        self.client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn client(&self) -> ClientGuard<'_> {
+        ClientGuard(
+            self.client
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// The locked client. It is `None` only while the store is being dropped,
+/// when no method can be running.
+struct ClientGuard<'a>(std::sync::MutexGuard<'a, Option<Client>>);
+
+impl std::ops::Deref for ClientGuard<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the client is only taken on drop"))
+    }
+}
+
+impl std::ops::DerefMut for ClientGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("the client is only taken on drop"))
     }
 }
 
