@@ -90,7 +90,10 @@ fn main() {
         }
         let desk_time = started.elapsed();
         let counted = store.clone();
-        let held = tokio::task::spawn_blocking(move || counted.reports_since(None).expect("count").len()).await.expect("count");
+        let held =
+            tokio::task::spawn_blocking(move || counted.reports_since(None).expect("count").len())
+                .await
+                .expect("count");
         assert_eq!(held, n);
         println!(
             "\nBacklog of {n} queued reports (~4.6 KB ciphertext each), loopback hub on SQLite"
@@ -165,7 +168,9 @@ fn backlog(dir: &std::path::Path, n: usize) -> (Arc<Mutex<Desk>>, Arc<hirc_core:
 /// Stores are blocking (the hub calls them on tokio's blocking pool).
 async fn blocking_code(store: &Arc<dyn HubStore>) -> String {
     let store = store.clone();
-    tokio::task::spawn_blocking(move || new_code(&store)).await.expect("code")
+    tokio::task::spawn_blocking(move || new_code(&store))
+        .await
+        .expect("code")
 }
 
 fn new_code(store: &Arc<dyn HubStore>) -> String {

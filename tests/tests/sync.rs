@@ -530,3 +530,117 @@ fn device_id(hub: &Hub) -> String {
     let devices: Value = serde_json::from_str(&devices.stdout).expect("json");
     devices[0]["id"].as_str().expect("id").to_string()
 }
+
+#[test]
+fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+
+    // Offline enrolment: a file instead of a code.
+    hub_admin(&[
+        "enrol",
+        "--data-dir",
+        &data,
+        "--centre",
+        "Canvey Island",
+        "--offline-file",
+        &path("enrol.json"),
+        "--recipient",
+        &hub.recipient,
+    ])
+    .ok();
+    let (mut desk, _) = TestDesk::init();
+    let run = desk
+        .as_coordinator(&["enrol", "--file", &path("enrol.json")], "")
+        .ok();
+    assert!(run.stdout.contains(&hub.fingerprint), "{}", run.stdout);
+    let canary = format!("CANARY-usb-{}", rand::random::<u32>());
+    let reports = submit(&mut desk, 5, &canary);
+
+    // Out on a stick: still ciphertext.
+    desk.as_coordinator(&["outbox", "export", &path("outbox.json")], "")
+        .ok();
+    let stick = std::fs::read(path("outbox.json")).expect("outbox file");
+    assert!(!contains(&stick, &canary), "the stick holds no plaintext");
+    desk.as_coordinator(&["outbox", "export", &path("outbox.json")], "")
+        .expect_code(1); // never overwritten
+
+    // In at the hub, twice: stored once.
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("outbox.json"),
+        "--receipts",
+        &path("receipts.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 5 report(s); 0 were already here"),
+        "{}",
+        run.stderr
+    );
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("outbox.json"),
+        "--receipts",
+        &path("receipts2.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 0 report(s); 5 were already here"),
+        "{}",
+        run.stderr
+    );
+
+    // A damaged copy is refused, and changes nothing.
+    let mut damaged: Value = serde_json::from_slice(&stick).expect("json");
+    damaged["reports"][0]["payload"] = Value::String("AAAA".into());
+    std::fs::write(path("damaged.json"), damaged.to_string()).expect("write");
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("damaged.json"),
+        "--receipts",
+        &path("r3.json"),
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("does not match its digest"),
+        "{}",
+        run.stderr
+    );
+
+    // Receipts back on the desk.
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("receipts.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("5 report(s) marked delivered"),
+        "{}",
+        run.stdout
+    );
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("receipts2.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("0 report(s) marked delivered"),
+        "{}",
+        run.stdout
+    );
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+
+    // Another desk's receipts are refused.
+    let (mut other, _) = desk_with_reports(&hub, &hub.url(), 0, "x");
+    let run = other
+        .as_coordinator(&["outbox", "receipts", &path("receipts.json")], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("not this desk"), "{}", run.stderr);
+}

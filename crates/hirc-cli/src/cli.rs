@@ -76,6 +76,10 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Carry sealed reports to the hub by hand, for a centre that is never
+    /// online (coordinators).
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Show the desk's settings, or change them (coordinators).
     Settings {
         /// Days a delivered report's personal data stay on the desk (0–3650;
@@ -89,11 +93,20 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct EnrolArgs {
     /// The hub's address, e.g. https://hub.example.org.
-    #[arg(long, value_name = "URL")]
-    pub hub: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "file",
+        requires = "code"
+    )]
+    pub hub: Option<String>,
     /// The single-use enrolment code.
-    #[arg(long)]
-    pub code: String,
+    #[arg(long, requires = "hub")]
+    pub code: Option<String>,
+    /// For a desk that is never online: the enrolment file from
+    /// `hirc-hub enrol --offline-file` (delete it afterwards).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hub", "code"])]
+    pub file: Option<std::path::PathBuf>,
     /// This desk's name at the hub (default: the centre's name).
     #[arg(long, value_name = "NAME")]
     pub device_name: Option<String>,
@@ -249,4 +262,20 @@ mod tests {
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
     }
+}
+
+/// `hirc outbox …`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Write every waiting report, still encrypted for the hub, to FILE (for
+    /// a USB stick). The partnership runs `hirc-hub import` on it.
+    Export {
+        /// The file to write (never overwritten).
+        file: std::path::PathBuf,
+    },
+    /// Mark reports delivered from the receipt file `hirc-hub import` wrote.
+    Receipts {
+        /// The receipt file.
+        file: std::path::PathBuf,
+    },
 }

@@ -6,10 +6,12 @@
 //!   embedded SQLite by default, [`pg_store`] for PostgreSQL.
 //! - [`secrets`]: tokens and enrolment codes, stored hashed.
 //! - [`export`]: the partnership's offline decryption of what arrived.
+//! - [`import`]: reports carried by hand from desks that are never online.
 
 #![forbid(unsafe_code)]
 
 pub mod export;
+pub mod import;
 pub mod pg_store;
 pub mod secrets;
 pub mod server;

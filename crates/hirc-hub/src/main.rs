@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hirc_hub::pg_store::PgStore;
 use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::store::{HubStore, SqliteStore};
-use hirc_hub::{export, secrets, server};
+use hirc_hub::{export, import, secrets, server};
 
 /// The HIRC partnership hub: receives end-to-end encrypted reports from
 /// enrolled desks, and the partnership's tools to enrol desks, revoke them and
@@ -93,6 +93,33 @@ enum Command {
         /// How long the code stays valid: e.g. 30m, 24h, 7d.
         #[arg(long, default_value = "24h", value_parser = parse_duration)]
         expires: chrono::Duration,
+        /// For a desk that is never online: enrol it now and write its
+        /// enrolment (with its token: handle it like a passphrase) to FILE,
+        /// for `hirc enrol --file`.
+        #[arg(long, value_name = "FILE", requires = "recipients")]
+        offline_file: Option<PathBuf>,
+        /// With --offline-file: the partnership recipients (age1…) the hub
+        /// serves with.
+        #[arg(long = "recipient", value_delimiter = ',')]
+        recipients: Vec<String>,
+        /// With --offline-file: the hub's name.
+        #[arg(long, default_value = "HIRC hub")]
+        hub_name: String,
+        /// With --offline-file: the hub's address, for when the desk goes online.
+        #[arg(long, default_value = "")]
+        hub_url: String,
+    },
+    /// Ingest an outbox file carried from a desk (`hirc outbox export`),
+    /// with the same exactly-once rules as uploads, and write the receipts
+    /// for the desk (`hirc outbox receipts`).
+    Import {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The outbox file.
+        file: PathBuf,
+        /// Where to write the receipt file (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        receipts: PathBuf,
     },
     /// List enrolled desks.
     Devices {
@@ -241,6 +268,10 @@ fn run(cli: Cli) -> Result<()> {
             dir,
             centre,
             expires,
+            offline_file,
+            recipients,
+            hub_name,
+            hub_url,
         } => {
             let centre = centre.trim().to_string();
             if centre.is_empty() {
@@ -254,6 +285,17 @@ fn run(cli: Cli) -> Result<()> {
                 &centre,
                 until,
             )?;
+            if let Some(path) = offline_file {
+                return import::offline_enrolment(
+                    store.as_ref(),
+                    &code,
+                    &centre,
+                    &path,
+                    &recipients,
+                    &hub_name,
+                    &hub_url,
+                );
+            }
             eprintln!(
                 "Enrolment code for {centre}, valid once until {} UTC. Give it to the centre's coordinator:",
                 until.format("%Y-%m-%d %H:%M")
@@ -285,6 +327,29 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("there is no device {device} (`hirc-hub devices` lists them)");
             }
             println!("Revoked {device}: its uploads are refused from now on.");
+        }
+        Command::Import {
+            dir,
+            file,
+            receipts,
+        } => {
+            let store = open(&dir)?;
+            let summary = import::outbox_file(store.as_ref(), &file, &receipts)?;
+            eprintln!(
+                "Stored {} report(s); {} were already here; receipts written to {}.",
+                summary.stored,
+                summary.repeated,
+                receipts.display()
+            );
+            if !summary.refused.is_empty() {
+                for (id, why) in &summary.refused {
+                    eprintln!("  refused {id}: {why}");
+                }
+                bail!(
+                    "{} report(s) in the file were refused (listed above); nothing stored was changed",
+                    summary.refused.len()
+                );
+            }
         }
         Command::Export {
             dir,

@@ -106,6 +106,87 @@ pub enum ErrorKind {
     Unavailable,
 }
 
+/// An enrolment handed over on paper or a USB stick, for a desk that is
+/// never online (`hirc-hub enrol --offline-file`, `hirc enrol --file`).
+/// It holds the desk's token: keep it as safe as a passphrase.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineEnrolment {
+    /// Always `hirc-offline-enrolment`.
+    pub format: String,
+    /// The hub's address, for when the desk does go online (may be empty).
+    pub hub_url: String,
+    /// What `POST /v1/enrol` would have answered.
+    pub enrolment: EnrolResponse,
+}
+
+impl std::fmt::Debug for OfflineEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineEnrolment")
+            .field("hub_url", &self.hub_url)
+            .field("enrolment", &self.enrolment)
+            .finish()
+    }
+}
+
+/// The format word of an [`OfflineEnrolment`].
+pub const OFFLINE_ENROLMENT_FORMAT: &str = "hirc-offline-enrolment";
+
+/// Sealed reports carried to the hub by hand (`hirc outbox export`,
+/// `hirc-hub import`). The payloads are the same ciphertexts an upload
+/// would send, so the same exactly-once rules apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxFile {
+    /// Always `hirc-outbox`.
+    pub format: String,
+    /// The desk's id at the hub.
+    pub device_id: Uuid,
+    /// When the file was written.
+    pub created_at: DateTime<Utc>,
+    /// The reports.
+    pub reports: Vec<OutboxEntry>,
+}
+
+/// The format word of an [`OutboxFile`].
+pub const OUTBOX_FILE_FORMAT: &str = "hirc-outbox";
+
+/// One report revision in an [`OutboxFile`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The report.
+    pub report_id: Uuid,
+    /// The revision.
+    pub revision: u32,
+    /// `sha-256=:…:` of the payload.
+    pub digest: String,
+    /// The age ciphertext, base64.
+    pub payload: String,
+}
+
+/// The hub's answer to an [`OutboxFile`], carried back to the desk
+/// (`hirc outbox receipts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptFile {
+    /// Always `hirc-receipts`.
+    pub format: String,
+    /// The desk these receipts are for.
+    pub device_id: Uuid,
+    /// One receipt per stored (or already stored) report.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The format word of a [`ReceiptFile`].
+pub const RECEIPT_FILE_FORMAT: &str = "hirc-receipts";
+
+/// Base64 for payloads in files.
+pub fn encode_payload(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Reads a payload from a file.
+pub fn decode_payload(text: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(text).ok()
+}
+
 /// `GET /v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {

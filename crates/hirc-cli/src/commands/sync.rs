@@ -7,11 +7,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use hirc_core::model::Role;
 use hirc_core::outbox::Enrolment;
-use hirc_proto::recipients_fingerprint;
+use hirc_proto::{
+    OFFLINE_ENROLMENT_FORMAT, OUTBOX_FILE_FORMAT, OfflineEnrolment, OutboxEntry, OutboxFile,
+    RECEIPT_FILE_FORMAT, ReceiptFile, content_digest, encode_payload, recipients_fingerprint,
+};
 use hirc_sync::{HubClient, PassOptions, SyncError, Worker, run_pass};
 
 use crate::Ctx;
-use crate::cli::{EnrolArgs, SyncArgs};
+use crate::cli::{EnrolArgs, OutboxCommand, SyncArgs};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -31,18 +34,37 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
             user: session.user().name.clone()
         });
     }
-    let device_name = args
-        .device_name
-        .unwrap_or_else(|| desk.info().centre_name.clone());
-    let client = HubClient::new(&args.hub)?;
-    eprintln!("Contacting {}…", args.hub.trim_end_matches('/'));
-    let response = runtime()?.block_on(client.enrol(&args.code, &device_name))?;
+    let (url, response) = match (&args.file, &args.hub, &args.code) {
+        (Some(path), _, _) => {
+            let text = std::fs::read(path)
+                .with_context(|| format!("could not read {}", path.display()))?;
+            let file: OfflineEnrolment = serde_json::from_slice(&text)
+                .map_err(|_| anyhow::anyhow!("{} is not an enrolment file", path.display()))?;
+            if file.format != OFFLINE_ENROLMENT_FORMAT {
+                bail!("{} is not an enrolment file", path.display());
+            }
+            (file.hub_url.clone(), file.enrolment)
+        }
+        (None, Some(hub), Some(code)) => {
+            let device_name = args
+                .device_name
+                .clone()
+                .unwrap_or_else(|| desk.info().centre_name.clone());
+            let client = HubClient::new(hub)?;
+            eprintln!("Contacting {}…", hub.trim_end_matches('/'));
+            (
+                hub.trim_end_matches('/').to_string(),
+                runtime()?.block_on(client.enrol(code, &device_name))?,
+            )
+        }
+        _ => bail!("give --hub URL --code CODE, or --file FILE"),
+    };
     let fingerprint = recipients_fingerprint(&response.recipients);
     let prepared = desk
         .enrol(
             &session,
             &Enrolment {
-                url: args.hub.trim_end_matches('/'),
+                url: &url,
                 hub_name: &response.hub_name,
                 device_id: response.device_id,
                 token: &response.token,
@@ -140,4 +162,110 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
         if tty { println!(); }
         anyhow::Ok(())
     })
+}
+
+/// `hirc outbox export|receipts`.
+pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
+    let (mut desk, session) = ctx.unlock()?;
+    if session.user().role != Role::Coordinator {
+        bail!(hirc_core::Error::NotPermitted {
+            action: "carrying the outbox by hand",
+            user: session.user().name.clone()
+        });
+    }
+    let hub = desk.hub()?.ok_or(SyncError::NotEnrolled)?;
+    desk.prepare_uploads(&session)?;
+    let waiting = desk.due_uploads(&session, chrono::Utc::now(), true)?;
+    match cmd {
+        OutboxCommand::Export { file } => {
+            let out = OutboxFile {
+                format: OUTBOX_FILE_FORMAT.into(),
+                device_id: hub.device_id,
+                created_at: chrono::Utc::now(),
+                reports: waiting
+                    .iter()
+                    .map(|u| OutboxEntry {
+                        report_id: u.report_id,
+                        revision: u.revision,
+                        digest: content_digest(&u.payload),
+                        payload: encode_payload(&u.payload),
+                    })
+                    .collect(),
+            };
+            write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
+            desk.record_export(
+                &session,
+                &format!("outbox file with {} report(s)", out.reports.len()),
+            )?;
+            println!(
+                "Wrote {} report(s), encrypted for the hub, to {}.",
+                out.reports.len(),
+                file.display()
+            );
+            println!(
+                "Take it to the partnership; bring back the receipt file for `hirc outbox receipts`."
+            );
+        }
+        OutboxCommand::Receipts { file } => {
+            let text = std::fs::read(&file)
+                .with_context(|| format!("could not read {}", file.display()))?;
+            let receipts: ReceiptFile = serde_json::from_slice(&text)
+                .map_err(|_| anyhow::anyhow!("{} is not a receipt file", file.display()))?;
+            if receipts.format != RECEIPT_FILE_FORMAT {
+                bail!("{} is not a receipt file", file.display());
+            }
+            if receipts.device_id != hub.device_id {
+                bail!(
+                    "these receipts are for device {}, not this desk ({})",
+                    receipts.device_id,
+                    hub.device_id
+                );
+            }
+            let (mut marked, mut unmatched) = (0, 0);
+            for r in &receipts.receipts {
+                // A receipt counts only for the very bytes this desk holds.
+                let matches = waiting.iter().any(|u| {
+                    u.report_id == r.report_id
+                        && u.revision == r.revision
+                        && content_digest(&u.payload) == r.digest
+                });
+                if !matches {
+                    unmatched += 1;
+                    continue;
+                }
+                let kept = hirc_core::outbox::DeliveryReceipt {
+                    receipt_id: r.receipt_id,
+                    digest: r.digest.clone(),
+                    received_at: r.received_at,
+                };
+                if desk.record_delivery(&session, r.report_id, r.revision, &kept)? {
+                    marked += 1;
+                }
+            }
+            println!("{marked} report(s) marked delivered.");
+            if unmatched > 0 {
+                eprintln!(
+                    "{unmatched} receipt(s) did not match a waiting report (already delivered, or for other bytes) and were ignored."
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new owner-only file; never overwrites.
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| {
+        format!(
+            "could not create {} (an existing file is never overwritten)",
+            path.display()
+        )
+    })?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
 }

@@ -1,0 +1,195 @@
+//! Sneakernet: a desk that is never online is enrolled with a file, and its
+//! sealed reports arrive on a USB stick. The same exactly-once rules as
+//! uploads apply: a report revision is stored once, a repeat gets the same
+//! receipt, another body is refused, and nothing stored changes.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::Utc;
+use hirc_proto::{
+    EnrolResponse, OFFLINE_ENROLMENT_FORMAT, OUTBOX_FILE_FORMAT, OfflineEnrolment, OutboxFile,
+    RECEIPT_FILE_FORMAT, ReceiptFile, content_digest, decode_payload,
+};
+use uuid::Uuid;
+
+use crate::secrets;
+use crate::store::{HubStore, Put, Redeem};
+
+/// The largest outbox file read (many thousands of reports).
+const MAX_OUTBOX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    /// Stored for the first time.
+    pub stored: usize,
+    /// Already stored with the same body (their receipts are in the file too).
+    pub repeated: usize,
+    /// Refused, with why.
+    pub refused: Vec<(Uuid, String)>,
+}
+
+/// Writes `bytes` to a new owner-only file; never overwrites.
+pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| {
+        anyhow::anyhow!(
+            "could not create {} ({e}); an existing file is never overwritten",
+            path.display()
+        )
+    })?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Enrols a desk on the spot and writes its enrolment file.
+pub fn offline_enrolment(
+    store: &dyn HubStore,
+    code: &str,
+    centre: &str,
+    path: &Path,
+    recipients: &[String],
+    hub_name: &str,
+    hub_url: &str,
+) -> anyhow::Result<()> {
+    for r in recipients {
+        r.parse::<age::x25519::Recipient>()
+            .map_err(|_| anyhow::anyhow!("{r} is not an age recipient (age1…)"))?;
+    }
+    if path.exists() {
+        anyhow::bail!("{} already exists; it was left untouched", path.display());
+    }
+    let token = secrets::new_token();
+    let device = match store.redeem(
+        &secrets::hash(&secrets::normalise_code(code)),
+        &format!("{centre} (offline)"),
+        &secrets::hash(&token),
+        Utc::now(),
+    )? {
+        Redeem::Enrolled(device) => device,
+        other => anyhow::bail!("could not enrol the desk ({other:?})"),
+    };
+    let file = OfflineEnrolment {
+        format: OFFLINE_ENROLMENT_FORMAT.into(),
+        hub_url: hub_url.into(),
+        enrolment: EnrolResponse {
+            device_id: device.id,
+            token,
+            hub_name: hub_name.into(),
+            recipients: recipients.to_vec(),
+        },
+    };
+    write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    eprintln!(
+        "Enrolled device {} for {centre}. The file {} holds its token: carry it to the desk, run `hirc enrol --file`, then delete it.",
+        device.id,
+        path.display()
+    );
+    println!("{}", device.id);
+    Ok(())
+}
+
+/// Ingests an outbox file and writes the receipt file.
+pub fn outbox_file(
+    store: &dyn HubStore,
+    path: &Path,
+    receipts_path: &Path,
+) -> anyhow::Result<ImportSummary> {
+    if receipts_path.exists() {
+        anyhow::bail!(
+            "{} already exists; choose another name for the receipts",
+            receipts_path.display()
+        );
+    }
+    let size = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("could not read {}: {e}", path.display()))?
+        .len();
+    if size > MAX_OUTBOX_FILE_BYTES {
+        anyhow::bail!(
+            "{} is {size} bytes, larger than an outbox file can be; is it the right file?",
+            path.display()
+        );
+    }
+    let text = std::fs::read(path)?;
+    let file: OutboxFile = serde_json::from_slice(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not an outbox file ({e})", path.display()))?;
+    if file.format != OUTBOX_FILE_FORMAT {
+        anyhow::bail!("{} is not an outbox file", path.display());
+    }
+    let device = store
+        .devices()?
+        .into_iter()
+        .find(|d| d.id == file.device_id)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the file comes from device {}, which is not enrolled with this hub",
+                file.device_id
+            )
+        })?;
+    if device.revoked_at.is_some() {
+        anyhow::bail!(
+            "the file comes from device {}, which has been revoked; nothing was imported",
+            device.id
+        );
+    }
+    let mut summary = ImportSummary::default();
+    let mut receipts = Vec::new();
+    for entry in &file.reports {
+        let Some(body) = decode_payload(&entry.payload) else {
+            summary
+                .refused
+                .push((entry.report_id, "the payload is not base64".into()));
+            continue;
+        };
+        if content_digest(&body) != entry.digest {
+            summary.refused.push((
+                entry.report_id,
+                "the payload does not match its digest (damaged in transit?)".into(),
+            ));
+            continue;
+        }
+        if age::Decryptor::new_buffered(&body[..]).is_err() {
+            summary
+                .refused
+                .push((entry.report_id, "the payload is not an age file".into()));
+            continue;
+        }
+        match store.put(
+            device.id,
+            entry.report_id,
+            entry.revision,
+            &entry.digest,
+            &body,
+            Utc::now(),
+        )? {
+            Put::Created(r) => {
+                summary.stored += 1;
+                receipts.push(r);
+            }
+            Put::Repeat(r) => {
+                summary.repeated += 1;
+                receipts.push(r);
+            }
+            Put::Conflict => summary.refused.push((
+                entry.report_id,
+                "this revision is already stored with another body".into(),
+            )),
+        }
+    }
+    let out = ReceiptFile {
+        format: RECEIPT_FILE_FORMAT.into(),
+        device_id: device.id,
+        receipts,
+    };
+    write_new(
+        receipts_path,
+        serde_json::to_string_pretty(&out)?.as_bytes(),
+    )?;
+    tracing::info!(device = %device.id, stored = summary.stored, repeated = summary.repeated, refused = summary.refused.len(), "outbox file imported");
+    Ok(summary)
+}
