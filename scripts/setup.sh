@@ -2,8 +2,9 @@
 # a Debian machine, idempotently (each step checks before it installs).
 set -euo pipefail
 
-# Debian packages the build needs: a C compiler for the bundled SQLite.
-APT_PACKAGES=(build-essential pkg-config git ca-certificates)
+# Debian packages the build needs: a C compiler for the bundled SQLite;
+# openssl makes throwaway TLS certificates in the tests.
+APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl)
 
 apt_updated=0
 ensure_apt() {

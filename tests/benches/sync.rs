@@ -41,7 +41,7 @@ fn main() {
         let (desk, session) = backlog(dir.path(), n);
         let (url, store, _hub_dir) = hub(Backend::Sqlite, &recipient).await;
         let code = blocking_code(&store).await;
-        let response = HubClient::new(&url)
+        let response = HubClient::new(&url, None)
             .expect("client")
             .enrol(&code, "bench desk")
             .await
@@ -54,6 +54,7 @@ fn main() {
                 device_id: response.device_id,
                 token: &response.token,
                 recipients: &response.recipients,
+                ca_pem: None,
             };
             d.enrol(&session, &enrolment, false)
                 .expect("record enrolment");
@@ -231,7 +232,7 @@ async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, t
 
 async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
     let code = blocking_code(store).await;
-    HubClient::new(url)
+    HubClient::new(url, None)
         .expect("client")
         .enrol(&code, "pipe")
         .await
@@ -241,7 +242,7 @@ async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
 
 /// PUT every body once, `IN_FLIGHT` at a time, with nothing else around it.
 async fn minimal_client(url: &str, token: &str, payloads: &[Vec<u8>]) -> Duration {
-    let client = HubClient::new(url).expect("client");
+    let client = HubClient::new(url, None).expect("client");
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     let mut bodies = payloads.iter().cloned();

@@ -537,3 +537,29 @@ fn launch(backend: &Backend, data_dir: &Path, recipient: &str, extra: &[&str]) -
     args.extend(store.iter().map(String::as_str));
     HubProcess::start(data_dir, recipient, &args)
 }
+
+#[test]
+fn a_client_that_dribbles_its_headers_is_cut_off() {
+    let hub = Hub::start(Backend::Sqlite, &["--header-timeout", "1"]);
+    let addr = hub.process.url.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(slow, "GET /v1/health HTTP/1.1\r\nHost: {addr}\r\n").expect("half the headers");
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "the hub waited {waited:?} for headers"
+    );
+    assert!(!String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
+    // Everyone else is still served.
+    let ok = hub
+        .http
+        .get(format!("{}/v1/health", hub.process.url))
+        .send()
+        .expect("health");
+    assert_eq!(ok.status(), StatusCode::OK);
+}

@@ -107,6 +107,10 @@ pub struct EnrolArgs {
     /// `hirc-hub enrol --offline-file` (delete it afterwards).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["hub", "code"])]
     pub file: Option<std::path::PathBuf>,
+    /// A certificate authority (PEM) to trust for this hub, when the
+    /// partnership runs its own; pinned with the enrolment.
+    #[arg(long, value_name = "FILE")]
+    pub hub_ca: Option<std::path::PathBuf>,
     /// This desk's name at the hub (default: the centre's name).
     #[arg(long, value_name = "NAME")]
     pub device_name: Option<String>,

@@ -11,6 +11,7 @@ CREATE TABLE hub (
     device_id   TEXT NOT NULL,
     token       BLOB NOT NULL,
     recipients  TEXT NOT NULL,
+    ca_pem      TEXT,                       -- a private CA the hub's certificate chains to, if any
     enrolled_at TEXT NOT NULL
 ) STRICT;
 

@@ -42,6 +42,8 @@ pub struct HubLink {
     pub device_id: Uuid,
     /// The partnership's recipients that payloads are encrypted to.
     pub recipients: Vec<String>,
+    /// A private certificate authority (PEM) to trust for this hub, if any.
+    pub ca_pem: Option<String>,
     /// When the desk enrolled.
     pub enrolled_at: String,
 }
@@ -81,6 +83,8 @@ pub struct Enrolment<'a> {
     pub token: &'a str,
     /// The partnership's recipients.
     pub recipients: &'a [String],
+    /// A private certificate authority (PEM) to trust for this hub.
+    pub ca_pem: Option<&'a str>,
 }
 
 /// One upload to make.
@@ -174,16 +178,25 @@ struct UploadPlain<'a> {
 impl Desk {
     /// The hub this desk is enrolled with, if any (no unlock needed).
     pub fn hub(&self) -> Result<Option<HubLink>> {
-        let row: Option<(String, String, String, String, String)> = self
+        let row: Option<(String, String, String, String, Option<String>, String)> = self
             .conn
             .query_row(
-                "SELECT url, hub_name, device_id, recipients, enrolled_at FROM hub",
+                "SELECT url, hub_name, device_id, recipients, ca_pem, enrolled_at FROM hub",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .optional()
             .map_err(classify_sqlite)?;
-        row.map(|(url, hub_name, device, recipients, enrolled_at)| {
+        row.map(|(url, hub_name, device, recipients, ca_pem, enrolled_at)| {
             Ok(HubLink {
                 url,
                 hub_name,
@@ -191,6 +204,7 @@ impl Desk {
                     .map_err(|_| Error::Integrity("the hub's device id is not an id"))?,
                 recipients: serde_json::from_str(&recipients)
                     .map_err(|_| Error::Integrity("the hub's recipients are unreadable"))?,
+                ca_pem,
                 enrolled_at,
             })
         })
@@ -261,9 +275,9 @@ impl Desk {
         self.write(|tx| {
             tx.execute("DELETE FROM hub", [])?;
             tx.execute(
-                "INSERT INTO hub (singleton, url, hub_name, device_id, token, recipients, enrolled_at)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-                params![e.url, e.hub_name, e.device_id.to_string(), token, recipients_json, time::now_text()],
+                "INSERT INTO hub (singleton, url, hub_name, device_id, token, recipients, ca_pem, enrolled_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![e.url, e.hub_name, e.device_id.to_string(), token, recipients_json, e.ca_pem, time::now_text()],
             )?;
             if changed {
                 tx.execute(
@@ -568,6 +582,7 @@ mod tests {
             device_id: Uuid::nil(),
             token: "hirc1_token",
             recipients,
+            ca_pem: None,
         }
     }
 

@@ -175,6 +175,7 @@ mod tests {
                 device_id: Uuid::nil(),
                 token: "t",
                 recipients: &recipients,
+                ca_pem: None,
             },
             false,
         )

@@ -79,8 +79,39 @@ enum Command {
         #[arg(long, env = "HIRC_HUB_RATE_PER_MINUTE", default_value_t = 600)]
         rate_per_minute: u32,
         /// Seconds one request may take, body included.
-        #[arg(long, env = "HIRC_HUB_REQUEST_TIMEOUT", default_value_t = 30)]
+        #[arg(
+            long = "request-timeout",
+            env = "HIRC_HUB_REQUEST_TIMEOUT",
+            default_value_t = 30,
+            value_name = "SECONDS"
+        )]
         request_timeout_secs: u64,
+        /// Seconds a client may take to send its request headers (and TLS
+        /// handshake) before it is cut off.
+        #[arg(
+            long = "header-timeout",
+            env = "HIRC_HUB_HEADER_TIMEOUT",
+            default_value_t = 10,
+            value_name = "SECONDS"
+        )]
+        header_timeout_secs: u64,
+        /// TLS certificate chain (PEM). With --tls-key, the hub serves HTTPS
+        /// and may listen on any address.
+        #[arg(
+            long,
+            env = "HIRC_HUB_TLS_CERT",
+            value_name = "FILE",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(
+            long,
+            env = "HIRC_HUB_TLS_KEY",
+            value_name = "FILE",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
     },
     /// Make a single-use enrolment code for a centre's desk. Prints the code
     /// as the last line.
@@ -231,16 +262,28 @@ fn run(cli: Cli) -> Result<()> {
             max_body_bytes,
             rate_per_minute,
             request_timeout_secs,
+            header_timeout_secs,
+            tls_cert,
+            tls_key,
         } => {
             for r in &recipients {
                 r.parse::<age::x25519::Recipient>()
                     .map_err(|_| anyhow::anyhow!("{r} is not an age recipient (age1…)"))?;
             }
-            if !listen.ip().is_loopback() {
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => Some(server::tls_config(cert, key)?),
+                _ => None,
+            };
+            if tls.is_none() && !listen.ip().is_loopback() {
                 bail!(
-                    "plain HTTP is served on loopback only; listen on 127.0.0.1 and put a TLS-terminating proxy in front (built-in TLS is planned)"
+                    "plain HTTP is served on loopback only: give --tls-cert and --tls-key to serve HTTPS on {listen}, or listen on 127.0.0.1 behind a TLS-terminating proxy"
                 );
             }
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let listen_options = server::Listen {
+                tls,
+                header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+            };
             let store: Arc<dyn HubStore> = Arc::from(open(&dir)?);
             let config = HubConfig {
                 hub_name,
@@ -257,9 +300,9 @@ fn run(cli: Cli) -> Result<()> {
                     .with_context(|| format!("could not listen on {listen}"))?;
                 let bound = listener.local_addr()?;
                 tracing::info!(%bound, fingerprint = %hirc_proto::recipients_fingerprint(&config.recipients), "hub ready");
-                println!("hirc-hub listening on http://{bound}");
+                println!("hirc-hub listening on {scheme}://{bound}");
                 std::io::stdout().flush()?;
-                server::serve(listener, state, shutdown_signal()).await?;
+                server::serve_with(listener, state, listen_options, shutdown_signal()).await?;
                 tracing::info!("hub stopped");
                 anyhow::Ok(())
             })?;

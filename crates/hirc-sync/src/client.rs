@@ -70,10 +70,11 @@ pub struct HubClient {
 }
 
 impl HubClient {
-    /// A client for the hub at `base` (e.g. `https://hub.example.org`).
-    /// Plain `http://` is allowed to loopback only: reports are encrypted
-    /// end to end, but tokens are not.
-    pub fn new(base: &str) -> Result<Self, UploadError> {
+    /// A client for the hub at `base` (e.g. `https://hub.example.org`),
+    /// trusting the public web's certificate authorities plus `ca_pem` (a
+    /// partnership's own authority), if given. Plain `http://` is allowed to
+    /// loopback only: reports are encrypted end to end, but tokens are not.
+    pub fn new(base: &str, ca_pem: Option<&str>) -> Result<Self, UploadError> {
         let base = base.trim_end_matches('/').to_string();
         let url = reqwest::Url::parse(&base).map_err(|_| UploadError::Refused {
             status: 0,
@@ -95,7 +96,18 @@ impl HubClient {
                 ),
             });
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|_| {
+                UploadError::Refused {
+                    status: 0,
+                    kind: None,
+                    message: "the hub's certificate authority file is not a PEM certificate".into(),
+                }
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("hirc-desk/", env!("CARGO_PKG_VERSION")))
@@ -169,7 +181,18 @@ impl HubClient {
 }
 
 fn unreachable(e: reqwest::Error) -> UploadError {
-    // Never include the URL's token or body; reqwest's text names the host only.
+    // Never include the URL's token or body; say only what kind of failure.
+    let detail = format!("{e:?}").to_lowercase();
+    tracing::debug!(error = %detail, "the hub could not be reached");
+    if detail.contains("certificate")
+        || detail.contains("unknownissuer")
+        || detail.contains("notvalidforname")
+    {
+        return UploadError::Unreachable(
+            "the hub's certificate is not trusted; if the partnership uses its own certificate authority, enrol with --hub-ca FILE"
+                .into(),
+        );
+    }
     UploadError::Unreachable(if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {

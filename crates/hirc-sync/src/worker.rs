@@ -151,7 +151,7 @@ pub async fn run_pass(
         Ok((creds, due))
     })
     .await?;
-    let client = HubClient::new(&credentials.link.url)?;
+    let client = HubClient::new(&credentials.link.url, credentials.link.ca_pem.as_deref())?;
     let token: Arc<str> = Arc::from(credentials.token());
     let mut report = PassReport {
         reached_hub: due.is_empty(),

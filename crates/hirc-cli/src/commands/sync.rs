@@ -34,6 +34,13 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
             user: session.user().name.clone()
         });
     }
+    let ca_pem = match &args.hub_ca {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("could not read {}", path.display()))?,
+        ),
+        None => None,
+    };
     let (url, response) = match (&args.file, &args.hub, &args.code) {
         (Some(path), _, _) => {
             let text = std::fs::read(path)
@@ -50,7 +57,7 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
                 .device_name
                 .clone()
                 .unwrap_or_else(|| desk.info().centre_name.clone());
-            let client = HubClient::new(hub)?;
+            let client = HubClient::new(hub, ca_pem.as_deref())?;
             eprintln!("Contacting {}…", hub.trim_end_matches('/'));
             (
                 hub.trim_end_matches('/').to_string(),
@@ -69,6 +76,7 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
                 device_id: response.device_id,
                 token: &response.token,
                 recipients: &response.recipients,
+                ca_pem: ca_pem.as_deref(),
             },
             args.replace_recipients,
         )
