@@ -233,6 +233,34 @@ fn fifty_reports_arrive_once_encrypted_end_to_end() {
     assert_eq!(sync(&mut desk), (0, 0, 0), "nothing is sent twice");
     assert_delivered_exactly_once(&hub, &mut desk, &reports);
 
+    // The partnership's CSV: a header and one row per report, consent first.
+    let csv = hub_admin(&[
+        "export",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        "--identity",
+        &hub.identity.to_string_lossy(),
+        "--format",
+        "csv",
+    ])
+    .ok();
+    let lines: Vec<&str> = csv.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 51, "header + 50 rows");
+    assert!(
+        lines[0].starts_with("receipt_id,received_at,device_id,consent.pass_to_police,"),
+        "{}",
+        lines[0]
+    );
+    for account in reports.values() {
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.contains(account.as_str()))
+                .count(),
+            1
+        );
+    }
+
     scan_for(&hub.data, &canary);
     let log = hub
         .process
@@ -791,4 +819,52 @@ fn over_tls_with_the_partnerships_own_certificate_authority() {
         )
         .expect_code(1);
     assert!(run.stderr.contains("must use https://"), "{}", run.stderr);
+}
+
+#[test]
+fn sync_watch_delivers_reports_as_they_are_submitted() {
+    use std::io::Write;
+    let hub = Hub::start();
+    let (mut desk, _) = desk_with_reports(&hub, &hub.url(), 0, "x");
+    let mut watch = Command::new(hirc_e2e::bin("hirc"))
+        .args([
+            "--passphrase-stdin",
+            "--user",
+            "Chris",
+            "sync",
+            "--watch",
+            "--poll",
+            "1",
+        ])
+        .env("HIRC_DATA_DIR", desk.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hirc sync --watch");
+    watch
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{COORDINATOR_PASS}\n").as_bytes())
+        .expect("passphrase");
+    // Submitted by another process while the worker runs.
+    let reports = submit(&mut desk, 2, "CANARY-watch");
+    let mut held = 0;
+    for _ in 0..100 {
+        held = hub.export().len();
+        if held == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = watch.kill();
+    let out = watch.wait_with_output().expect("output");
+    assert_eq!(held, 2, "the watching worker delivered both");
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.contains("online") && status.contains("delivered"),
+        "{status}"
+    );
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
 }

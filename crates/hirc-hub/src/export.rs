@@ -44,6 +44,30 @@ pub fn load_identities(path: &Path) -> anyhow::Result<Vec<age::x25519::Identity>
     Ok(ids)
 }
 
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line: `{receipt, device_id, report}`.
+    Jsonl,
+    /// RFC 4180 CSV: receipt, then consent, then every report field
+    /// (dotted names; lists joined with `;`).
+    Csv,
+}
+
+/// Decrypts what arrived and writes it in `format`.
+pub fn export(
+    store: &dyn HubStore,
+    identities: &[age::x25519::Identity],
+    since: Option<DateTime<Utc>>,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExportSummary> {
+    match format {
+        Format::Jsonl => export_jsonl(store, identities, since, out),
+        Format::Csv => export_csv(store, identities, since, out),
+    }
+}
+
 /// Writes one JSON object per line: `{receipt, device_id, report}`.
 pub fn export_jsonl(
     store: &dyn HubStore,
@@ -68,6 +92,118 @@ pub fn export_jsonl(
     }
     out.flush()?;
     Ok(summary)
+}
+
+/// Writes CSV: one row per report; the columns are the union of every
+/// report's fields, consent first.
+pub fn export_csv(
+    store: &dyn HubStore,
+    identities: &[age::x25519::Identity],
+    since: Option<DateTime<Utc>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExportSummary> {
+    let mut summary = ExportSummary::default();
+    let mut rows: Vec<Vec<(String, String)>> = Vec::new();
+    for stored in store.reports_since(since)? {
+        match open(&stored, identities) {
+            Ok(report) => {
+                let mut row = vec![
+                    (
+                        "receipt_id".to_string(),
+                        stored.receipt.receipt_id.to_string(),
+                    ),
+                    (
+                        "received_at".to_string(),
+                        stored.receipt.received_at.to_rfc3339(),
+                    ),
+                    ("device_id".to_string(), stored.device_id.to_string()),
+                ];
+                // Consent first, then everything else in the order written.
+                if let Some(consent) = report.get("consent") {
+                    flatten("consent", consent, &mut row);
+                }
+                if let Some(fields) = report.as_object() {
+                    for (key, value) in fields {
+                        if key != "consent" {
+                            flatten(key, value, &mut row);
+                        }
+                    }
+                }
+                rows.push(row);
+                summary.written += 1;
+            }
+            Err(why) => summary.failed.push((stored.receipt.receipt_id, why)),
+        }
+    }
+    let mut columns: Vec<String> = Vec::new();
+    for row in &rows {
+        for (name, _) in row {
+            if !columns.contains(name) {
+                columns.push(name.clone());
+            }
+        }
+    }
+    write_csv_line(out, columns.iter().map(String::as_str))?;
+    for row in &rows {
+        let cells = columns.iter().map(|c| {
+            row.iter()
+                .find(|(n, _)| n == c)
+                .map_or("", |(_, v)| v.as_str())
+        });
+        write_csv_line(out, cells)?;
+    }
+    out.flush()?;
+    Ok(summary)
+}
+
+fn flatten(prefix: &str, value: &serde_json::Value, row: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                flatten(&format!("{prefix}.{key}"), v, row);
+            }
+        }
+        Value::Array(items) => {
+            let joined = items.iter().map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            row.push((prefix.into(), joined.collect::<Vec<_>>().join(";")));
+        }
+        Value::Null => row.push((prefix.into(), String::new())),
+        Value::String(s) => row.push((prefix.into(), s.clone())),
+        other => row.push((prefix.into(), other.to_string())),
+    }
+}
+
+/// One RFC 4180 line: fields with a comma, quote or line break are quoted,
+/// quotes doubled; CRLF endings. A leading `=`, `+`, `-` or `@` gets a `'`
+/// in front, so a spreadsheet never runs a report's text as a formula.
+fn write_csv_line<'a>(
+    out: &mut dyn Write,
+    cells: impl Iterator<Item = &'a str>,
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let guarded = if cell.starts_with(['=', '+', '-', '@']) {
+            format!("'{cell}")
+        } else {
+            cell.to_string()
+        };
+        if guarded.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&guarded.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(&guarded);
+        }
+    }
+    line.push_str("\r\n");
+    out.write_all(line.as_bytes())
 }
 
 fn open(
@@ -125,4 +261,27 @@ pub fn keygen(path: &Path) -> anyhow::Result<String> {
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     Ok(recipient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut out = Vec::new();
+        let cells = [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "line\nbreak",
+            "=HYPERLINK()",
+            "-3",
+        ];
+        write_csv_line(&mut out, cells.into_iter()).expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "plain,\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",'=HYPERLINK(),'-3\r\n"
+        );
+    }
 }

@@ -191,6 +191,8 @@ enum Command {
 enum Format {
     /// One JSON object per line: {receipt, device_id, report}.
     Jsonl,
+    /// CSV (RFC 4180): receipt, consent first, then every report field.
+    Csv,
 }
 
 fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
@@ -398,7 +400,7 @@ fn run(cli: Cli) -> Result<()> {
             dir,
             identity,
             since,
-            format: Format::Jsonl,
+            format,
             out,
         } => {
             let identities = export::load_identities(&identity)?;
@@ -415,17 +417,19 @@ fn run(cli: Cli) -> Result<()> {
                     let file = options
                         .open(path)
                         .with_context(|| format!("could not create {}", path.display()))?;
-                    export::export_jsonl(
+                    export::export(
                         store.as_ref(),
                         &identities,
                         since,
+                        format.into(),
                         &mut std::io::BufWriter::new(file),
                     )?
                 }
-                None => export::export_jsonl(
+                None => export::export(
                     store.as_ref(),
                     &identities,
                     since,
+                    format.into(),
                     &mut std::io::stdout().lock(),
                 )?,
             };
@@ -459,4 +463,13 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+impl From<Format> for export::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Jsonl => export::Format::Jsonl,
+            Format::Csv => export::Format::Csv,
+        }
+    }
 }
