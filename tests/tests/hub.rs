@@ -563,3 +563,92 @@ fn a_client_that_dribbles_its_headers_is_cut_off() {
         .expect("health");
     assert_eq!(ok.status(), StatusCode::OK);
 }
+
+#[test]
+fn serve_reads_a_config_file_and_flags_override_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("k");
+    let recipient = hub_admin(&["keygen", "--out", &key.to_string_lossy()])
+        .ok()
+        .last_line();
+    let data = dir.path().join("hub");
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = {:?}\nlisten = \"127.0.0.1:0\"\nrecipients = [{:?}]\nhub-name = \"From the file\"\nrate-per-minute = 5\n",
+            data.to_string_lossy(),
+            recipient
+        ),
+    )
+    .expect("config");
+    let start = |extra: &[&str]| {
+        let mut child = std::process::Command::new(hirc_e2e::bin("hirc-hub"))
+            .args(["serve", "--config", &config.to_string_lossy()])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("ready");
+        (
+            child,
+            line.trim()
+                .trim_start_matches("hirc-hub listening on ")
+                .to_string(),
+        )
+    };
+    let enrol_name = |url: &str| -> String {
+        let code = hub_admin(&[
+            "enrol",
+            "--data-dir",
+            &data.to_string_lossy(),
+            "--centre",
+            "C",
+        ])
+        .ok()
+        .last_line();
+        let body: Value = Client::new()
+            .post(format!("{url}/v1/enrol"))
+            .json(&serde_json::json!({"code": code, "device_name": "d"}))
+            .send()
+            .and_then(|r| r.json())
+            .expect("enrol");
+        body["hub_name"].as_str().expect("name").to_string()
+    };
+    let (mut child, url) = start(&[]);
+    assert_eq!(enrol_name(&url), "From the file");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut child, url) = start(&["--hub-name", "From the flag"]);
+    assert_eq!(enrol_name(&url), "From the flag");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    std::fs::write(&config, "lisen = \"127.0.0.1:0\"\n").expect("typo");
+    let run = hub_admin(&["serve", "--config", &config.to_string_lossy()]).expect_code(1);
+    assert!(
+        run.stderr.contains("is not valid") && run.stderr.contains("lisen"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = {:?}\nrecipients = [{recipient:?}]\ntls-cert = \"c.pem\"\n",
+            data.to_string_lossy()
+        ),
+    )
+    .expect("half tls");
+    let run = hub_admin(&["serve", "--config", &config.to_string_lossy()]).expect_code(1);
+    assert!(
+        run.stderr.contains("both a certificate and its key"),
+        "{}",
+        run.stderr
+    );
+}

@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+mod config;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use hirc_hub::pg_store::PgStore;
 use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::store::{HubStore, SqliteStore};
@@ -21,30 +23,25 @@ use hirc_hub::{export, import, secrets, server};
 /// decrypt what arrived.
 #[derive(Debug, Parser)]
 #[command(name = "hirc-hub", version)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 /// Where the hub keeps its data: an embedded SQLite file in a directory
 /// (the default), or a PostgreSQL database.
 #[derive(Debug, clap::Args)]
-struct DataDir {
+pub(crate) struct DataDir {
     /// The hub's data directory (embedded SQLite: DIR/hub.sqlite3).
-    #[arg(
-        long,
-        env = "HIRC_HUB_DATA_DIR",
-        value_name = "DIR",
-        required_unless_present = "database"
-    )]
-    data_dir: Option<PathBuf>,
+    #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
     /// A PostgreSQL database instead: postgres://USER:PASSWORD@HOST/DB.
     #[arg(long, env = "HIRC_HUB_DATABASE", value_name = "URL")]
-    database: Option<String>,
+    pub(crate) database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Make the partnership's age key. Prints its public recipient (age1…)
     /// as the last line. Keep the file offline; the hub never needs it.
     Keygen {
@@ -52,8 +49,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Run the hub until stopped (Ctrl-C or SIGTERM).
+    /// Run the hub until stopped (Ctrl-C or SIGTERM). Settings come from
+    /// flags, then HIRC_HUB_* environment variables, then --config, then
+    /// the defaults shown.
     Serve {
+        /// A TOML file with any of the settings below, named as the flags
+        /// (e.g. `listen = "127.0.0.1:8740"`, `recipients = ["age1…"]`).
+        #[arg(long, env = "HIRC_HUB_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         dir: DataDir,
         /// Address to listen on. Plain HTTP is served on loopback only: put a
@@ -62,12 +65,7 @@ enum Command {
         listen: SocketAddr,
         /// A partnership recipient (age1…) that desks encrypt to. Repeat for
         /// an escrow key.
-        #[arg(
-            long = "recipient",
-            env = "HIRC_HUB_RECIPIENTS",
-            value_delimiter = ',',
-            required = true
-        )]
+        #[arg(long = "recipient", env = "HIRC_HUB_RECIPIENTS", value_delimiter = ',')]
         recipients: Vec<String>,
         /// The hub's name, shown to desks at enrolment.
         #[arg(long, env = "HIRC_HUB_NAME", default_value = "HIRC hub")]
@@ -217,7 +215,16 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    match run(Cli::parse()) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let cli = match config::apply(cli, &matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -257,6 +264,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{recipient}");
         }
         Command::Serve {
+            config: _,
             dir,
             listen,
             recipients,
@@ -268,13 +276,19 @@ fn run(cli: Cli) -> Result<()> {
             tls_cert,
             tls_key,
         } => {
+            if recipients.is_empty() {
+                bail!(
+                    "give at least one partnership recipient: --recipient age1… (or `recipients` in the config file)"
+                );
+            }
             for r in &recipients {
                 r.parse::<age::x25519::Recipient>()
                     .map_err(|_| anyhow::anyhow!("{r} is not an age recipient (age1…)"))?;
             }
             let tls = match (&tls_cert, &tls_key) {
                 (Some(cert), Some(key)) => Some(server::tls_config(cert, key)?),
-                _ => None,
+                (None, None) => None,
+                _ => bail!("TLS needs both a certificate and its key (--tls-cert and --tls-key)"),
             };
             if tls.is_none() && !listen.ip().is_loopback() {
                 bail!(
