@@ -92,7 +92,7 @@ pub enum Command {
 /// `hirc enrol`.
 #[derive(Debug, Args)]
 pub struct EnrolArgs {
-    /// The hub's address, e.g. https://hub.example.org.
+    /// The hub's address, e.g. `https://hub.example.org`.
     #[arg(
         long,
         value_name = "URL",
