@@ -1232,34 +1232,7 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::model::Strand;
-
-    fn fast() -> KdfCost {
-        KdfCost::fixed(crate::vault::MIN_SCRYPT_LOG_N).expect("valid")
-    }
-
-    fn pass(text: &str) -> Passphrase {
-        Passphrase::new(text.into())
-    }
-
-    fn new_desk(dir: &Path) -> (Desk, RecoveryCode) {
-        Desk::create(
-            dir,
-            &DeskSetup {
-                centre_name: "Castle Point CVS",
-                centre_code: "cp",
-                coordinator: "Chris",
-                passphrase: &pass("chris passphrase"),
-                kdf: fast(),
-            },
-        )
-        .expect("desk created")
-    }
-
-    fn example() -> Report {
-        Report::from_json(include_bytes!("../tests/data/report-v1.json"))
-            .expect("example")
-            .0
-    }
+    use crate::testing::{example, fast, new_desk, pass};
 
     #[test]
     fn a_report_goes_from_draft_to_sealed() {

@@ -137,19 +137,10 @@ pub fn open(keys: &DeskKeys, place: BodyPlace, body: &SealedBody) -> Result<(Rep
 /// Encrypts to several age recipients at once (the partnership's key and,
 /// say, an escrow key): any one of them can decrypt.
 pub fn encrypt_to_all(recipients: &[age::x25519::Recipient], plaintext: &[u8]) -> Result<Vec<u8>> {
-    use std::io::Write as _;
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| Error::Crypto(e.to_string()))?;
-    let mut out = Vec::with_capacity(plaintext.len() + 256);
-    let mut writer = encryptor
-        .wrap_output(&mut out)
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    writer
-        .write_all(plaintext)
-        .and_then(|()| writer.finish().map(|_| ()))
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    Ok(out)
+    crate::vault::encrypt_to_each(
+        recipients.iter().map(|r| r as &dyn age::Recipient),
+        plaintext,
+    )
 }
 
 /// Brings an older envelope up to [`REPORT_SCHEMA_VERSION`], one step at a

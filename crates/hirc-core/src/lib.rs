@@ -23,6 +23,8 @@ pub mod paths;
 pub mod reference;
 pub mod retention;
 mod store;
+#[cfg(test)]
+mod testing;
 mod time;
 pub mod vault;
 

@@ -549,29 +549,11 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DeskSetup;
     use crate::model::ReportState;
-    use crate::vault::{KdfCost, MIN_SCRYPT_LOG_N, Passphrase};
 
     fn setup() -> (tempfile::TempDir, Desk, Session, Uuid) {
         let dir = tempfile::tempdir().expect("tmp");
-        let pass = Passphrase::new("chris passphrase".into());
-        let (mut desk, _) = Desk::create(
-            dir.path(),
-            &DeskSetup {
-                centre_name: "Castle Point CVS",
-                centre_code: "CP",
-                coordinator: "Chris",
-                passphrase: &pass,
-                kdf: KdfCost::fixed(MIN_SCRYPT_LOG_N).expect("kdf"),
-            },
-        )
-        .expect("desk");
-        let s = desk.unlock("Chris", &pass).expect("unlock");
-        let (report, _) =
-            Report::from_json(include_bytes!("../tests/data/report-v1.json")).expect("example");
-        let id = desk.create_draft(&s, &report).expect("draft");
-        desk.submit(&s, id).expect("submit");
+        let (desk, s, id) = crate::testing::desk_with_sealed_report(dir.path());
         (dir, desk, s, id)
     }
 

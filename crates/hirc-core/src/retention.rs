@@ -139,31 +139,14 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DeskSetup;
-    use crate::model::{Report, ReportState};
+    use crate::model::ReportState;
     use crate::outbox::{DeliveryReceipt, Enrolment};
-    use crate::vault::{KdfCost, MIN_SCRYPT_LOG_N, Passphrase};
 
     #[test]
     fn delivered_reports_lose_their_personal_data_after_the_period_but_still_count() {
         let dir = tempfile::tempdir().expect("tmp");
-        let pass = Passphrase::new("chris passphrase".into());
-        let (mut desk, _) = Desk::create(
-            dir.path(),
-            &DeskSetup {
-                centre_name: "C",
-                centre_code: "CP",
-                coordinator: "Chris",
-                passphrase: &pass,
-                kdf: KdfCost::fixed(MIN_SCRYPT_LOG_N).expect("kdf"),
-            },
-        )
-        .expect("desk");
-        let s = desk.unlock("Chris", &pass).expect("unlock");
-        let (report, _) =
-            Report::from_json(include_bytes!("../tests/data/report-v1.json")).expect("example");
-        let delivered = desk.create_draft(&s, &report).expect("draft");
-        desk.submit(&s, delivered).expect("submit");
+        let (mut desk, s, delivered) = crate::testing::desk_with_sealed_report(dir.path());
+        let report = crate::testing::example();
         let waiting = desk.create_draft(&s, &report).expect("draft");
         desk.submit(&s, waiting).expect("submit");
         let recipients = vec![age::x25519::Identity::generate().to_public().to_string()];

@@ -289,8 +289,16 @@ impl SlotSecret<'_> {
 
 /// Encrypts to one age recipient (binary, `finish`ed).
 pub(crate) fn encrypt_to(recipient: &dyn age::Recipient, plaintext: &[u8]) -> Result<Vec<u8>> {
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient))
-        .map_err(|e| Error::Crypto(e.to_string()))?;
+    encrypt_to_each(std::iter::once(recipient), plaintext)
+}
+
+/// Encrypts to every recipient given: any one of them can decrypt.
+pub(crate) fn encrypt_to_each<'a>(
+    recipients: impl Iterator<Item = &'a dyn age::Recipient>,
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients).map_err(|e| Error::Crypto(e.to_string()))?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
     let mut writer = encryptor
         .wrap_output(&mut out)
