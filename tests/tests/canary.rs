@@ -195,6 +195,24 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
     desk.as_coordinator(&["audit"], "").ok();
     desk.as_coordinator(&["audit", "--json"], "").ok();
     desk.as_coordinator(&["audit", "verify"], "").ok();
+    // Summaries leave the building: nothing personal may reach them.
+    for format in ["csv", "json"] {
+        let run = desk
+            .as_coordinator(
+                &[
+                    "summary",
+                    "--from",
+                    "2000-01-01",
+                    "--to",
+                    "2100-12-31",
+                    "--format",
+                    format,
+                ],
+                "",
+            )
+            .ok();
+        assert!(run.stdout.contains("All reports"), "{}", run.stdout);
+    }
     desk.as_coordinator(&["user", "remove", "Ann"], "").ok();
     desk.run(
         &["--user", "Chris", "recover"],

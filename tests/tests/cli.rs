@@ -584,3 +584,107 @@ fn passphrases_on_standard_input_must_be_there() {
         run.stderr
     );
 }
+
+#[test]
+fn summaries_count_submitted_reports_and_are_audited() {
+    let (mut desk, _) = TestDesk::init();
+    for _ in 0..3 {
+        let id = new_from_example(&mut desk);
+        desk.as_coordinator(&["report", "submit", &id], "").ok();
+    }
+    new_from_example(&mut desk); // a draft: not counted
+    let today = chrono_free_today();
+    let out = desk.path().join("summary.csv");
+    let run = desk
+        .as_coordinator(
+            &[
+                "summary",
+                "--from",
+                &today,
+                "--to",
+                &today,
+                "--out",
+                &out.to_string_lossy(),
+            ],
+            "",
+        )
+        .ok();
+    assert!(run.stderr.contains("Summary written"), "{}", run.stderr);
+    let csv = std::fs::read_to_string(&out).expect("summary");
+    assert!(
+        csv.contains("Reports,All reports,<5,"),
+        "3 reports are a small number:\n{csv}"
+    );
+    assert!(csv.contains("About,Suppression threshold,5,"));
+    let run = desk
+        .as_coordinator(
+            &[
+                "summary",
+                "--from",
+                &today,
+                "--to",
+                &today,
+                "--threshold",
+                "2",
+                "--format",
+                "json",
+            ],
+            "",
+        )
+        .ok();
+    assert!(
+        run.stderr.contains("recorded in the audit log"),
+        "{}",
+        run.stderr
+    );
+    let json: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(
+        json["tables"][0]["rows"][0]["cell"],
+        serde_json::json!({"kind": "count", "value": 3})
+    );
+    // Never overwrites; coordinators only; every export audited.
+    desk.as_coordinator(
+        &[
+            "summary",
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        "",
+    )
+    .expect_code(1);
+    let audit = desk.as_coordinator(&["audit"], "").ok();
+    assert_eq!(
+        audit.stdout.matches("summary ").count(),
+        2,
+        "{}",
+        audit.stdout
+    );
+    assert!(
+        audit.stdout.contains("summary_threshold"),
+        "{}",
+        audit.stdout
+    );
+    desk.as_coordinator(
+        &["user", "add", "Ann", "--role", "ambassador"],
+        "ann passphrase\n",
+    )
+    .ok();
+    desk.run(
+        &["--user", "Ann", "summary", "--from", &today, "--to", &today],
+        "ann passphrase\n",
+    )
+    .expect_code(1);
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the desk's own clock source.
+fn chrono_free_today() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

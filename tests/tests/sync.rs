@@ -528,8 +528,44 @@ fn delivered_reports_are_purged_after_the_retention_period() {
     assert!(run.stderr.contains("purged"), "{}", run.stderr);
     let id = waiting.keys().next().expect("one");
     desk.as_coordinator(&["report", "show", id], "").ok();
-    // The partnership still has all three.
+    // The partnership still has all three, and the desk's statistics still
+    // count them from the facts that survive the purge.
     assert_eq!(hub.export().len(), 3);
+    let today = String::from_utf8_lossy(
+        &Command::new("date")
+            .args(["-u", "+%Y-%m-%d"])
+            .output()
+            .expect("date")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let run = desk
+        .as_coordinator(
+            &[
+                "summary",
+                "--from",
+                &today,
+                "--to",
+                &today,
+                "--threshold",
+                "2",
+                "--format",
+                "json",
+            ],
+            "",
+        )
+        .ok();
+    let summary: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(
+        summary["tables"][0]["rows"][0]["cell"]["value"], 4,
+        "3 purged + 1 waiting"
+    );
+    // Delivered 3, waiting 1: the 1 is small, and the 3 is hidden too, or
+    // the total would give it away.
+    let upload = &summary["tables"][9]["rows"];
+    assert_eq!(upload[0]["cell"]["kind"], "secondary");
+    assert_eq!(upload[1]["cell"]["kind"], "small");
     let audit = desk.as_coordinator(&["audit"], "").ok();
     assert_eq!(
         audit.stdout.matches(" purged ").count(),

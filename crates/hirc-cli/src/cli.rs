@@ -80,6 +80,9 @@ pub enum Command {
     /// online (coordinators).
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Safe-to-share statistics for a period (coordinators): counts by
+    /// strand, type, month and more, with small numbers suppressed.
+    Summary(SummaryArgs),
     /// Show the desk's settings, or change them (coordinators).
     Settings {
         /// Days a delivered report's personal data stay on the desk (0–3650;
@@ -282,4 +285,35 @@ pub enum OutboxCommand {
         /// The receipt file.
         file: std::path::PathBuf,
     },
+}
+
+/// `hirc summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day of the period, inclusive (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: chrono::NaiveDate,
+    /// Counts below this are suppressed (default 5; lower values are
+    /// recorded in the audit log).
+    #[arg(long, default_value_t = 5)]
+    pub threshold: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: SummaryFormat,
+    /// Write here (created owner-only, never overwritten) instead of
+    /// standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Summary formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SummaryFormat {
+    /// RFC 4180 CSV with the centre, period and suppression rule at the top.
+    Csv,
+    /// The same as JSON.
+    Json,
 }

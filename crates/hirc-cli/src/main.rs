@@ -69,6 +69,7 @@ fn run(cli: Cli, data_dir: PathBuf) -> Result<()> {
         Command::Enrol(args) => commands::sync::enrol(&mut ctx, args),
         Command::Sync(args) => commands::sync::sync(&mut ctx, args),
         Command::Outbox(cmd) => commands::sync::outbox(&mut ctx, cmd),
+        Command::Summary(args) => commands::desk::summary(&mut ctx, args),
         Command::Purge { dry_run } => commands::desk::purge(&mut ctx, dry_run),
         Command::Settings { retention_days } => commands::desk::settings(&mut ctx, retention_days),
     }

@@ -25,6 +25,7 @@ fn main() {
     );
     autosave(dir.path(), if quick { 50 } else { AUTOSAVES });
     listing(if quick { 1_000 } else { LISTED });
+    summary(if quick { 1_000 } else { LISTED });
     unlock(if quick { 1 } else { 5 });
 }
 
@@ -148,6 +149,42 @@ fn listing(n: usize) {
         ms(m),
         ms(worst),
         filled.as_secs_f64()
+    );
+}
+
+fn summary(n: usize) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut d = desk(dir.path(), fast());
+    let s = d.unlock("Bea", &pass()).expect("unlock");
+    for i in 0..n {
+        let id = d.create_draft(&s, &report(i)).expect("draft");
+        d.submit(&s, id).expect("submit");
+    }
+    let today = chrono::Utc::now().date_naive();
+    let options = hirc_core::summary::SummaryOptions {
+        from: today - chrono::Duration::days(365),
+        to: today,
+        threshold: 5,
+    };
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let summary = d.summary(&s, options).expect("summary");
+        times.push(t.elapsed());
+        assert_eq!(
+            summary.tables[0].rows[0].cell,
+            hirc_core::summary::Cell::Count(n as u64)
+        );
+    }
+    let (m, _) = stats(&mut times);
+    let worst = times.iter().max().copied().unwrap_or_default();
+    println!(
+        "\nSummary over {n} submitted reports (open each one's facts, count, suppress), 5 runs"
+    );
+    println!(
+        "  median {:>8}  worst {:>8}   (target: under 1 s)",
+        ms(m),
+        ms(worst)
     );
 }
 

@@ -983,7 +983,7 @@ impl Desk {
         })
     }
 
-    fn facts_of(&self, s: &Session, row: &ReportRow) -> Result<ReportFacts> {
+    pub(crate) fn facts_of(&self, s: &Session, row: &ReportRow) -> Result<ReportFacts> {
         let blob: Vec<u8> = self
             .conn
             .prepare_cached("SELECT facts FROM reports WHERE id = ?1")?

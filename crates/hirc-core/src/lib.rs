@@ -23,6 +23,7 @@ pub mod paths;
 pub mod reference;
 pub mod retention;
 mod store;
+pub mod summary;
 #[cfg(test)]
 mod testing;
 mod time;

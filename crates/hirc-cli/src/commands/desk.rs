@@ -195,3 +195,48 @@ pub fn settings(ctx: &mut Ctx, retention_days: Option<u32>) -> Result<()> {
     println!("retention-days  {}", desk.retention_days()?);
     Ok(())
 }
+
+/// `hirc summary`.
+pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
+    use std::io::Write as _;
+    let (mut desk, session) = ctx.unlock()?;
+    let options = hirc_core::summary::SummaryOptions {
+        from: args.from,
+        to: args.to,
+        threshold: args.threshold,
+    };
+    if args.threshold < hirc_core::summary::DEFAULT_THRESHOLD {
+        eprintln!(
+            "warning: a threshold below {} makes small, identifying numbers visible; this is recorded in the audit log",
+            hirc_core::summary::DEFAULT_THRESHOLD
+        );
+    }
+    let summary = desk.summary(&session, options)?;
+    let (text, kind) = match args.format {
+        crate::cli::SummaryFormat::Csv => (hirc_core::summary::to_csv(&summary), "csv"),
+        crate::cli::SummaryFormat::Json => (serde_json::to_string_pretty(&summary)? + "\n", "json"),
+    };
+    match &args.out {
+        Some(path) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "could not create {} ({e}); an existing file is never overwritten",
+                    path.display()
+                )
+            })?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            eprintln!("Summary written to {}.", path.display());
+        }
+        None => print!("{text}"),
+    }
+    desk.record_export(
+        &session,
+        &format!("summary {} to {} ({kind})", args.from, args.to),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,644 @@
+//! Safe-to-share summaries: counts of submitted reports in a period, by
+//! strand, type, month and more, with small numbers suppressed (DOMAIN.md,
+//! "Summaries").
+//!
+//! - **Primary suppression**: a count from 1 to `threshold - 1` is shown as
+//!   `<threshold` (default `<5`); zero is shown as 0.
+//! - **Secondary suppression**: in a table whose cells add up to its total,
+//!   a single suppressed cell could be worked out as total minus the rest,
+//!   so the next-smallest non-zero cell is suppressed too (shown `[c]`).
+//!   Tables where a report can count in several rows (strands, incident
+//!   types) are treated the same way, to be safe.
+//! - Percentages are shown only where the total is 10 or more, and never
+//!   for a suppressed cell.
+//!
+//! Summaries read only the encrypted facts (closed-list answers), so they
+//! never touch names, contacts, descriptions or free text, and purged
+//! reports still count.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::desk::{Desk, Session, require_coordinator};
+use crate::error::{Error, Result};
+use crate::model::{
+    IncidentType, LocationType, PassToPolice, ReportFacts, ReportState, ReporterRole, Strand,
+};
+
+/// The default suppression threshold (counts below it are hidden).
+pub const DEFAULT_THRESHOLD: u32 = 5;
+/// Percentages need a total at least this large.
+pub const MIN_PERCENT_BASE: u64 = 10;
+/// Periods longer than this many months list only months with reports.
+const MAX_LISTED_MONTHS: usize = 36;
+
+/// What a summary covers and how it is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SummaryOptions {
+    /// First day, inclusive.
+    pub from: NaiveDate,
+    /// Last day, inclusive.
+    pub to: NaiveDate,
+    /// Counts from 1 to `threshold - 1` are suppressed.
+    pub threshold: u32,
+}
+
+/// One submitted report, as a summary sees it.
+#[derive(Debug, Clone)]
+pub struct SummaryRecord {
+    /// The day it was taken at the desk.
+    pub taken_on: NaiveDate,
+    /// Whether the hub's receipt is stored (or it has since been purged).
+    pub delivered: bool,
+    /// Its closed-list answers.
+    pub facts: ReportFacts,
+}
+
+/// A count as published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Cell {
+    /// Shown as it is.
+    Count(u64),
+    /// Hidden because it is small.
+    Small,
+    /// Hidden so that a small count cannot be worked out from the total.
+    Secondary,
+}
+
+/// One row of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// What is counted.
+    pub label: String,
+    /// The count.
+    pub cell: Cell,
+    /// The share of the total, where it may be shown.
+    pub percent: Option<u64>,
+}
+
+/// One breakdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// Its title.
+    pub title: String,
+    /// Its rows.
+    pub rows: Vec<Row>,
+    /// The total row (distinct reports).
+    pub total: Row,
+    /// Whether a report can count in several rows.
+    pub overlapping: bool,
+}
+
+/// A whole summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// The centre's name.
+    pub centre_name: String,
+    /// The centre's code.
+    pub centre_code: String,
+    /// Period and threshold.
+    pub options: SummaryOptions,
+    /// The breakdowns, in DOMAIN.md's order.
+    pub tables: Vec<Table>,
+}
+
+impl Summary {
+    /// The statement every export carries.
+    pub fn suppression_note(&self) -> String {
+        let t = self.options.threshold;
+        format!(
+            "Small numbers are suppressed: counts from 1 to {} are shown as <{t}; where a total would let one be worked out, the next smallest count is suppressed too, shown as [c]. Percentages are shown only where the total is {MIN_PERCENT_BASE} or more.",
+            t.saturating_sub(1)
+        )
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Count(n) => write!(f, "{n}"),
+            Cell::Small => f.write_str("<"),
+            Cell::Secondary => f.write_str("[c]"),
+        }
+    }
+}
+
+impl Cell {
+    /// The published text, with the threshold for `<`.
+    pub fn text(&self, threshold: u32) -> String {
+        match self {
+            Cell::Small => format!("<{threshold}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl Desk {
+    /// Summarises submitted reports taken in the period (coordinators only).
+    /// A threshold below the default is allowed but recorded in the audit
+    /// log.
+    pub fn summary(&mut self, s: &Session, options: SummaryOptions) -> Result<Summary> {
+        self.check_session(s)?;
+        require_coordinator(s, "making summaries")?;
+        if options.from > options.to {
+            return Err(Error::InvalidInput(
+                "the period ends before it starts".into(),
+            ));
+        }
+        if !(2..=100).contains(&options.threshold) {
+            return Err(Error::InvalidInput(
+                "the suppression threshold must be between 2 and 100".into(),
+            ));
+        }
+        if options.threshold < DEFAULT_THRESHOLD {
+            let user = s.user().name.clone();
+            self.write(|tx| {
+                crate::audit::append(
+                    tx,
+                    Some(&user),
+                    crate::audit::AuditAction::SettingChanged,
+                    Some("summary_threshold"),
+                    Some(&format!(
+                        "{} (below the default {DEFAULT_THRESHOLD})",
+                        options.threshold
+                    )),
+                )
+            })?;
+        }
+        let records = self.summary_records(s, options.from, options.to)?;
+        Ok(summarise(
+            &self.info.centre_name,
+            &self.info.centre_code,
+            &records,
+            options,
+        ))
+    }
+}
+
+/// Builds the summary from records (pure: no store, no keys).
+pub fn summarise(
+    centre_name: &str,
+    centre_code: &str,
+    records: &[SummaryRecord],
+    options: SummaryOptions,
+) -> Summary {
+    let in_period: Vec<&SummaryRecord> = records
+        .iter()
+        .filter(|r| r.taken_on >= options.from && r.taken_on <= options.to)
+        .collect();
+    let total = in_period.len() as u64;
+    let t = options.threshold;
+    let one = |title: &str, counts: Vec<(String, u64)>| table(title, counts, total, false, t);
+    let many = |title: &str, counts: Vec<(String, u64)>| table(title, counts, total, true, t);
+
+    let count_by =
+        |labels: &[&str], key: &dyn Fn(&SummaryRecord) -> Vec<usize>| -> Vec<(String, u64)> {
+            let mut counts = vec![0u64; labels.len()];
+            for r in &in_period {
+                for i in key(r) {
+                    counts[i] += 1;
+                }
+            }
+            labels
+                .iter()
+                .map(|l| (*l).to_string())
+                .zip(counts)
+                .collect()
+        };
+    let index_of = |all: &[&str], word: &str| all.iter().position(|w| *w == word);
+
+    let strands: Vec<&str> = Strand::ALL.iter().map(|s| s.label()).collect();
+    let types: Vec<&str> = IncidentType::ALL.iter().map(|s| s.label()).collect();
+    let places: Vec<&str> = LocationType::ALL
+        .iter()
+        .map(|s| s.label())
+        .chain(["Not recorded"])
+        .collect();
+    let roles: Vec<&str> = ReporterRole::ALL
+        .iter()
+        .map(|s| s.label())
+        .chain(["Not recorded"])
+        .collect();
+    let police: Vec<&str> = PassToPolice::ALL
+        .iter()
+        .map(|s| s.label())
+        .chain(["Not recorded"])
+        .collect();
+    let yes_no = ["Yes", "No", "Not recorded"];
+    let yn = |v: Option<bool>| {
+        vec![match v {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
+        }]
+    };
+
+    let mut tables = vec![one("Reports", vec![("All reports".into(), total)])];
+    tables.push(many(
+        "By strand",
+        count_by(&strands, &|r| {
+            r.facts
+                .strands
+                .iter()
+                .filter_map(|s| index_of(&strands, s.label()))
+                .collect()
+        }),
+    ));
+    tables.push(many(
+        "By incident type",
+        count_by(&types, &|r| {
+            r.facts
+                .incident_types
+                .iter()
+                .filter_map(|s| index_of(&types, s.label()))
+                .collect()
+        }),
+    ));
+    tables.push(one("By month", months(&in_period, options)));
+    tables.push(one(
+        "By location type",
+        count_by(&places, &|r| {
+            vec![r.facts.location_type.map_or(places.len() - 1, |p| {
+                index_of(&places, p.label()).unwrap_or(0)
+            })]
+        }),
+    ));
+    tables.push(one(
+        "By who reported",
+        count_by(&roles, &|r| {
+            vec![r.facts.reporter_role.map_or(roles.len() - 1, |p| {
+                index_of(&roles, p.label()).unwrap_or(0)
+            })]
+        }),
+    ));
+    tables.push(one(
+        "Already reported to the police",
+        count_by(&yes_no, &|r| yn(r.facts.already_reported)),
+    ));
+    tables.push(one(
+        "Consent to pass to the police",
+        count_by(&police, &|r| {
+            vec![r.facts.pass_to_police.map_or(police.len() - 1, |p| {
+                index_of(&police, p.label()).unwrap_or(0)
+            })]
+        }),
+    ));
+    tables.push(one(
+        "Referred to support",
+        count_by(&yes_no, &|r| yn(r.facts.refer_to_support)),
+    ));
+    tables.push(one(
+        "Upload to the partnership",
+        count_by(&["Delivered", "Waiting"], &|r| {
+            vec![if r.delivered { 0 } else { 1 }]
+        }),
+    ));
+    Summary {
+        centre_name: centre_name.into(),
+        centre_code: centre_code.into(),
+        options,
+        tables,
+    }
+}
+
+fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<(String, u64)> {
+    let mut counts: BTreeMap<(i32, u32), u64> = BTreeMap::new();
+    let mut month = (options.from.year(), options.from.month());
+    let last = (options.to.year(), options.to.month());
+    let mut all = Vec::new();
+    while month <= last {
+        all.push(month);
+        month = if month.1 == 12 {
+            (month.0 + 1, 1)
+        } else {
+            (month.0, month.1 + 1)
+        };
+    }
+    for r in records {
+        *counts
+            .entry((r.taken_on.year(), r.taken_on.month()))
+            .or_default() += 1;
+    }
+    let listed: Vec<(i32, u32)> = if all.len() <= MAX_LISTED_MONTHS {
+        all
+    } else {
+        counts.keys().copied().collect()
+    };
+    listed
+        .into_iter()
+        .map(|(y, m)| {
+            let label = NaiveDate::from_ymd_opt(y, m, 1)
+                .map_or_else(|| format!("{y}-{m:02}"), |d| d.format("%B %Y").to_string());
+            (label, counts.get(&(y, m)).copied().unwrap_or(0))
+        })
+        .collect()
+}
+
+/// Applies primary and secondary suppression and percentages to one table.
+fn table(
+    title: &str,
+    counts: Vec<(String, u64)>,
+    total: u64,
+    overlapping: bool,
+    threshold: u32,
+) -> Table {
+    let small = |n: u64| n > 0 && n < u64::from(threshold);
+    let mut cells: Vec<Cell> = counts
+        .iter()
+        .map(|(_, n)| {
+            if small(*n) {
+                Cell::Small
+            } else {
+                Cell::Count(*n)
+            }
+        })
+        .collect();
+    let total_cell = if small(total) {
+        Cell::Small
+    } else {
+        Cell::Count(total)
+    };
+    // One table of a single row is the total itself.
+    let single = counts.len() == 1;
+    if !single && total_cell != Cell::Small {
+        // While exactly one cell is hidden, total minus the shown cells
+        // reveals it: hide the smallest shown non-zero cell as well.
+        while cells
+            .iter()
+            .filter(|c| !matches!(c, Cell::Count(_)))
+            .count()
+            == 1
+        {
+            let next = cells
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match c {
+                    Cell::Count(n) if *n > 0 => Some((*n, i)),
+                    _ => None,
+                })
+                .min();
+            match next {
+                Some((_, i)) => cells[i] = Cell::Secondary,
+                None => break,
+            }
+        }
+    }
+    let percent = |cell: Cell| match cell {
+        Cell::Count(n) if total >= MIN_PERCENT_BASE && !single => {
+            Some((n * 100 + total / 2) / total)
+        }
+        _ => None,
+    };
+    let rows = counts
+        .iter()
+        .zip(cells)
+        .map(|((label, _), cell)| Row {
+            label: label.clone(),
+            cell,
+            percent: percent(cell),
+        })
+        .collect();
+    let total_label = if overlapping {
+        "Distinct reports"
+    } else {
+        "Total"
+    };
+    Table {
+        title: title.into(),
+        rows,
+        total: Row {
+            label: total_label.into(),
+            cell: total_cell,
+            percent: None,
+        },
+        overlapping,
+    }
+}
+
+/// Writes a summary as RFC 4180 CSV: four columns (section, item, count,
+/// percent), opening with rows that name the centre, the period and the
+/// suppression rule.
+pub fn to_csv(summary: &Summary) -> String {
+    let mut out = String::new();
+    let mut line = |cells: [&str; 4]| {
+        let quoted: Vec<String> = cells
+            .iter()
+            .map(|c| {
+                let c = if c.starts_with(['=', '+', '-', '@']) {
+                    format!("'{c}")
+                } else {
+                    (*c).to_string()
+                };
+                if c.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c
+                }
+            })
+            .collect();
+        out.push_str(&quoted.join(","));
+        out.push_str("\r\n");
+    };
+    let o = summary.options;
+    let centre = format!("{} ({})", summary.centre_name, summary.centre_code);
+    let period = format!("{} to {}", o.from, o.to);
+    let threshold = o.threshold.to_string();
+    let note = summary.suppression_note();
+    line(["section", "item", "count", "percent"]);
+    line(["About", "Centre", &centre, ""]);
+    line(["About", "Period", &period, ""]);
+    line(["About", "Suppression threshold", &threshold, ""]);
+    line(["About", "Note", &note, ""]);
+    for t in &summary.tables {
+        // A one-row table is its own total.
+        let total = (t.rows.len() > 1).then_some(&t.total);
+        for row in t.rows.iter().chain(total) {
+            let count = row.cell.text(o.threshold);
+            let percent = row.percent.map(|p| format!("{p}%")).unwrap_or_default();
+            line([&t.title, &row.label, &count, &percent]);
+        }
+    }
+    out
+}
+
+impl Desk {
+    /// Every submitted report's summary record for the period (facts only).
+    fn summary_records(
+        &self,
+        s: &Session,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SummaryRecord>> {
+        let mut out = Vec::new();
+        for listing in self.list_reports(s)? {
+            if listing.row.state == ReportState::Draft {
+                continue;
+            }
+            let taken_on = crate::time::parse(&listing.row.created_at)?.date_naive();
+            if taken_on < from || taken_on > to {
+                continue;
+            }
+            let facts = self.facts_of(s, &listing.row)?;
+            let delivered = matches!(
+                listing.row.state,
+                ReportState::Delivered | ReportState::Purged
+            );
+            out.push(SummaryRecord {
+                taken_on,
+                delivered,
+                facts,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        day: u32,
+        strands: &[Strand],
+        types: &[IncidentType],
+        delivered: bool,
+    ) -> SummaryRecord {
+        SummaryRecord {
+            taken_on: NaiveDate::from_ymd_opt(2026, 1 + (day / 31), 1 + (day % 28)).expect("date"),
+            delivered,
+            facts: ReportFacts {
+                reporter_role: Some(ReporterRole::Victim),
+                strands: strands.to_vec(),
+                incident_types: types.to_vec(),
+                location_type: Some(LocationType::StreetOrPublicPlace),
+                already_reported: Some(false),
+                pass_to_police: Some(PassToPolice::AnonymousOnly),
+                refer_to_support: Some(true),
+                ..ReportFacts::default()
+            },
+        }
+    }
+
+    fn options(threshold: u32) -> SummaryOptions {
+        SummaryOptions {
+            from: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            to: NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"),
+            threshold,
+        }
+    }
+
+    /// A data set with known counts: 23 reports in the period, one outside.
+    fn data() -> Vec<SummaryRecord> {
+        use IncidentType::*;
+        use Strand::*;
+        let mut v = Vec::new();
+        for i in 0..12 {
+            v.push(record(i, &[RaceEthnicity], &[VerbalAbuse], true));
+        }
+        for i in 0..6 {
+            v.push(record(
+                31 + i,
+                &[RaceEthnicity, ReligionBelief],
+                &[VerbalAbuse, Threats],
+                i < 3,
+            ));
+        }
+        for i in 0..3 {
+            v.push(record(62 + i, &[Disability], &[Harassment], false));
+        }
+        v.push(record(70, &[SexualOrientation], &[PhysicalAssault], true));
+        // One witness among victims: a single small cell, so the next one is
+        // suppressed too.
+        v[21].facts.reporter_role = Some(ReporterRole::Witness);
+        v.push(record(
+            71,
+            &[TransgenderIdentity, Disability],
+            &[OnlineAbuse],
+            true,
+        ));
+        v.push(SummaryRecord {
+            taken_on: NaiveDate::from_ymd_opt(2026, 4, 2).expect("date"),
+            ..record(0, &[Age], &[Graffiti], true)
+        });
+        v
+    }
+
+    #[test]
+    fn the_numbers_match_a_known_data_set() {
+        let s = summarise("Castle Point CVS", "CP", &data(), options(5));
+        let csv = to_csv(&s);
+        let golden = include_str!("../tests/data/summary-golden.csv");
+        assert_eq!(
+            csv.replace("\r\n", "\n"),
+            golden.replace("\r\n", "\n"),
+            "CSV:\n{csv}"
+        );
+    }
+
+    #[test]
+    fn cells_at_and_around_the_threshold() {
+        for (n, shown) in [(0, "0"), (1, "<5"), (4, "<5"), (5, "5"), (6, "6")] {
+            let counts = vec![("a".to_string(), n), ("b".to_string(), 20)];
+            let t = table("t", counts, n + 20, false, 5);
+            // When "a" is small, "b" must go too: the total would give "a" away.
+            let a = t.rows[0].cell.text(5);
+            assert_eq!(a, shown, "{n}");
+            if (1..5).contains(&n) {
+                assert_eq!(t.rows[1].cell, Cell::Secondary);
+            } else {
+                assert_eq!(t.rows[1].cell, Cell::Count(20));
+            }
+        }
+        let empty = summarise("C", "CP", &[], options(5));
+        assert!(
+            empty.tables.iter().all(|t| t.total.cell == Cell::Count(0)),
+            "an empty period is all zeros"
+        );
+    }
+
+    #[test]
+    fn no_suppressed_value_can_be_recovered_from_the_totals() {
+        // Many random tables: whenever the total is shown, the hidden cells
+        // are never exactly one (the only way to subtract one back out).
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for _ in 0..5_000 {
+            let n = 2 + next(6) as usize;
+            let counts: Vec<(String, u64)> = (0..n).map(|i| (i.to_string(), next(12))).collect();
+            let total: u64 = counts.iter().map(|(_, c)| c).sum();
+            let t = table("t", counts.clone(), total, false, 5);
+            if t.total.cell == Cell::Small {
+                continue;
+            }
+            let hidden: Vec<usize> = (0..n)
+                .filter(|i| t.rows[*i].cell != Cell::Count(counts[*i].1))
+                .collect();
+            assert_ne!(hidden.len(), 1, "{counts:?} -> {:?}", t.rows);
+            for i in &hidden {
+                assert!(counts[*i].1 > 0, "zeros are never hidden");
+            }
+            // Shown cells are true counts.
+            for (i, row) in t.rows.iter().enumerate() {
+                if let Cell::Count(c) = row.cell {
+                    assert_eq!(c, counts[i].1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn percentages_need_a_base_of_ten() {
+        let t = table("t", vec![("a".into(), 6), ("b".into(), 3)], 9, false, 2);
+        assert!(t.rows.iter().all(|r| r.percent.is_none()));
+        let t = table("t", vec![("a".into(), 6), ("b".into(), 4)], 10, false, 2);
+        assert_eq!(t.rows[0].percent, Some(60));
+    }
+}
