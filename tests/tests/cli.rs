@@ -642,6 +642,34 @@ fn summaries_count_submitted_reports_and_are_audited() {
         json["tables"][0]["rows"][0]["cell"],
         serde_json::json!({"kind": "count", "value": 3})
     );
+    // A workbook goes to a file (never to the terminal).
+    desk.as_coordinator(
+        &[
+            "summary", "--from", &today, "--to", &today, "--format", "xlsx",
+        ],
+        "",
+    )
+    .expect_code(1);
+    let book = desk.path().join("summary.xlsx");
+    desk.as_coordinator(
+        &[
+            "summary",
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--format",
+            "xlsx",
+            "--out",
+            &book.to_string_lossy(),
+        ],
+        "",
+    )
+    .ok();
+    assert!(
+        std::fs::read(&book).expect("workbook").starts_with(b"PK"),
+        "an xlsx is a zip"
+    );
     // Never overwrites; coordinators only; every export audited.
     desk.as_coordinator(
         &[
@@ -659,7 +687,7 @@ fn summaries_count_submitted_reports_and_are_audited() {
     let audit = desk.as_coordinator(&["audit"], "").ok();
     assert_eq!(
         audit.stdout.matches("summary ").count(),
-        2,
+        3,
         "{}",
         audit.stdout
     );

@@ -314,6 +314,9 @@ pub struct SummaryArgs {
 pub enum SummaryFormat {
     /// RFC 4180 CSV with the centre, period and suppression rule at the top.
     Csv,
+    /// An Excel workbook: a notes sheet, then one sheet per breakdown
+    /// (needs --out).
+    Xlsx,
     /// The same as JSON.
     Json,
 }

@@ -161,6 +161,9 @@ pub enum Error {
         "the hub gave different partnership keys from the ones this desk pinned; check the new fingerprint with the partnership, then enrol again with --replace-recipients"
     )]
     RecipientsChanged,
+    /// Writing an export file failed.
+    #[error("could not write the export: {0}")]
+    Export(String),
     /// An encryption failure (should not happen; never carries content).
     #[error("encryption failed: {0}")]
     Crypto(String),

@@ -464,6 +464,73 @@ pub fn to_csv(summary: &Summary) -> String {
     out
 }
 
+/// Writes a summary as an Excel workbook: a "Notes" sheet first (centre,
+/// period, threshold and the suppression rule), then one sheet per
+/// breakdown with counts as numbers and suppressed cells as text.
+pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook, XlsxError};
+    let fail = |e: XlsxError| Error::Export(e.to_string());
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0%");
+    let o = summary.options;
+    let mut workbook = Workbook::new();
+    let notes = workbook.add_worksheet();
+    notes.set_name("Notes").map_err(fail)?;
+    notes.set_column_width(0, 24).map_err(fail)?;
+    notes.set_column_width(1, 110).map_err(fail)?;
+    let about = [
+        (
+            "Centre",
+            format!("{} ({})", summary.centre_name, summary.centre_code),
+        ),
+        ("Period", format!("{} to {}", o.from, o.to)),
+        ("Suppression threshold", o.threshold.to_string()),
+        ("Note", summary.suppression_note()),
+    ];
+    for (r, (k, v)) in about.iter().enumerate() {
+        notes
+            .write_string_with_format(r as u32, 0, *k, &bold)
+            .map_err(fail)?;
+        notes.write_string(r as u32, 1, v).map_err(fail)?;
+    }
+    for t in &summary.tables {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(sheet_name(&t.title)).map_err(fail)?;
+        sheet.set_column_width(0, 36).map_err(fail)?;
+        for (c, h) in ["Category", "Count", "Percent"].iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(fail)?;
+        }
+        let total = (t.rows.len() > 1).then_some(&t.total);
+        for (i, row) in t.rows.iter().chain(total).enumerate() {
+            let r = i as u32 + 1;
+            sheet.write_string(r, 0, &row.label).map_err(fail)?;
+            match row.cell {
+                Cell::Count(n) => sheet.write_number(r, 1, n as f64).map_err(fail)?,
+                other => sheet
+                    .write_string(r, 1, other.text(o.threshold))
+                    .map_err(fail)?,
+            };
+            if let Some(p) = row.percent {
+                sheet
+                    .write_number_with_format(r, 2, p as f64 / 100.0, &percent)
+                    .map_err(fail)?;
+            }
+        }
+    }
+    workbook.save_to_buffer().map_err(fail)
+}
+
+/// Excel's sheet-name rules: at most 31 characters, none of `[]:*?/\`.
+fn sheet_name(title: &str) -> String {
+    title
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(31)
+        .collect()
+}
+
 impl Desk {
     /// Every submitted report's summary record for the period (facts only).
     fn summary_records(
@@ -632,6 +699,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_workbook_holds_the_same_numbers_as_the_csv() {
+        use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+        let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+        let bytes = to_xlsx(&summary).expect("workbook");
+        let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("opens");
+        let names = book.sheet_names();
+        assert_eq!(names[0], "Notes");
+        assert_eq!(names.len(), 1 + summary.tables.len());
+        let notes = book.worksheet_range("Notes").expect("notes");
+        let note = notes
+            .get_value((3, 1))
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        assert!(note.contains("shown as <5"), "{note}");
+        let mut compared = 0;
+        for line in to_csv(&summary).lines().skip(1) {
+            let cells = parse_csv_line(line);
+            if cells[0] == "About" {
+                continue;
+            }
+            let sheet = book
+                .worksheet_range(&cells[0])
+                .expect("a sheet per breakdown");
+            let row = sheet
+                .rows()
+                .find(|r| r.first().map(|d| d.to_string()).as_deref() == Some(cells[1].as_str()))
+                .unwrap_or_else(|| panic!("{} has no row {}", cells[0], cells[1]));
+            let count = match &row[1] {
+                Data::Float(f) => format!("{f}"),
+                Data::Int(i) => i.to_string(),
+                other => other.to_string(),
+            };
+            assert_eq!(count, cells[2], "{} / {}", cells[0], cells[1]);
+            compared += 1;
+        }
+        assert!(compared > 50, "compared {compared} cells");
+    }
+
+    /// RFC 4180 fields of one line (quotes, doubled quotes, commas inside).
+    fn parse_csv_line(line: &str) -> Vec<String> {
+        let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut field)),
+                (c, _) => field.push(c),
+            }
+        }
+        fields.push(field);
+        fields
     }
 
     #[test]

@@ -211,10 +211,19 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
             hirc_core::summary::DEFAULT_THRESHOLD
         );
     }
+    if matches!(args.format, crate::cli::SummaryFormat::Xlsx) && args.out.is_none() {
+        anyhow::bail!("an Excel workbook needs a file: add --out FILE.xlsx");
+    }
     let summary = desk.summary(&session, options)?;
-    let (text, kind) = match args.format {
-        crate::cli::SummaryFormat::Csv => (hirc_core::summary::to_csv(&summary), "csv"),
-        crate::cli::SummaryFormat::Json => (serde_json::to_string_pretty(&summary)? + "\n", "json"),
+    let (bytes, kind) = match args.format {
+        crate::cli::SummaryFormat::Csv => {
+            (hirc_core::summary::to_csv(&summary).into_bytes(), "csv")
+        }
+        crate::cli::SummaryFormat::Xlsx => (hirc_core::summary::to_xlsx(&summary)?, "xlsx"),
+        crate::cli::SummaryFormat::Json => (
+            (serde_json::to_string_pretty(&summary)? + "\n").into_bytes(),
+            "json",
+        ),
     };
     match &args.out {
         Some(path) => {
@@ -228,11 +237,11 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
                     path.display()
                 )
             })?;
-            file.write_all(text.as_bytes())?;
+            file.write_all(&bytes)?;
             file.sync_all()?;
             eprintln!("Summary written to {}.", path.display());
         }
-        None => print!("{text}"),
+        None => std::io::stdout().write_all(&bytes)?,
     }
     desk.record_export(
         &session,
