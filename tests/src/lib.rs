@@ -179,6 +179,15 @@ impl TestDesk {
         run
     }
 
+    /// `hirc summary` of the reports taken today, as the coordinator, with
+    /// `extra` flags (threshold, format, output).
+    pub fn summary_of_today(&mut self, extra: &[&str]) -> Run {
+        let today = today_utc();
+        let mut args = vec!["summary", "--from", &today, "--to", &today];
+        args.extend_from_slice(extra);
+        self.as_coordinator(&args, "")
+    }
+
     /// Every file below the data directory, with its bytes.
     pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
@@ -196,6 +205,16 @@ impl TestDesk {
         }
         out
     }
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`: the day the desk stamps on reports
+/// taken now.
+pub fn today_utc() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Whether `needle` occurs in `haystack`.

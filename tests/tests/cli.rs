@@ -593,7 +593,7 @@ fn summaries_count_submitted_reports_and_are_audited() {
         desk.as_coordinator(&["report", "submit", &id], "").ok();
     }
     new_from_example(&mut desk); // a draft: not counted
-    let today = chrono_free_today();
+    let today = hirc_e2e::today_utc();
     let out = desk.path().join("summary.csv");
     let run = desk
         .as_coordinator(
@@ -617,20 +617,7 @@ fn summaries_count_submitted_reports_and_are_audited() {
     );
     assert!(csv.contains("About,Suppression threshold,5,"));
     let run = desk
-        .as_coordinator(
-            &[
-                "summary",
-                "--from",
-                &today,
-                "--to",
-                &today,
-                "--threshold",
-                "2",
-                "--format",
-                "json",
-            ],
-            "",
-        )
+        .summary_of_today(&["--threshold", "2", "--format", "json"])
         .ok();
     assert!(
         run.stderr.contains("recorded in the audit log"),
@@ -706,13 +693,4 @@ fn summaries_count_submitted_reports_and_are_audited() {
         "ann passphrase\n",
     )
     .expect_code(1);
-}
-
-/// Today's date (UTC) as YYYY-MM-DD, from the desk's own clock source.
-fn chrono_free_today() -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .expect("date");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -531,30 +531,8 @@ fn delivered_reports_are_purged_after_the_retention_period() {
     // The partnership still has all three, and the desk's statistics still
     // count them from the facts that survive the purge.
     assert_eq!(hub.export().len(), 3);
-    let today = String::from_utf8_lossy(
-        &Command::new("date")
-            .args(["-u", "+%Y-%m-%d"])
-            .output()
-            .expect("date")
-            .stdout,
-    )
-    .trim()
-    .to_string();
     let run = desk
-        .as_coordinator(
-            &[
-                "summary",
-                "--from",
-                &today,
-                "--to",
-                &today,
-                "--threshold",
-                "2",
-                "--format",
-                "json",
-            ],
-            "",
-        )
+        .summary_of_today(&["--threshold", "2", "--format", "json"])
         .ok();
     let summary: Value = serde_json::from_str(&run.stdout).expect("json");
     assert_eq!(

@@ -227,18 +227,7 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
     };
     match &args.out {
         Some(path) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).map_err(|e| {
-                anyhow::anyhow!(
-                    "could not create {} ({e}); an existing file is never overwritten",
-                    path.display()
-                )
-            })?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
+            output::write_new(path, &bytes)?;
             eprintln!("Summary written to {}.", path.display());
         }
         None => std::io::stdout().write_all(&bytes)?,

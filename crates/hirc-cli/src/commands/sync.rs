@@ -200,7 +200,7 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
                     })
                     .collect(),
             };
-            write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
+            crate::output::write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
             desk.record_export(
                 &session,
                 &format!("outbox file with {} report(s)", out.reports.len()),
@@ -258,22 +258,5 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-/// Writes a new owner-only file; never overwrites.
-fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| {
-        format!(
-            "could not create {} (an existing file is never overwritten)",
-            path.display()
-        )
-    })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
     Ok(())
 }
