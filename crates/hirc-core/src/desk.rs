@@ -642,6 +642,25 @@ impl Desk {
     /// Lists reports, newest first: a coordinator sees all; an ambassador
     /// their own and every report past the draft stage (the desk's queue).
     pub fn list_reports(&self, s: &Session) -> Result<Vec<ReportListing>> {
+        let mut uploads = self.upload_states()?;
+        Ok(self
+            .reports_with_facts(s)?
+            .into_iter()
+            .map(|(row, owner, facts)| ReportListing {
+                upload: uploads.remove(&row.id),
+                summary: facts.summary_line(),
+                row,
+                owner,
+            })
+            .collect())
+    }
+
+    /// The reports `s` may see, newest first, each with its owner's name and
+    /// its facts opened once (listings and summaries both start here).
+    pub(crate) fn reports_with_facts(
+        &self,
+        s: &Session,
+    ) -> Result<Vec<(ReportRow, String, ReportFacts)>> {
         self.check_session(s)?;
         let mut stmt = self.conn.prepare(
             "SELECT r.id, r.state, r.reference, r.revision, r.save_seq, r.owner_id, r.created_at,
@@ -657,19 +676,12 @@ impl Desk {
                 r.get::<_, String>(11)?,
             ))
         })?;
-        let mut uploads = self.upload_states()?;
         let mut out = Vec::new();
         for item in rows {
             let (row, facts, owner) = item?;
             let row = row??;
             let facts = open_facts(s, &row, &facts)?;
-            let upload = uploads.remove(&row.id);
-            out.push(ReportListing {
-                row,
-                owner,
-                summary: facts.summary_line(),
-                upload,
-            });
+            out.push((row, owner, facts));
         }
         Ok(out)
     }

@@ -540,19 +540,15 @@ impl Desk {
         to: NaiveDate,
     ) -> Result<Vec<SummaryRecord>> {
         let mut out = Vec::new();
-        for listing in self.list_reports(s)? {
-            if listing.row.state == ReportState::Draft {
+        for (row, _, facts) in self.reports_with_facts(s)? {
+            if row.state == ReportState::Draft {
                 continue;
             }
-            let taken_on = crate::time::parse(&listing.row.created_at)?.date_naive();
+            let taken_on = crate::time::parse(&row.created_at)?.date_naive();
             if taken_on < from || taken_on > to {
                 continue;
             }
-            let facts = self.facts_of(s, &listing.row)?;
-            let delivered = matches!(
-                listing.row.state,
-                ReportState::Delivered | ReportState::Purged
-            );
+            let delivered = matches!(row.state, ReportState::Delivered | ReportState::Purged);
             out.push(SummaryRecord {
                 taken_on,
                 delivered,
