@@ -3,8 +3,9 @@
 set -euo pipefail
 
 # Debian packages the build needs: a C compiler for the bundled SQLite;
-# openssl makes throwaway TLS certificates in the tests.
-APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl)
+# openssl makes throwaway TLS certificates in the tests; poppler-utils
+# (pdftoppm, pdftotext) renders and reads the summary PDFs the tests write.
+APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils)
 
 apt_updated=0
 ensure_apt() {
@@ -29,14 +30,14 @@ ensure_rust() {
         [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
     fi
     if ! command -v cargo >/dev/null 2>&1; then
-        echo "error: Rust is not installed. Install it with rustup (https://rustup.rs), Rust 1.89 or newer," >&2
+        echo "error: Rust is not installed. Install it with rustup (https://rustup.rs), Rust 1.92 or newer," >&2
         echo "       with the rustfmt and clippy components, then run this again." >&2
         exit 1
     fi
     local have
     have=$(rustc --version | awk '{print $2}')
-    if [ "$(printf '%s\n1.89.0\n' "$have" | sort -V | head -n1)" != "1.89.0" ]; then
-        echo "error: Rust $have is too old; HIRC Desk needs 1.89 or newer (rustup update)." >&2
+    if [ "$(printf '%s\n1.92.0\n' "$have" | sort -V | head -n1)" != "1.92.0" ]; then
+        echo "error: Rust $have is too old; HIRC Desk needs 1.92 or newer (rustup update)." >&2
         exit 1
     fi
 }

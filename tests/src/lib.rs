@@ -551,3 +551,37 @@ fn rand_suffix() -> u64 {
     );
     h.finish()
 }
+
+/// Every cell of every sheet of a workbook, as text, one cell per line.
+pub fn workbook_text(path: &Path) -> String {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(path).expect("the workbook opens");
+    let mut out = String::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).expect("a sheet");
+        for row in range.rows() {
+            for cell in row {
+                out.push_str(&cell.to_string());
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The text of a PDF as `pdftotext` (poppler) reads it, in layout order.
+pub fn pdf_text(path: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils) runs");
+    assert!(
+        out.status.success(),
+        "pdftotext could not read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -213,6 +213,29 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
             .ok();
         assert!(run.stdout.contains("All reports"), "{}", run.stdout);
     }
+    // The workbook and the PDF are compressed, so a byte scan proves
+    // nothing: read their text back as a reader would.
+    let mut exported = Vec::new();
+    for format in ["xlsx", "pdf"] {
+        let out = desk.path().join(format!("summary.{format}"));
+        desk.as_coordinator(
+            &[
+                "summary",
+                "--period",
+                &hirc_e2e::today_utc()[..4],
+                "--format",
+                format,
+                "--out",
+                &out.to_string_lossy(),
+            ],
+            "",
+        )
+        .ok();
+        exported.push(match format {
+            "xlsx" => hirc_e2e::workbook_text(&out),
+            _ => hirc_e2e::pdf_text(&out),
+        });
+    }
     desk.as_coordinator(&["user", "remove", "Ann"], "").ok();
     desk.run(
         &["--user", "Chris", "recover"],
@@ -263,6 +286,16 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
     scan(&desk, "while open");
     drop(held);
     scan(&desk, "after close");
+
+    for text in &exported {
+        assert!(
+            text.contains("Distinct reports"),
+            "the export was read: {text}"
+        );
+        for canary in &c.all {
+            assert!(!text.contains(canary.as_str()), "{canary} in an export");
+        }
+    }
 
     for run in &desk.runs {
         let is_show = run.args.iter().any(|a| a == "show");

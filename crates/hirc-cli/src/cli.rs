@@ -291,11 +291,15 @@ pub enum OutboxCommand {
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
     /// First day of the period (YYYY-MM-DD).
-    #[arg(long)]
-    pub from: chrono::NaiveDate,
+    #[arg(long, requires = "to", conflicts_with = "period")]
+    pub from: Option<chrono::NaiveDate>,
     /// Last day of the period, inclusive (YYYY-MM-DD).
-    #[arg(long)]
-    pub to: chrono::NaiveDate,
+    #[arg(long, requires = "from", conflicts_with = "period")]
+    pub to: Option<chrono::NaiveDate>,
+    /// A whole month (2026-03), quarter (2026-Q1) or year (2026), instead
+    /// of --from and --to.
+    #[arg(long, required_unless_present = "from")]
+    pub period: Option<String>,
     /// Counts below this are suppressed (default 5; lower values are
     /// recorded in the audit log).
     #[arg(long, default_value_t = 5)]
@@ -319,4 +323,6 @@ pub enum SummaryFormat {
     Xlsx,
     /// The same as JSON.
     Json,
+    /// A printable A4 report with charts (needs --out).
+    Pdf,
 }

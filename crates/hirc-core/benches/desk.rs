@@ -186,6 +186,25 @@ fn summary(n: usize) {
         ms(m),
         ms(worst)
     );
+    let summary = d.summary(&s, options).expect("summary");
+    let export = |name: &str, f: &dyn Fn() -> usize| {
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            size = f();
+            times.push(t.elapsed());
+        }
+        let (m, _) = stats(&mut times);
+        println!("  then as {name:<5} median {:>8}  ({size} bytes)", ms(m));
+    };
+    export("CSV", &|| hirc_core::summary::to_csv(&summary).len());
+    export("XLSX", &|| {
+        hirc_core::summary::to_xlsx(&summary).expect("xlsx").len()
+    });
+    export("PDF", &|| {
+        hirc_core::summary::to_pdf(&summary).expect("pdf").len()
+    });
 }
 
 fn unlock(n: usize) {

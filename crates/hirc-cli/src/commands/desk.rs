@@ -200,9 +200,14 @@ pub fn settings(ctx: &mut Ctx, retention_days: Option<u32>) -> Result<()> {
 pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
     use std::io::Write as _;
     let (mut desk, session) = ctx.unlock()?;
+    let (from, to) = match (&args.period, args.from, args.to) {
+        (Some(p), _, _) => hirc_core::summary::period_bounds(p)?,
+        (None, Some(from), Some(to)) => (from, to),
+        _ => anyhow::bail!("say which period: --period 2026-Q1, or --from and --to"),
+    };
     let options = hirc_core::summary::SummaryOptions {
-        from: args.from,
-        to: args.to,
+        from,
+        to,
         threshold: args.threshold,
     };
     if args.threshold < hirc_core::summary::DEFAULT_THRESHOLD {
@@ -211,8 +216,14 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
             hirc_core::summary::DEFAULT_THRESHOLD
         );
     }
-    if matches!(args.format, crate::cli::SummaryFormat::Xlsx) && args.out.is_none() {
-        anyhow::bail!("an Excel workbook needs a file: add --out FILE.xlsx");
+    match args.format {
+        crate::cli::SummaryFormat::Xlsx if args.out.is_none() => {
+            anyhow::bail!("an Excel workbook needs a file: add --out FILE.xlsx")
+        }
+        crate::cli::SummaryFormat::Pdf if args.out.is_none() => {
+            anyhow::bail!("a PDF needs a file: add --out FILE.pdf")
+        }
+        _ => {}
     }
     let summary = desk.summary(&session, options)?;
     let (bytes, kind) = match args.format {
@@ -220,6 +231,7 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
             (hirc_core::summary::to_csv(&summary).into_bytes(), "csv")
         }
         crate::cli::SummaryFormat::Xlsx => (hirc_core::summary::to_xlsx(&summary)?, "xlsx"),
+        crate::cli::SummaryFormat::Pdf => (hirc_core::summary::to_pdf(&summary)?, "pdf"),
         crate::cli::SummaryFormat::Json => (
             (serde_json::to_string_pretty(&summary)? + "\n").into_bytes(),
             "json",
@@ -232,9 +244,6 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
         }
         None => std::io::stdout().write_all(&bytes)?,
     }
-    desk.record_export(
-        &session,
-        &format!("summary {} to {} ({kind})", args.from, args.to),
-    )?;
+    desk.record_export(&session, &format!("summary {from} to {to} ({kind})"))?;
     Ok(())
 }

@@ -16,6 +16,10 @@
 //! never touch names, contacts, descriptions or free text, and purged
 //! reports still count.
 
+mod pdf;
+
+pub use pdf::to_pdf;
+
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -33,6 +37,43 @@ pub const DEFAULT_THRESHOLD: u32 = 5;
 pub const MIN_PERCENT_BASE: u64 = 10;
 /// Periods longer than this many months list only months with reports.
 const MAX_LISTED_MONTHS: usize = 36;
+
+/// The first and last day of a named period: a month (`2026-03`), a
+/// quarter (`2026-Q1`) or a year (`2026`).
+pub fn period_bounds(text: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let bad = || {
+        Error::InvalidInput(format!(
+            "`{text}` is not a period: write a month (2026-03), a quarter (2026-Q1) or a year (2026)"
+        ))
+    };
+    let text = text.trim();
+    let (year, first, last) = match text.split_once('-') {
+        None => (text, 1, 12),
+        Some((y, q)) if q.len() == 2 && q.to_ascii_uppercase().starts_with('Q') => {
+            let q: u32 = q[1..].parse().map_err(|_| bad())?;
+            if !(1..=4).contains(&q) {
+                return Err(bad());
+            }
+            (y, q * 3 - 2, q * 3)
+        }
+        Some((y, m)) => {
+            let m: u32 = m.parse().map_err(|_| bad())?;
+            (y, m, m)
+        }
+    };
+    if year.len() != 4 {
+        return Err(bad());
+    }
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    let from = NaiveDate::from_ymd_opt(year, first, 1).ok_or_else(bad)?;
+    let next = if last == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, last + 1, 1)
+    };
+    let to = next.and_then(|d| d.pred_opt()).ok_or_else(bad)?;
+    Ok((from, to))
+}
 
 /// What a summary covers and how it is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,6 +123,9 @@ pub struct Row {
 /// One breakdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Table {
+    /// A stable name for the breakdown (`strands`, `incident_types`,
+    /// `months`, …), for charts and translations.
+    pub key: &'static str,
     /// Its title.
     pub title: String,
     /// Its rows.
@@ -191,8 +235,12 @@ pub fn summarise(
         .collect();
     let total = in_period.len() as u64;
     let t = options.threshold;
-    let one = |title: &str, counts: Vec<(String, u64)>| table(title, counts, total, false, t);
-    let many = |title: &str, counts: Vec<(String, u64)>| table(title, counts, total, true, t);
+    let one = |key: &'static str, title: &str, counts: Vec<(String, u64)>| {
+        table(key, title, counts, total, false, t)
+    };
+    let many = |key: &'static str, title: &str, counts: Vec<(String, u64)>| {
+        table(key, title, counts, total, true, t)
+    };
 
     let count_by =
         |labels: &[&str], key: &dyn Fn(&SummaryRecord) -> Vec<usize>| -> Vec<(String, u64)> {
@@ -236,8 +284,13 @@ pub fn summarise(
         }]
     };
 
-    let mut tables = vec![one("Reports", vec![("All reports".into(), total)])];
+    let mut tables = vec![one(
+        "reports",
+        "Reports",
+        vec![("All reports".into(), total)],
+    )];
     tables.push(many(
+        "strands",
         "By strand",
         count_by(&strands, &|r| {
             r.facts
@@ -248,6 +301,7 @@ pub fn summarise(
         }),
     ));
     tables.push(many(
+        "incident_types",
         "By incident type",
         count_by(&types, &|r| {
             r.facts
@@ -257,8 +311,9 @@ pub fn summarise(
                 .collect()
         }),
     ));
-    tables.push(one("By month", months(&in_period, options)));
+    tables.push(one("months", "By month", months(&in_period, options)));
     tables.push(one(
+        "location_types",
         "By location type",
         count_by(&places, &|r| {
             vec![r.facts.location_type.map_or(places.len() - 1, |p| {
@@ -267,6 +322,7 @@ pub fn summarise(
         }),
     ));
     tables.push(one(
+        "reporter_roles",
         "By who reported",
         count_by(&roles, &|r| {
             vec![r.facts.reporter_role.map_or(roles.len() - 1, |p| {
@@ -275,10 +331,12 @@ pub fn summarise(
         }),
     ));
     tables.push(one(
+        "already_reported",
         "Already reported to the police",
         count_by(&yes_no, &|r| yn(r.facts.already_reported)),
     ));
     tables.push(one(
+        "pass_to_police",
         "Consent to pass to the police",
         count_by(&police, &|r| {
             vec![r.facts.pass_to_police.map_or(police.len() - 1, |p| {
@@ -287,10 +345,12 @@ pub fn summarise(
         }),
     ));
     tables.push(one(
+        "refer_to_support",
         "Referred to support",
         count_by(&yes_no, &|r| yn(r.facts.refer_to_support)),
     ));
     tables.push(one(
+        "upload",
         "Upload to the partnership",
         count_by(&["Delivered", "Waiting"], &|r| {
             vec![if r.delivered { 0 } else { 1 }]
@@ -339,6 +399,7 @@ fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<(String, u
 
 /// Applies primary and secondary suppression and percentages to one table.
 fn table(
+    key: &'static str,
     title: &str,
     counts: Vec<(String, u64)>,
     total: u64,
@@ -407,6 +468,7 @@ fn table(
         "Total"
     };
     Table {
+        key,
         title: title.into(),
         rows,
         total: Row {
@@ -560,8 +622,44 @@ impl Desk {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn named_periods() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        assert_eq!(
+            period_bounds("2026-02").ok(),
+            Some((d(2026, 2, 1), d(2026, 2, 28)))
+        );
+        assert_eq!(
+            period_bounds("2024-02").ok(),
+            Some((d(2024, 2, 1), d(2024, 2, 29)))
+        );
+        assert_eq!(
+            period_bounds("2026-q4").ok(),
+            Some((d(2026, 10, 1), d(2026, 12, 31)))
+        );
+        assert_eq!(
+            period_bounds("2026-Q1").ok(),
+            Some((d(2026, 1, 1), d(2026, 3, 31)))
+        );
+        assert_eq!(
+            period_bounds("2026").ok(),
+            Some((d(2026, 1, 1), d(2026, 12, 31)))
+        );
+        for bad in [
+            "",
+            "26",
+            "2026-13",
+            "2026-Q5",
+            "2026-Q0",
+            "March",
+            "2026-03-01",
+        ] {
+            assert!(period_bounds(bad).is_err(), "{bad}");
+        }
+    }
 
     fn record(
         day: u32,
@@ -585,7 +683,7 @@ mod tests {
         }
     }
 
-    fn options(threshold: u32) -> SummaryOptions {
+    pub(crate) fn options(threshold: u32) -> SummaryOptions {
         SummaryOptions {
             from: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
             to: NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"),
@@ -594,7 +692,7 @@ mod tests {
     }
 
     /// A data set with known counts: 23 reports in the period, one outside.
-    fn data() -> Vec<SummaryRecord> {
+    pub(crate) fn data() -> Vec<SummaryRecord> {
         use IncidentType::*;
         use Strand::*;
         let mut v = Vec::new();
@@ -633,7 +731,7 @@ mod tests {
     fn the_numbers_match_a_known_data_set() {
         let s = summarise("Castle Point CVS", "CP", &data(), options(5));
         let csv = to_csv(&s);
-        let golden = include_str!("../tests/data/summary-golden.csv");
+        let golden = include_str!("../../tests/data/summary-golden.csv");
         assert_eq!(
             csv.replace("\r\n", "\n"),
             golden.replace("\r\n", "\n"),
@@ -645,7 +743,7 @@ mod tests {
     fn cells_at_and_around_the_threshold() {
         for (n, shown) in [(0, "0"), (1, "<5"), (4, "<5"), (5, "5"), (6, "6")] {
             let counts = vec![("a".to_string(), n), ("b".to_string(), 20)];
-            let t = table("t", counts, n + 20, false, 5);
+            let t = table("t", "t", counts, n + 20, false, 5);
             // When "a" is small, "b" must go too: the total would give "a" away.
             let a = t.rows[0].cell.text(5);
             assert_eq!(a, shown, "{n}");
@@ -677,7 +775,7 @@ mod tests {
             let n = 2 + next(6) as usize;
             let counts: Vec<(String, u64)> = (0..n).map(|i| (i.to_string(), next(12))).collect();
             let total: u64 = counts.iter().map(|(_, c)| c).sum();
-            let t = table("t", counts.clone(), total, false, 5);
+            let t = table("t", "t", counts.clone(), total, false, 5);
             if t.total.cell == Cell::Small {
                 continue;
             }
@@ -757,9 +855,23 @@ mod tests {
 
     #[test]
     fn percentages_need_a_base_of_ten() {
-        let t = table("t", vec![("a".into(), 6), ("b".into(), 3)], 9, false, 2);
+        let t = table(
+            "t",
+            "t",
+            vec![("a".into(), 6), ("b".into(), 3)],
+            9,
+            false,
+            2,
+        );
         assert!(t.rows.iter().all(|r| r.percent.is_none()));
-        let t = table("t", vec![("a".into(), 6), ("b".into(), 4)], 10, false, 2);
+        let t = table(
+            "t",
+            "t",
+            vec![("a".into(), 6), ("b".into(), 4)],
+            10,
+            false,
+            2,
+        );
         assert_eq!(t.rows[0].percent, Some(60));
     }
 }

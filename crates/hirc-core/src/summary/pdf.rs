@@ -1,0 +1,842 @@
+//! The summary as a printable A4 PDF: a cover block naming the centre, the
+//! period and the suppression rule; bar charts by strand and by incident
+//! type; a line by month; then every breakdown as a table.
+//!
+//! Layout and drawing are kept apart: [`layout`] turns a [`Summary`] into
+//! pages of plain drawing operations (testable without a PDF reader), and
+//! [`to_pdf`] paints them with krilla. The fonts (DejaVu Sans) are embedded
+//! from `assets/fonts/` so the file looks the same on every machine and
+//! nothing is fetched.
+//!
+//! Suppressed counts are never drawn as bars or points: their row shows the
+//! published text (`<5`, `[c]`) where the value would be, so a reader cannot
+//! measure a hidden number off the chart, and no meaning rests on colour.
+
+use std::sync::Arc;
+
+use krilla::Document;
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::Metadata;
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+use skrifa::MetadataProvider;
+use skrifa::instance::{LocationRef, Size};
+
+use super::{Cell, Summary, Table};
+use crate::error::{Error, Result};
+
+const REGULAR: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// A4 in points.
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const MARGIN: f32 = 50.0;
+const CONTENT_W: f32 = PAGE_W - 2.0 * MARGIN;
+/// Where content stops, above the footer.
+const BOTTOM: f32 = PAGE_H - MARGIN - 20.0;
+
+/// GOV.UK's text colour and blue: high contrast on white, and print well
+/// in grey.
+const INK: Colour = Colour(0x0b, 0x0c, 0x0c);
+const BAR: Colour = Colour(0x1d, 0x70, 0xb8);
+const MUTED: Colour = Colour(0x50, 0x5a, 0x5f);
+const RULE: Colour = Colour(0xb1, 0xb4, 0xb6);
+const PANEL: Colour = Colour(0xf3, 0xf2, 0xf1);
+
+/// An RGB colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Colour(u8, u8, u8);
+
+/// Regular or bold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// DejaVu Sans.
+    Regular,
+    /// DejaVu Sans Bold.
+    Bold,
+}
+
+/// One drawing operation, in points from the page's top-left corner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Text whose baseline starts at (x, y).
+    Text {
+        /// Left edge.
+        x: f32,
+        /// Baseline.
+        y: f32,
+        /// Font size.
+        size: f32,
+        /// Weight.
+        weight: Weight,
+        /// Colour.
+        colour: Colour,
+        /// The text.
+        text: String,
+    },
+    /// A filled rectangle.
+    Rect {
+        /// Left edge.
+        x: f32,
+        /// Top edge.
+        y: f32,
+        /// Width.
+        w: f32,
+        /// Height.
+        h: f32,
+        /// Fill colour.
+        colour: Colour,
+    },
+    /// A polyline.
+    Line {
+        /// The points.
+        points: Vec<(f32, f32)>,
+        /// Stroke width.
+        width: f32,
+        /// Stroke colour.
+        colour: Colour,
+    },
+}
+
+/// A page of operations.
+pub type Page = Vec<Op>;
+
+/// Writes the summary as a PDF document.
+pub fn to_pdf(summary: &Summary) -> Result<Vec<u8>> {
+    let fonts = Fonts::load()?;
+    let pages = layout(summary, &fonts.measure);
+    let mut document = Document::new();
+    document.set_metadata(
+        Metadata::new()
+            .title(format!(
+                "Hate incident reports: summary, {} ({}), {} to {}",
+                summary.centre_name, summary.centre_code, summary.options.from, summary.options.to
+            ))
+            .creator("HIRC Desk".into())
+            .language("en-GB".into()),
+    );
+    for ops in pages {
+        let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
+            .ok_or_else(|| Error::Export("the PDF page size was refused".into()))?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        for op in ops {
+            match op {
+                Op::Text {
+                    x,
+                    y,
+                    size,
+                    weight,
+                    colour,
+                    text,
+                } => {
+                    surface.set_fill(Some(fill(colour)));
+                    let font = match weight {
+                        Weight::Regular => fonts.regular.clone(),
+                        Weight::Bold => fonts.bold.clone(),
+                    };
+                    surface.draw_text(
+                        Point::from_xy(x, y),
+                        font,
+                        size,
+                        &text,
+                        false,
+                        TextDirection::Auto,
+                    );
+                }
+                Op::Rect { x, y, w, h, colour } => {
+                    let mut pb = PathBuilder::new();
+                    if let Some(rect) = Rect::from_xywh(x, y, w, h) {
+                        pb.push_rect(rect);
+                    }
+                    if let Some(path) = pb.finish() {
+                        surface.set_stroke(None);
+                        surface.set_fill(Some(fill(colour)));
+                        surface.draw_path(&path);
+                    }
+                }
+                Op::Line {
+                    points,
+                    width,
+                    colour,
+                } => {
+                    let mut pb = PathBuilder::new();
+                    for (i, (x, y)) in points.iter().enumerate() {
+                        if i == 0 {
+                            pb.move_to(*x, *y);
+                        } else {
+                            pb.line_to(*x, *y);
+                        }
+                    }
+                    if let Some(path) = pb.finish() {
+                        surface.set_fill(None);
+                        surface.set_stroke(Some(Stroke {
+                            paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
+                            width,
+                            ..Stroke::default()
+                        }));
+                        surface.draw_path(&path);
+                        surface.set_stroke(None);
+                    }
+                }
+            }
+        }
+        surface.finish();
+        page.finish();
+    }
+    document
+        .finish()
+        .map_err(|e| Error::Export(format!("the PDF could not be written: {e:?}")))
+}
+
+fn fill(c: Colour) -> Fill {
+    Fill {
+        paint: rgb::Color::new(c.0, c.1, c.2).into(),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }
+}
+
+struct Fonts {
+    regular: Font,
+    bold: Font,
+    measure: Measure,
+}
+
+impl Fonts {
+    fn load() -> Result<Self> {
+        let font = |bytes: &'static [u8]| {
+            Font::new(Arc::new(bytes.to_vec()).into(), 0)
+                .ok_or_else(|| Error::Export("the bundled PDF font could not be read".into()))
+        };
+        Ok(Fonts {
+            regular: font(REGULAR)?,
+            bold: font(BOLD)?,
+            measure: Measure::load()?,
+        })
+    }
+}
+
+/// Text widths, from the same fonts the PDF embeds, so columns line up
+/// and long labels wrap instead of running off the page.
+pub struct Measure {
+    regular: skrifa::FontRef<'static>,
+    bold: skrifa::FontRef<'static>,
+}
+
+impl Measure {
+    /// Reads the bundled fonts' metrics.
+    pub fn load() -> Result<Self> {
+        let font = |bytes: &'static [u8]| {
+            skrifa::FontRef::new(bytes)
+                .map_err(|_| Error::Export("the bundled PDF font could not be read".into()))
+        };
+        Ok(Measure {
+            regular: font(REGULAR)?,
+            bold: font(BOLD)?,
+        })
+    }
+
+    /// The advance width of `text` at `size` points (no kerning: close
+    /// enough for layout, and never narrower than what is drawn).
+    pub fn width(&self, text: &str, size: f32, weight: Weight) -> f32 {
+        let font = match weight {
+            Weight::Regular => &self.regular,
+            Weight::Bold => &self.bold,
+        };
+        let charmap = font.charmap();
+        let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
+        text.chars()
+            .map(|c| {
+                charmap
+                    .map(c)
+                    .and_then(|g| metrics.advance_width(g))
+                    .unwrap_or(size * 0.6)
+            })
+            .sum()
+    }
+
+    /// Splits `text` into lines no wider than `max` (words longer than a
+    /// line are left whole rather than cut).
+    pub fn wrap(&self, text: &str, size: f32, weight: Weight, max: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if !line.is_empty() && self.width(&candidate, size, weight) > max {
+                lines.push(std::mem::replace(&mut line, word.to_string()));
+            } else {
+                line = candidate;
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+/// Lays the summary out on A4 pages.
+pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
+    let mut w = Writer {
+        m,
+        pages: vec![Vec::new()],
+        y: MARGIN,
+    };
+    let o = summary.options;
+    w.text(
+        MARGIN,
+        20.0,
+        Weight::Bold,
+        INK,
+        "Hate incident reports: summary",
+    );
+    w.gap(6.0);
+    w.text(
+        MARGIN,
+        12.0,
+        Weight::Regular,
+        INK,
+        &format!("{} ({})", summary.centre_name, summary.centre_code),
+    );
+    w.text(
+        MARGIN,
+        12.0,
+        Weight::Regular,
+        INK,
+        &format!(
+            "Period: {} to {}",
+            o.from.format("%-d %B %Y"),
+            o.to.format("%-d %B %Y")
+        ),
+    );
+    w.text(
+        MARGIN,
+        12.0,
+        Weight::Regular,
+        INK,
+        &format!("Suppression threshold: {}", o.threshold),
+    );
+    w.gap(8.0);
+    w.panel(&summary.suppression_note());
+    w.gap(12.0);
+
+    let by = |key: &str| summary.tables.iter().find(|t| t.key == key);
+    if let Some(t) = by("reports") {
+        w.text(
+            MARGIN,
+            14.0,
+            Weight::Bold,
+            INK,
+            &format!("Reports taken: {}", t.total.cell.text(o.threshold)),
+        );
+        w.gap(10.0);
+    }
+    for key in ["strands", "incident_types"] {
+        if let Some(t) = by(key) {
+            w.bar_chart(t, o.threshold);
+        }
+    }
+    if let Some(t) = by("months") {
+        w.line_chart(t, o.threshold);
+    }
+    for t in summary.tables.iter().filter(|t| t.key != "reports") {
+        w.table(t, o.threshold);
+    }
+
+    let pages = w.pages.len();
+    let footer = format!(
+        "HIRC Desk summary · {} · {} to {} · small numbers suppressed",
+        summary.centre_code, o.from, o.to
+    );
+    for (i, page) in w.pages.iter_mut().enumerate() {
+        let number = format!("Page {} of {pages}", i + 1);
+        let y = PAGE_H - MARGIN + 10.0;
+        page.push(Op::Text {
+            x: MARGIN,
+            y,
+            size: 8.0,
+            weight: Weight::Regular,
+            colour: MUTED,
+            text: footer.clone(),
+        });
+        page.push(Op::Text {
+            x: PAGE_W - MARGIN - m.width(&number, 8.0, Weight::Regular),
+            y,
+            size: 8.0,
+            weight: Weight::Regular,
+            colour: MUTED,
+            text: number,
+        });
+    }
+    w.pages
+}
+
+struct Writer<'a> {
+    m: &'a Measure,
+    pages: Vec<Page>,
+    /// The top of the free space on the current page.
+    y: f32,
+}
+
+impl Writer<'_> {
+    fn page(&mut self) -> &mut Page {
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    /// Starts a new page unless `height` more points fit on this one.
+    fn room(&mut self, height: f32) {
+        if self.y + height > BOTTOM {
+            self.pages.push(Vec::new());
+            self.y = MARGIN;
+        }
+    }
+
+    fn gap(&mut self, h: f32) {
+        self.y += h;
+    }
+
+    fn text(&mut self, x: f32, size: f32, weight: Weight, colour: Colour, text: &str) {
+        let line = size * 1.35;
+        self.room(line);
+        let y = self.y + size;
+        self.put(x, y, size, weight, colour, text);
+        self.y += line;
+    }
+
+    fn put(&mut self, x: f32, y: f32, size: f32, weight: Weight, colour: Colour, text: &str) {
+        self.page().push(Op::Text {
+            x,
+            y,
+            size,
+            weight,
+            colour,
+            text: text.to_string(),
+        });
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
+        self.page().push(Op::Rect { x, y, w, h, colour });
+    }
+
+    fn line(&mut self, points: Vec<(f32, f32)>, width: f32, colour: Colour) {
+        self.page().push(Op::Line {
+            points,
+            width,
+            colour,
+        });
+    }
+
+    fn panel(&mut self, text: &str) {
+        let size = 9.5;
+        let lines = self.m.wrap(text, size, Weight::Regular, CONTENT_W - 20.0);
+        let h = lines.len() as f32 * size * 1.4 + 16.0;
+        self.room(h);
+        let top = self.y;
+        self.rect(MARGIN, top, CONTENT_W, h, PANEL);
+        self.rect(MARGIN, top, 4.0, h, BAR);
+        let mut y = top + 8.0 + size;
+        for l in lines {
+            self.put(MARGIN + 12.0, y, size, Weight::Regular, INK, &l);
+            y += size * 1.4;
+        }
+        self.y = top + h;
+    }
+
+    /// Horizontal bars, one per row, with the published value beside each.
+    fn bar_chart(&mut self, t: &Table, threshold: u32) {
+        let size = 9.0;
+        let row_h = 16.0;
+        let label_w = 190.0;
+        let value_w = 40.0;
+        let bar_max = CONTENT_W - label_w - value_w;
+        let max = t
+            .rows
+            .iter()
+            .filter_map(|r| match r.cell {
+                Cell::Count(n) => Some(n),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(1) as f32;
+        self.room(30.0 + row_h * t.rows.len() as f32);
+        self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t));
+        self.gap(4.0);
+        for row in &t.rows {
+            let top = self.y;
+            let baseline = top + row_h / 2.0 + size * 0.35;
+            let label = self.fit(&row.label, size, label_w - 8.0);
+            self.put(MARGIN, baseline, size, Weight::Regular, INK, &label);
+            let x0 = MARGIN + label_w;
+            let value = row.cell.text(threshold);
+            let after = match row.cell {
+                Cell::Count(n) if n > 0 => {
+                    let w = (n as f32 / max * bar_max).max(1.5);
+                    self.rect(x0, top + 3.0, w, row_h - 6.0, BAR);
+                    x0 + w + 5.0
+                }
+                _ => x0 + 5.0,
+            };
+            self.put(after, baseline, size, Weight::Regular, INK, &value);
+            self.y += row_h;
+        }
+        // The axis the bars grow from.
+        let top = self.y - row_h * t.rows.len() as f32;
+        self.line(
+            vec![(MARGIN + label_w, top), (MARGIN + label_w, self.y)],
+            0.75,
+            INK,
+        );
+        self.gap(14.0);
+    }
+
+    /// Counts by month as a line; suppressed months break the line and are
+    /// labelled instead of plotted.
+    fn line_chart(&mut self, t: &Table, threshold: u32) {
+        let plot_h = 150.0;
+        let left = MARGIN + 30.0;
+        let right = PAGE_W - MARGIN - 10.0;
+        self.room(40.0 + plot_h + 40.0);
+        self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t));
+        self.gap(8.0);
+        let top = self.y;
+        let bottom = top + plot_h;
+        let max = t
+            .rows
+            .iter()
+            .filter_map(|r| match r.cell {
+                Cell::Count(n) => Some(n),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let scale_max = nice_ceiling(max);
+        // Grid lines with their values.
+        for i in 0..=4 {
+            let v = scale_max * i / 4;
+            let y = bottom - plot_h * i as f32 / 4.0;
+            self.line(vec![(left, y), (right, y)], 0.4, RULE);
+            let label = v.to_string();
+            let lw = self.m.width(&label, 8.0, Weight::Regular);
+            self.put(
+                left - 5.0 - lw,
+                y + 3.0,
+                8.0,
+                Weight::Regular,
+                MUTED,
+                &label,
+            );
+        }
+        let n = t.rows.len().max(1);
+        let step = (right - left) / n as f32;
+        let x_of = |i: usize| left + step * (i as f32 + 0.5);
+        let y_of = |v: u64| bottom - plot_h * v as f32 / scale_max.max(1) as f32;
+        let mut run: Vec<(f32, f32)> = Vec::new();
+        let mut runs = Vec::new();
+        for (i, row) in t.rows.iter().enumerate() {
+            match row.cell {
+                Cell::Count(v) => run.push((x_of(i), y_of(v))),
+                _ => {
+                    if !run.is_empty() {
+                        runs.push(std::mem::take(&mut run));
+                    }
+                }
+            }
+        }
+        if !run.is_empty() {
+            runs.push(run);
+        }
+        for r in runs {
+            if r.len() > 1 {
+                self.line(r.clone(), 2.0, BAR);
+            }
+            for (x, y) in r {
+                self.rect(x - 2.5, y - 2.5, 5.0, 5.0, BAR);
+            }
+        }
+        // Month labels (abbreviated where many) and each published value.
+        let every = n.div_ceil(12);
+        for (i, row) in t.rows.iter().enumerate() {
+            let value = row.cell.text(threshold);
+            let vy = match row.cell {
+                Cell::Count(v) => y_of(v) - 6.0,
+                _ => bottom - 6.0,
+            };
+            let vw = self.m.width(&value, 8.0, Weight::Regular);
+            self.put(x_of(i) - vw / 2.0, vy, 8.0, Weight::Regular, INK, &value);
+            if i % every == 0 {
+                let label = short_month(&row.label);
+                let lw = self.m.width(&label, 8.0, Weight::Regular);
+                self.put(
+                    x_of(i) - lw / 2.0,
+                    bottom + 12.0,
+                    8.0,
+                    Weight::Regular,
+                    MUTED,
+                    &label,
+                );
+            }
+        }
+        self.line(vec![(left, bottom), (right, bottom)], 0.75, INK);
+        self.y = bottom + 30.0;
+    }
+
+    /// A breakdown as a table: category, count, percent; the total last.
+    fn table(&mut self, t: &Table, threshold: u32) {
+        let size = 9.5;
+        let row_h = 15.0;
+        let count_right = MARGIN + CONTENT_W - 70.0;
+        let percent_right = MARGIN + CONTENT_W;
+        // Keep the heading with at least three rows.
+        self.room(40.0 + row_h * 3.0);
+        self.text(MARGIN, 12.0, Weight::Bold, INK, &t.title);
+        let head = self.y + size;
+        self.put(MARGIN, head, size, Weight::Bold, MUTED, "Category");
+        self.right(count_right, head, size, Weight::Bold, MUTED, "Count");
+        self.right(percent_right, head, size, Weight::Bold, MUTED, "Percent");
+        self.y += row_h;
+        self.line(
+            vec![(MARGIN, self.y - 3.0), (PAGE_W - MARGIN, self.y - 3.0)],
+            0.5,
+            RULE,
+        );
+        let total = (t.rows.len() > 1).then_some(&t.total);
+        for row in t.rows.iter() {
+            self.room(row_h);
+            let y = self.y + size;
+            let label = self.fit(&row.label, size, count_right - MARGIN - 60.0);
+            self.put(MARGIN, y, size, Weight::Regular, INK, &label);
+            self.right(
+                count_right,
+                y,
+                size,
+                Weight::Regular,
+                INK,
+                &row.cell.text(threshold),
+            );
+            if let Some(p) = row.percent {
+                self.right(
+                    percent_right,
+                    y,
+                    size,
+                    Weight::Regular,
+                    INK,
+                    &format!("{p}%"),
+                );
+            }
+            self.y += row_h;
+        }
+        if let Some(total) = total {
+            self.room(row_h);
+            self.line(
+                vec![(MARGIN, self.y - 2.0), (PAGE_W - MARGIN, self.y - 2.0)],
+                0.75,
+                INK,
+            );
+            let y = self.y + size;
+            self.put(MARGIN, y, size, Weight::Bold, INK, &total.label);
+            self.right(
+                count_right,
+                y,
+                size,
+                Weight::Bold,
+                INK,
+                &total.cell.text(threshold),
+            );
+            self.y += row_h;
+        }
+        if t.overlapping {
+            self.room(row_h);
+            let y = self.y + 8.0;
+            self.put(
+                MARGIN,
+                y,
+                8.0,
+                Weight::Regular,
+                MUTED,
+                "A report can count in more than one row, so the rows add up to more than the distinct reports.",
+            );
+            self.y += row_h;
+        }
+        self.gap(12.0);
+    }
+
+    fn right(&mut self, right: f32, y: f32, size: f32, weight: Weight, colour: Colour, text: &str) {
+        let w = self.m.width(text, size, weight);
+        self.put(right - w, y, size, weight, colour, text);
+    }
+
+    /// Shortens a label to fit a width, with an ellipsis.
+    fn fit(&self, text: &str, size: f32, max: f32) -> String {
+        if self.m.width(text, size, Weight::Regular) <= max {
+            return text.to_string();
+        }
+        let mut out: String = text.to_string();
+        while !out.is_empty() && self.m.width(&format!("{out}…"), size, Weight::Regular) > max {
+            out.pop();
+        }
+        format!("{}…", out.trim_end())
+    }
+}
+
+fn chart_title(t: &Table) -> String {
+    match t.key {
+        "strands" => "Reports by strand".into(),
+        "incident_types" => "Reports by incident type".into(),
+        "months" => "Reports by month".into(),
+        _ => t.title.clone(),
+    }
+}
+
+/// "January 2026" → "Jan 26".
+fn short_month(label: &str) -> String {
+    let mut parts = label.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some(m), Some(y)) if y.len() == 4 => {
+            format!("{} {}", m.chars().take(3).collect::<String>(), &y[2..])
+        }
+        _ => label.to_string(),
+    }
+}
+
+/// The smallest of 4, 8, 20, 40, 100, … (a multiple of 4 so the four grid
+/// steps are whole numbers) at or above `max`.
+fn nice_ceiling(max: u64) -> u64 {
+    let mut base = 1u64;
+    loop {
+        for f in [4, 8, 20, 40] {
+            if base * f >= max {
+                return base * f;
+            }
+        }
+        base *= 10;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::summarise;
+    use crate::summary::tests::{data, options};
+
+    fn texts(pages: &[Page]) -> Vec<String> {
+        pages
+            .iter()
+            .flatten()
+            .filter_map(|op| match op {
+                Op::Text { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_table_row_is_laid_out_within_the_page() {
+        let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+        let m = Measure::load().expect("fonts");
+        let pages = layout(&summary, &m);
+        let all = texts(&pages);
+        let shown = |label: &str| {
+            all.iter().any(|s| {
+                s == label
+                    || s.strip_suffix('…')
+                        .is_some_and(|p| p.len() > 3 && label.starts_with(p))
+            })
+        };
+        for t in summary.tables.iter().filter(|t| t.key != "reports") {
+            assert!(shown(&t.title), "{} missing", t.title);
+            for row in &t.rows {
+                assert!(shown(&row.label), "{} / {} missing", t.title, row.label);
+            }
+        }
+        assert!(all.iter().any(|s| s.contains("Castle Point CVS (CP)")));
+        assert!(all.iter().any(|s| s.starts_with("Page 1 of")));
+        for op in pages.iter().flatten() {
+            if let Op::Text {
+                x,
+                y,
+                size,
+                text,
+                weight,
+                ..
+            } = op
+            {
+                assert!(
+                    *x >= MARGIN - 0.01 && *y <= PAGE_H - MARGIN + 11.0,
+                    "{text} at {x},{y}"
+                );
+                assert!(
+                    x + m.width(text, *size, *weight) <= PAGE_W - MARGIN + 0.5,
+                    "{text} overflows"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn suppressed_counts_are_never_drawn_as_bars() {
+        let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+        let m = Measure::load().expect("fonts");
+        let pages = layout(&summary, &m);
+        let strands = summary
+            .tables
+            .iter()
+            .find(|t| t.key == "strands")
+            .expect("strands");
+        let shown = strands
+            .rows
+            .iter()
+            .filter(|r| matches!(r.cell, Cell::Count(n) if n > 0))
+            .count();
+        let bars = pages[0]
+            .iter()
+            .filter(|op| matches!(op, Op::Rect { colour, h, .. } if *colour == BAR && *h == 10.0))
+            .count();
+        let types = summary
+            .tables
+            .iter()
+            .find(|t| t.key == "incident_types")
+            .expect("types");
+        let shown_types = types
+            .rows
+            .iter()
+            .filter(|r| matches!(r.cell, Cell::Count(n) if n > 0))
+            .count();
+        // Both bar charts start on the first page or spill to the second.
+        let all_bars = pages
+            .iter()
+            .flatten()
+            .filter(|op| matches!(op, Op::Rect { colour, h, .. } if *colour == BAR && *h == 10.0))
+            .count();
+        assert!(bars <= all_bars);
+        assert_eq!(all_bars, shown + shown_types);
+    }
+
+    #[test]
+    fn a_pdf_is_written() {
+        let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+        let pdf = to_pdf(&summary).expect("pdf");
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(pdf.len() > 1000);
+    }
+
+    #[test]
+    fn nice_ceilings() {
+        assert_eq!(nice_ceiling(0), 4);
+        assert_eq!(nice_ceiling(5), 8);
+        assert_eq!(nice_ceiling(9), 20);
+        assert_eq!(nice_ceiling(41), 80);
+        assert_eq!(nice_ceiling(120), 200);
+        assert_eq!(short_month("March 2026"), "Mar 26");
+    }
+}
