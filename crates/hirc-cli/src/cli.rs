@@ -89,6 +89,10 @@ pub enum Command {
         /// default 30).
         #[arg(long, value_name = "DAYS")]
         retention_days: Option<u32>,
+        /// Minutes the app may sit idle before it locks itself (1–60;
+        /// default 5).
+        #[arg(long, value_name = "MINUTES")]
+        auto_lock_minutes: Option<u32>,
     },
 }
 

@@ -71,7 +71,10 @@ fn run(cli: Cli, data_dir: PathBuf) -> Result<()> {
         Command::Outbox(cmd) => commands::sync::outbox(&mut ctx, cmd),
         Command::Summary(args) => commands::desk::summary(&mut ctx, args),
         Command::Purge { dry_run } => commands::desk::purge(&mut ctx, dry_run),
-        Command::Settings { retention_days } => commands::desk::settings(&mut ctx, retention_days),
+        Command::Settings {
+            retention_days,
+            auto_lock_minutes,
+        } => commands::desk::settings(&mut ctx, retention_days, auto_lock_minutes),
     }
 }
 

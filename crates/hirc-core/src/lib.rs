@@ -17,6 +17,7 @@ pub mod audit;
 pub mod desk;
 pub mod envelope;
 mod error;
+pub mod lock;
 pub mod model;
 pub mod outbox;
 pub mod paths;

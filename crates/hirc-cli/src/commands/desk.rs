@@ -187,12 +187,20 @@ pub fn purge(ctx: &mut Ctx, dry_run: bool) -> Result<()> {
 }
 
 /// `hirc settings`.
-pub fn settings(ctx: &mut Ctx, retention_days: Option<u32>) -> Result<()> {
+pub fn settings(
+    ctx: &mut Ctx,
+    retention_days: Option<u32>,
+    auto_lock_minutes: Option<u32>,
+) -> Result<()> {
     let (mut desk, session) = ctx.unlock()?;
     if let Some(days) = retention_days {
         desk.set_retention_days(&session, days)?;
     }
-    println!("retention-days  {}", desk.retention_days()?);
+    if let Some(minutes) = auto_lock_minutes {
+        desk.set_auto_lock_minutes(&session, minutes)?;
+    }
+    println!("retention-days     {}", desk.retention_days()?);
+    println!("auto-lock-minutes  {}", desk.auto_lock_minutes()?);
     Ok(())
 }
 
