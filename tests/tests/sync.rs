@@ -485,11 +485,19 @@ fn delivered_reports_are_purged_after_the_retention_period() {
     let run = desk
         .as_coordinator(&["settings", "--auto-lock-minutes", "61"], "")
         .expect_code(1);
-    assert!(run.stderr.contains("from 1 to 60 minutes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("from 1 to 60 minutes"),
+        "{}",
+        run.stderr
+    );
     let run = desk
         .as_coordinator(&["settings", "--auto-lock-minutes", "2"], "")
         .ok();
-    assert!(run.stdout.contains("auto-lock-minutes  2"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("auto-lock-minutes  2"),
+        "{}",
+        run.stdout
+    );
     let run = desk.as_coordinator(&["purge", "--dry-run"], "").ok();
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
     assert_eq!(

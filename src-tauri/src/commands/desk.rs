@@ -1,0 +1,198 @@
+//! Setting up, unlocking and locking the desk, and the value lists the form
+//! offers.
+
+use hirc_core::model;
+use hirc_core::vault::Passphrase;
+use hirc_core::{Desk, DeskSetup};
+use serde::Serialize;
+use tauri::{AppHandle, Runtime, State};
+
+use crate::error::{CommandError, CommandResult};
+use crate::state::{AppState, blocking};
+
+/// What the window needs before anyone unlocks.
+#[derive(Debug, Serialize)]
+pub struct DeskState {
+    /// Whether a desk exists here.
+    pub set_up: bool,
+    /// The centre, once set up.
+    pub centre_name: Option<String>,
+    /// Its code.
+    pub centre_code: Option<String>,
+    /// Who can unlock (names and roles only).
+    pub users: Vec<UserEntry>,
+    /// Who is unlocked now, if anyone.
+    pub unlocked: Option<UserEntry>,
+    /// Minutes of idleness before the app locks.
+    pub auto_lock_minutes: u32,
+    /// A development desk (local test hub): the UI says so on every screen.
+    pub dev_mode: bool,
+}
+
+/// A user as the unlock screen lists them.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserEntry {
+    /// Their name.
+    pub name: String,
+    /// `coordinator` or `ambassador`.
+    pub role: model::Role,
+}
+
+/// The desk's state.
+#[tauri::command]
+pub async fn desk_state(state: State<'_, AppState>) -> CommandResult<DeskState> {
+    let unlocked = state.session().await.ok().map(|(_, s)| entry(s.user()));
+    let Some(desk) = state.desk().await? else {
+        return Ok(DeskState {
+            set_up: false,
+            centre_name: None,
+            centre_code: None,
+            users: Vec::new(),
+            unlocked: None,
+            auto_lock_minutes: hirc_core::lock::DEFAULT_AUTO_LOCK_MINUTES,
+            dev_mode: state.dev_mode,
+        });
+    };
+    let dev_mode = state.dev_mode;
+    blocking(move || {
+        let desk = desk
+            .lock()
+            .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+        Ok(DeskState {
+            set_up: true,
+            centre_name: Some(desk.info().centre_name.clone()),
+            centre_code: Some(desk.info().centre_code.clone()),
+            users: desk.users()?.iter().map(entry).collect(),
+            unlocked,
+            auto_lock_minutes: desk.auto_lock_minutes()?,
+            dev_mode,
+        })
+    })
+    .await
+}
+
+fn entry(u: &hirc_core::User) -> UserEntry {
+    UserEntry {
+        name: u.name.clone(),
+        role: u.role,
+    }
+}
+
+/// The recovery code, shown once.
+#[derive(Debug, Serialize)]
+pub struct SetUpDone {
+    /// The code to store in a safe.
+    pub recovery_code: String,
+}
+
+/// Sets up a new desk and unlocks it as its first coordinator.
+#[tauri::command]
+pub async fn set_up_desk<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    centre_name: String,
+    centre_code: String,
+    coordinator: String,
+    passphrase: String,
+) -> CommandResult<SetUpDone> {
+    if state.desk().await?.is_some() {
+        return Err(CommandError::new(
+            "already_set_up",
+            "this desk is already set up",
+        ));
+    }
+    let dir = state.data_dir.clone();
+    let kdf = state.kdf;
+    let (desk, session, code) = blocking(move || {
+        let passphrase = Passphrase::new(passphrase);
+        std::fs::create_dir_all(&dir).map_err(|source| hirc_core::Error::Io {
+            context: format!("could not create {}", dir.display()),
+            source,
+        })?;
+        let (mut desk, code) = Desk::create(
+            &dir,
+            &DeskSetup {
+                centre_name: &centre_name,
+                centre_code: &centre_code,
+                coordinator: &coordinator,
+                passphrase: &passphrase,
+                kdf,
+            },
+        )?;
+        let session = desk.unlock(&coordinator, &passphrase)?;
+        Ok((desk, session, code.reveal().to_string()))
+    })
+    .await?;
+    state.adopt(desk).await;
+    state.begin(&app, session).await;
+    Ok(SetUpDone {
+        recovery_code: code,
+    })
+}
+
+/// Unlocks the desk as `name`; starts the sync worker.
+#[tauri::command]
+pub async fn unlock<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+    passphrase: String,
+) -> CommandResult<UserEntry> {
+    let desk = state.existing_desk().await?;
+    let session = blocking(move || {
+        let mut desk = desk
+            .lock()
+            .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+        desk.unlock(&name, &Passphrase::new(passphrase))
+    })
+    .await?;
+    let who = entry(session.user());
+    state.begin(&app, session).await;
+    Ok(who)
+}
+
+/// Locks the desk: stops the worker and forgets the keys.
+#[tauri::command]
+pub async fn lock(state: State<'_, AppState>) -> CommandResult<()> {
+    state.end().await;
+    Ok(())
+}
+
+/// One choice in a list.
+#[derive(Debug, Serialize)]
+pub struct Choice {
+    /// The JSON word.
+    pub value: &'static str,
+    /// The English label (the UI translates by `value`).
+    pub label: &'static str,
+}
+
+macro_rules! lists {
+    ($($name:literal => $ty:ty),+ $(,)?) => {
+        vec![$(($name, <$ty>::ALL.iter().map(|v| Choice { value: v.as_str(), label: v.label() }).collect())),+]
+    };
+}
+
+/// Every closed list of report v1, by field.
+#[tauri::command]
+pub fn vocabulary() -> std::collections::BTreeMap<&'static str, Vec<Choice>> {
+    let all: Vec<(&'static str, Vec<Choice>)> = lists! {
+        "reporter_role" => model::ReporterRole,
+        "strands" => model::Strand,
+        "incident_types" => model::IncidentType,
+        "repeat" => model::Repeat,
+        "location_type" => model::LocationType,
+        "offender_count" => model::OffenderCount,
+        "yes_no_unknown" => model::YesNoUnknown,
+        "injury" => model::Injury,
+        "pass_to_police" => model::PassToPolice,
+        "support_needs" => model::SupportNeed,
+        "age_band" => model::AgeBand,
+        "gender" => model::Gender,
+        "ethnicity" => model::Ethnicity,
+        "religion" => model::Religion,
+        "yes_no_prefer_not" => model::YesNoPreferNot,
+        "sexual_orientation" => model::SexualOrientation,
+    };
+    all.into_iter().collect()
+}

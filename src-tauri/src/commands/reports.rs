@@ -1,0 +1,183 @@
+//! Reports: the list, drafts autosaved on every change, per-step checks,
+//! submit, and the place in the form to come back to.
+
+use hirc_core::ReportListing;
+use hirc_core::model::{Report, ReportState, check_complete};
+use serde::Serialize;
+use tauri::State;
+use uuid::Uuid;
+
+use crate::error::{CommandResult, FieldProblem};
+use crate::resume::{self, Place};
+use crate::state::AppState;
+
+/// The reports this user may see, newest first, with counts for Home.
+#[derive(Debug, Serialize)]
+pub struct ReportList {
+    /// The reports.
+    pub reports: Vec<ReportListing>,
+    /// Drafts in the list.
+    pub drafts: usize,
+    /// Submitted, waiting to upload.
+    pub waiting: usize,
+    /// Delivered (or delivered and purged).
+    pub delivered: usize,
+    /// Where this user was in the form, if a draft is open.
+    pub resume: Option<Place>,
+}
+
+/// Lists reports.
+#[tauri::command]
+pub async fn list_reports(state: State<'_, AppState>) -> CommandResult<ReportList> {
+    let dir = state.data_dir.clone();
+    state
+        .with_session(move |desk, s| {
+            let reports = desk.list_reports(s)?;
+            let count =
+                |f: &dyn Fn(ReportState) -> bool| reports.iter().filter(|r| f(r.row.state)).count();
+            let drafts = count(&|s| s == ReportState::Draft);
+            let waiting = count(&|s| s == ReportState::Sealed);
+            let delivered = count(&|s| matches!(s, ReportState::Delivered | ReportState::Purged));
+            // A place whose draft is gone (submitted, deleted) is stale.
+            let resume = resume::get(&dir, s.user().id).filter(|p| {
+                reports
+                    .iter()
+                    .any(|r| r.row.id == p.report_id && r.row.state == ReportState::Draft)
+            });
+            Ok(ReportList {
+                reports,
+                drafts,
+                waiting,
+                delivered,
+                resume,
+            })
+        })
+        .await
+}
+
+/// Starts an empty draft (the form's first autosave) and returns its id.
+#[tauri::command]
+pub async fn new_draft(
+    state: State<'_, AppState>,
+    report: serde_json::Value,
+) -> CommandResult<Uuid> {
+    let report = parse(report)?;
+    state
+        .with_session(move |desk, s| desk.create_draft(s, &report))
+        .await
+}
+
+/// A report opened for the form or for reading.
+#[derive(Debug, Serialize)]
+pub struct OpenedReport {
+    /// Its id.
+    pub id: Uuid,
+    /// Its state.
+    pub state: ReportState,
+    /// The human reference, once submitted.
+    pub reference: Option<String>,
+    /// The content (`null` once purged).
+    pub report: Option<Report>,
+    /// When it was last saved.
+    pub updated_at: String,
+}
+
+/// Opens a report.
+#[tauri::command]
+pub async fn open_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<OpenedReport> {
+    state
+        .with_session(move |desk, s| {
+            let view = desk.report(s, id)?;
+            Ok(OpenedReport {
+                id,
+                state: view.row.state,
+                reference: view.row.reference.clone(),
+                report: view.report,
+                updated_at: view.row.updated_at,
+            })
+        })
+        .await
+}
+
+/// Autosaves a draft's whole form; returns when it was saved.
+#[tauri::command]
+pub async fn save_draft(
+    state: State<'_, AppState>,
+    id: Uuid,
+    report: serde_json::Value,
+) -> CommandResult<String> {
+    let report = parse(report)?;
+    state
+        .with_session(move |desk, s| {
+            desk.save_draft(s, id, &report)?;
+            Ok(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        })
+        .await
+}
+
+/// Every problem that would stop this report being submitted, in form
+/// order (the UI shows those of the current step).
+#[tauri::command]
+pub fn check_report(report: serde_json::Value) -> CommandResult<Vec<FieldProblem>> {
+    let report = parse(report)?;
+    let today = chrono::Utc::now().date_naive();
+    Ok(match check_complete(&report, today) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors
+            .0
+            .into_iter()
+            .map(|f| FieldProblem {
+                field: f.field,
+                message: f.message,
+            })
+            .collect(),
+    })
+}
+
+/// What the person takes away.
+#[derive(Debug, Serialize)]
+pub struct Submitted {
+    /// The human reference, e.g. `CP-7K3M-Q9`.
+    pub reference: String,
+}
+
+/// Submits a draft: validated, sealed, encrypted for the hub, queued; the
+/// worker is woken at once.
+#[tauri::command]
+pub async fn submit_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<Submitted> {
+    let dir = state.data_dir.clone();
+    let reference = state
+        .with_session(move |desk, s| {
+            let reference = desk.submit(s, id)?;
+            if resume::get(&dir, s.user().id).is_some_and(|p| p.report_id == id) {
+                let _ = resume::set(&dir, s.user().id, None);
+            }
+            Ok(reference.to_string())
+        })
+        .await?;
+    // Not enrolled or locked meanwhile: the report waits safely either way.
+    let _ = state.sync_now().await;
+    Ok(Submitted { reference })
+}
+
+/// Deletes a draft (audited).
+#[tauri::command]
+pub async fn delete_draft(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
+    state
+        .with_session(move |desk, s| desk.delete_draft(s, id))
+        .await
+}
+
+/// Remembers where this user is in the form (`null`: back at home).
+#[tauri::command]
+pub async fn remember_place(state: State<'_, AppState>, place: Option<Place>) -> CommandResult<()> {
+    let (_, session) = state.session().await?;
+    resume::set(&state.data_dir, session.user().id, place)?;
+    Ok(())
+}
+
+/// Reads the form's JSON with the engine's reader, whose errors name the
+/// field but never echo a value.
+fn parse(report: serde_json::Value) -> CommandResult<Report> {
+    Ok(Report::from_value(report)?.0)
+}

@@ -1,0 +1,48 @@
+//! Desk settings: auto-lock and retention.
+
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+use crate::error::CommandResult;
+use crate::state::AppState;
+
+/// The settings a coordinator can change in the app.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Settings {
+    /// Minutes of idleness before the app locks (1–60).
+    pub auto_lock_minutes: u32,
+    /// Days a delivered report's personal data stay on the desk.
+    pub retention_days: u32,
+}
+
+/// The current settings.
+#[tauri::command]
+pub async fn settings(state: State<'_, AppState>) -> CommandResult<Settings> {
+    state
+        .with_session(|desk, _| {
+            Ok(Settings {
+                auto_lock_minutes: desk.auto_lock_minutes()?,
+                retention_days: desk.retention_days()?,
+            })
+        })
+        .await
+}
+
+/// Changes what differs (coordinators; each change audited).
+#[tauri::command]
+pub async fn set_settings(
+    state: State<'_, AppState>,
+    settings: Settings,
+) -> CommandResult<Settings> {
+    state
+        .with_session(move |desk, s| {
+            if desk.auto_lock_minutes()? != settings.auto_lock_minutes {
+                desk.set_auto_lock_minutes(s, settings.auto_lock_minutes)?;
+            }
+            if desk.retention_days()? != settings.retention_days {
+                desk.set_retention_days(s, settings.retention_days)?;
+            }
+            Ok(settings)
+        })
+        .await
+}

@@ -1,0 +1,112 @@
+//! The hub: the worker's status, "Sync now", and enrolment.
+
+use hirc_core::outbox::Enrolment;
+use hirc_proto::recipients_fingerprint;
+use hirc_sync::{HubClient, SyncStatus};
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+
+/// The worker's latest status (also pushed as `sync-status` events).
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
+    state.sync_status().await
+}
+
+/// Tries every waiting upload now, ignoring backoff.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> CommandResult<()> {
+    state.sync_now().await
+}
+
+/// The hub this desk sends to.
+#[derive(Debug, Serialize)]
+pub struct HubInfo {
+    /// The hub's name.
+    pub hub_name: String,
+    /// Its address.
+    pub url: String,
+    /// The partnership key's fingerprint, to check by phone.
+    pub fingerprint: String,
+    /// When the desk was enrolled.
+    pub enrolled_at: String,
+}
+
+/// The hub, or `null` before enrolment.
+#[tauri::command]
+pub async fn hub_info(state: State<'_, AppState>) -> CommandResult<Option<HubInfo>> {
+    state
+        .with_session(|desk, _| {
+            Ok(desk.hub()?.map(|h| HubInfo {
+                fingerprint: recipients_fingerprint(&h.recipients),
+                hub_name: h.hub_name,
+                url: h.url,
+                enrolled_at: h.enrolled_at,
+            }))
+        })
+        .await
+}
+
+/// Enrolled: what to check, and how many waiting reports are now ready.
+#[derive(Debug, Serialize)]
+pub struct Enrolled {
+    /// The hub and its key's fingerprint.
+    pub hub: HubInfo,
+    /// Waiting reports now encrypted for the hub.
+    pub prepared: usize,
+}
+
+/// Enrols this desk with a hub using a one-time code (coordinators).
+#[tauri::command]
+pub async fn enrol(
+    state: State<'_, AppState>,
+    url: String,
+    code: String,
+) -> CommandResult<Enrolled> {
+    let (_, session) = state.session().await?;
+    // Checked before the single-use code is spent at the hub.
+    if session.user().role != hirc_core::model::Role::Coordinator {
+        return Err(CommandError::new(
+            "not_permitted",
+            "enrolling the desk with a hub needs a coordinator",
+        ));
+    }
+    let url = url.trim().trim_end_matches('/').to_string();
+    let client = HubClient::new(&url, None)?;
+    let device_name = state
+        .with_session(|desk, _| Ok(desk.info().centre_name.clone()))
+        .await?;
+    let response = client.enrol(code.trim(), &device_name).await?;
+    let fingerprint = recipients_fingerprint(&response.recipients);
+    let hub_url = url.clone();
+    let (prepared, enrolled_at) = state
+        .with_session(move |desk, s| {
+            let prepared = desk.enrol(
+                s,
+                &Enrolment {
+                    url: &hub_url,
+                    hub_name: &response.hub_name,
+                    device_id: response.device_id,
+                    token: &response.token,
+                    recipients: &response.recipients,
+                    ca_pem: None,
+                },
+                false,
+            )?;
+            let at = desk.hub()?.map(|h| h.enrolled_at).unwrap_or_default();
+            Ok((prepared, (at, response.hub_name)))
+        })
+        .await?;
+    let _ = state.sync_now().await;
+    Ok(Enrolled {
+        hub: HubInfo {
+            hub_name: enrolled_at.1,
+            url,
+            fingerprint,
+            enrolled_at: enrolled_at.0,
+        },
+        prepared,
+    })
+}

@@ -1,0 +1,55 @@
+//! Users (coordinators manage them; the engine enforces it).
+
+use hirc_core::User;
+use hirc_core::model::Role;
+use hirc_core::vault::Passphrase;
+use tauri::State;
+
+use crate::error::CommandResult;
+use crate::state::AppState;
+
+/// Every user of the desk.
+#[tauri::command]
+pub async fn list_users(state: State<'_, AppState>) -> CommandResult<Vec<User>> {
+    state.with_session(|desk, _| desk.users()).await
+}
+
+/// Adds a user with a first passphrase they then change.
+#[tauri::command]
+pub async fn add_user(
+    state: State<'_, AppState>,
+    name: String,
+    role: Role,
+    passphrase: String,
+) -> CommandResult<User> {
+    let kdf = state.kdf;
+    state
+        .with_session(move |desk, s| {
+            desk.add_user(s, name.trim(), role, &Passphrase::new(passphrase), kdf)
+        })
+        .await
+}
+
+/// Removes a user (never the last coordinator).
+#[tauri::command]
+pub async fn remove_user(state: State<'_, AppState>, name: String) -> CommandResult<()> {
+    state
+        .with_session(move |desk, s| desk.remove_user(s, &name))
+        .await
+}
+
+/// Sets a new passphrase for a user (a coordinator resetting a forgotten
+/// one, or anyone changing their own).
+#[tauri::command]
+pub async fn reset_passphrase(
+    state: State<'_, AppState>,
+    name: String,
+    passphrase: String,
+) -> CommandResult<()> {
+    let kdf = state.kdf;
+    state
+        .with_session(move |desk, s| {
+            desk.set_passphrase(s, &name, &Passphrase::new(passphrase), kdf)
+        })
+        .await
+}

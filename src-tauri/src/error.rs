@@ -1,0 +1,132 @@
+//! The one error type at the IPC edge. It reaches the UI as
+//! `{kind, message, fields?}`: `kind` is a stable word the UI branches on
+//! and translates; `message` is the engine's English text, shown as detail;
+//! `fields` carries per-field validation problems for the error summary.
+
+use serde::Serialize;
+
+/// What went wrong, for the UI.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    /// A stable word: `wrong_passphrase`, `locked`, `not_permitted`,
+    /// `invalid`, `invalid_input`, `not_found`, `not_set_up`,
+    /// `already_set_up`, `hub_unreachable`, `hub_refused`, `store`,
+    /// `internal`.
+    pub kind: &'static str,
+    /// A sentence a person can act on (English).
+    pub message: String,
+    /// For `invalid`: each field's JSON path and its problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
+}
+
+/// One field's problem.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldProblem {
+    /// The field's JSON path, e.g. `consent.pass_to_police`.
+    pub field: String,
+    /// What is wrong and how to put it right.
+    pub message: String,
+}
+
+/// The commands' result type.
+pub type CommandResult<T> = Result<T, CommandError>;
+
+impl CommandError {
+    /// An error of `kind` with a message.
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// The app is locked (or was locked while the command waited).
+    pub fn locked() -> Self {
+        Self::new("locked", "the desk is locked; unlock it to go on")
+    }
+
+    /// A shell failure (a worker thread died, a dialog failed).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("internal", message)
+    }
+}
+
+impl From<hirc_core::Error> for CommandError {
+    fn from(e: hirc_core::Error) -> Self {
+        use hirc_core::Error as E;
+        let kind = match &e {
+            E::WrongPassphrase { .. } | E::WrongRecoveryCode => "wrong_passphrase",
+            E::UnknownUser { .. } => "unknown_user",
+            E::UserExists { .. } => "user_exists",
+            E::NotPermitted { .. } => "not_permitted",
+            E::LastCoordinator { .. } => "last_coordinator",
+            E::WeakPassphrase(_) => "weak_passphrase",
+            E::InvalidInput(_) | E::BadReportJson(_) => "invalid_input",
+            E::UnknownReport(_) | E::AmbiguousReport(_) => "not_found",
+            E::WrongState { .. } => "wrong_state",
+            E::Invalid(_) => "invalid",
+            E::NotInitialised { .. } => "not_set_up",
+            E::AlreadyInitialised { .. } => "already_set_up",
+            E::RecipientsChanged => "recipients_changed",
+            E::Export(_) => "export",
+            _ => "store",
+        };
+        let fields = match &e {
+            E::Invalid(errors) => errors
+                .0
+                .iter()
+                .map(|f| FieldProblem {
+                    field: f.field.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            kind,
+            message: e.to_string(),
+            fields,
+        }
+    }
+}
+
+impl From<hirc_sync::client::UploadError> for CommandError {
+    fn from(e: hirc_sync::client::UploadError) -> Self {
+        use hirc_sync::client::UploadError as U;
+        let kind = match &e {
+            U::Unreachable(_) | U::Busy { .. } => "hub_unreachable",
+            U::Refused { .. } | U::BadAnswer(_) => "hub_refused",
+        };
+        Self::new(kind, e.to_string())
+    }
+}
+
+impl From<tauri::Error> for CommandError {
+    fn from(e: tauri::Error) -> Self {
+        Self::internal(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CommandError {
+    fn from(e: std::io::Error) -> Self {
+        Self::new("io", e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_keep_a_kind_the_ui_can_translate() {
+        let e: CommandError = hirc_core::Error::WrongPassphrase { user: "Sam".into() }.into();
+        assert_eq!(e.kind, "wrong_passphrase");
+        let json = serde_json::to_value(&e).expect("json");
+        assert_eq!(json["kind"], "wrong_passphrase");
+        assert!(json.get("fields").is_none());
+        assert!(json["message"].as_str().is_some_and(|m| m.contains("Sam")));
+    }
+}

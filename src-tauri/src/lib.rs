@@ -1,0 +1,181 @@
+//! HIRC Desk's desktop shell: Tauri commands and events over the desk engine
+//! (`hirc-core`) and the sync worker (`hirc-sync`). No SQL and no crypto
+//! here; the UI (`ui/`) talks to Rust only through these commands.
+//!
+//! - [`state`]: the one managed state (store, session, worker).
+//! - `commands`: one module per concern.
+//! - [`events`]: the sync status pushed to the window.
+//! - [`error`]: the `{kind, message}` error every command returns.
+//! - `resume`: where each user was in the form.
+
+pub mod commands;
+pub mod error;
+pub mod events;
+mod resume;
+pub mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hirc_core::vault::KdfCost;
+use tauri::{Manager, Runtime};
+
+pub use state::AppState;
+
+/// Overrides where the desk lives (shared with `hirc`).
+pub const DATA_DIR_ENV: &str = "HIRC_DATA_DIR";
+/// Tests only: a cheap scrypt cost for new passphrases (as in `hirc`).
+pub const INSECURE_KDF_ENV: &str = "HIRC_INSECURE_KDF_LOG_N";
+/// Set by `scripts/run`: a development desk with a local test hub.
+pub const DEV_MODE_ENV: &str = "HIRC_DEV_MODE";
+
+/// Adds the app's state and commands to a builder; generic over the runtime
+/// so tests can build it on Tauri's mock runtime.
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    use commands::*;
+    builder
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            desk::desk_state,
+            desk::set_up_desk,
+            desk::unlock,
+            desk::lock,
+            desk::vocabulary,
+            reports::list_reports,
+            reports::new_draft,
+            reports::open_report,
+            reports::save_draft,
+            reports::check_report,
+            reports::submit_report,
+            reports::delete_draft,
+            reports::remember_place,
+            sync::sync_status,
+            sync::sync_now,
+            sync::hub_info,
+            sync::enrol,
+            users::list_users,
+            users::add_user,
+            users::remove_user,
+            users::reset_passphrase,
+            settings::settings,
+            settings::set_settings,
+            summary::summary,
+            summary::export_summary,
+        ])
+}
+
+/// The desk's data directory: `HIRC_DATA_DIR`, else the platform's per-user
+/// data directory (the same rule as `hirc`).
+pub fn data_dir() -> Result<PathBuf, String> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => hirc_core::paths::default_data_dir()
+            .ok_or_else(|| format!("no per-user data directory is known here; set {DATA_DIR_ENV}")),
+    }
+}
+
+fn kdf() -> Result<KdfCost, String> {
+    match std::env::var(INSECURE_KDF_ENV) {
+        Ok(v) => {
+            let log_n: u8 = v
+                .parse()
+                .map_err(|_| format!("{INSECURE_KDF_ENV} must be a number"))?;
+            eprintln!(
+                "warning: {INSECURE_KDF_ENV} is set: passphrases set now are cheap to guess. For tests only."
+            );
+            KdfCost::fixed(log_n).map_err(|e| e.to_string())
+        }
+        Err(_) => Ok(KdfCost::calibrated()),
+    }
+}
+
+/// Runs the app until its window closes.
+pub fn run() -> ExitCode {
+    let (dir, kdf) = match data_dir().and_then(|d| Ok((d, kdf()?))) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let dev_mode = std::env::var(DEV_MODE_ENV).is_ok_and(|v| v == "1");
+    let app = builder(tauri::Builder::default(), AppState::new(dir, kdf, dev_mode))
+        // A second launch brings the open window forward instead of opening
+        // the store twice.
+        .plugin(tauri_plugin_single_instance::init(|app, _, _| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_dialog::init())
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: the window could not be opened: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop the worker and drop the keys before the process ends.
+            let state = handle.state::<AppState>();
+            tauri::async_runtime::block_on(state.end());
+        }
+    });
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The window's capability grants exactly the app's commands (and event
+    /// listening): nothing more, and none missing.
+    #[test]
+    fn the_capability_grants_exactly_the_apps_commands() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).expect("json");
+        let granted: BTreeSet<String> = file["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| !p.starts_with("core:event:"))
+            .map(str::to_string)
+            .collect();
+        let commands: BTreeSet<String> = crate::commands::list::ALL
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-")))
+            .collect();
+        assert_eq!(granted, commands);
+        let events: Vec<&str> = file["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter(|p| p.starts_with("core:"))
+            .collect();
+        assert_eq!(
+            events,
+            ["core:event:allow-listen", "core:event:allow-unlisten"]
+        );
+    }
+
+    /// Every command the handler knows is in the list (a command left out
+    /// of `list.rs` could never be called).
+    #[test]
+    fn every_handled_command_is_listed() {
+        let lib = include_str!("lib.rs");
+        let start = lib.find("generate_handler![").expect("handler");
+        let end = lib[start..].find("])").expect("end") + start;
+        let handled: BTreeSet<&str> = lib[start..end]
+            .lines()
+            .filter_map(|l| l.trim().trim_end_matches(',').rsplit("::").next())
+            .filter(|n| !n.is_empty() && !n.contains('['))
+            .collect();
+        let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
+        assert_eq!(handled, listed);
+    }
+}

@@ -1,0 +1,188 @@
+//! The app's one managed state: where the desk lives, the open store, and,
+//! between unlock and lock, the session and its sync worker.
+//!
+//! The store is shared with the sync worker behind a mutex (a SQLite
+//! connection serves one thread at a time); every engine call runs on
+//! tokio's blocking pool so scrypt and fsync never stall the window.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hirc_core::vault::KdfCost;
+use hirc_core::{Desk, Session};
+use hirc_sync::{SharedDesk, SyncStatus, Worker};
+use tauri::{AppHandle, Runtime};
+
+use crate::error::{CommandError, CommandResult};
+use crate::events;
+
+/// How often the worker looks for new work while unlocked, besides "Sync
+/// now" and the nudge after every submit.
+const SYNC_POLL: Duration = Duration::from_secs(30);
+
+/// Everything the commands share.
+pub struct AppState {
+    /// The desk's data directory (`HIRC_DATA_DIR`, or the platform's).
+    pub data_dir: PathBuf,
+    /// The scrypt cost for new passphrases.
+    pub kdf: KdfCost,
+    /// Whether this is a development desk (the UI shows a banner).
+    pub dev_mode: bool,
+    inner: tokio::sync::Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    desk: Option<SharedDesk>,
+    unlocked: Option<Unlocked>,
+}
+
+struct Unlocked {
+    session: Arc<Session>,
+    worker: Worker,
+    forward: tauri::async_runtime::JoinHandle<()>,
+}
+
+impl AppState {
+    /// State for the desk at `data_dir` (opened when first needed).
+    pub fn new(data_dir: PathBuf, kdf: KdfCost, dev_mode: bool) -> Self {
+        Self {
+            data_dir,
+            kdf,
+            dev_mode,
+            inner: tokio::sync::Mutex::new(Inner::default()),
+        }
+    }
+
+    /// The open store, opening it on first use. `Ok(None)`: not set up yet.
+    pub async fn desk(&self) -> CommandResult<Option<SharedDesk>> {
+        let mut inner = self.inner.lock().await;
+        if let Some(desk) = &inner.desk {
+            return Ok(Some(desk.clone()));
+        }
+        let dir = self.data_dir.clone();
+        let opened = blocking(move || match Desk::open(&dir) {
+            Ok(desk) => Ok(Some(desk)),
+            Err(hirc_core::Error::NotInitialised { .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await?;
+        let shared = opened.map(|d| Arc::new(std::sync::Mutex::new(d)));
+        inner.desk.clone_from(&shared);
+        Ok(shared)
+    }
+
+    /// The open store, or `not_set_up`.
+    pub async fn existing_desk(&self) -> CommandResult<SharedDesk> {
+        self.desk()
+            .await?
+            .ok_or_else(|| CommandError::new("not_set_up", "this desk has not been set up yet"))
+    }
+
+    /// Keeps a newly created store.
+    pub async fn adopt(&self, desk: Desk) -> SharedDesk {
+        let shared = Arc::new(std::sync::Mutex::new(desk));
+        self.inner.lock().await.desk = Some(shared.clone());
+        shared
+    }
+
+    /// The current session, or `locked`.
+    pub async fn session(&self) -> CommandResult<(SharedDesk, Arc<Session>)> {
+        let inner = self.inner.lock().await;
+        match (&inner.desk, &inner.unlocked) {
+            (Some(desk), Some(u)) => Ok((desk.clone(), u.session.clone())),
+            _ => Err(CommandError::locked()),
+        }
+    }
+
+    /// Runs `f` with the store and the session on the blocking pool.
+    pub async fn with_session<T, F>(&self, f: F) -> CommandResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Desk, &Session) -> hirc_core::Result<T> + Send + 'static,
+    {
+        let (desk, session) = self.session().await?;
+        blocking(move || {
+            let mut desk = desk
+                .lock()
+                .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+            f(&mut desk, &session)
+        })
+        .await
+    }
+
+    /// Starts a session: keeps it, starts the sync worker, and forwards its
+    /// status to the window as events.
+    pub async fn begin<R: Runtime>(&self, app: &AppHandle<R>, session: Session) {
+        let mut inner = self.inner.lock().await;
+        if let Some(old) = inner.unlocked.take() {
+            stop(old).await;
+        }
+        let Some(desk) = inner.desk.clone() else {
+            return;
+        };
+        let session = Arc::new(session);
+        let worker = Worker::start(desk, session.clone(), SYNC_POLL);
+        let mut status = worker.status();
+        let app = app.clone();
+        let forward = tauri::async_runtime::spawn(async move {
+            loop {
+                let current: SyncStatus = status.borrow_and_update().clone();
+                events::sync_status(&app, &current);
+                if status.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        inner.unlocked = Some(Unlocked {
+            session,
+            worker,
+            forward,
+        });
+    }
+
+    /// Ends the session: stops the worker (letting an upload in flight
+    /// finish for up to five seconds) and drops the keys.
+    pub async fn end(&self) {
+        let unlocked = self.inner.lock().await.unlocked.take();
+        if let Some(u) = unlocked {
+            stop(u).await;
+        }
+    }
+
+    /// Wakes the worker now (after a submit, or "Sync now").
+    pub async fn sync_now(&self) -> CommandResult<()> {
+        let inner = self.inner.lock().await;
+        let u = inner.unlocked.as_ref().ok_or_else(CommandError::locked)?;
+        u.worker.sync_now();
+        Ok(())
+    }
+
+    /// The worker's latest status.
+    pub async fn sync_status(&self) -> CommandResult<SyncStatus> {
+        let inner = self.inner.lock().await;
+        let u = inner.unlocked.as_ref().ok_or_else(CommandError::locked)?;
+        Ok(u.worker.status().borrow().clone())
+    }
+}
+
+async fn stop(u: Unlocked) {
+    u.forward.abort();
+    u.worker.stop(Duration::from_secs(5)).await;
+    // The last Arc<Session> goes with the worker's task; its keys are
+    // zeroized when dropped.
+    drop(u.session);
+}
+
+/// Runs engine work on the blocking pool.
+pub async fn blocking<T, F>(f: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> hirc_core::Result<T> + Send + 'static,
+{
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| CommandError::internal(format!("a worker thread failed: {e}")))?
+        .map_err(CommandError::from)
+}

@@ -1,0 +1,58 @@
+// Interface languages. Every string the UI shows comes from a file in
+// src/i18n/; the report itself is always recorded in English fields, with
+// the language it was taken in noted.
+import en from '../i18n/en.json';
+import pl from '../i18n/pl.json';
+import ur from '../i18n/ur.json';
+
+export type Lang = 'en' | 'pl' | 'ur';
+type Strings = Record<string, string>;
+
+export const LANGUAGES: { code: Lang; name: string; dir: 'ltr' | 'rtl' }[] = [
+  { code: 'en', name: 'English', dir: 'ltr' },
+  { code: 'pl', name: 'Polski', dir: 'ltr' },
+  { code: 'ur', name: 'اردو', dir: 'rtl' },
+];
+
+const tables: Record<Lang, Strings> = { en, pl, ur };
+
+export const i18n = $state({ lang: 'en' as Lang });
+
+/** Switches the interface language and the page's direction. */
+export function setLang(lang: Lang): void {
+  i18n.lang = lang;
+  const entry = LANGUAGES.find((l) => l.code === lang);
+  document.documentElement.lang = lang;
+  document.documentElement.dir = entry?.dir ?? 'ltr';
+}
+
+/** The string for `key` in the current language (English if missing),
+ *  with `{name}` placeholders filled in. */
+export function t(key: string, params: Record<string, string | number> = {}): string {
+  const text = tables[i18n.lang][key] ?? (en as Strings)[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
+}
+
+/** A closed-list value's label: translated where a translation exists,
+ *  else the engine's English label. */
+export function vocabLabel(list: string, value: string, english: string): string {
+  return tables[i18n.lang][`vocab.${list}.${value}`] ?? english;
+}
+
+/** Every key of a language table (for the completeness test). */
+export function keysOf(lang: Lang): string[] {
+  return Object.keys(tables[lang]);
+}
+
+/** A date and time in the interface language. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(i18n.lang === 'en' ? 'en-GB' : i18n.lang, {
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}

@@ -1,0 +1,27 @@
+// The period a coordinator picks: this month, this quarter, this year, or
+// custom dates (checked here so a wrong date never reaches the engine).
+export type PeriodKind = 'month' | 'quarter' | 'year' | 'custom';
+
+const iso = (d: Date) =>
+  `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+/** First and last day of the period containing `today` (or the custom dates). */
+export function periodOf(kind: PeriodKind, today: Date, from: string, to: string): { from: string; to: string } | null {
+  const y = today.getFullYear();
+  const m = today.getMonth();
+  switch (kind) {
+    case 'month':
+      return { from: iso(new Date(y, m, 1)), to: iso(new Date(y, m + 1, 0)) };
+    case 'quarter': {
+      const q = Math.floor(m / 3) * 3;
+      return { from: iso(new Date(y, q, 1)), to: iso(new Date(y, q + 3, 0)) };
+    }
+    case 'year':
+      return { from: `${y}-01-01`, to: `${y}-12-31` };
+    case 'custom': {
+      const ok = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+      if (!ok(from) || !ok(to) || from > to) return null;
+      return { from, to };
+    }
+  }
+}
