@@ -21,14 +21,8 @@ pub struct CommandError {
     pub fields: Vec<FieldProblem>,
 }
 
-/// One field's problem.
-#[derive(Debug, Clone, Serialize)]
-pub struct FieldProblem {
-    /// The field's JSON path, e.g. `consent.pass_to_police`.
-    pub field: String,
-    /// What is wrong and how to put it right.
-    pub message: String,
-}
+/// One field's problem: the engine's own, passed through as it is.
+pub use hirc_core::model::FieldError as FieldProblem;
 
 /// The commands' result type.
 pub type CommandResult<T> = Result<T, CommandError>;
@@ -75,14 +69,7 @@ impl From<hirc_core::Error> for CommandError {
             _ => "store",
         };
         let fields = match &e {
-            E::Invalid(errors) => errors
-                .0
-                .iter()
-                .map(|f| FieldProblem {
-                    field: f.field.clone(),
-                    message: f.message.clone(),
-                })
-                .collect(),
+            E::Invalid(errors) => errors.0.clone(),
             _ => Vec::new(),
         };
         Self {

@@ -123,14 +123,7 @@ pub fn check_report(report: serde_json::Value) -> CommandResult<Vec<FieldProblem
     let today = chrono::Utc::now().date_naive();
     Ok(match check_complete(&report, today) {
         Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .0
-            .into_iter()
-            .map(|f| FieldProblem {
-                field: f.field,
-                message: f.message,
-            })
-            .collect(),
+        Err(errors) => errors.0,
     })
 }
 

@@ -14,6 +14,8 @@ export interface CommandError {
 }
 export interface FieldProblem {
   field: string;
+  /** The engine's stable name for the rule broken; worded by `problemText`. */
+  rule: string;
   message: string;
 }
 export interface UserEntry {

@@ -1,5 +1,5 @@
 // Turns a command's rejection into words for the person at the desk.
-import { isCommandError } from './api';
+import { isCommandError, type FieldProblem } from './api';
 import { t } from './i18n.svelte';
 
 /** The translated sentence for an error, falling back to the engine's own
@@ -17,4 +17,12 @@ export function errorText(e: unknown): string {
     return e.message;
   }
   return t('error.other');
+}
+
+/** A field's problem in the person's language: the engine names the rule,
+ *  the UI words it (the engine's own wording is for the command line). */
+export function problemText(p: FieldProblem): string {
+  const key = `problem.${p.rule}`;
+  const text = t(key);
+  return text !== key ? text : p.message;
 }

@@ -22,6 +22,10 @@ pub const MAX_TEXT_CHARS: usize = 2_000;
 pub struct FieldError {
     /// The field's JSON path, e.g. `consent.pass_to_police`.
     pub field: String,
+    /// Which rule it breaks, a stable name (e.g. `contact_anonymous`): the
+    /// app words each rule for the person at the desk, in their language,
+    /// where `message` is worded for the command line and the JSON format.
+    pub rule: &'static str,
     /// What is wrong and how to put it right.
     pub message: String,
 }
@@ -32,9 +36,10 @@ pub struct FieldError {
 pub struct ValidationErrors(pub Vec<FieldError>);
 
 impl ValidationErrors {
-    fn push(&mut self, field: &str, message: impl Into<String>) {
+    fn push(&mut self, field: &str, rule: &'static str, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.into(),
+            rule,
             message: message.into(),
         });
     }
@@ -98,6 +103,7 @@ pub fn check_draft(r: &Report) -> Result<(), ValidationErrors> {
         if n > limit {
             errs.push(
                 field,
+                "too_long",
                 format!("is {n} characters long; the most this field keeps is {limit}"),
             );
         }
@@ -118,43 +124,54 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
     if r.reporter_role.is_none() {
         errs.push(
             "reporter_role",
+            "reporter_role_missing",
             "say who is reporting: victim, witness, third_party_on_behalf or organisation",
         );
     }
     if r.strands.is_empty() {
         errs.push(
             "strands",
+            "strands_missing",
             "choose at least one reason the person believes they were targeted",
         );
     }
     if r.strands.contains(&Strand::Other) && blank(&r.strand_other) {
         errs.push(
             "strand_other",
+            "strand_other_missing",
             "describe the 'other' reason, or untick 'other'",
         );
     }
     if r.incident_types.is_empty() {
-        errs.push("incident_types", "choose at least one kind of incident");
+        errs.push(
+            "incident_types",
+            "incident_types_missing",
+            "choose at least one kind of incident",
+        );
     }
     if r.incident_types.contains(&IncidentType::Other) && blank(&r.incident_type_other) {
         errs.push(
             "incident_type_other",
+            "incident_type_other_missing",
             "describe the 'other' kind of incident, or untick 'other'",
         );
     }
     if blank(&r.description) {
         errs.push(
             "description",
+            "description_missing",
             "write what happened, in the person's own words",
         );
     }
     match r.occurred_on {
         None => errs.push(
             "occurred_on",
+            "occurred_on_missing",
             "enter the date it happened; an approximate date is fine (tick 'approximate')",
         ),
         Some(d) if d > today => errs.push(
             "occurred_on",
+            "occurred_on_future",
             "the date is in the future; check the day, month and year",
         ),
         Some(_) => {}
@@ -162,6 +179,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
     if r.location_type.is_none() {
         errs.push(
             "location_type",
+            "location_type_missing",
             "choose the kind of place where it happened",
         );
     }
@@ -169,7 +187,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
         && looks_like_full_postcode(area)
     {
         errs.push(
-            "area",
+            "area", "area_full_postcode",
             "use only the postcode district (e.g. SS8) or the town; put more detail in location_details",
         );
     }
@@ -180,6 +198,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
     match anonymous {
         None => errs.push(
             "anonymous",
+            "anonymous_missing",
             "ask whether the person wants to stay anonymous (true or false)",
         ),
         Some(true) => {
@@ -191,7 +210,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
             ] {
                 if !blank(v) {
                     errs.push(
-                        field,
+                        field, "anonymous_has_identity",
                         "the report is anonymous, so this must be left empty; clear it or untick anonymous",
                     );
                 }
@@ -205,6 +224,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
     {
         errs.push(
             "person.email",
+            "email_invalid",
             "this does not look like an email address (it needs one @ and a domain)",
         );
     }
@@ -213,7 +233,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
         && !looks_like_phone(phone)
     {
         errs.push(
-            "person.phone",
+            "person.phone", "phone_invalid",
             "a phone number has 7 to 15 digits, and may have spaces, brackets, dashes and a leading +",
         );
     }
@@ -224,7 +244,11 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
         if let Some(tag) = tag.as_deref()
             && !looks_like_language_tag(tag)
         {
-            errs.push(field, "use a language tag such as en, pl, ur or pt-BR");
+            errs.push(
+                field,
+                "language_tag_invalid",
+                "use a language tag such as en, pl, ur or pt-BR",
+            );
         }
     }
 
@@ -232,46 +256,50 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
     if c.pass_to_police.is_none() {
         errs.push(
             "consent.pass_to_police",
+            "pass_to_police_missing",
             "ask whether the report may go to the police: identified, anonymous_only or no",
         );
     }
     if c.police_may_contact.is_none() {
         errs.push(
             "consent.police_may_contact",
+            "police_may_contact_missing",
             "ask whether the police may contact the person (true or false)",
         );
     }
     if c.refer_to_support.is_none() {
         errs.push(
             "consent.refer_to_support",
+            "refer_to_support_missing",
             "ask whether the person wants to be referred to support (true or false)",
         );
     }
     if anonymous == Some(true) && c.pass_to_police == Some(PassToPolice::Identified) {
         errs.push(
-            "consent.pass_to_police",
+            "consent.pass_to_police", "anonymous_identified",
             "an anonymous report cannot go to the police with the person's details; choose anonymous_only or no",
         );
     }
     if c.police_may_contact == Some(true) {
         if anonymous == Some(true) {
             errs.push(
-                "consent.police_may_contact",
+                "consent.police_may_contact", "contact_anonymous",
                 "the police cannot contact a person who stays anonymous; choose false or untick anonymous",
             );
         } else if !has_contact {
             errs.push(
                 "consent.police_may_contact",
+                "contact_without_details",
                 "the police may contact the person, but no phone, email or address is recorded",
             );
         }
         match c.pass_to_police {
             Some(PassToPolice::No) => errs.push(
-                "consent.police_may_contact",
+                "consent.police_may_contact", "contact_not_passed",
                 "the report is not going to the police, so they cannot contact the person; choose false",
             ),
             Some(PassToPolice::AnonymousOnly) => errs.push(
-                "consent.police_may_contact",
+                "consent.police_may_contact", "contact_anonymous_only",
                 "the report goes to the police without the person's details, so they cannot contact them; choose false, or pass_to_police identified",
             ),
             _ => {}
@@ -279,7 +307,7 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
     }
     if r.already_reported != Some(true) && !blank(&r.crime_reference) {
         errs.push(
-            "crime_reference",
+            "crime_reference", "crime_reference_not_reported",
             "a crime reference is given but already_reported is not true; set already_reported to true or clear the reference",
         );
     }
@@ -414,6 +442,35 @@ mod tests {
         assert_eq!(fields(&errs), vec!["consent.police_may_contact"]);
         r.consent.police_may_contact = Some(false);
         check_complete(&r, today()).expect("consistent");
+    }
+
+    /// The app words problems by rule name, so the names are part of the
+    /// contract: each check has its own, and they do not drift.
+    #[test]
+    fn each_problem_names_the_rule_it_breaks() {
+        let mut r = example();
+        r.anonymous = Some(true);
+        r.consent.pass_to_police = Some(PassToPolice::Identified);
+        let errs = check_complete(&r, today()).expect_err("contradictions");
+        let rules: Vec<(&str, &str)> = errs.0.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+        assert!(
+            rules.contains(&("person.name", "anonymous_has_identity")),
+            "{rules:?}"
+        );
+        assert!(
+            rules.contains(&("consent.pass_to_police", "anonymous_identified")),
+            "{rules:?}"
+        );
+        assert!(
+            rules.contains(&("consent.police_may_contact", "contact_anonymous")),
+            "{rules:?}"
+        );
+
+        let empty = check_complete(&Report::default(), today()).expect_err("empty");
+        let mut names: Vec<&str> = empty.0.iter().map(|e| e.rule).collect();
+        assert!(names.iter().all(|n| n.ends_with("_missing")), "{names:?}");
+        names.dedup();
+        assert_eq!(names.len(), empty.0.len(), "one rule per required answer");
     }
 
     #[test]
