@@ -178,4 +178,28 @@ mod tests {
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
         assert_eq!(handled, listed);
     }
+
+    /// Every closed-list value the form shows has a label in each UI
+    /// language besides English (English labels come from the engine).
+    #[test]
+    fn every_vocabulary_value_is_translated() {
+        let tables = [
+            ("pl", include_str!("../../ui/src/i18n/pl.json")),
+            ("ur", include_str!("../../ui/src/i18n/ur.json")),
+        ];
+        for (lang, text) in tables {
+            let table: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text).expect("json");
+            let missing: Vec<String> = crate::commands::desk::vocabulary()
+                .into_iter()
+                .flat_map(|(list, choices)| {
+                    choices
+                        .into_iter()
+                        .map(move |c| format!("vocab.{list}.{}", c.value))
+                })
+                .filter(|key| !table.contains_key(key))
+                .collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+        }
+    }
 }

@@ -29,7 +29,14 @@ export function setLang(lang: Lang): void {
 /** The string for `key` in the current language (English if missing),
  *  with `{name}` placeholders filled in. */
 export function t(key: string, params: Record<string, string | number> = {}): string {
-  const text = tables[i18n.lang][key] ?? (en as Strings)[key] ?? key;
+  // A numeric `count` picks the language's plural form where the table has
+  // one (`key.one`, `key.few`, `key.many`, `key.other`: Polish needs all
+  // four), else the plain key.
+  const count = params.count;
+  const form = typeof count === 'number' ? `${key}.${new Intl.PluralRules(i18n.lang).select(count)}` : null;
+  const table = tables[i18n.lang];
+  const english = en as Strings;
+  const text = (form && table[form]) ?? table[key] ?? (form && english[form]) ?? english[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
 }
 
