@@ -19,7 +19,12 @@ export function periodOf(kind: PeriodKind, today: Date, from: string, to: string
     case 'year':
       return { from: `${y}-01-01`, to: `${y}-12-31` };
     case 'custom': {
-      const ok = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`));
+      // A real calendar day: Date.parse alone takes 2026-02-30 as 2 March.
+      const ok = (s: string) => {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+        const d = new Date(`${s}T00:00:00Z`);
+        return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+      };
       if (!ok(from) || !ok(to) || from > to) return null;
       return { from, to };
     }
