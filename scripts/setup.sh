@@ -68,7 +68,54 @@ ensure_postgres() {
     export HIRC_TEST_POSTGRES="postgres://hirc:hirc@127.0.0.1:5432/postgres"
 }
 
+# The desktop app: WebKitGTK and friends to build it (Tauri 2 on Linux), and
+# a virtual display, a session bus and the WebDriver bridge to run it in tests.
+APP_PACKAGES=(file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
+    librsvg2-dev libxdo-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+    xvfb xauth webkit2gtk-driver dbus-x11 at-spi2-core fonts-dejavu-core)
+
+# Node.js builds the UI (Vite 8 needs Node 20.19 or newer). It is not
+# downloaded here: Debian 12's own nodejs is 18, too old, so a newer one
+# (NodeSource's package, or nvm) must already be installed.
+ensure_node() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "error: Node.js 20.19+ with npm is needed to build the UI; install it (e.g. NodeSource's nodejs package) and run this again." >&2
+        exit 1
+    fi
+    local have
+    have=$(node --version | sed 's/^v//')
+    if [ "$(printf '%s\n20.19.0\n' "$have" | sort -V | head -n1)" != "20.19.0" ]; then
+        echo "error: Node.js $have is too old; the UI build needs 20.19 or newer." >&2
+        exit 1
+    fi
+}
+
+# The UI's packages (exactly package-lock.json) and its build in ui/dist,
+# which the desktop app embeds: without it src-tauri does not compile.
+ensure_ui() {
+    ensure_node
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+        echo "==> installing the UI's npm packages (npm ci)"
+        (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    echo "==> building the UI (ui/dist)"
+    (cd ui && npm run --silent build >/dev/null)
+}
+
+# tauri-driver, the WebDriver server for end-to-end tests of the real app,
+# built from crates.io into the git-ignored .tools/ once.
+TAURI_DRIVER_VERSION=2.1.0
+ensure_tauri_driver() {
+    local bin=.tools/bin/tauri-driver
+    if [ -x "$bin" ] && grep -q "tauri-driver $TAURI_DRIVER_VERSION " .tools/.crates.toml 2>/dev/null; then
+        return 0
+    fi
+    echo "==> building tauri-driver $TAURI_DRIVER_VERSION into .tools/ (about 90 s, once)"
+    cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --root .tools --quiet
+}
+
 setup() {
-    ensure_apt "${APT_PACKAGES[@]}"
+    ensure_apt "${APT_PACKAGES[@]}" "${APP_PACKAGES[@]}"
     ensure_rust
+    ensure_ui
 }

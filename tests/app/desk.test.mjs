@@ -1,0 +1,212 @@
+// End-to-end tests of the real app (the built `hirc-desk` binary) in a real
+// window, over WebDriver (tauri-driver + WebKitWebDriver). Run under Xvfb
+// and a D-Bus session by scripts/test:
+//   xvfb-run -a dbus-run-session -- node --test tests/app/desk.test.mjs
+// With SCREENSHOTS=dir it also saves a PNG of each screen there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KEY, Session, startDriver } from './webdriver.mjs';
+
+const root = resolve(import.meta.dirname, '../..');
+const app = join(root, 'target/debug/hirc-desk');
+const hubBin = join(root, 'target/debug/hirc-hub');
+const driver = join(root, '.tools/bin/tauri-driver');
+const shots = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : null;
+const PASS = 'correct horse battery staple';
+const CANARY = `canary-${Date.now()}-description`;
+
+async function shot(s, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  writeFileSync(join(shots, `${name}.png`), await s.screenshot());
+}
+
+/** Every file under `dir`, recursively. */
+function files(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+/** Starts a hub on loopback; resolves with its URL and a way to stop it. */
+async function startHub(dir) {
+  mkdirSync(dir, { recursive: true });
+  execFileSync(hubBin, ['keygen', '--out', join(dir, 'partnership.key')], { stdio: 'ignore' });
+  const key = readFileSync(join(dir, 'partnership.key'), 'utf8');
+  const recipient = /age1[0-9a-z]+/.exec(key)[0];
+  const child = spawn(hubBin, ['serve', '--data-dir', dir, '--listen', '127.0.0.1:0', '--recipient', recipient], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const first = await new Promise((ok) => createInterface({ input: child.stdout }).once('line', ok));
+  const url = first.replace('hirc-hub listening on ', '').trim();
+  const code = execFileSync(hubBin, ['enrol', '--data-dir', dir, '--centre', 'Castle Point CVS'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+    .trim()
+    .split('\n')
+    .pop();
+  return { url, code, stop: () => child.kill('SIGTERM') };
+}
+
+test('first run, a report across steps, a crash mid-form, submit, delivery, lock and quick-hide', { timeout: 240_000 }, async () => {
+  const work = mkdtempSync(join(tmpdir(), 'hirc-app-'));
+  const data = join(work, 'desk');
+  const env = { HIRC_DATA_DIR: data, HIRC_INSECURE_KDF_LOG_N: '10', NO_AT_BRIDGE: '1' };
+  const d = await startDriver(driver, env);
+  let s;
+  let hub;
+  try {
+    // First run.
+    s = await Session.open(d.base, app);
+    await s.wait('#centre-name');
+    await shot(s, '01-first-run');
+    await s.click('#set-up');
+    await s.wait('.error-summary');
+    await s.type('#centre-name', 'Castle Point CVS');
+    await s.type('#centre-code', 'CP');
+    await s.type('#coordinator', 'Chris');
+    await s.type('#passphrase', PASS);
+    await s.type('#passphrase-again', PASS);
+    await s.click('#set-up');
+    const code = await s.waitText('#recovery-code', /^[0-9A-Z]{5}(-[0-9A-Z]{5}){5}$/);
+    assert.ok(code);
+    await shot(s, '02-recovery-code');
+    await s.click('#recovery-continue');
+    await s.wait('.error-summary'); // must confirm first
+    await s.click('#stored');
+    await s.click('#recovery-continue');
+    await s.wait('#new-report');
+    assert.match(await s.text('#sync-status'), /Not connected/);
+
+    // A report across steps, autosaved.
+    await s.click('#new-report');
+    await s.wait('#f-reporter_role');
+    await shot(s, '04-report-who');
+    await s.click('#continue');
+    await s.waitText('.error-summary', /reporting|role/i); // required, per step
+    await s.click('#f-reporter_role');
+    await s.waitText('#save-state', /Saved/);
+    await s.click('#continue');
+    await s.waitText('#step-title', /What happened/);
+    await s.click('#f-incident_types');
+    await s.type('#f-description', `Shouted at in the street. ${CANARY}`);
+    await s.waitText('#save-state', /Saved/);
+    await shot(s, '05-report-what');
+    await s.click('#continue');
+    await s.waitText('#step-title', /When and where/);
+    await s.type('#f-occurred_on', '2');
+    await s.type('#f-occurred_on-month', '11');
+    await s.type('#f-occurred_on-year', '2026');
+    await s.click('#f-location_type');
+    await s.type('#f-area', 'SS8');
+    await sleep(500);
+    await s.waitText('#save-state', /Saved/);
+
+    // The app dies mid-form; nothing typed is lost.
+    execFileSync('pkill', ['-KILL', '-f', app]);
+    await s.close();
+    s = await Session.open(d.base, app);
+    await s.wait('#passphrase');
+    await shot(s, '03-unlock');
+    await s.type('#passphrase', 'wrong passphrase!!');
+    await s.click('#unlock');
+    await s.waitText('.error-summary', /not right/);
+    await s.type('#passphrase', PASS);
+    await s.click('#unlock');
+    await s.click('#resume');
+    await s.waitText('#step-title', /When and where/);
+    assert.equal(await s.value('#f-occurred_on'), '2');
+    assert.equal(await s.value('#f-occurred_on-year'), '2026');
+    assert.equal(await s.value('#f-area'), 'SS8');
+    await s.click('#continue');
+    await s.waitText('#step-title', /targeted/);
+    await s.click('#f-strands');
+    await s.waitText('#save-state', /Saved/);
+    await s.click('#continue');
+    await s.waitText('#step-title', /details/);
+    await s.click('#f-anonymous'); // yes: no name or contact
+    await s.click('#continue');
+    await s.waitText('#step-title', /Consent/);
+    // Answers that contradict "anonymous" are refused in the desk's words,
+    // with a link to each field.
+    await s.click('#f-consent-pass_to_police'); // yes, with their details
+    await s.click('#f-consent-police_may_contact'); // yes
+    await s.click('#f-consent-refer_to_support');
+    await s.click('#continue');
+    await s.waitText('.error-summary', /Choose ‘Yes, anonymously’ or ‘No’[\s\S]*cannot contact someone who stays anonymous/);
+    await s.click('.error-summary a');
+    assert.equal(await s.exec('return document.activeElement.id'), 'f-consent-pass_to_police');
+    await s.click('#f-consent-pass_to_police-1'); // yes, anonymously
+    await s.click('#f-consent-police_may_contact-1'); // no
+    await s.waitText('#save-state', /Saved/);
+    await shot(s, '06-report-consent');
+    await s.click('#continue');
+    await s.waitText('#step-title', /Check the report/);
+    await s.waitText('main', new RegExp(CANARY));
+    await shot(s, '07-report-review');
+    await s.click('#submit-report');
+    const reference = await s.waitText('#reference', /^CP-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
+    await shot(s, '08-submitted');
+    await s.click('#home');
+    await s.waitText('#count-waiting', /^1$/);
+    assert.match(await s.text('main'), new RegExp(reference));
+
+    // A local hub; enrol in Settings; the report is delivered.
+    hub = await startHub(join(work, 'hub'));
+    await s.exec('document.querySelector(".header__nav button:last-child").click()');
+    await s.type('#hub-url', hub.url);
+    await s.type('#hub-code', hub.code);
+    await s.click('#enrol');
+    await s.waitText('#fingerprint', /^[0-9A-F]{4}( [0-9A-F]{4}){4}$/);
+    await shot(s, '10-settings');
+    await s.exec('document.querySelector(".header__nav button:first-child").click()');
+    await s.waitText('#count-delivered', /^1$/, 30000);
+    await s.waitText('#count-waiting', /^0$/);
+    await s.waitText('#sync-status', /Online/);
+    await shot(s, '09-home');
+
+    // Summaries show the report (one report: a small number, suppressed).
+    await s.exec('document.querySelectorAll(".header__nav button")[1].click()');
+    await s.waitText('#reports-taken', /<5/);
+    await s.exec('document.getElementById("reports-taken").scrollIntoView({ block: "start" })');
+    await shot(s, '11-summaries');
+
+    // Lock, then quick-hide.
+    await s.click('#lock');
+    await s.wait('#unlock');
+    await s.type('#passphrase', PASS);
+    await s.click('#unlock');
+    await s.wait('#new-report');
+    await s.keys(KEY.ESCAPE, KEY.ESCAPE);
+    await s.wait('#hidden');
+    const hidden = await s.text('body');
+    assert.doesNotMatch(hidden, /report|CP-|Chris/i, 'the neutral screen shows nothing of the desk');
+    await shot(s, '12-quick-hide');
+    await s.click('#hidden button');
+    await s.wait('#unlock'); // hidden means locked
+  } catch (e) {
+    // What the window showed when it failed, for whoever reads the log.
+    const png = join(tmpdir(), 'hirc-app-failure.png');
+    if (s) writeFileSync(png, await s.screenshot().catch(() => Buffer.alloc(0)));
+    const main = s ? await s.text('main').catch(() => '') : '';
+    throw new Error(`${e.message}\n--- the window showed (screenshot: ${png}):\n${main}`);
+  } finally {
+    await s?.close();
+    d.child.kill('SIGKILL');
+    hub?.stop();
+  }
+  // Nothing readable on disk: the description never appears in any file of
+  // the desk (store, WAL, resume file).
+  for (const f of files(data)) {
+    assert.ok(!readFileSync(f).includes(CANARY), `${f} holds the report's text`);
+  }
+  rmSync(work, { recursive: true, force: true });
+});
