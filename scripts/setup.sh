@@ -25,6 +25,11 @@ ensure_apt() {
         -o DPkg::Lock::Timeout=300 "${missing[@]}"
 }
 
+# Whether version $1 is $2 or newer.
+version_at_least() {
+    [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]
+}
+
 ensure_rust() {
     if ! command -v cargo >/dev/null 2>&1; then
         [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
@@ -36,7 +41,7 @@ ensure_rust() {
     fi
     local have
     have=$(rustc --version | awk '{print $2}')
-    if [ "$(printf '%s\n1.92.0\n' "$have" | sort -V | head -n1)" != "1.92.0" ]; then
+    if ! version_at_least "$have" 1.92.0; then
         echo "error: Rust $have is too old; HIRC Desk needs 1.92 or newer (rustup update)." >&2
         exit 1
     fi
@@ -84,7 +89,7 @@ ensure_node() {
     fi
     local have
     have=$(node --version | sed 's/^v//')
-    if [ "$(printf '%s\n20.19.0\n' "$have" | sort -V | head -n1)" != "20.19.0" ]; then
+    if ! version_at_least "$have" 20.19.0; then
         echo "error: Node.js $have is too old; the UI build needs 20.19 or newer." >&2
         exit 1
     fi
