@@ -48,3 +48,12 @@ describe('Radios', () => {
     expect((getByLabelText('Yes') as HTMLInputElement).id).toBe('f-anonymous');
   });
 });
+
+describe('describedBy', () => {
+  it('names the hint and the error that are shown, and nothing when neither is', async () => {
+    const { describedBy } = await import('../../src/lib/components/field');
+    expect(describedBy('f-area', 'a hint', 'an error')).toBe('f-area-hint f-area-error');
+    expect(describedBy('f-area', '', 'an error')).toBe('f-area-error');
+    expect(describedBy('f-area', '', '')).toBeUndefined();
+  });
+});
