@@ -11,6 +11,7 @@
 pub mod commands;
 pub mod error;
 pub mod events;
+mod files;
 mod resume;
 pub mod state;
 

@@ -47,15 +47,8 @@ pub fn set(dir: &Path, user: Uuid, place: Option<Place>) -> std::io::Result<()> 
         Some(p) => all.insert(user, p),
         None => all.remove(&user),
     };
-    let tmp = dir.join(format!("{FILE}.tmp"));
     let bytes = serde_json::to_vec(&all).map_err(std::io::Error::other)?;
-    {
-        use std::io::Write as _;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path(dir))
+    crate::files::write_atomically(&path(dir), &bytes)
 }
 
 #[cfg(test)]

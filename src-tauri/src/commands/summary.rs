@@ -8,6 +8,7 @@ use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::error::{CommandError, CommandResult};
+use crate::files::write_atomically;
 use crate::state::{AppState, blocking};
 
 /// A summary's period and threshold, as the UI sends them.
@@ -89,7 +90,7 @@ pub async fn export_summary<R: Runtime>(
         .into_path()
         .map_err(|e| CommandError::internal(format!("that place cannot be saved to: {e}")))?;
     let bytes = blocking(move || render(&summary, format)).await?;
-    write_owner_only(&path, &bytes)?;
+    write_atomically(&path, &bytes)?;
     let shown = path.display().to_string();
     state
         .with_session(move |desk, s| {
@@ -108,24 +109,4 @@ fn render(summary: &Summary, format: Format) -> hirc_core::Result<Vec<u8>> {
         Format::Xlsx => to_xlsx(summary)?,
         Format::Pdf => to_pdf(summary)?,
     })
-}
-
-/// Writes through a temporary file beside the target, readable by the
-/// owner only where the platform has such permissions, then renames it, so
-/// a failure never leaves half a file where the coordinator looks.
-fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("part");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
 }
