@@ -99,6 +99,7 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    hirc_core::logging::init(&dir, std::env::var_os("HIRC_LOG").is_some());
     let dev_mode = std::env::var(DEV_MODE_ENV).is_ok_and(|v| v == "1");
     let app = builder(tauri::Builder::default(), AppState::new(dir, kdf, dev_mode))
         // A second launch brings the open window forward instead of opening

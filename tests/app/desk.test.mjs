@@ -59,7 +59,9 @@ async function startHub(dir) {
 test('first run, a report across steps, a crash mid-form, submit, delivery, lock and quick-hide', { timeout: 240_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), 'hirc-app-'));
   const data = join(work, 'desk');
-  const env = { HIRC_DATA_DIR: data, HIRC_INSECURE_KDF_LOG_N: '10', NO_AT_BRIDGE: '1' };
+  // HIRC_LOG: the app logs to standard error as well as its log file, at
+  // the most talkative level, and both are scanned for the report's text.
+  const env = { HIRC_DATA_DIR: data, HIRC_INSECURE_KDF_LOG_N: '10', NO_AT_BRIDGE: '1', HIRC_LOG: 'debug' };
   const d = await startDriver(driver, env);
   let s;
   let hub;
@@ -200,13 +202,18 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     throw new Error(`${e.message}\n--- the window showed (screenshot: ${png}):\n${main}`);
   } finally {
     await s?.close();
-    d.child.kill('SIGKILL');
+    d.stop();
     hub?.stop();
   }
-  // Nothing readable on disk: the description never appears in any file of
-  // the desk (store, WAL, resume file).
-  for (const f of files(data)) {
+  // Nothing readable on disk or in the logs: the description never appears
+  // in any file of the desk (store, WAL, resume file, log) nor in what the
+  // app wrote to standard error (tauri-driver passes it through).
+  const written = files(data);
+  assert.ok(written.some((f) => f.endsWith('hirc.log')), 'the app keeps a log');
+  for (const f of written) {
     assert.ok(!readFileSync(f).includes(CANARY), `${f} holds the report's text`);
   }
+  assert.match(d.log(), /report sealed and queued/, "the app's standard error was captured");
+  assert.ok(!d.log().includes(CANARY), "the app's standard error holds the report's text");
   rmSync(work, { recursive: true, force: true });
 });

@@ -25,7 +25,10 @@ export async function startDriver(driverPath, env) {
   const child = spawn(
     driverPath,
     ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    // Its own process group, so stopping it also stops WebKitWebDriver and
+    // the app it started: an orphan holding our stderr pipe would keep node
+    // (and so the whole test run) waiting after the test has finished.
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   let log = '';
   child.stderr.on('data', (d) => (log += d));
@@ -33,14 +36,23 @@ export async function startDriver(driverPath, env) {
   for (let i = 0; i < 100; i++) {
     try {
       const r = await fetch(`${base}/status`);
-      if (r.ok) return { base, child, log: () => log };
+      if (r.ok) return { base, child, log: () => log, stop: () => stopGroup(child) };
     } catch {
       // not up yet
     }
     await sleep(100);
   }
-  child.kill('SIGKILL');
+  stopGroup(child);
   throw new Error(`tauri-driver did not start: ${log}`);
+}
+
+function stopGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  child.stderr?.destroy();
 }
 
 async function call(base, method, path, body) {

@@ -9,7 +9,6 @@
 mod cli;
 mod commands;
 mod input;
-mod logging;
 mod output;
 mod prompts;
 
@@ -43,7 +42,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    logging::init(&data_dir, cli.verbose);
+    hirc_core::logging::init(&data_dir, cli.verbose);
     match run(cli, data_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

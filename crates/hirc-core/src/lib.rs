@@ -18,6 +18,7 @@ pub mod desk;
 pub mod envelope;
 mod error;
 pub mod lock;
+pub mod logging;
 pub mod model;
 pub mod outbox;
 pub mod paths;

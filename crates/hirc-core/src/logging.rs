@@ -1,6 +1,8 @@
-//! Log lines go to `<data dir>/logs/hirc.log` (owner-only), and with
-//! `--verbose` to standard error too. The engine logs ids, sizes and events,
-//! never content; the canary tests scan this file to hold it to that.
+//! Where a desk's log lines go, for the command line and the app alike:
+//! `<data dir>/logs/hirc.log` (owner-only), and when asked (`--verbose`, or
+//! `HIRC_LOG` set for the app) to standard error too. The engine logs ids,
+//! sizes and events, never content; the canary tests scan this file to hold
+//! it to that.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -10,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
-/// Sets up logging for this process.
+/// Sets up logging for this process (once; later calls do nothing).
 pub fn init(data_dir: &Path, verbose: bool) {
     let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
@@ -26,14 +28,15 @@ pub fn init(data_dir: &Path, verbose: bool) {
     tracing_subscriber::registry()
         .with(file_layer)
         .with(stderr_layer)
-        .init();
+        .try_init()
+        .ok();
 }
 
 fn filter(default: &str) -> EnvFilter {
     EnvFilter::try_from_env("HIRC_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
-/// Appends to the log file, opening it per line: the CLI writes a handful of
+/// Appends to the log file, opening it per line: a desk writes a handful of
 /// lines, and the desk's folder may not exist yet (before `init`), in which
 /// case nothing is written rather than a folder made by accident.
 struct LogFile(PathBuf);
