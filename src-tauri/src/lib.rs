@@ -181,6 +181,27 @@ mod tests {
         assert_eq!(handled, listed);
     }
 
+    /// The UI's browser tests run against an in-memory desk that serves the
+    /// vocabulary from a fixture; this keeps the fixture the engine's own.
+    /// `HIRC_UPDATE_FIXTURES=1 cargo test -p hirc-desk` rewrites it.
+    #[test]
+    fn the_browser_tests_use_the_engines_vocabulary() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../ui/tests/browser/fixtures/vocabulary.json");
+        let current = serde_json::to_string_pretty(&crate::commands::desk::vocabulary())
+            .expect("json")
+            + "\n";
+        if std::env::var_os("HIRC_UPDATE_FIXTURES").is_some() {
+            std::fs::write(&path, &current).expect("write the fixture");
+        }
+        let fixture = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            fixture == current,
+            "{} is not the engine's vocabulary: run HIRC_UPDATE_FIXTURES=1 cargo test -p hirc-desk",
+            path.display()
+        );
+    }
+
     /// Every closed-list value the form shows has a label in each UI
     /// language besides English (English labels come from the engine).
     #[test]

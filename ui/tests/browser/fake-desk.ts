@@ -1,0 +1,350 @@
+// An in-memory desk behind mocked Tauri IPC, for the browser tests: the UI
+// runs in plain Chromium with every command answered here instead of by the
+// Rust shell. It keeps the real shapes (the types come from lib/api.ts and
+// the vocabulary is the engine's own, see fixtures/vocabulary.json); the
+// real engine behind the real window is tested by tests/app.
+//
+// `?desk=new` starts with a desk that is not set up; `?desk=ready` (the
+// default) with a set-up, enrolled desk holding a draft, a report waiting to
+// upload and a delivered one. The passphrase of every user is PASSPHRASE.
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import type {
+  CommandError,
+  DeskState,
+  FieldProblem,
+  HubInfo,
+  Place,
+  Report,
+  ReportListing,
+  ReportState,
+  Role,
+  Settings,
+  Summary,
+  SummaryTable,
+  SyncStatus,
+  User,
+  Vocabulary,
+} from '../../src/lib/api';
+import { SYNC_STATUS_EVENT } from '../../src/lib/api';
+import vocabulary from './fixtures/vocabulary.json';
+
+export const PASSPHRASE = 'correct horse battery staple';
+
+interface StoredUser extends User {
+  passphrase: string;
+}
+interface StoredReport {
+  id: string;
+  state: ReportState;
+  reference: string | null;
+  report: Report;
+  created_at: string;
+  updated_at: string;
+  owner: string;
+  uploaded: boolean;
+}
+
+const now = () => new Date().toISOString();
+let serial = 0;
+const newId = () => `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`;
+
+const desk = {
+  setUp: false,
+  centreName: null as string | null,
+  centreCode: null as string | null,
+  users: [] as StoredUser[],
+  unlocked: null as StoredUser | null,
+  settings: { auto_lock_minutes: 5, retention_days: 1095 } as Settings,
+  reports: [] as StoredReport[],
+  place: null as Place | null,
+  hub: null as HubInfo | null,
+  lastSuccess: null as string | null,
+};
+
+function fail(kind: string, message: string, fields?: FieldProblem[]): never {
+  const error: CommandError = { kind, message, fields };
+  throw error;
+}
+
+function user(name: string, role: Role): StoredUser {
+  return { id: newId(), name, role, created_at: now(), passphrase: PASSPHRASE };
+}
+
+const complete: Report = {
+  reporter_role: 'victim',
+  language_used: 'en',
+  incident_types: ['verbal_abuse'],
+  description: 'Shouted at on the bus.',
+  occurred_on: '2026-11-02',
+  location_type: 'public_transport',
+  area: 'SS8',
+  strands: ['race'],
+  anonymous: true,
+  person: {},
+  consent: { pass_to_police: 'no', police_may_contact: false, refer_to_support: false },
+  support_needs: [],
+};
+
+function seedReadyDesk() {
+  desk.setUp = true;
+  desk.centreName = 'Castle Point CVS';
+  desk.centreCode = 'CP';
+  desk.users = [user('Chris', 'coordinator'), user('Ali', 'ambassador')];
+  desk.hub = {
+    hub_name: 'Essex partnership hub',
+    url: 'https://hub.example.org',
+    fingerprint: '3F2A 91C4 0B7E D5A8 66C1',
+    enrolled_at: '2026-10-01T09:00:00Z',
+  };
+  desk.lastSuccess = '2026-11-20T15:04:00Z';
+  const at = '2026-11-20T14:00:00Z';
+  desk.reports = [
+    { id: newId(), state: 'draft', reference: null, report: { ...complete, description: undefined }, created_at: at, updated_at: at, owner: 'Ali', uploaded: false },
+    { id: newId(), state: 'sealed', reference: 'CP-7K2Q-4M', report: complete, created_at: at, updated_at: at, owner: 'Ali', uploaded: false },
+    { id: newId(), state: 'delivered', reference: 'CP-3H8D-9X', report: complete, created_at: at, updated_at: at, owner: 'Chris', uploaded: true },
+  ];
+}
+
+function mustBeUnlocked(): StoredUser {
+  return desk.unlocked ?? fail('locked', 'The desk is locked. Unlock it first.');
+}
+
+function mustBeCoordinator(): StoredUser {
+  const who = mustBeUnlocked();
+  if (who.role !== 'coordinator') fail('not_allowed', 'Only a coordinator can do that.');
+  return who;
+}
+
+function deskState(): DeskState {
+  return {
+    set_up: desk.setUp,
+    centre_name: desk.centreName,
+    centre_code: desk.centreCode,
+    users: desk.users.map(({ name, role }) => ({ name, role })),
+    unlocked: desk.unlocked ? { name: desk.unlocked.name, role: desk.unlocked.role } : null,
+    auto_lock_minutes: desk.settings.auto_lock_minutes,
+    dev_mode: false,
+  };
+}
+
+function syncStatus(): SyncStatus {
+  const count = (state: ReportState) => desk.reports.filter((r) => r.state === state).length;
+  return {
+    connection: desk.hub ? 'online' : 'not_enrolled',
+    queued: count('sealed'),
+    refused: 0,
+    delivered: count('delivered'),
+    last_success: desk.lastSuccess,
+    last_error: null,
+  };
+}
+
+function listing(r: StoredReport): ReportListing {
+  const types = (r.report.incident_types as string[] | undefined) ?? [];
+  return {
+    id: r.id,
+    state: r.state,
+    reference: r.reference,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    owner: r.owner,
+    summary: types.join(', '),
+    upload: r.uploaded ? { receipt_id: `rcpt-${r.id.slice(-4)}`, attempts: 1 } : null,
+  };
+}
+
+/** A few of the engine's rules, by the engine's names: enough for every
+ *  step to show its error summary. The full rules are the engine's and are
+ *  tested there and in the real-app walk. */
+function check(report: Report): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const missing = (field: string, rule: string, message: string) => problems.push({ field, rule, message });
+  const consent = (report.consent as Record<string, unknown> | undefined) ?? {};
+  if (!report.reporter_role) missing('reporter_role', 'reporter_role_missing', 'Say who is making the report.');
+  if (!(report.incident_types as string[] | undefined)?.length)
+    missing('incident_types', 'incident_types_missing', 'Choose at least one type of incident.');
+  if (!report.description) missing('description', 'description_missing', 'Describe what happened.');
+  if (!report.occurred_on) missing('occurred_on', 'occurred_on_missing', 'Enter the date it happened.');
+  if (!report.location_type) missing('location_type', 'location_type_missing', 'Choose where it happened.');
+  if (!(report.strands as string[] | undefined)?.length)
+    missing('strands', 'strands_missing', 'Choose at least one reason the person was targeted.');
+  if (report.anonymous === undefined) missing('anonymous', 'anonymous_missing', 'Say whether the person stays anonymous.');
+  if (consent.pass_to_police === undefined)
+    missing('consent.pass_to_police', 'pass_to_police_missing', 'Say whether the report may go to the police.');
+  if (consent.police_may_contact === undefined)
+    missing('consent.police_may_contact', 'police_may_contact_missing', 'Say whether the police may make contact.');
+  if (consent.refer_to_support === undefined)
+    missing('consent.refer_to_support', 'refer_to_support_missing', 'Say whether to refer to support.');
+  return problems;
+}
+
+function ownReport(id: string): StoredReport {
+  return desk.reports.find((r) => r.id === id) ?? fail('not_found', `There is no report ${id} on this desk.`);
+}
+
+function row(label: string, value: number | 'small' | 'secondary', total: number): SummaryTable['rows'][number] {
+  return typeof value === 'number'
+    ? { label, cell: { kind: 'count', value }, percent: Math.round((value / total) * 100) }
+    : { label, cell: { kind: value }, percent: null };
+}
+
+function summary(from: string, to: string, threshold: number): Summary {
+  const total = 41;
+  const table = (key: string, title: string, rows: SummaryTable['rows'], overlapping = false): SummaryTable => ({
+    key,
+    title,
+    rows,
+    total: { label: 'Total', cell: { kind: 'count', value: total }, percent: null },
+    overlapping,
+  });
+  return {
+    centre_name: desk.centreName ?? '',
+    centre_code: desk.centreCode ?? '',
+    options: { from, to, threshold },
+    tables: [
+      table('reports', 'Reports taken', [row('Reports', total, total)]),
+      table('strands', 'By strand', [row('Race', 22, total), row('Religion', 9, total), row('Disability', 'small', total), row('Sexual orientation', 'secondary', total), row('Transgender identity', 6, total)], true),
+      table('incident_types', 'By incident type', [row('Verbal abuse', 25, total), row('Harassment', 12, total), row('Physical assault', 'small', total), row('Damage to property', 'secondary', total)], true),
+      table('months', 'By month', [row('2026-09', 14, total), row('2026-10', 15, total), row('2026-11', 12, total)]),
+      table('reporter_role', 'By who reported', [row('Victim', 30, total), row('Witness', 8, total), row('Third party', 'small', total)]),
+    ],
+  };
+}
+
+type Args = Record<string, unknown>;
+
+const commands: Record<string, (a: Args) => unknown> = {
+  desk_state: () => deskState(),
+  vocabulary: () => vocabulary as Vocabulary,
+  set_up_desk: (a) => {
+    if (desk.setUp) fail('already_set_up', 'This desk is already set up.');
+    desk.setUp = true;
+    desk.centreName = String(a.centreName);
+    desk.centreCode = String(a.centreCode);
+    const first = { ...user(String(a.coordinator), 'coordinator'), passphrase: String(a.passphrase) };
+    desk.users = [first];
+    desk.unlocked = first;
+    return { recovery_code: 'K7M2P-9QX4T-B3N8W-R6D1F-H5J0C-V2Z9L' };
+  },
+  unlock: (a) => {
+    const who = desk.users.find((u) => u.name === a.name) ?? fail('no_such_user', `There is no user called ${String(a.name)}.`);
+    if (who.passphrase !== a.passphrase) fail('wrong_passphrase', `That is not ${who.name}'s passphrase.`);
+    desk.unlocked = who;
+    return { name: who.name, role: who.role };
+  },
+  lock: () => {
+    desk.unlocked = null;
+  },
+  list_reports: () => {
+    mustBeUnlocked();
+    const count = (state: ReportState) => desk.reports.filter((r) => r.state === state).length;
+    return { reports: desk.reports.map(listing), drafts: count('draft'), waiting: count('sealed'), delivered: count('delivered'), resume: desk.place };
+  },
+  new_draft: (a) => {
+    const who = mustBeUnlocked();
+    const r: StoredReport = { id: newId(), state: 'draft', reference: null, report: a.report as Report, created_at: now(), updated_at: now(), owner: who.name, uploaded: false };
+    desk.reports.push(r);
+    return r.id;
+  },
+  open_report: (a) => {
+    mustBeUnlocked();
+    const r = ownReport(String(a.id));
+    return { id: r.id, state: r.state, reference: r.reference, report: r.report, updated_at: r.updated_at };
+  },
+  save_draft: (a) => {
+    mustBeUnlocked();
+    const r = ownReport(String(a.id));
+    if (r.state !== 'draft') fail('not_a_draft', 'This report has been submitted and can no longer change.');
+    r.report = a.report as Report;
+    r.updated_at = now();
+    return r.updated_at;
+  },
+  check_report: (a) => check(a.report as Report),
+  submit_report: (a) => {
+    mustBeUnlocked();
+    const r = ownReport(String(a.id));
+    const problems = check(r.report);
+    if (problems.length > 0) fail('invalid_input', 'The report is not complete.', problems);
+    r.state = 'sealed';
+    r.reference = `CP-${String(desk.reports.length).padStart(4, '0')}-AB`;
+    desk.place = null;
+    return { reference: r.reference };
+  },
+  delete_draft: (a) => {
+    mustBeUnlocked();
+    desk.reports = desk.reports.filter((r) => r.id !== a.id || r.state !== 'draft');
+  },
+  remember_place: (a) => {
+    desk.place = (a.place as Place | null) ?? null;
+  },
+  sync_status: () => syncStatus(),
+  sync_now: () => {
+    if (!desk.hub) return;
+    for (const r of desk.reports.filter((x) => x.state === 'sealed')) {
+      r.state = 'delivered';
+      r.uploaded = true;
+    }
+    desk.lastSuccess = now();
+    void emit(SYNC_STATUS_EVENT, syncStatus());
+  },
+  hub_info: () => desk.hub,
+  enrol: (a) => {
+    mustBeCoordinator();
+    if (!String(a.url).startsWith('http')) fail('invalid_input', 'The hub address must start with http:// or https://.');
+    desk.hub = { hub_name: 'Local hub', url: String(a.url), fingerprint: '9C0D 41AA 7E3B 2F60 D18E', enrolled_at: now() };
+    return { hub: desk.hub, prepared: desk.reports.filter((r) => r.state === 'sealed').length };
+  },
+  list_users: () => {
+    mustBeCoordinator();
+    return desk.users.map(({ passphrase: _secret, ...u }) => u);
+  },
+  add_user: (a) => {
+    mustBeCoordinator();
+    if (desk.users.some((u) => u.name === a.name)) fail('user_exists', `There is already a user called ${String(a.name)}.`);
+    const added = { ...user(String(a.name), a.role as Role), passphrase: String(a.passphrase) };
+    desk.users.push(added);
+    return { id: added.id, name: added.name, role: added.role, created_at: added.created_at };
+  },
+  remove_user: (a) => {
+    mustBeCoordinator();
+    desk.users = desk.users.filter((u) => u.name !== a.name);
+  },
+  reset_passphrase: (a) => {
+    mustBeCoordinator();
+    const who = desk.users.find((u) => u.name === a.name) ?? fail('no_such_user', `There is no user called ${String(a.name)}.`);
+    who.passphrase = String(a.passphrase);
+  },
+  settings: () => desk.settings,
+  set_settings: (a) => {
+    mustBeCoordinator();
+    desk.settings = a.settings as Settings;
+    return desk.settings;
+  },
+  summary: (a) => {
+    mustBeCoordinator();
+    const p = a.period as { from: string; to: string; threshold: number };
+    return summary(p.from, p.to, p.threshold);
+  },
+  // The native save dialog does not exist here: "cancelled", as a person
+  // closing the dialog would.
+  export_summary: () => null,
+};
+
+/** Every command the UI called, in order, for the tests to inspect. */
+const calls: string[] = [];
+
+export function install(kind: string | null) {
+  if (kind !== 'new') seedReadyDesk();
+  mockIPC(
+    (cmd, args) => {
+      calls.push(cmd);
+      const handler = commands[cmd] ?? fail('unknown_command', `The fake desk does not know ${cmd}.`);
+      return handler((args ?? {}) as Args);
+    },
+    { shouldMockEvents: true },
+  );
+  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands) };
+}
+
+install(new URLSearchParams(location.search).get('desk'));
