@@ -14,6 +14,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
+    // Unix only: Windows has no mode bits; there the per-user profile folder
+    // the desk lives in already keeps other users out.
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;

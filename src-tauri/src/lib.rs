@@ -7,6 +7,7 @@
 //! - [`events`]: the sync status pushed to the window.
 //! - [`error`]: the `{kind, message}` error every command returns.
 //! - `resume`: where each user was in the form.
+//! - `files`: the one atomic, owner-only file writer (resume file, exports).
 
 pub mod commands;
 pub mod error;
