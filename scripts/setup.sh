@@ -76,10 +76,10 @@ ensure_postgres() {
 # The desktop app: WebKitGTK and friends to build it (Tauri 2 on Linux), and
 # a virtual display, a session bus and the WebDriver bridge to run it in tests;
 # Chromium runs the UI's browser tests (Playwright drives Debian's build, no
-# browser is downloaded).
+# browser is downloaded); xdotool types into the app's native save dialog.
 APP_PACKAGES=(file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
     librsvg2-dev libxdo-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
-    xvfb xauth webkit2gtk-driver dbus-x11 at-spi2-core fonts-dejavu-core chromium)
+    xvfb xauth webkit2gtk-driver dbus-x11 at-spi2-core fonts-dejavu-core chromium xdotool)
 
 # Node.js builds the UI (Vite 8 needs Node 20.19 or newer). It is not
 # downloaded here: Debian 12's own nodejs is 18, too old, so a newer one

@@ -2,7 +2,8 @@
 // window, over WebDriver (tauri-driver + WebKitWebDriver). Run under Xvfb
 // and a D-Bus session by scripts/test:
 //   xvfb-run -a dbus-run-session -- node --test tests/app/desk.test.mjs
-// With SCREENSHOTS=dir it also saves a PNG of each screen there.
+// The summary exports go through the real GTK save dialog, typed into with
+// xdotool. With SCREENSHOTS=dir it also saves a PNG of each screen there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { KEY, Session, startDriver } from './webdriver.mjs';
 const root = resolve(import.meta.dirname, '../..');
 const app = join(root, 'target/debug/hirc-desk');
 const hubBin = join(root, 'target/debug/hirc-hub');
+const hirc = join(root, 'target/debug/hirc');
 const driver = join(root, '.tools/bin/tauri-driver');
 const shots = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : null;
 const PASS = 'correct horse battery staple';
@@ -33,6 +35,30 @@ function files(dir) {
     const p = join(dir, n);
     return statSync(p).isDirectory() ? files(p) : [p];
   });
+}
+
+/** The save dialog's window, once it is open. */
+function dialog() {
+  const ids = execFileSync('xdotool', ['search', '--sync', '--onlyvisible', '--name', '^Save the summary$'], {
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  const win = ids.trim().split('\n')[0];
+  execFileSync('xdotool', ['windowfocus', '--sync', win]);
+  return win;
+}
+
+/** Types a full path into the save dialog's name field and saves. */
+function saveAs(path) {
+  dialog();
+  execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+a']);
+  execFileSync('xdotool', ['type', '--delay', '15', path]);
+  execFileSync('xdotool', ['key', 'Return']);
+}
+
+function closeDialog() {
+  dialog();
+  execFileSync('xdotool', ['key', 'Escape']);
 }
 
 /** Starts a hub on loopback; resolves with its URL and a way to stop it. */
@@ -181,6 +207,28 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.exec('document.getElementById("reports-taken").scrollIntoView({ block: "start" })');
     await shot(s, '11-summaries');
 
+    // The three exports, through the real save dialog (GTK, typed into with
+    // xdotool as a person would): each lands where it was saved, whole,
+    // owner-only, and holds the numbers but never the report's text.
+    const out = join(work, 'exports');
+    mkdirSync(out);
+    const kinds = { csv: (b) => /Castle Point CVS/.test(b.toString()), pdf: (b) => b.subarray(0, 5).toString() === '%PDF-', xlsx: (b) => b.subarray(0, 2).toString() === 'PK' };
+    for (const [format, looksRight] of Object.entries(kinds)) {
+      const target = join(out, `summary.${format}`);
+      await s.click(`#export-${format}`);
+      saveAs(target);
+      await s.waitText('#export-message', new RegExp(`summary\\.${format}`));
+      const bytes = readFileSync(target);
+      assert.ok(looksRight(bytes), `the ${format} export is not a ${format} file`);
+      assert.ok(!bytes.includes(CANARY), `the ${format} export holds the report's text`);
+      assert.equal(statSync(target).mode & 0o777, 0o600, `the ${format} export is readable by others`);
+    }
+    // Closing the dialog exports nothing and says nothing.
+    await s.click('#export-csv');
+    closeDialog();
+    await sleep(500);
+    assert.equal(readdirSync(out).length, 3);
+
     // Lock, then quick-hide.
     await s.click('#lock');
     await s.wait('#unlock');
@@ -212,6 +260,15 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
   assert.ok(written.some((f) => f.endsWith('hirc.log')), 'the app keeps a log');
   for (const f of written) {
     assert.ok(!readFileSync(f).includes(CANARY), `${f} holds the report's text`);
+  }
+  // Each export is in the desk's audit log (read with the CLI, as a
+  // coordinator would).
+  const audit = execFileSync(hirc, ['--data-dir', data, '--user', 'Chris', '--passphrase-stdin', 'audit'], {
+    input: `${PASS}\n`,
+    encoding: 'utf8',
+  });
+  for (const format of ['csv', 'pdf', 'xlsx']) {
+    assert.match(audit, new RegExp(`export +summary \\d{4}-\\d{2}-\\d{2} to \\d{4}-\\d{2}-\\d{2} \\(${format}\\)`));
   }
   assert.match(d.log(), /report sealed and queued/, "the app's standard error was captured");
   assert.ok(!d.log().includes(CANARY), "the app's standard error holds the report's text");
