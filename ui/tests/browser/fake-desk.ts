@@ -6,7 +6,7 @@
 //
 // `?desk=new` starts with a desk that is not set up; `?desk=ready` (the
 // default) with a set-up, enrolled desk holding a draft, a report waiting to
-// upload and a delivered one. The passphrase of every user is PASSPHRASE.
+// upload and a delivered one; `?desk=busy` adds 25 more delivered reports. The passphrase of every user is PASSPHRASE.
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import type {
@@ -336,6 +336,13 @@ const calls: string[] = [];
 
 export function install(kind: string | null) {
   if (kind !== 'new') seedReadyDesk();
+  if (kind === 'busy') {
+    // A year of a busy centre: more delivered reports than Home lists.
+    for (let i = 0; i < 25; i++) {
+      const at = new Date(Date.UTC(2026, 0, 1 + i * 7)).toISOString();
+      desk.reports.push({ id: newId(), state: 'delivered', reference: `CP-${1000 + i}-ZZ`, report: complete, created_at: at, updated_at: at, owner: 'Ali', uploaded: true });
+    }
+  }
   mockIPC(
     (cmd, args) => {
       calls.push(cmd);

@@ -270,6 +270,22 @@ for (const width of [1280, 640]) {
   });
 }
 
+test('Home lists the latest ten of many reports, and counts them all', async (t) => {
+  const { page, kb, audit } = await open(t, { desk: 'busy' });
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 0);
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await page.locator('#count-delivered').getByText('26').waitFor();
+  const shown = await page.locator('[aria-labelledby="delivered-title"] li').allInnerTexts();
+  assert.equal(shown.length, 10);
+  assert.match(shown[0], /^CP-3H8D-9X/, 'the most recent first');
+  assert.match(shown[1], /^CP-1024-ZZ/);
+  assert.match(shown[9], /^CP-1016-ZZ/);
+  assert.match(await text(page, '#delivered-more'), /latest 10 of 26/);
+  await audit('home, busy');
+});
+
 test('Urdu: right to left, every screen still passes', async (t) => {
   const { page, kb, audit } = await open(t);
   await page.locator('#unlock').waitFor();
