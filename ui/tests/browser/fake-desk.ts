@@ -351,7 +351,9 @@ export function install(kind: string | null) {
     },
     { shouldMockEvents: true },
   );
-  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands) };
+  // `announce` sends a sync status as the worker would, with `change` over the desk's own.
+  const announce = (change: Partial<SyncStatus>) => emit(SYNC_STATUS_EVENT, { ...syncStatus(), ...change });
+  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce };
 }
 
 install(new URLSearchParams(location.search).get('desk'));

@@ -234,6 +234,15 @@ for (const width of [1280, 640]) {
     await kb.press('#sync-now');
     await page.locator('#count-delivered').getByText('3').waitFor();
     await page.locator('#count-waiting').getByText('0').waitFor();
+
+    // The worker reports every pass; Home rereads its lists only when they change.
+    const listings = () => page.evaluate(() => window.fakeDesk.calls.filter((c) => c === 'list_reports').length);
+    const before = await listings();
+    await page.evaluate(() => window.fakeDesk.announce({ connection: 'syncing' }));
+    await page.locator('#sync-status').getByText('Sending…').waitFor();
+    await page.evaluate(() => window.fakeDesk.announce({ connection: 'offline' }));
+    await page.locator('#sync-status').getByText(/^Offline\./).waitFor();
+    assert.equal(await listings(), before, 'a status with the same counts rereads nothing');
   });
 
   test(`settings, summaries, lock and quick-hide${zoom}`, async (t) => {
