@@ -201,9 +201,42 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.waitText('#sync-status', /Online/);
     await shot(s, '09-home');
 
-    // Summaries show the report (one report: a small number, suppressed).
+    // Two dozen more reports with known strands, through `hirc` on the same
+    // desk while the app has it open, so Summaries has numbers to show and
+    // to suppress: with the walk's own (race), 25 reports, race 9, disability 3.
+    const seeded = [
+      [8, ['race_ethnicity'], ['verbal_abuse']],
+      [6, ['religion_belief'], ['harassment']],
+      [5, ['sexual_orientation'], ['threats']],
+      [3, ['disability'], ['verbal_abuse']],
+      [2, ['transgender_identity', 'sexual_orientation'], ['harassment']],
+    ];
+    const sample = JSON.parse(readFileSync(join(root, 'crates/hirc-core/tests/data/report-v1.json'), 'utf8'));
+    const cli = (args, input) =>
+      execFileSync(hirc, ['--data-dir', data, '--user', 'Chris', '--passphrase-stdin', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    for (const [count, strands, incident_types] of seeded) {
+      const file = join(work, `${strands.join('-')}.json`);
+      writeFileSync(file, JSON.stringify({ ...sample, strands, incident_types }));
+      for (let i = 0; i < count; i++) {
+        const id = cli(['report', 'new', '--from', file], `${PASS}\n`).trim().split('\n').pop();
+        cli(['report', 'submit', id], `${PASS}\n`);
+      }
+      rmSync(file);
+    }
+
+    // Summaries: the numbers on screen, small ones suppressed.
     await s.exec('document.querySelectorAll(".header__nav button")[1].click()');
-    await s.waitText('#reports-taken', /<5/);
+    await s.waitText('#reports-taken', /25/);
+    const strandCell = (label) =>
+      s.exec(
+        `const table = [...document.querySelectorAll('table')].find((t) => /strand/i.test(t.caption.textContent));
+         const row = [...table.rows].find((r) => r.cells[0].textContent.trim() === arguments[0]);
+         return row.cells[1].textContent.trim();`,
+        [label],
+      );
+    assert.equal(await strandCell('Race or ethnicity'), '9');
+    assert.equal(await strandCell('Disability'), '<5');
+    assert.equal(await strandCell('Age'), '0');
     await s.exec('document.getElementById("reports-taken").scrollIntoView({ block: "start" })');
     await shot(s, '11-summaries');
 
