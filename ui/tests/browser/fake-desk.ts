@@ -327,12 +327,18 @@ const commands: Record<string, (a: Args) => unknown> = {
     return summary(p.from, p.to, p.threshold);
   },
   // The native save dialog does not exist here: "cancelled", as a person
-  // closing the dialog would.
-  export_summary: () => null,
+  // closing the dialog would. What was asked for is kept for the tests.
+  export_summary: (a) => {
+    mustBeCoordinator();
+    exports.push(a);
+    return null;
+  },
 };
 
 /** Every command the UI called, in order, for the tests to inspect. */
 const calls: string[] = [];
+/** The arguments of every export_summary call. */
+const exports: Args[] = [];
 
 export function install(kind: string | null) {
   if (kind !== 'new') seedReadyDesk();
@@ -353,7 +359,7 @@ export function install(kind: string | null) {
   );
   // `announce` sends a sync status as the worker would, with `change` over the desk's own.
   const announce = (change: Partial<SyncStatus>) => emit(SYNC_STATUS_EVENT, { ...syncStatus(), ...change });
-  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce };
+  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce, exports };
 }
 
 install(new URLSearchParams(location.search).get('desk'));

@@ -268,6 +268,14 @@ for (const width of [1280, 640]) {
     assert.match(await text(page, '#reports-taken'), /41/);
     assert.match(await text(page, 'main'), /<5/);
     await audit('summaries');
+    // An export is of what is on screen, even once the form has changed.
+    await page.locator('#threshold').fill('');
+    await kb.type('#threshold', '3');
+    await kb.press('#export-csv');
+    await page.waitForFunction(() => window.fakeDesk.exports.length === 1);
+    const [exported] = await page.evaluate(() => window.fakeDesk.exports);
+    assert.equal(exported.format, 'csv');
+    assert.equal(exported.period.threshold, 5);
 
     await kb.press('#lock');
     await page.locator('#unlock').waitFor();
