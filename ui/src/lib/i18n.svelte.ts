@@ -51,12 +51,27 @@ export function keysOf(lang: Lang): string[] {
   return Object.keys(tables[lang]);
 }
 
+const locale = () => (i18n.lang === 'en' ? 'en-GB' : i18n.lang);
+
+/** A calendar day (YYYY-MM-DD) in the interface language: "1 October 2026". */
+export function day(isoDate: string): string {
+  const d = new Date(`${isoDate}T12:00:00`);
+  if (Number.isNaN(d.getTime())) return isoDate;
+  return d.toLocaleDateString(locale(), { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** A month in the interface language: "October 2026", or with `short`, "Oct". */
+export function monthName(year: number, month: number, short = false): string {
+  const d = new Date(year, month, 1, 12);
+  return d.toLocaleDateString(locale(), short ? { month: 'short' } : { month: 'long', year: 'numeric' });
+}
+
 /** A date and time in the interface language. */
 export function when(iso: string | null | undefined): string {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(i18n.lang === 'en' ? 'en-GB' : i18n.lang, {
+  return d.toLocaleString(locale(), {
     day: 'numeric',
     month: 'short',
     hour: '2-digit',

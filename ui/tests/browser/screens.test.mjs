@@ -276,6 +276,16 @@ for (const width of [1280, 640]) {
     const [exported] = await page.evaluate(() => window.fakeDesk.exports);
     assert.equal(exported.format, 'csv');
     assert.equal(exported.period.threshold, 5);
+    // The quarter before this one, chosen by keyboard, is what is shown.
+    await kb.reach('#which');
+    await page.keyboard.press('ArrowDown');
+    await kb.press('#show-summary');
+    const now = new Date();
+    const q = Math.floor(now.getMonth() / 3) * 3 - 3;
+    const long = (d) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
+    const expected = `From ${long(new Date(now.getFullYear(), q, 1))} to ${long(new Date(now.getFullYear(), q + 3, 0))}`;
+    await page.locator('#shown-period').getByText(expected).waitFor();
+    await audit('summaries, the quarter before');
 
     await kb.press('#lock');
     await page.locator('#unlock').waitFor();
