@@ -207,7 +207,7 @@ function summary(from: string, to: string, threshold: number): Summary {
       table('strands', 'By strand', [row('Race or ethnicity', 22, total), row('Religion or belief', 9, total), row('Disability', 'small', total), row('Sexual orientation', 'secondary', total), row('Transgender identity', 6, total)], true),
       table('incident_types', 'By incident type', [row('Verbal abuse', 25, total), row('Harassment', 12, total), row('Physical assault', 'small', total), row('Criminal damage', 'secondary', total)], true),
       table('months', 'By month', [row('September 2026', 14, total), row('October 2026', 15, total), row('November 2026', 12, total)]),
-      table('reporter_role', 'By who reported', [row('Victim', 30, total), row('Witness', 8, total), row('Third party', 'small', total)]),
+      table('reporter_roles', 'By who reported', [row('Victim', 30, total), row('Witness', 8, total), row('Third party on behalf of the victim', 'small', total), row('Organisation', 0, total), row('Not recorded', 0, total)]),
     ],
   };
 }

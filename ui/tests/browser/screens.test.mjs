@@ -335,9 +335,24 @@ test('Urdu: right to left, every screen still passes', async (t) => {
 });
 
 test('Polish: the whole desk in Polish', async (t) => {
-  const { page, audit } = await open(t);
+  const { page, kb, audit } = await open(t);
   await page.locator('#unlock').waitFor();
   await page.locator('#language').selectOption('pl');
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'pl');
   await audit('unlock (pl)');
+  await kb.radio('user', 0);
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await page.locator('#new-report').getByText('Nowe zgłoszenie').waitFor();
+  await audit('home (pl)');
+
+  // Summaries: the engine's English labels are shown in Polish.
+  await kb.press('.header__nav button:nth-child(2)');
+  await page.locator('#reports-taken').waitFor();
+  const main = await text(page, 'main');
+  assert.match(main, /Według przesłanki/);
+  assert.match(main, /Rasa lub pochodzenie etniczne/);
+  assert.match(main, /wrzesień 2026/i);
+  assert.doesNotMatch(main, /By strand|Race or ethnicity|September|By who reported|Not recorded|Distinct reports/);
+  await audit('summaries (pl)');
 });
