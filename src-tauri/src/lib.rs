@@ -8,6 +8,7 @@
 //! - [`error`]: the `{kind, message}` error every command returns.
 //! - `resume`: where each user was in the form.
 //! - `files`: the one atomic, owner-only file writer (resume file, exports).
+//! - `webview`: settings of the platform's web view.
 
 pub mod commands;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod events;
 mod files;
 mod resume;
 pub mod state;
+mod webview;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,6 +114,10 @@ pub fn run() -> ExitCode {
             }
         }))
         .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            webview::trim_caches(app);
+            Ok(())
+        })
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
