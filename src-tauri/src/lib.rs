@@ -172,6 +172,21 @@ mod tests {
         );
     }
 
+    /// The UI checks a new passphrase's length before the slow key
+    /// derivation, and says the number in its hints: the engine's minimum.
+    #[test]
+    fn the_ui_asks_for_the_engines_passphrase_length() {
+        let ui = include_str!("../../ui/src/lib/passphrase.ts");
+        let expected = format!(
+            "export const MIN_PASSPHRASE_CHARS = {};",
+            hirc_core::vault::MIN_PASSPHRASE_CHARS
+        );
+        assert!(
+            ui.contains(&expected),
+            "ui/src/lib/passphrase.ts must say: {expected}"
+        );
+    }
+
     /// Every command the handler knows is in the list (a command left out
     /// of `list.rs` could never be called).
     #[test]

@@ -11,6 +11,12 @@ describe('errorText', () => {
     expect(errorText({ kind: 'wrong_passphrase', message: 'x' })).toMatch(/nieprawidłowe/);
   });
 
+  it('says the engine’s passphrase minimum, in every language', () => {
+    expect(errorText({ kind: 'weak_passphrase', message: 'too short' })).toBe('Choose a longer passphrase: at least 10 characters.');
+    setLang('pl');
+    expect(errorText({ kind: 'weak_passphrase', message: 'too short' })).toMatch(/co najmniej 10 znaków/);
+  });
+
   it('keeps the engine’s detail where it says what to fix', () => {
     expect(errorText({ kind: 'hub_unreachable', message: 'connection refused' })).toMatch(/could not be reached.*\(connection refused\)/);
   });
