@@ -138,7 +138,7 @@ pub fn run() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     /// The window's capability grants exactly the app's commands (and event
     /// listening): nothing more, and none missing.
@@ -185,6 +185,84 @@ mod tests {
             ui.contains(&expected),
             "ui/src/lib/passphrase.ts must say: {expected}"
         );
+    }
+
+    /// The Summaries screen shows the engine's summary in the interface's
+    /// language by recognising its English labels (ui/src/lib/summaryText.ts).
+    /// A label the UI does not recognise would stay English on a Polish or
+    /// Urdu screen without any error, so every title and row the engine
+    /// can write must be known to the UI and translated in every language.
+    #[test]
+    fn the_ui_translates_every_summary_label_the_engine_writes() {
+        use hirc_core::summary::{SummaryOptions, summarise};
+
+        let ts = include_str!("../../ui/src/lib/summaryText.ts");
+        let languages: Vec<(&str, serde_json::Value)> = [
+            ("en", include_str!("../../ui/src/i18n/en.json")),
+            ("pl", include_str!("../../ui/src/i18n/pl.json")),
+            ("ur", include_str!("../../ui/src/i18n/ur.json")),
+        ]
+        .into_iter()
+        .map(|(l, text)| (l, serde_json::from_str(text).expect("valid JSON")))
+        .collect();
+        // `const NAME: Record<string, string> = { key: 'value', ... };`
+        let record = |name: &str| -> BTreeMap<String, String> {
+            let start = ts
+                .find(&format!("const {name}: Record<string, string> = {{"))
+                .unwrap_or_else(|| panic!("summaryText.ts has no {name}"));
+            let body = &ts[start..start + ts[start..].find("};").expect("end")];
+            body.lines()
+                .skip(1)
+                .filter_map(|l| l.trim().trim_end_matches(',').split_once(": "))
+                .map(|(k, v)| (k.trim_matches('\'').into(), v.trim_matches('\'').into()))
+                .collect()
+        };
+        let list_of = record("LIST_OF");
+        let fixed = record("FIXED");
+        assert!(fixed.contains_key("Not recorded"), "FIXED was not parsed");
+        let vocabulary = crate::commands::desk::vocabulary();
+        let translated = |key: &str| {
+            for (lang, strings) in &languages {
+                assert!(
+                    strings[key].as_str().is_some_and(|s| !s.is_empty()),
+                    "ui/src/i18n/{lang}.json has no {key}"
+                );
+            }
+        };
+
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        let summary = summarise(
+            "Centre",
+            "C01",
+            &[],
+            SummaryOptions {
+                from: day(2026, 1, 1),
+                to: day(2026, 12, 31),
+                threshold: 5,
+            },
+        );
+        for table in &summary.tables {
+            translated(&format!("summaries.table.{}", table.key));
+            for row in table.rows.iter().chain([&table.total]) {
+                let label = row.label.as_str();
+                let in_vocabulary = list_of
+                    .get(table.key)
+                    .is_some_and(|list| vocabulary[list.as_str()].iter().any(|c| c.label == label));
+                let a_month = table.key == "months"
+                    && label.split_once(' ').is_some_and(|(month, year)| {
+                        ts.contains(&format!("'{month}'")) && year.parse::<u16>().is_ok()
+                    });
+                if let Some(key) = fixed.get(label) {
+                    translated(&format!("summaries.row.{key}"));
+                } else {
+                    assert!(
+                        in_vocabulary || a_month,
+                        "the UI does not recognise the {} row {label:?}",
+                        table.key
+                    );
+                }
+            }
+        }
     }
 
     /// Every command the handler knows is in the list (a command left out
