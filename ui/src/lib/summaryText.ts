@@ -44,6 +44,17 @@ function rowLabel(table: string, label: string, vocab: Vocabulary): string {
   return label in FIXED ? t(`summaries.row.${FIXED[label]}`) : label;
 }
 
+/** Short month names for the month chart's axis, in the interface language
+ *  (a label not recognised as a month keeps its first three characters). */
+export function monthTicks(summary: Summary): string[] {
+  void i18n.lang; // recomputed when the language changes
+  const months = summary.tables.find((x) => x.key === 'months');
+  return (months?.rows ?? []).map((r) => {
+    const m = monthOf(r.label);
+    return m ? monthName(m[0], m[1], true) : r.label.slice(0, 3);
+  });
+}
+
 /** The summary with its titles and labels in the interface language
  *  (anything not recognised stays as the engine wrote it). */
 export function translated(summary: Summary, vocab: Vocabulary): Summary {

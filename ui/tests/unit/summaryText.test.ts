@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Summary, SummaryRow } from '../../src/lib/api';
 import { setLang } from '../../src/lib/i18n.svelte';
-import { monthOf, translated } from '../../src/lib/summaryText';
+import { monthOf, monthTicks, translated } from '../../src/lib/summaryText';
 
 const row = (label: string, value: number): SummaryRow => ({ label, cell: { kind: 'count', value }, percent: null });
 const vocab = {
@@ -48,5 +48,14 @@ describe('translated summaries', () => {
     expect(monthOf('January 2027')).toEqual([2027, 0]);
     expect(monthOf('2026-11')).toBeNull();
     expect(monthOf('Smarch 2026')).toBeNull();
+  });
+
+  it('names the month chart’s ticks in the interface language', () => {
+    expect(monthTicks(summary)).toEqual(['Nov']);
+    setLang('pl');
+    expect(monthTicks(summary)[0]).toMatch(/^lis/);
+    const unknown = { ...summary, tables: [{ ...summary.tables[1], rows: [row('2026-11', 3)] }] };
+    expect(monthTicks(unknown)).toEqual(['202']);
+    expect(monthTicks({ ...summary, tables: [] })).toEqual([]);
   });
 });
