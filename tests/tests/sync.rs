@@ -582,6 +582,47 @@ fn delivered_reports_are_purged_after_the_retention_period() {
         .expect_code(1);
 }
 
+/// Day 31 at every desk: once retention has purged the first delivered
+/// report, later reports must still go (the purged row keeps no payload,
+/// and nothing may try to encrypt it again).
+#[test]
+fn a_purge_never_stops_later_uploads() {
+    let hub = Hub::start();
+    let (mut desk, first) = desk_with_reports(&hub, &hub.url(), 1, "CANARY-day31-a");
+    assert_eq!(sync(&mut desk), (1, 0, 0));
+    desk.as_coordinator(&["settings", "--retention-days", "0"], "")
+        .ok();
+    let run = desk.as_coordinator(&["purge"], "").ok();
+    assert!(run.stderr.contains("1 report(s) purged"), "{}", run.stderr);
+
+    let second = submit(&mut desk, 1, "CANARY-day31-b");
+    let status = desk.as_coordinator(&["status", "--json"], "").ok();
+    let status: Value = serde_json::from_str(&status.stdout).expect("json");
+    assert_eq!(status["sealed"], 1, "only the new report waits");
+    assert!(
+        status["waiting_for_enrolment"].as_i64() <= Some(1),
+        "the purged report is not counted as waiting: {status}"
+    );
+    // The USB path reads the same queue.
+    let file = desk.path().join("day31-outbox.json");
+    desk.as_coordinator(&["outbox", "export", &file.to_string_lossy()], "")
+        .ok();
+    let outbox: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("outbox file")).expect("json");
+    assert_eq!(outbox["reports"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        outbox["reports"][0]["report_id"].as_str(),
+        second.keys().next().map(String::as_str)
+    );
+
+    assert_eq!(sync(&mut desk), (1, 0, 0), "the second report goes");
+    let held = hub.export();
+    assert_eq!(held.len(), 2);
+    for id in first.keys().chain(second.keys()) {
+        assert!(held.contains_key(id), "{id} reached the hub");
+    }
+}
+
 fn device_id(hub: &Hub) -> String {
     let devices = hub_admin(&[
         "devices",

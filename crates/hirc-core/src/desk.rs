@@ -868,7 +868,9 @@ impl Desk {
             sealed: by_state("sealed")?,
             delivered: by_state("delivered")?,
             purged: by_state("purged")?,
-            waiting_for_enrolment: count("SELECT count(*) FROM outbox WHERE payload IS NULL")?,
+            waiting_for_enrolment: count(
+                "SELECT count(*) FROM outbox WHERE payload IS NULL AND delivered_at IS NULL",
+            )?,
             stale_drafts,
         })
     }

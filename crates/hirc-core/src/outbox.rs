@@ -309,7 +309,10 @@ impl Desk {
             .collect::<Result<_>>()?;
         let pending: Vec<(String, i64)> = {
             let mut stmt = self.conn.prepare(
-                "SELECT report_id, revision FROM outbox WHERE payload IS NULL ORDER BY queued_at",
+                // Delivered rows lose their payload when retention purges
+                // them: only undelivered ones are ever (re)encrypted.
+                "SELECT report_id, revision FROM outbox
+                 WHERE payload IS NULL AND delivered_at IS NULL ORDER BY queued_at",
             )?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?
@@ -344,7 +347,8 @@ impl Desk {
             let payload = envelope::encrypt_to_all(&recipients, &plain)?;
             self.write(|tx| {
                 tx.execute(
-                    "UPDATE outbox SET payload = ?1 WHERE report_id = ?2 AND revision = ?3 AND payload IS NULL",
+                    "UPDATE outbox SET payload = ?1
+                     WHERE report_id = ?2 AND revision = ?3 AND payload IS NULL AND delivered_at IS NULL",
                     params![payload, id.to_string(), revision],
                 )?;
                 Ok(())
