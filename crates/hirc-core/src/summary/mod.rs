@@ -4,11 +4,11 @@
 //!
 //! - **Primary suppression**: a count from 1 to `threshold - 1` is shown as
 //!   `<threshold` (default `<5`); zero is shown as 0.
-//! - **Secondary suppression**: in a table whose cells add up to its total,
-//!   a single suppressed cell could be worked out as total minus the rest,
-//!   so the next-smallest non-zero cell is suppressed too (shown `[c]`).
-//!   Tables where a report can count in several rows (strands, incident
-//!   types) are treated the same way, to be safe.
+//! - **Secondary suppression**: wherever what is shown (the other cells, the
+//!   total, the distinct count) would pin a hidden count to one value, more
+//!   cells are hidden (shown `[c]`, which may stand for any count) until no
+//!   hidden count can be worked out (the rules are in `suppress`). A total
+//!   below the threshold hides every row.
 //! - Percentages are shown only where the total is 10 or more, and never
 //!   for a suppressed cell.
 //!
@@ -17,6 +17,7 @@
 //! reports still count.
 
 mod pdf;
+mod suppress;
 
 pub use pdf::to_pdf;
 
@@ -154,7 +155,7 @@ impl Summary {
     pub fn suppression_note(&self) -> String {
         let t = self.options.threshold;
         format!(
-            "Small numbers are suppressed: counts from 1 to {} are shown as <{t}; where a total would let one be worked out, the next smallest count is suppressed too, shown as [c]. Percentages are shown only where the total is {MIN_PERCENT_BASE} or more.",
+            "Small numbers are suppressed: counts from 1 to {} are shown as <{t}. Where the other numbers or a total would let a hidden count be worked out, more counts are hidden, shown as [c] (a [c] may stand for any count, 0 included). Percentages are shown only where the total is {MIN_PERCENT_BASE} or more.",
             t.saturating_sub(1)
         )
     }
@@ -397,7 +398,8 @@ fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<(String, u
         .collect()
 }
 
-/// Applies primary and secondary suppression and percentages to one table.
+/// Applies primary and secondary suppression ([`suppress`]) and
+/// percentages to one table.
 fn table(
     key: &'static str,
     title: &str,
@@ -406,47 +408,15 @@ fn table(
     overlapping: bool,
     threshold: u32,
 ) -> Table {
-    let small = |n: u64| n > 0 && n < u64::from(threshold);
-    let mut cells: Vec<Cell> = counts
-        .iter()
-        .map(|(_, n)| {
-            if small(*n) {
-                Cell::Small
-            } else {
-                Cell::Count(*n)
-            }
-        })
-        .collect();
-    let total_cell = if small(total) {
-        Cell::Small
+    let shape = if overlapping {
+        suppress::Shape::Overlapping
     } else {
-        Cell::Count(total)
+        suppress::Shape::Partition
     };
+    let numbers: Vec<u64> = counts.iter().map(|(_, n)| *n).collect();
+    let (cells, total_cell) = suppress::suppress(&numbers, total, shape, threshold);
     // One table of a single row is the total itself.
     let single = counts.len() == 1;
-    if !single && total_cell != Cell::Small {
-        // While exactly one cell is hidden, total minus the shown cells
-        // reveals it: hide the smallest shown non-zero cell as well.
-        while cells
-            .iter()
-            .filter(|c| !matches!(c, Cell::Count(_)))
-            .count()
-            == 1
-        {
-            let next = cells
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| match c {
-                    Cell::Count(n) if *n > 0 => Some((*n, i)),
-                    _ => None,
-                })
-                .min();
-            match next {
-                Some((_, i)) => cells[i] = Cell::Secondary,
-                None => break,
-            }
-        }
-    }
     let percent = |cell: Cell| match cell {
         Cell::Count(n) if total >= MIN_PERCENT_BASE && !single => {
             Some((n * 100 + total / 2) / total)
@@ -623,6 +593,8 @@ impl Desk {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -760,10 +732,124 @@ pub(crate) mod tests {
         );
     }
 
+    /// Every value each hidden row (and a hidden total) can take, given only
+    /// what is published, under the reader's rules in `suppress`'s header:
+    /// for every total the reader cannot rule out, every completion of the
+    /// hidden rows is enumerated through the sums the rows before and after
+    /// a row can make. Written from the reader's side, without the interval
+    /// reasoning `suppress` uses, so each checks the other.
+    fn readers_options(
+        rows: &[Cell],
+        total: Cell,
+        shape: suppress::Shape,
+        threshold: u64,
+        cap: u64,
+    ) -> (Vec<BTreeSet<u64>>, BTreeSet<u64>) {
+        let totals: Vec<u64> = match total {
+            Cell::Count(n) => vec![n],
+            Cell::Small => (1..threshold).collect(),
+            Cell::Secondary => (0..=cap).collect(),
+        };
+        let mut row_values = vec![BTreeSet::new(); rows.len()];
+        let mut total_values = BTreeSet::new();
+        for &t in &totals {
+            let ranges: Vec<Vec<u64>> = rows
+                .iter()
+                .map(|c| match c {
+                    Cell::Count(n) => vec![*n],
+                    Cell::Small => (1..threshold).filter(|v| *v <= t).collect(),
+                    Cell::Secondary => (0..=t).collect(),
+                })
+                .collect();
+            let sums = |rs: &[Vec<u64>]| {
+                rs.iter().fold(BTreeSet::from([0u64]), |acc, r| {
+                    acc.iter()
+                        .flat_map(|s| r.iter().map(move |v| s + v))
+                        .collect()
+                })
+            };
+            let n = rows.len();
+            let mut total_possible = false;
+            for i in 0..n {
+                let before = sums(&ranges[..i]);
+                let after = sums(&ranges[i + 1..]);
+                let most_after = after.last().copied().unwrap_or(0);
+                for &v in &ranges[i] {
+                    let completes = before.iter().any(|a| match shape {
+                        suppress::Shape::Partition => a + v <= t && after.contains(&(t - a - v)),
+                        suppress::Shape::Overlapping => a + v + most_after >= t,
+                    });
+                    if completes {
+                        row_values[i].insert(v);
+                        total_possible = true;
+                    }
+                }
+            }
+            if total_possible {
+                total_values.insert(t);
+            }
+        }
+        (row_values, total_values)
+    }
+
+    /// The reader's check of one published table: every hidden count has
+    /// more than one possible value, and every shown count is true.
+    fn assert_nothing_pinned(
+        counts: &[u64],
+        total: u64,
+        shape: suppress::Shape,
+        threshold: u32,
+    ) -> usize {
+        let (rows, total_cell) = suppress::suppress(counts, total, shape, threshold);
+        let cap = total + u64::from(threshold) + 2;
+        let (options, totals) =
+            readers_options(&rows, total_cell, shape, u64::from(threshold), cap);
+        let shown = format!(
+            "{counts:?} (total {total}, {shape:?}, threshold {threshold}) -> {rows:?}, {total_cell:?}"
+        );
+        let mut hidden = 0;
+        for (i, cell) in rows.iter().enumerate() {
+            match cell {
+                Cell::Count(n) => assert_eq!(*n, counts[i], "{shown}"),
+                _ => {
+                    hidden += 1;
+                    assert!(
+                        options[i].contains(&counts[i]),
+                        "the truth must be a completion: {shown}"
+                    );
+                    assert!(
+                        options[i].len() > 1,
+                        "row {i} can only be {:?}: {shown}",
+                        options[i]
+                    );
+                }
+            }
+        }
+        match total_cell {
+            Cell::Count(n) => assert_eq!(n, total, "{shown}"),
+            _ => assert!(
+                totals.len() > 1,
+                "the total can only be {totals:?}: {shown}"
+            ),
+        }
+        hidden
+    }
+
     #[test]
-    fn no_suppressed_value_can_be_recovered_from_the_totals() {
-        // Many random tables: whenever the total is shown, the hidden cells
-        // are never exactly one (the only way to subtract one back out).
+    fn no_hidden_count_can_be_pinned_by_what_is_published() {
+        // The cases found by hand first: 10, 1, 1 under a total of 12, and
+        // 4 and 4 under a total of 8.
+        use suppress::Shape::{Overlapping, Partition};
+        assert_nothing_pinned(&[10, 1, 1], 12, Partition, 5);
+        assert_nothing_pinned(&[4, 4], 8, Partition, 5);
+        assert_nothing_pinned(&[4, 4, 0], 8, Partition, 5);
+        assert_nothing_pinned(&[1, 1, 1, 1, 1, 0], 5, Partition, 5);
+        // Race 10 and religion 4 among 14 distinct reports: religion must
+        // be at least 4, so "<5" would say exactly 4.
+        assert_nothing_pinned(&[10, 4, 0], 14, Overlapping, 5);
+
+        // Thousands of random tables of both shapes and several thresholds,
+        // mostly small counts (where suppression bites).
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = |m: u64| {
             seed ^= seed << 13;
@@ -771,26 +857,53 @@ pub(crate) mod tests {
             seed ^= seed << 17;
             seed % m
         };
-        for _ in 0..5_000 {
-            let n = 2 + next(6) as usize;
-            let counts: Vec<(String, u64)> = (0..n).map(|i| (i.to_string(), next(12))).collect();
-            let total: u64 = counts.iter().map(|(_, c)| c).sum();
-            let t = table("t", "t", counts.clone(), total, false, 5);
-            if t.total.cell == Cell::Small {
-                continue;
-            }
-            let hidden: Vec<usize> = (0..n)
-                .filter(|i| t.rows[*i].cell != Cell::Count(counts[*i].1))
-                .collect();
-            assert_ne!(hidden.len(), 1, "{counts:?} -> {:?}", t.rows);
-            for i in &hidden {
-                assert!(counts[*i].1 > 0, "zeros are never hidden");
-            }
-            // Shown cells are true counts.
-            for (i, row) in t.rows.iter().enumerate() {
-                if let Cell::Count(c) = row.cell {
-                    assert_eq!(c, counts[i].1);
+        let (mut tables, mut hidden) = (0, 0);
+        for round in 0..6_000 {
+            let threshold = [2, 3, 5, 5, 5, 7, 10][next(7) as usize];
+            let rows = 2 + next(7) as usize;
+            let big = round % 5 == 0;
+            if round % 2 == 0 {
+                let counts: Vec<u64> = (0..rows)
+                    .map(|_| if big { next(30) } else { next(7) })
+                    .collect();
+                let total = counts.iter().sum();
+                hidden += assert_nothing_pinned(&counts, total, Partition, threshold);
+            } else {
+                // Reports, each in one row or more.
+                let reports = next(if big { 30 } else { 12 });
+                let mut counts = vec![0u64; rows];
+                for _ in 0..reports {
+                    let first = next(rows as u64) as usize;
+                    counts[first] += 1;
+                    for (j, c) in counts.iter_mut().enumerate() {
+                        if j != first && next(4) == 0 {
+                            *c += 1;
+                        }
+                    }
                 }
+                hidden += assert_nothing_pinned(&counts, reports, Overlapping, threshold);
+            }
+            tables += 1;
+        }
+        assert!(
+            hidden > tables,
+            "the tables really had hidden counts ({hidden})"
+        );
+    }
+
+    #[test]
+    fn a_summary_of_a_handful_hides_every_row() {
+        let records: Vec<SummaryRecord> = data().into_iter().take(3).collect();
+        let s = summarise("C", "CP", &records, options(5));
+        for table in &s.tables {
+            assert_eq!(table.total.cell, Cell::Small, "{}", table.key);
+            if table.rows.len() > 1 {
+                assert!(
+                    table.rows.iter().all(|r| r.cell == Cell::Secondary),
+                    "{}: {:?}",
+                    table.key,
+                    table.rows
+                );
             }
         }
     }
