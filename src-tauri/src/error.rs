@@ -11,8 +11,8 @@ use serde::Serialize;
 pub struct CommandError {
     /// A stable word: `wrong_passphrase`, `locked`, `not_permitted`,
     /// `invalid`, `invalid_input`, `not_found`, `not_set_up`,
-    /// `already_set_up`, `hub_unreachable`, `hub_refused`, `store`,
-    /// `internal`.
+    /// `already_set_up`, `hub_unreachable`, `hub_refused`, `disk_full`,
+    /// `damaged`, `store`, `internal`.
     pub kind: &'static str,
     /// A sentence a person can act on (English).
     pub message: String,
@@ -66,6 +66,8 @@ impl From<hirc_core::Error> for CommandError {
             E::AlreadyInitialised { .. } => "already_set_up",
             E::RecipientsChanged => "recipients_changed",
             E::Export(_) => "export",
+            E::DiskFull { .. } => "disk_full",
+            E::Corrupt { .. } => "damaged",
             _ => "store",
         };
         let fields = match &e {

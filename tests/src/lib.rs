@@ -105,9 +105,22 @@ impl TestDesk {
         }
     }
 
+    /// An empty data directory inside `parent` (no desk yet).
+    pub fn new_in(parent: &Path) -> Self {
+        Self {
+            dir: tempfile::tempdir_in(parent).expect("temporary directory"),
+            runs: Vec::new(),
+        }
+    }
+
     /// A desk set up with [`COORDINATOR`]; returns it and the recovery code.
     pub fn init() -> (Self, String) {
-        let mut desk = Self::new();
+        Self::init_in(None)
+    }
+
+    /// [`TestDesk::init`] inside `parent` (a small file system, say).
+    pub fn init_in(parent: Option<&Path>) -> (Self, String) {
+        let mut desk = parent.map_or_else(Self::new, Self::new_in);
         let run = desk
             .run(
                 &[

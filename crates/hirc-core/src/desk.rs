@@ -277,7 +277,7 @@ impl Desk {
                 path: data_dir.to_path_buf(),
             });
         }
-        let conn = store::open(&path)?;
+        let conn = store::open(&path).map_err(|e| crate::error::explain_disk(e, data_dir))?;
         let info = read_info(&conn)?;
         Ok(Desk { conn, path, info })
     }
@@ -881,13 +881,14 @@ impl Desk {
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(classify_sqlite)?;
-        let value = f(&tx)?;
-        tx.commit().map_err(classify_sqlite)?;
-        Ok(value)
+        let run = |conn: &mut Connection| -> Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        };
+        let dir = self.path.parent().unwrap_or(&self.path).to_path_buf();
+        run(&mut self.conn).map_err(|e| crate::error::explain_disk(e, &dir))
     }
 
     /// An audit entry in a transaction of its own (for events that change

@@ -66,9 +66,18 @@ pub enum Error {
         /// SQLite's own description (never content).
         detail: String,
     },
+    /// The disk that holds the desk has no room left.
+    #[error(
+        "the disk that holds the desk ({}) is full: free some space on it, then try again; everything saved before this is safe",
+        path.display()
+    )]
+    DiskFull {
+        /// The desk's data directory.
+        path: PathBuf,
+    },
     /// Any other database failure.
     #[error("the desk's store could not be used: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
     /// A file-system failure.
     #[error("{context}: {source}")]
     Io {
@@ -192,14 +201,79 @@ impl Error {
     }
 }
 
+/// Every SQLite error passes through [`classify_sqlite`], so `?` on a
+/// rusqlite call can never skip the classification.
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        classify_sqlite(err)
+    }
+}
+
 /// Maps SQLite's "this file is damaged/not a database" codes to [`Error::Corrupt`]
 /// so callers never see them as a generic database failure.
 pub(crate) fn classify_sqlite(err: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode;
     match err.sqlite_error_code() {
         Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => Error::Corrupt {
-            detail: err.to_string(),
+            detail: plain_detail(&err),
         },
         _ => Error::Database(err),
     }
+}
+
+/// SQLite's description without its numeric code, which means nothing to
+/// the person reading it.
+fn plain_detail(err: &rusqlite::Error) -> String {
+    match err {
+        rusqlite::Error::SqliteFailure(e, _) => match e.code {
+            rusqlite::ErrorCode::DatabaseCorrupt => "a page of the file is damaged".into(),
+            rusqlite::ErrorCode::NotADatabase => "the file is not a database".into(),
+            _ => err.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Below this much free space, a failed write is put down to a full disk.
+const NEARLY_FULL_BYTES: u64 = 1024 * 1024;
+
+/// Says "the disk is full" where that is why a store operation failed:
+/// SQLite reports a full disk as SQLITE_FULL, or (when the WAL index cannot
+/// grow) as one of many I/O errors, so the free space is checked too.
+pub(crate) fn explain_disk(err: Error, data_dir: &std::path::Path) -> Error {
+    let suspicious = match &err {
+        Error::Database(e) => matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure)
+        ),
+        Error::Io { source, .. } => {
+            source.raw_os_error() == Some(28) || source.kind() == std::io::ErrorKind::StorageFull
+        }
+        _ => false,
+    };
+    let full = match &err {
+        Error::Database(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) => true,
+        _ => suspicious && free_space(data_dir).is_some_and(|free| free < NEARLY_FULL_BYTES),
+    };
+    if full {
+        tracing::error!("the disk holding the desk is full");
+        Error::DiskFull {
+            path: data_dir.to_path_buf(),
+        }
+    } else {
+        err
+    }
+}
+
+/// Bytes free for this user on the file system holding `dir`.
+#[cfg(unix)]
+fn free_space(dir: &std::path::Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Elsewhere the error is shown as SQLite gave it.
+#[cfg(not(unix))]
+fn free_space(_dir: &std::path::Path) -> Option<u64> {
+    None
 }

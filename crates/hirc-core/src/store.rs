@@ -72,6 +72,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
             path: path.to_path_buf(),
         });
     }
+    // A damaged file is refused before anything is written to it (even an
+    // audit entry for the unlock would write into the damage).
+    check_intact(&conn)?;
     configure(&conn)?;
     migrate(&mut conn, MIGRATIONS)?;
     // A store whose schema is there but whose desk row is not was damaged
@@ -85,6 +88,21 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
         });
     }
     Ok(conn)
+}
+
+/// SQLite's structural check of every page (`quick_check`): read-only, and
+/// quick enough to run at every open (docs/benchmarks.md).
+fn check_intact(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare("PRAGMA quick_check(1)")?;
+    let first: String = stmt.query_row([], |r| r.get(0))?;
+    if first == "ok" {
+        Ok(())
+    } else {
+        tracing::error!("the store failed SQLite's integrity check");
+        Err(Error::Corrupt {
+            detail: "SQLite's integrity check found a damaged page".into(),
+        })
+    }
 }
 
 /// An in-memory store at the latest schema, for unit tests.
