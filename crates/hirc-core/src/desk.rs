@@ -191,6 +191,9 @@ pub struct Desk {
     pub(crate) conn: Connection,
     path: PathBuf,
     pub(crate) info: DeskInfo,
+    /// A secret was removed but another connection kept its old copy in
+    /// the WAL alive; the next write tries again ([`Desk::scrub`]).
+    scrub_pending: bool,
 }
 
 impl std::fmt::Debug for Desk {
@@ -279,7 +282,12 @@ impl Desk {
         }
         let conn = store::open(&path).map_err(|e| crate::error::explain_disk(e, data_dir))?;
         let info = read_info(&conn)?;
-        Ok(Desk { conn, path, info })
+        Ok(Desk {
+            conn,
+            path,
+            info,
+            scrub_pending: false,
+        })
     }
 
     /// The desk's identity.
@@ -437,6 +445,7 @@ impl Desk {
                 Some("new recovery code issued"),
             )
         })?;
+        self.scrub()?;
         Ok(fresh)
     }
 
@@ -518,7 +527,8 @@ impl Desk {
                 Some(&user.name),
                 None,
             )
-        })
+        })?;
+        self.scrub()
     }
 
     /// Sets a new passphrase: your own, or anyone's if you are a coordinator.
@@ -556,7 +566,8 @@ impl Desk {
                 Some(&user.name),
                 None,
             )
-        })
+        })?;
+        self.scrub()
     }
 
     // ---- reports -----------------------------------------------------
@@ -707,7 +718,8 @@ impl Desk {
                 Some(&id.to_string()),
                 None,
             )
-        })
+        })?;
+        self.scrub()
     }
 
     /// Validates a draft fully, seals it as revision 1, issues its human
@@ -888,7 +900,33 @@ impl Desk {
             Ok(value)
         };
         let dir = self.path.parent().unwrap_or(&self.path).to_path_buf();
-        run(&mut self.conn).map_err(|e| crate::error::explain_disk(e, &dir))
+        let value = run(&mut self.conn).map_err(|e| crate::error::explain_disk(e, &dir))?;
+        if self.scrub_pending {
+            self.scrub()?;
+        }
+        Ok(value)
+    }
+
+    /// Makes sure a secret a write has just removed (a user's slot, a
+    /// replaced passphrase or recovery code, a purged or deleted body) is in
+    /// no file any more. `secure_delete` zeroes it in the page, but while
+    /// any other connection has the store open (the app always does) the
+    /// WAL keeps the older page images, and the main file keeps the old page
+    /// until a checkpoint: a copy of `desk.sqlite3` alone would still hold
+    /// it. A TRUNCATE checkpoint writes every page back and empties the WAL.
+    /// If a reader holds an old snapshot past the busy timeout, the next
+    /// write tries again.
+    pub(crate) fn scrub(&mut self) -> Result<()> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        self.scrub_pending = busy != 0;
+        if self.scrub_pending {
+            tracing::warn!(
+                "another reader kept old pages in the WAL; trying again after the next write"
+            );
+        }
+        Ok(())
     }
 
     /// An audit entry in a transaction of its own (for events that change
@@ -1577,6 +1615,159 @@ mod tests {
             std::fs::read(dir.path().join(DESK_FILE)).expect("read") == before,
             "desk changed"
         );
+    }
+
+    /// Whether any of the store's files (database, WAL, shared memory)
+    /// holds `secret`.
+    fn on_disk(dir: &Path, secret: &[u8]) -> Vec<String> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter(|suffix| {
+                let bytes =
+                    std::fs::read(dir.join(format!("{DESK_FILE}{suffix}"))).unwrap_or_default();
+                bytes.windows(secret.len()).any(|w| w == secret)
+            })
+            .map(|s| format!("{DESK_FILE}{s}"))
+            .collect()
+    }
+
+    fn blob(desk: &Desk, sql: &str) -> Vec<u8> {
+        let bytes: Vec<u8> = desk.conn.query_row(sql, [], |r| r.get(0)).expect("blob");
+        // Enough of it to be unique (age headers carry random salts and keys).
+        bytes[bytes.len() / 2..bytes.len() / 2 + 64].to_vec()
+    }
+
+    /// A copy of `desk.sqlite3` alone (what a thief, or a backup tool that
+    /// skips `-wal`, takes), opened as a desk.
+    fn copy_of_main_file(dir: &Path) -> (tempfile::TempDir, Desk) {
+        let copy = tempfile::tempdir().expect("tmp");
+        std::fs::copy(dir.join(DESK_FILE), copy.path().join(DESK_FILE)).expect("copy");
+        let desk = Desk::open(copy.path()).expect("the copy opens");
+        (copy, desk)
+    }
+
+    #[test]
+    fn a_removed_secret_is_in_no_file_while_the_app_holds_the_store_open() {
+        use crate::outbox::{DeliveryReceipt, Enrolment};
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut desk, code) = new_desk(dir.path());
+        // The app keeps its own connection open all day.
+        let app = Desk::open(dir.path()).expect("a second connection");
+        assert_eq!(app.users().expect("users").len(), 1);
+        let chris = desk
+            .unlock("Chris", &pass("chris passphrase"))
+            .expect("unlock");
+        desk.add_user(
+            &chris,
+            "Ann",
+            Role::Ambassador,
+            &pass("ann passphrase"),
+            fast(),
+        )
+        .expect("add");
+        let ann_slot = "SELECT k.wrapped FROM key_slots k JOIN users u ON u.id = k.user_id WHERE u.name = 'Ann'";
+
+        // A changed passphrase: the old slot goes.
+        let old = blob(&desk, ann_slot);
+        desk.set_passphrase(&chris, "Ann", &pass("ann second passphrase"), fast())
+            .expect("passwd");
+        assert_eq!(
+            on_disk(dir.path(), &old),
+            Vec::<String>::new(),
+            "old slot after passwd"
+        );
+
+        // A removed user: the slot goes, and a copy of the main file does not
+        // open with their passphrase.
+        let old = blob(&desk, ann_slot);
+        desk.remove_user(&chris, "Ann").expect("remove");
+        assert_eq!(
+            on_disk(dir.path(), &old),
+            Vec::<String>::new(),
+            "slot after removal"
+        );
+        let (_copy, mut stolen) = copy_of_main_file(dir.path());
+        assert!(
+            stolen
+                .unlock("Ann", &pass("ann second passphrase"))
+                .is_err(),
+            "a copy of the main file still opens with a removed user's passphrase"
+        );
+
+        // A replaced recovery code.
+        let old = blob(
+            &desk,
+            "SELECT wrapped FROM key_slots WHERE kind = 'recovery'",
+        );
+        desk.recover(None, &code, &pass("a brand new passphrase"), fast())
+            .expect("recover");
+        assert_eq!(
+            on_disk(dir.path(), &old),
+            Vec::<String>::new(),
+            "old recovery slot"
+        );
+        let chris = desk
+            .unlock("Chris", &pass("a brand new passphrase"))
+            .expect("unlock");
+
+        // A deleted draft.
+        let draft = desk.create_draft(&chris, &example()).expect("draft");
+        let body = format!("SELECT body FROM reports WHERE id = '{draft}'");
+        let old = blob(&desk, &body);
+        desk.delete_draft(&chris, draft).expect("delete");
+        assert_eq!(
+            on_disk(dir.path(), &old),
+            Vec::<String>::new(),
+            "deleted draft"
+        );
+
+        // A purged report.
+        let id = desk.create_draft(&chris, &example()).expect("draft");
+        desk.submit(&chris, id).expect("submit");
+        let recipients = vec![age::x25519::Identity::generate().to_public().to_string()];
+        desk.enrol(
+            &chris,
+            &Enrolment {
+                url: "http://127.0.0.1:1",
+                hub_name: "hub",
+                device_id: Uuid::nil(),
+                token: "t",
+                recipients: &recipients,
+                ca_pem: None,
+            },
+            false,
+        )
+        .expect("enrol");
+        let receipt = DeliveryReceipt {
+            receipt_id: Uuid::now_v7(),
+            digest: "d".into(),
+            received_at: Utc::now(),
+        };
+        desk.record_delivery(&chris, id, 1, &receipt)
+            .expect("delivered");
+        let old = blob(
+            &desk,
+            &format!("SELECT body FROM reports WHERE id = '{id}'"),
+        );
+        desk.set_retention_days(&chris, 0).expect("retention");
+        assert_eq!(
+            desk.purge_expired(&chris, Utc::now()).expect("purge").len(),
+            1
+        );
+        assert_eq!(
+            on_disk(dir.path(), &old),
+            Vec::<String>::new(),
+            "purged body"
+        );
+        let (_copy, mut stolen) = copy_of_main_file(dir.path());
+        let s = stolen
+            .unlock("Chris", &pass("a brand new passphrase"))
+            .expect("unlock the copy");
+        assert!(matches!(
+            stolen.report(&s, id),
+            Err(Error::WrongState { .. })
+        ));
+        drop(app);
     }
 
     #[test]

@@ -289,6 +289,8 @@ impl Desk {
             }
             audit::append(tx, Some(&user), AuditAction::Enrolled, Some(e.hub_name), Some(&e.device_id.to_string()))
         })?;
+        // The token of an earlier enrolment goes from every file.
+        self.scrub()?;
         self.prepare_uploads(s)
     }
 

@@ -127,6 +127,7 @@ impl Desk {
             })?;
         }
         if !due.is_empty() {
+            self.scrub()?;
             tracing::info!(
                 count = due.len(),
                 "reports purged after the retention period"
