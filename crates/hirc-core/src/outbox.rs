@@ -26,6 +26,31 @@ use crate::model::{Consent, Report};
 use crate::time;
 use crate::vault::encrypt_to;
 
+/// The most of a failure's reason that is kept (characters).
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// A failure's reason made safe to show, log and store: whatever a hub (or
+/// something pretending to be one) said, it becomes one short line with no
+/// control characters, so no terminal escape and no megabyte reaches the
+/// outbox, the audit log or a screen.
+pub fn tidy_reason(text: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n >= MAX_REASON_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || c.is_whitespace() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
 /// The format written inside every payload (what the partnership decrypts).
 pub const UPLOAD_FORMAT: &str = "hirc-upload";
 /// Its version.
@@ -443,6 +468,8 @@ impl Desk {
     ) -> Result<()> {
         self.check_session(s)?;
         let user = s.user().name.clone();
+        let reason = tidy_reason(reason);
+        let reason = reason.as_str();
         self.write(|tx| {
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2,

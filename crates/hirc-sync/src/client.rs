@@ -37,10 +37,21 @@ pub enum UploadError {
         /// What it said (or what we say it means).
         message: String,
     },
-    /// The answer was not what protocol v1 promises.
+    /// The answer was not what protocol v1 promises (a proxy's page, a
+    /// redirect, an empty success…): tried again later, never taken as a
+    /// refusal.
     #[error("the hub's answer could not be understood ({0})")]
     BadAnswer(String),
 }
+
+/// The longest wait a hub's `Retry-After` can ask for: a hub (or something
+/// pretending to be one) cannot park a report for years.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// The most of an error answer that is read: its message is shown, logged
+/// and stored, so a hub cannot fill the desk with it.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+/// The most of a receipt or enrolment answer that is read.
+const MAX_ANSWER_BODY: usize = 64 * 1024;
 
 impl UploadError {
     /// Whether trying again later may succeed.
@@ -107,7 +118,10 @@ impl HubClient {
             })?;
             builder = builder.add_root_certificate(cert);
         }
+        // Redirects are not followed: a 307 to another address (plain HTTP,
+        // say) would take the token and the ciphertext there.
         let http = builder
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("hirc-desk/", env!("CARGO_PKG_VERSION")))
@@ -131,10 +145,9 @@ impl HubClient {
             .map_err(unreachable)?;
         let status = response.status();
         if status == StatusCode::CREATED || status == StatusCode::OK {
-            return response
-                .json()
-                .await
-                .map_err(|e| UploadError::BadAnswer(e.to_string()));
+            let body = read_limited(response, MAX_ANSWER_BODY).await?;
+            return serde_json::from_slice(&body)
+                .map_err(|_| UploadError::BadAnswer("the enrolment answer is not JSON".into()));
         }
         Err(error_from(response).await)
     }
@@ -162,10 +175,9 @@ impl HubClient {
             .map_err(unreachable)?;
         let status = response.status();
         if status == StatusCode::CREATED || status == StatusCode::OK {
-            let receipt: Receipt = response
-                .json()
-                .await
-                .map_err(|e| UploadError::BadAnswer(e.to_string()))?;
+            let body = read_limited(response, MAX_ANSWER_BODY).await?;
+            let receipt: Receipt = serde_json::from_slice(&body)
+                .map_err(|_| UploadError::BadAnswer("the receipt is not JSON".into()))?;
             if receipt.report_id != report_id
                 || receipt.revision != revision
                 || receipt.digest != digest
@@ -202,34 +214,93 @@ fn unreachable(e: reqwest::Error) -> UploadError {
     })
 }
 
+/// Reads at most `limit` bytes of a body; more is an answer no hub gives.
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, UploadError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if body.len() + chunk.len() > limit {
+            return Err(UploadError::BadAnswer(format!(
+                "the answer is larger than {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Retry-After` in seconds (the form hubs send), capped.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// The error kind a HIRC hub sends with each status it refuses with for
+/// good; anything else (a proxy's 403 or 404, a page of HTML) is not the
+/// hub's refusal and is tried again later.
+fn refusal_kind(status: u16) -> Option<ErrorKind> {
+    match status {
+        400 => Some(ErrorKind::BadRequest),
+        401 => Some(ErrorKind::Unauthorized),
+        409 => Some(ErrorKind::Conflict),
+        413 => Some(ErrorKind::TooLarge),
+        422 => Some(ErrorKind::Unprocessable),
+        _ => None,
+    }
+}
+
 async fn error_from(response: reqwest::Response) -> UploadError {
     let status = response.status();
-    let retry_after = response
+    let code = status.as_u16();
+    let wait = retry_after(response.headers());
+    let from_hub = response
         .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body: Option<ErrorBody> = response.json().await.ok();
+        .get(PROTOCOL_HEADER)
+        .is_some_and(|v| v.as_bytes() == PROTOCOL_VERSION.as_bytes());
+    let body: Option<ErrorBody> = match read_limited(response, MAX_ERROR_BODY).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+        Err(_) => None,
+    };
     let kind = body.as_ref().map(|b| b.error);
     let said = body
-        .map(|b| b.message)
+        .as_ref()
+        .map(|b| hirc_core::outbox::tidy_reason(&b.message))
+        .filter(|m| !m.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    match status.as_u16() {
+    match code {
         408 | 429 | 500..=599 => UploadError::Busy {
-            status: status.as_u16(),
-            message: said,
-            retry_after,
-        },
-        401 => UploadError::Refused {
-            status: 401,
-            kind,
-            message: format!("the hub no longer accepts this desk: {said}"),
-        },
-        code => UploadError::Refused {
             status: code,
-            kind,
-            message: format!("the hub refused this report (HTTP {code}): {said}"),
+            message: said,
+            retry_after: wait,
         },
+        _ if from_hub && kind.is_some() && kind == refusal_kind(code) => {
+            if code == 401 {
+                UploadError::Refused {
+                    status: 401,
+                    kind,
+                    message: format!("the hub no longer accepts this desk: {said}"),
+                }
+            } else {
+                UploadError::Refused {
+                    status: code,
+                    kind,
+                    message: format!("the hub refused this report (HTTP {code}): {said}"),
+                }
+            }
+        }
+        300..=399 => UploadError::BadAnswer(format!(
+            "HTTP {code}: the hub's address redirects elsewhere, which is not followed; check the address"
+        )),
+        _ => UploadError::BadAnswer(format!(
+            "HTTP {code} without the hub's own answer: a proxy or another service may be in the way"
+        )),
     }
 }

@@ -207,8 +207,10 @@ pub async fn run_pass(
                 // The hub's Retry-After wins; otherwise our own backoff.
                 let retry_at = error.is_retryable().then(|| {
                     let wait = error.retry_after().unwrap_or_else(|| backoff(attempts));
-                    Utc::now()
-                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(600))
+                    let wait =
+                        chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(600));
+                    let now = Utc::now();
+                    now.checked_add_signed(wait).unwrap_or(now)
                 });
                 if retry_at.is_some() {
                     report.retrying += 1;
@@ -266,7 +268,22 @@ impl Worker {
                     ignore_backoff,
                     ..PassOptions::default()
                 };
-                let status = match run_pass(&desk, &session, options).await {
+                // A pass runs as a task of its own, so that even a fault
+                // in it (a panic) leaves the worker alive to say so and to
+                // try again.
+                let pass = {
+                    let (desk, session) = (desk.clone(), session.clone());
+                    tokio::spawn(async move { run_pass(&desk, &session, options).await })
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::error!("a sync pass failed: {e}");
+                            Err(SyncError::Internal(
+                                "an upload pass hit an internal fault; it will be tried again"
+                                    .into(),
+                            ))
+                        })
+                };
+                let status = match pass {
                     Ok(pass) => SyncStatus {
                         connection: if pass.reached_hub {
                             Connection::Online

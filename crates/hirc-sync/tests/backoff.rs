@@ -15,26 +15,19 @@ use hirc_core::vault::{KdfCost, Passphrase};
 use hirc_core::{Desk, DeskSetup, Session};
 use hirc_sync::{PassOptions, run_pass};
 
-/// A server whose every upload gets `status` (with `retry_after` if set).
-async fn server(
-    status: StatusCode,
-    retry_after: Option<&'static str>,
+/// A server whose every upload gets what `answer` makes.
+async fn server_with(
+    answer: impl Fn() -> axum::response::Response + Clone + Send + Sync + 'static,
     hits: Arc<AtomicUsize>,
 ) -> String {
     let app = axum::Router::new().route(
         "/v1/reports/{id}/revisions/{n}",
         put(move || {
             let hits = hits.clone();
+            let answer = answer.clone();
             async move {
                 hits.fetch_add(1, Ordering::SeqCst);
-                let body = serde_json::json!({"error": "unavailable", "message": "try later"});
-                let mut response = (status, axum::Json(body)).into_response();
-                if let Some(v) = retry_after {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_static(v));
-                }
-                response
+                answer()
             }
         }),
     );
@@ -44,6 +37,44 @@ async fn server(
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
+}
+
+/// A hub's own error answer: its protocol header and a JSON body of the
+/// kind that goes with `status`.
+fn hub_error(status: StatusCode, kind: &str, message: &str) -> axum::response::Response {
+    let body = serde_json::json!({"error": kind, "message": message});
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("hirc-protocol", HeaderValue::from_static("1"));
+    response
+}
+
+/// A server whose every upload gets the hub's `status` (with `retry_after`
+/// if set).
+async fn server(
+    status: StatusCode,
+    retry_after: Option<&'static str>,
+    hits: Arc<AtomicUsize>,
+) -> String {
+    let kind = match status.as_u16() {
+        401 => "unauthorized",
+        500 => "internal",
+        _ => "unavailable",
+    };
+    server_with(
+        move || {
+            let mut response = hub_error(status, kind, "try later");
+            if let Some(v) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static(v));
+            }
+            response
+        },
+        hits,
+    )
+    .await
 }
 
 fn desk_with_one_report(url: &str) -> (tempfile::TempDir, Arc<Mutex<Desk>>, Arc<Session>) {
@@ -184,4 +215,139 @@ async fn server_errors_back_off_and_refusals_stop() {
             .refused,
         1
     );
+}
+
+/// What a hub, a proxy in front of it, or something pretending to be one
+/// can answer, and what the desk must do: never crash, never refuse a
+/// report for good on a proxy's word, never follow a redirect, and never
+/// keep more than a short, plain line of whatever was said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
+    // Retry-After of ten trillion seconds: capped at an hour, no panic.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = server(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Some("10000000000000"),
+        hits.clone(),
+    )
+    .await;
+    let (_dir, desk, session) = desk_with_one_report(&url);
+    let before = Utc::now();
+    let pass = run_pass(&desk, &session, PassOptions::default())
+        .await
+        .expect("pass");
+    assert_eq!(pass.retrying, 1);
+    let wait = (next_attempt(&desk).expect("next") - before).num_seconds();
+    assert!(
+        (3_590..=3_610).contains(&wait),
+        "capped at an hour: {wait} s"
+    );
+
+    // A proxy's 404, 403 or 204, or a hub-looking 404: tried again later.
+    for (status, from_hub) in [
+        (404, false),
+        (403, false),
+        (204, false),
+        (404, true),
+        (405, true),
+    ] {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let url = server_with(
+            move || {
+                let status = StatusCode::from_u16(status).expect("status");
+                if from_hub {
+                    hub_error(status, "not_found", "no such endpoint")
+                } else {
+                    (status, "<html>Not here</html>").into_response()
+                }
+            },
+            hits.clone(),
+        )
+        .await;
+        let (_dir, desk, session) = desk_with_one_report(&url);
+        let pass = run_pass(&desk, &session, PassOptions::default())
+            .await
+            .expect("pass");
+        assert_eq!(
+            (pass.retrying, pass.refused),
+            (1, 0),
+            "HTTP {status} (from the hub: {from_hub}) is not a refusal: {:?}",
+            pass.errors
+        );
+    }
+
+    // A 307 to a plain-HTTP address elsewhere: not followed.
+    let elsewhere_hits = Arc::new(AtomicUsize::new(0));
+    let elsewhere = server(StatusCode::CREATED, None, elsewhere_hits.clone()).await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = server_with(
+        move || {
+            let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+            response.headers_mut().insert(
+                header::LOCATION,
+                HeaderValue::from_str(&format!("{elsewhere}/v1/reports/x/revisions/1"))
+                    .expect("location"),
+            );
+            response
+        },
+        hits.clone(),
+    )
+    .await;
+    let (_dir, desk, session) = desk_with_one_report(&url);
+    let pass = run_pass(&desk, &session, PassOptions::default())
+        .await
+        .expect("pass");
+    assert_eq!((pass.retrying, pass.refused), (1, 0));
+    assert_eq!(
+        elsewhere_hits.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+    assert!(pass.errors[0].contains("redirect"), "{:?}", pass.errors);
+
+    // A message full of terminal escapes in a real refusal (6 KB), and one
+    // of 2 MB (no hub sends that: read no further, tried again later): each
+    // kept as one short plain line in the outbox, the audit log and the pass.
+    for size in [6 * 1024, 2 * 1024 * 1024] {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let url = server_with(
+            move || {
+                let noise = "\x1b[2J\x1b[31mRED\r\n".repeat(size / 16);
+                hub_error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", &noise)
+            },
+            hits.clone(),
+        )
+        .await;
+        let (_dir, desk, session) = desk_with_one_report(&url);
+        let pass = run_pass(&desk, &session, PassOptions::default())
+            .await
+            .expect("pass");
+        assert_eq!(pass.refused, usize::from(size < 16 * 1024), "{size}");
+        let d = desk.lock().expect("desk");
+        let stored = d
+            .outbox_summary()
+            .expect("summary")
+            .last_error
+            .expect("a reason");
+        let audited: Vec<String> = d
+            .audit_log(&session)
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action == "upload_refused")
+            .filter_map(|e| e.detail)
+            .collect();
+        assert_eq!(audited.len(), pass.refused);
+        for text in pass.errors.iter().chain([&stored]).chain(audited.iter()) {
+            assert!(
+                text.chars().count() <= 400,
+                "{} characters kept",
+                text.len()
+            );
+            assert!(
+                !text.chars().any(char::is_control),
+                "control characters kept"
+            );
+            assert!(text.contains("RED") || size > 16 * 1024, "{text}");
+        }
+    }
 }
