@@ -124,13 +124,23 @@ fn saves_survive_sigkill() {
             .recv_timeout(Duration::from_secs(30))
             .expect("child started");
         assert_eq!(first, "ready", "child said: {first}");
-        // Kill at a random moment: often mid-transaction.
-        std::thread::sleep(Duration::from_micros(rng.gen_range(0..40_000)));
+        // Kill once the child has reported a random number of saves: the
+        // kill lands in the save after it (often mid-transaction), keyed on
+        // the child's own progress rather than on time, so a slow or busy
+        // machine cannot make the kills miss.
+        let wanted = rng.gen_range(1..=10);
+        let mut seen = Vec::new();
+        while seen.len() < wanted {
+            seen.push(
+                rx.recv_timeout(Duration::from_secs(60))
+                    .expect("the child keeps saving"),
+            );
+        }
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
         reader.join().expect("reader");
         let mut last_id = None;
-        for line in rx.try_iter() {
+        for line in seen.into_iter().chain(rx.try_iter()) {
             let mut parts = line.split(' ');
             assert_eq!(
                 parts.next(),

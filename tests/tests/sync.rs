@@ -17,6 +17,8 @@ use serde_json::Value;
 
 struct Hub {
     _dir: tempfile::TempDir,
+    /// Extra `serve` flags.
+    flags: Vec<String>,
     data: PathBuf,
     identity: PathBuf,
     recipient: String,
@@ -27,6 +29,11 @@ struct Hub {
 
 impl Hub {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A hub served with extra flags (a higher rate limit, say).
+    fn start_with(flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
         let identity = dir.path().join("partnership.key");
         let run = hub_admin(&["keygen", "--out", &identity.to_string_lossy()]).ok();
@@ -44,17 +51,19 @@ impl Hub {
             fingerprint,
             listen: format!("127.0.0.1:{}", free_port()),
             process: None,
+            flags: flags.iter().map(|f| (*f).to_string()).collect(),
         };
         hub.up();
         hub
     }
 
     fn up(&mut self) {
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
         self.process = Some(HubProcess::start_on(
             &self.data,
             &self.recipient,
             &self.listen,
-            &[],
+            &flags,
         ));
     }
 
@@ -356,12 +365,54 @@ fn faults_on_the_wire_never_lose_or_duplicate_a_report() {
     assert_delivered_exactly_once(&hub, &mut desk, &reports);
 }
 
+/// Counts the report revisions a hub holds, read straight from its store
+/// (a test's way to see progress without waiting a fixed time).
+struct HubCounter(rusqlite::Connection);
+
+impl HubCounter {
+    fn new(hub: &Hub) -> Self {
+        let conn = rusqlite::Connection::open_with_flags(
+            hub.data.join("hub.sqlite3"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("hub store");
+        conn.busy_timeout(Duration::from_secs(5)).expect("timeout");
+        Self(conn)
+    }
+
+    fn held(&self) -> usize {
+        self.0
+            .query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))
+            .expect("count") as usize
+    }
+}
+
+/// Waits until `done` or the child has exited, checking often: every wait
+/// in these fault tests is for something observed, never a fixed time, so
+/// a slow or busy machine only makes them slower.
+fn wait_for(child: &mut std::process::Child, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        if child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no progress in two minutes"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn the_hub_killed_mid_batch_and_restarted_loses_nothing() {
     let mut hub = Hub::start();
     let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 40, "CANARY-restart");
     let mut child = hirc_sync_child(&desk);
-    std::thread::sleep(Duration::from_millis(rand::thread_rng().gen_range(20..120)));
+    // The hub goes down once it has taken some of the batch.
+    let some = rand::thread_rng().gen_range(1..20);
+    let counter = HubCounter::new(&hub);
+    wait_for(&mut child, || counter.held() >= some);
     hub.down();
     let _ = child.wait();
     hub.up();
@@ -375,41 +426,47 @@ fn the_hub_killed_mid_batch_and_restarted_loses_nothing() {
 
 #[test]
 fn the_desk_killed_during_sync_fifty_times_delivers_everything_once() {
-    let hub = Hub::start();
+    // Hundreds of reports in a minute: above the hub's default rate limit.
+    let hub = Hub::start_with(&["--rate-per-minute", "100000"]);
     let (mut desk, _) = desk_with_reports(&hub, &hub.url(), 0, "x");
-    // Made through the engine directly to keep the test quick. Every round
-    // adds reports, so every kill lands on a sync with work to do.
-    let mut reports = submit_in_process(&desk, 100, "CANARY-sigkill-0");
+    let counter = HubCounter::new(&hub);
+    let mut reports = BTreeMap::new();
     let mut rng = rand::thread_rng();
-    // Kill until 50 kills have landed while work was left (a kill after the
-    // sync finished proves nothing and is not counted), and note where:
-    // before this round's first upload (unlock, encrypting payloads) or
-    // between uploads.
+    // Each round adds a batch (made through the engine directly, to keep
+    // the test quick), starts `hirc sync`, and kills it once the hub has
+    // taken a chosen number of the batch: 0 (at once: opening the store,
+    // encrypting payloads) or part of it (between uploads). The kills are
+    // keyed on what the hub holds, not on time, so a busy machine changes
+    // nothing but the test's duration.
+    const BATCH: usize = 16;
     let (mut before_upload, mut mid_upload, mut rounds) = (0, 0, 0);
-    let mut held = 0;
-    while before_upload + mid_upload < 50 || mid_upload < 10 {
+    while before_upload + mid_upload < 50 || mid_upload < 30 {
         rounds += 1;
         assert!(
-            rounds <= 600,
+            rounds <= 120,
             "{before_upload} + {mid_upload} of {rounds} kills landed during a sync"
         );
         reports.extend(submit_in_process(
             &desk,
-            4,
+            BATCH,
             &format!("CANARY-sigkill-{rounds}"),
         ));
+        let before = counter.held();
+        let take = if rng.gen_range(0..5) == 0 {
+            0
+        } else {
+            rng.gen_range(1..BATCH / 2)
+        };
         let mut child = hirc_sync_child(&desk);
-        // A sync of a few reports takes tens of milliseconds here.
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..40)));
+        wait_for(&mut child, || counter.held() >= before + take);
         let _ = child.kill();
         let _ = child.wait();
-        let now_held = hub.export().len();
-        if now_held == held {
+        let after = counter.held();
+        if after == before {
             before_upload += 1;
-        } else if now_held < reports.len() {
+        } else if after < reports.len() {
             mid_upload += 1;
         }
-        held = now_held;
     }
     eprintln!(
         "{rounds} kills: {before_upload} before the round's first upload, {mid_upload} between uploads; {} reports",
