@@ -259,8 +259,29 @@ impl HubProcess {
     /// Like [`HubProcess::start`], on a given address (to restart a hub
     /// where its desks expect it).
     pub fn start_on(data_dir: &Path, recipient: &str, listen: &str, extra: &[&str]) -> Self {
+        Self::start_under(&[], data_dir, recipient, listen, extra)
+    }
+
+    /// Like [`HubProcess::start_on`], run under `wrapper` (such as
+    /// `prlimit --nofile=1024:1024 --`, as a service manager would limit it).
+    pub fn start_under(
+        wrapper: &[&str],
+        data_dir: &Path,
+        recipient: &str,
+        listen: &str,
+        extra: &[&str],
+    ) -> Self {
         use std::io::{BufRead, BufReader};
-        let mut child = Command::new(bin("hirc-hub"))
+        let hub = bin("hirc-hub");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&hub);
+                c
+            }
+            None => Command::new(&hub),
+        };
+        let mut child = command
             .args(["serve", "--listen", listen, "--recipient", recipient])
             .arg("--data-dir")
             .arg(data_dir)
@@ -295,6 +316,24 @@ impl HubProcess {
     /// The hub's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The hub's resident memory in KiB (Linux).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the hub's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// How many files (sockets included) the hub has open (Linux).
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     /// Stops the hub as a service manager would (SIGTERM) and waits for it;

@@ -652,3 +652,246 @@ fn serve_reads_a_config_file_and_flags_override_it() {
         run.stderr
     );
 }
+
+/// An `http://` hub's `host:port`.
+fn address(hub: &Hub) -> String {
+    hub.process.url.trim_start_matches("http://").to_string()
+}
+
+/// 1,500 idle connections against a hub limited, as a service manager
+/// would, to 1,024 open files: the hub keeps within its file descriptors,
+/// and a real request still gets in and is answered.
+#[test]
+fn a_flood_of_idle_connections_cannot_shut_the_hub_out() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let identity = dir.path().join("partnership.key");
+    let recipient = hub_admin(&["keygen", "--out", &identity.to_string_lossy()])
+        .ok()
+        .last_line();
+    let process = HubProcess::start_under(
+        &["prlimit", "--nofile=1024:1024", "--"],
+        &dir.path().join("hub"),
+        &recipient,
+        "127.0.0.1:0",
+        &[],
+    );
+    let addr = process.url.trim_start_matches("http://").to_string();
+    let idle: Vec<std::net::TcpStream> = (0..1_500)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(idle.len() > 1_024, "{} idle connections opened", idle.len());
+    let started = Instant::now();
+    let health = Client::builder()
+        .timeout(Duration::from_secs(8))
+        .build()
+        .expect("client")
+        .get(format!("{}/v1/health", process.url))
+        .send()
+        .expect("the health check is answered while the flood holds on");
+    assert_eq!(health.status(), StatusCode::OK);
+    eprintln!(
+        "health answered in {:?} under 1,500 idle connections",
+        started.elapsed()
+    );
+    let open = process.open_files();
+    assert!(open < 1_000, "the hub holds {open} files open");
+    assert!(
+        process
+            .log
+            .lock()
+            .expect("log")
+            .contains("connection limit reached"),
+        "the hub says why it closes connections"
+    );
+    drop(idle);
+}
+
+/// A thousand requests whose headers never end (400 KB each): the hub
+/// reads no more than 16 KiB of headers per request, so its memory stays
+/// small, during and after.
+#[test]
+fn unfinished_headers_cannot_swell_the_hub() {
+    let hub = Hub::start(Backend::Sqlite, &[]);
+    let addr = address(&hub);
+    let before = hub.process.rss_kib();
+    let filler = vec![b'a'; 400 * 1024];
+    let mut peak = before;
+    let mut open = Vec::new();
+    for i in 0..1_000 {
+        let Ok(mut stream) = std::net::TcpStream::connect(&addr) else {
+            continue;
+        };
+        stream
+            .set_write_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let _ = write!(
+            stream,
+            "GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nX-Fill: "
+        );
+        // Once the hub has had enough it stops reading (and closes): the
+        // rest of the write times out or fails, which is the point.
+        let _ = stream.write_all(&filler);
+        open.push(stream);
+        if i % 100 == 99 {
+            peak = peak.max(hub.process.rss_kib());
+        }
+    }
+    peak = peak.max(hub.process.rss_kib());
+    drop(open);
+    let grew = peak.saturating_sub(before) / 1024;
+    eprintln!("hub memory: {before} KiB before, peak +{grew} MiB with 1,000 unfinished requests");
+    assert!(grew < 64, "the hub grew by {grew} MiB");
+    let ok = hub
+        .http
+        .get(format!("{}/v1/health", hub.process.url))
+        .send()
+        .expect("health");
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+/// Guessing enrolment codes or tokens from one address is slowed to a
+/// trickle after a few dozen wrong tries a minute, and the hub's log says
+/// so; the right answers to the wrong questions are never echoed.
+#[test]
+fn guessing_codes_and_tokens_is_refused_and_logged() {
+    let hub = Hub::start(Backend::Sqlite, &["--auth-failures-per-minute", "20"]);
+    let mut statuses = Vec::new();
+    for i in 0..60 {
+        let status = if i % 2 == 0 {
+            hub.enrol(&format!("AAAA-BBBB-{:04}", i)).status()
+        } else {
+            hub.put(
+                "hirc1_not-a-token",
+                Uuid::now_v7(),
+                1,
+                b"x",
+                Some(&content_digest(b"x")),
+            )
+            .status()
+        };
+        statuses.push(status.as_u16());
+    }
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        statuses.iter().take(20).filter(|s| **s == 401).count(),
+        20,
+        "the first wrong guesses are answered as such: {statuses:?}"
+    );
+    assert_eq!(refused, 40, "then refused: {statuses:?}");
+    let throttled = hub.enrol("AAAA-BBBB-CCCC");
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert_eq!(error_kind(throttled), ErrorKind::RateLimited);
+    let log = hub.process.log.lock().expect("log").clone();
+    assert!(log.contains("too many wrong guesses"), "{log}");
+}
+
+/// Every answer is the protocol's JSON, whatever went wrong, and none
+/// repeats what the client sent.
+#[test]
+fn every_error_is_json_and_echoes_nothing() {
+    let hub = Hub::start(Backend::Sqlite, &["--request-timeout", "1"]);
+    let (_, token) = hub.device();
+    let bad_id = hub
+        .http
+        .put(format!(
+            "{}/v1/reports/ECHO-ME-not-an-id/revisions/1",
+            hub.process.url
+        ))
+        .bearer_auth(&token)
+        .body("x")
+        .send()
+        .expect("send");
+    assert_eq!(bad_id.status(), StatusCode::BAD_REQUEST);
+    let text = bad_id.text().expect("body");
+    assert!(!text.contains("ECHO-ME"), "{text}");
+    let body: ErrorBody = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(body.error, ErrorKind::BadRequest);
+
+    let wrong_method = hub
+        .http
+        .delete(format!("{}/v1/health", hub.process.url))
+        .send()
+        .expect("send");
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_kind(wrong_method), ErrorKind::BadRequest);
+
+    // A body announced and never sent: 408 after the request timeout.
+    let mut slow = std::net::TcpStream::connect(address(&hub)).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        slow,
+        "PUT {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Digest: {}\r\nContent-Length: 100\r\n\r\nab",
+        report_path(Uuid::now_v7(), 1),
+        content_digest(b"x")
+    )
+    .expect("write");
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: ErrorBody =
+        serde_json::from_str(json.trim()).unwrap_or_else(|_| panic!("JSON: {answer}"));
+    assert_eq!(body.error, ErrorKind::BadRequest);
+}
+
+/// The admin commands' own edges: a code's lifetime is bounded and must be
+/// positive, an export never writes through a link or over a file, and a
+/// new hub's data is its owner's alone whatever the umask.
+#[test]
+fn admin_commands_keep_to_safe_edges() {
+    let hub = Hub::start(Backend::Sqlite, &[]);
+    for expires in ["99999999999999d", "-5m", "0h", "91d", "12x"] {
+        let run = hub.admin(&["enrol", "--centre", "C", "--expires", expires]);
+        assert_eq!(run.code, 2, "{expires}: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.stderr.contains("--expires"), "{}", run.stderr);
+    }
+    hub.admin(&["enrol", "--centre", "C", "--expires", "90d"])
+        .ok();
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&hub.data_path()), 0o700, "the data directory");
+    assert_eq!(
+        mode(&hub.data_path().join("hub.sqlite3")),
+        0o600,
+        "the store"
+    );
+
+    let out = hub.dir.path().join("out");
+    std::fs::create_dir(&out).expect("dir");
+    let elsewhere = out.join("elsewhere.jsonl");
+    std::fs::write(&elsewhere, "keep me\n").expect("write");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o644)).expect("mode");
+    let link = out.join("link.jsonl");
+    std::os::unix::fs::symlink(&elsewhere, &link).expect("link");
+    let identity = hub.identity.to_string_lossy().into_owned();
+    for target in [&link, &elsewhere] {
+        let run = hub.admin(&[
+            "export",
+            "--identity",
+            &identity,
+            "--out",
+            &target.to_string_lossy(),
+        ]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).expect("read"),
+        "keep me\n"
+    );
+    let fresh = out.join("fresh.jsonl");
+    hub.admin(&[
+        "export",
+        "--identity",
+        &identity,
+        "--out",
+        &fresh.to_string_lossy(),
+    ])
+    .ok();
+    assert_eq!(mode(&fresh), 0o600);
+}

@@ -25,6 +25,9 @@ struct ConfigFile {
     rate_per_minute: Option<u32>,
     request_timeout: Option<u64>,
     header_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    auth_failures_per_minute: Option<u32>,
+    trust_forwarded_for: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
 }
@@ -41,6 +44,9 @@ pub(crate) fn apply(mut cli: Cli, matches: &ArgMatches) -> Result<Cli> {
         rate_per_minute,
         request_timeout_secs,
         header_timeout_secs,
+        max_connections,
+        auth_failures_per_minute,
+        trust_forwarded_for,
         tls_cert,
         tls_key,
     } = &mut cli.command
@@ -81,6 +87,17 @@ pub(crate) fn apply(mut cli: Cli, matches: &ArgMatches) -> Result<Cli> {
         "header_timeout_secs",
         *header_timeout_secs,
         file.header_timeout
+    );
+    fill!("max_connections", *max_connections, file.max_connections);
+    fill!(
+        "auth_failures_per_minute",
+        *auth_failures_per_minute,
+        file.auth_failures_per_minute
+    );
+    fill!(
+        "trust_forwarded_for",
+        *trust_forwarded_for,
+        file.trust_forwarded_for
     );
     fill!("tls_cert", *tls_cert, file.tls_cert.map(Some));
     fill!("tls_key", *tls_key, file.tls_key.map(Some));

@@ -251,15 +251,7 @@ pub fn keygen(path: &Path) -> anyhow::Result<String> {
         Utc::now().to_rfc3339(),
         identity.to_string().expose_secret()
     );
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("could not create {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
+    crate::files::write_new(path, text.as_bytes())?;
     Ok(recipient)
 }
 

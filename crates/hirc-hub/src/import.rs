@@ -3,7 +3,6 @@
 //! uploads apply: a report revision is stored once, a repeat gets the same
 //! receipt, another body is refused, and nothing stored changes.
 
-use std::io::Write;
 use std::path::Path;
 
 use chrono::Utc;
@@ -28,23 +27,6 @@ pub struct ImportSummary {
     pub repeated: usize,
     /// Refused, with why.
     pub refused: Vec<(Uuid, String)>,
-}
-
-/// Writes `bytes` to a new owner-only file; never overwrites.
-pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| {
-        anyhow::anyhow!(
-            "could not create {} ({e}); an existing file is never overwritten",
-            path.display()
-        )
-    })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
 }
 
 /// Enrols a desk on the spot and writes its enrolment file.
@@ -84,7 +66,7 @@ pub fn offline_enrolment(
             recipients: recipients.to_vec(),
         },
     };
-    write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    crate::files::write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     eprintln!(
         "Enrolled device {} for {centre}. The file {} holds its token: carry it to the desk, run `hirc enrol --file`, then delete it.",
         device.id,
@@ -186,7 +168,7 @@ pub fn outbox_file(
         device_id: device.id,
         receipts,
     };
-    write_new(
+    crate::files::write_new(
         receipts_path,
         serde_json::to_string_pretty(&out)?.as_bytes(),
     )?;

@@ -93,6 +93,19 @@ pub(crate) enum Command {
             value_name = "SECONDS"
         )]
         header_timeout_secs: u64,
+        /// Connections open at once; at the limit the oldest idle one makes
+        /// room. Kept below the process's open-file limit.
+        #[arg(long, env = "HIRC_HUB_MAX_CONNECTIONS", default_value_t = 512)]
+        max_connections: usize,
+        /// Wrong enrolment codes or tokens allowed per client address per
+        /// minute; past it that address is refused until the minute is up.
+        #[arg(long, env = "HIRC_HUB_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+        auth_failures_per_minute: u32,
+        /// Behind a reverse proxy on this machine: count wrong guesses by
+        /// the address in its X-Forwarded-For header (trusted only from
+        /// loopback).
+        #[arg(long, env = "HIRC_HUB_TRUST_FORWARDED_FOR")]
+        trust_forwarded_for: bool,
         /// TLS certificate chain (PEM). With --tls-key, the hub serves HTTPS
         /// and may listen on any address.
         #[arg(
@@ -119,8 +132,8 @@ pub(crate) enum Command {
         /// The centre the desk belongs to.
         #[arg(long)]
         centre: String,
-        /// How long the code stays valid: e.g. 30m, 24h, 7d.
-        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        /// How long the code stays valid: e.g. 30m, 24h, 7d (at most 90d).
+        #[arg(long, default_value = "24h", value_parser = parse_duration, allow_hyphen_values = true)]
         expires: chrono::Duration,
         /// For a desk that is never online: enrol it now and write its
         /// enrolment (with its token: handle it like a passphrase) to FILE,
@@ -193,16 +206,30 @@ enum Format {
     Csv,
 }
 
+/// The longest an enrolment code may stay valid: it is meant to be used
+/// within days, and every day it lives is a day it can be guessed.
+const MAX_CODE_LIFE_DAYS: i64 = 90;
+
 fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
     let (n, unit) = text.split_at(text.trim_end_matches(char::is_alphabetic).len());
     let n: i64 = n
         .parse()
-        .map_err(|_| "use a number and a unit, e.g. 30m, 24h or 7d".to_string())?;
-    match unit {
-        "m" => Ok(chrono::Duration::minutes(n)),
-        "h" => Ok(chrono::Duration::hours(n)),
-        "d" => Ok(chrono::Duration::days(n)),
-        _ => Err("the unit must be m, h or d".into()),
+        .map_err(|_| "use a whole number and a unit, e.g. 30m, 24h or 7d".to_string())?;
+    if n <= 0 {
+        return Err("a code must stay valid for some time: e.g. 30m, 24h or 7d".into());
+    }
+    let duration = match unit {
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => return Err("the unit must be m, h or d".into()),
+    };
+    match duration {
+        Some(d) if d <= chrono::Duration::days(MAX_CODE_LIFE_DAYS) => Ok(d),
+        _ => Err(format!(
+            "a code can stay valid for at most {MAX_CODE_LIFE_DAYS} days"
+        )),
     }
 }
 
@@ -273,6 +300,9 @@ fn run(cli: Cli) -> Result<()> {
             rate_per_minute,
             request_timeout_secs,
             header_timeout_secs,
+            max_connections,
+            auth_failures_per_minute,
+            trust_forwarded_for,
             tls_cert,
             tls_key,
         } => {
@@ -299,6 +329,7 @@ fn run(cli: Cli) -> Result<()> {
             let listen_options = server::Listen {
                 tls,
                 header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+                max_connections: connection_limit(max_connections),
             };
             let store: Arc<dyn HubStore> = Arc::from(open(&dir)?);
             let config = HubConfig {
@@ -307,6 +338,8 @@ fn run(cli: Cli) -> Result<()> {
                 max_body_bytes,
                 rate_per_minute,
                 request_timeout: Duration::from_secs(request_timeout_secs),
+                auth_failures_per_minute: auth_failures_per_minute.max(1),
+                trust_forwarded_for,
             };
             let runtime = tokio::runtime::Runtime::new()?;
             let state = AppState::new(store, config.clone());
@@ -424,13 +457,20 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|t| t.and_utc());
             let summary = match &out {
                 Some(path) => {
-                    let mut options = std::fs::OpenOptions::new();
-                    options.write(true).create(true).truncate(true);
-                    #[cfg(unix)]
-                    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                    let file = options
-                        .open(path)
-                        .with_context(|| format!("could not create {}", path.display()))?;
+                    // A new owner-only file, never an existing one: an
+                    // existing file would keep its mode (readable by others,
+                    // perhaps), and a symbolic link would send the
+                    // partnership's decrypted reports wherever it points.
+                    let file = hirc_hub::files::create_private(path).map_err(|e| {
+                        if e.kind() == std::io::ErrorKind::AlreadyExists {
+                            anyhow::anyhow!(
+                                "{} already exists (or is a link); an export never overwrites anything: choose a new file name",
+                                path.display()
+                            )
+                        } else {
+                            anyhow::anyhow!("could not create {}: {e}", path.display())
+                        }
+                    })?;
                     export::export(
                         store.as_ref(),
                         &identities,
@@ -460,6 +500,30 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The connection limit, kept well below the process's open-file limit
+/// (each connection is one file descriptor; the store needs some too).
+fn connection_limit(wanted: usize) -> usize {
+    let Some(files) = open_file_limit() else {
+        return wanted.max(1);
+    };
+    let room = files.saturating_sub(64).max(16);
+    if wanted > room {
+        tracing::warn!(
+            wanted,
+            allowed = room,
+            "--max-connections is above what the open-file limit allows; using the lower number (raise LimitNOFILE / ulimit -n for more)"
+        );
+    }
+    wanted.min(room).max(1)
+}
+
+/// The soft limit on open files, where the system says (Linux).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 async fn shutdown_signal() {

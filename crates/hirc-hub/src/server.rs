@@ -5,8 +5,10 @@
 //! real hub on a loopback port. Every error is JSON ([`hirc_proto::ErrorBody`])
 //! with its status code, and no request can change what is already stored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,12 @@ pub struct HubConfig {
     pub rate_per_minute: u32,
     /// How long one request may take, body included (slow clients are cut off).
     pub request_timeout: Duration,
+    /// Failed enrolment codes and tokens allowed per client address per
+    /// minute; past it the address is answered 429 until the minute is up.
+    pub auth_failures_per_minute: u32,
+    /// Behind a reverse proxy on this machine: take the client's address
+    /// from the proxy's `X-Forwarded-For` (only ever from a loopback peer).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HubConfig {
@@ -55,6 +63,8 @@ impl Default for HubConfig {
             max_body_bytes: 1024 * 1024,
             rate_per_minute: 600,
             request_timeout: Duration::from_secs(30),
+            auth_failures_per_minute: 30,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -65,6 +75,7 @@ pub struct AppState {
     store: Arc<dyn HubStore>,
     config: Arc<HubConfig>,
     windows: Arc<Mutex<HashMap<Uuid, (Instant, u32)>>>,
+    failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
 impl AppState {
@@ -74,9 +85,19 @@ impl AppState {
             store,
             config: Arc::new(config),
             windows: Arc::default(),
+            failures: Arc::default(),
         }
     }
 }
+
+/// The address a request came from (set for every connection by
+/// [`serve_with`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// Most client addresses whose failures are remembered: a flood from many
+/// addresses cannot grow the table without bound.
+const MAX_REMEMBERED_ADDRESSES: usize = 100_000;
 
 /// The API.
 pub fn router(state: AppState) -> Router {
@@ -98,8 +119,51 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(stamp_protocol))
         .with_state(state)
+}
+
+/// Every error answer is the protocol's JSON, whoever made it: axum's own
+/// rejections (a bad id in the path, a wrong method) and the timeout layer
+/// answer in plain text or with an empty body, and plain text can echo
+/// what the client sent.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (kind, message) = match status {
+        StatusCode::NOT_FOUND => (ErrorKind::NotFound, "no such endpoint in protocol v1"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorKind::BadRequest,
+            "that method is not allowed on this endpoint",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorKind::BadRequest,
+            "the request took too long to arrive; try again",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorKind::TooLarge, "the request is too large"),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            (ErrorKind::Unprocessable, "the request could not be read")
+        }
+        s if s.is_server_error() => (ErrorKind::Internal, "the hub failed; try again later"),
+        _ => (
+            ErrorKind::BadRequest,
+            "the request is not valid for protocol v1",
+        ),
+    };
+    let mut fixed = ApiError::new(status, kind, message).into_response();
+    if let Some(wait) = response.headers().get(header::RETRY_AFTER) {
+        fixed
+            .headers_mut()
+            .insert(header::RETRY_AFTER, wait.clone());
+    }
+    fixed
 }
 
 /// How connections are accepted.
@@ -110,6 +174,11 @@ pub struct Listen {
     /// How long a client may take to send its request headers (and, with
     /// TLS, its handshake): a slow-loris client is cut off after this.
     pub header_timeout: Duration,
+    /// Connections open at once. At the limit a new connection takes the
+    /// place of the oldest one with no request in progress (an idle or
+    /// dribbling client), so a flood of idle connections can neither use up
+    /// the hub's file descriptors nor keep a real request out.
+    pub max_connections: usize,
 }
 
 impl Default for Listen {
@@ -117,8 +186,21 @@ impl Default for Listen {
         Self {
             tls: None,
             header_timeout: Duration::from_secs(10),
+            max_connections: 512,
         }
     }
+}
+
+/// The most a request's headers may take (hyper's default is about
+/// 400 KiB per connection, which a thousand unfinished requests turn into
+/// hundreds of MiB).
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// One open connection: how to close it, and whether a request is in
+/// progress on it.
+struct Slot {
+    close: tokio::sync::oneshot::Sender<()>,
+    busy: Arc<AtomicUsize>,
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` resolves.
@@ -138,17 +220,21 @@ pub async fn serve_with(
     listen: Listen,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = hyper_util::service::TowerToHyperService::new(router(state));
+    let router = router(state);
     let acceptor = listen.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let slots: Arc<Mutex<BTreeMap<u64, Slot>>> = Arc::default();
+    let mut next_id = 0u64;
+    let last_warned = AtomicU64::new(0);
+    let started = Instant::now();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
                     Err(e) => {
                         // Out of file descriptors and the like: pause, don't spin.
                         tracing::warn!(error = %e, "accept failed");
@@ -156,16 +242,54 @@ pub async fn serve_with(
                         continue;
                     }
                 };
-                let (service, acceptor, stop, timeout) = (service.clone(), acceptor.clone(), stop_rx.clone(), listen.header_timeout);
-                connections.spawn(async move {
-                    match acceptor {
-                        Some(acceptor) => {
-                            if let Ok(Ok(tls)) = tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                                serve_connection(hyper_util::rt::TokioIo::new(tls), service, timeout, stop).await;
+                let busy = Arc::new(AtomicUsize::new(0));
+                let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
+                {
+                    let mut open = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if open.len() >= listen.max_connections.max(1) {
+                        // At most one warning every ten seconds.
+                        let now = started.elapsed().as_secs() + 10;
+                        if last_warned.swap(now, Ordering::SeqCst) + 10 <= now {
+                            tracing::warn!(limit = listen.max_connections, "connection limit reached: closing the oldest idle connections");
+                        }
+                        let idle = open
+                            .iter()
+                            .find(|(_, slot)| slot.busy.load(Ordering::SeqCst) == 0)
+                            .map(|(id, _)| *id);
+                        match idle.and_then(|id| open.remove(&id)) {
+                            Some(oldest) => {
+                                let _ = oldest.close.send(());
+                            }
+                            None => {
+                                // Every connection is mid-request: this one is
+                                // refused and its client tries again.
+                                drop(stream);
+                                continue;
                             }
                         }
-                        None => serve_connection(hyper_util::rt::TokioIo::new(stream), service, timeout, stop).await,
                     }
+                    open.insert(next_id, Slot { close: close_tx, busy: busy.clone() });
+                }
+                let id = next_id;
+                next_id += 1;
+                let service = with_peer(router.clone(), peer, busy);
+                let (acceptor, stop, timeout, slots) = (acceptor.clone(), stop_rx.clone(), listen.header_timeout, slots.clone());
+                connections.spawn(async move {
+                    let serve = async move {
+                        match acceptor {
+                            Some(acceptor) => {
+                                if let Ok(Ok(tls)) = tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                                    serve_connection(hyper_util::rt::TokioIo::new(tls), service, timeout, stop).await;
+                                }
+                            }
+                            None => serve_connection(hyper_util::rt::TokioIo::new(stream), service, timeout, stop).await,
+                        }
+                    };
+                    tokio::select! {
+                        () = serve => {}
+                        _ = close_rx => {}
+                    }
+                    slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -177,6 +301,40 @@ pub async fn serve_with(
     })
     .await;
     Ok(())
+}
+
+/// The router for one connection: every request learns the client's
+/// address, and the connection's `busy` count says whether a request is in
+/// progress (an idle connection may be closed to make room).
+fn with_peer(
+    router: Router,
+    peer: SocketAddr,
+    busy: Arc<AtomicUsize>,
+) -> hyper_util::service::TowerToHyperService<
+    impl tower::Service<
+        axum::http::Request<hyper::body::Incoming>,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future = impl Future<Output = Result<Response, std::convert::Infallible>> + Send,
+    > + Clone
+    + Send
+    + 'static,
+> {
+    let done = busy.clone();
+    let service = tower::ServiceBuilder::new()
+        .map_response(move |response: Response| {
+            done.fetch_sub(1, Ordering::SeqCst);
+            response
+        })
+        .map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                busy.fetch_add(1, Ordering::SeqCst);
+                request.extensions_mut().insert(Peer(peer));
+                request
+            },
+        )
+        .service(router);
+    hyper_util::service::TowerToHyperService::new(service)
 }
 
 async fn serve_connection<I, S>(
@@ -195,7 +353,8 @@ async fn serve_connection<I, S>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEADER_BYTES);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     tokio::select! {
@@ -250,8 +409,12 @@ async fn health() -> Json<Health> {
 
 async fn enrol(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<Peer>>,
+    headers: HeaderMap,
     body: Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let client = state.client(peer.as_deref(), &headers);
+    state.check_guessing(client)?;
     let Json(request) = body.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -284,16 +447,22 @@ async fn enrol(
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
-        Redeem::Unknown => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorKind::Unauthorized,
-            "unknown enrolment code; check it, or ask the partnership for a new one",
-        )),
-        Redeem::UsedOrExpired => Err(ApiError::new(
-            StatusCode::GONE,
-            ErrorKind::CodeUsed,
-            "this enrolment code was already used or has expired; ask the partnership for a new one",
-        )),
+        Redeem::Unknown => {
+            state.failed_guess(client, "unknown enrolment code");
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorKind::Unauthorized,
+                "unknown enrolment code; check it, or ask the partnership for a new one",
+            ))
+        }
+        Redeem::UsedOrExpired => {
+            state.failed_guess(client, "used or expired enrolment code");
+            Err(ApiError::new(
+                StatusCode::GONE,
+                ErrorKind::CodeUsed,
+                "this enrolment code was already used or has expired; ask the partnership for a new one",
+            ))
+        }
     }
 }
 
@@ -379,6 +548,75 @@ async fn upload(
 }
 
 impl AppState {
+    /// The client's address as the guessing throttle sees it: the peer, or
+    /// behind a trusted local proxy the address it forwarded.
+    fn client(&self, peer: Option<&Peer>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer?.0.ip();
+        if self.config.trust_forwarded_for && peer.is_loopback() {
+            let forwarded = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if let Some(ip) = forwarded {
+                return Some(ip);
+            }
+        }
+        Some(peer)
+    }
+
+    /// Refuses, until its minute is up, an address that has sent too many
+    /// wrong enrolment codes or tokens: guessing is slowed to a trickle.
+    fn check_guessing(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let Some(ip) = client else { return Ok(()) };
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match failures.get(&ip) {
+            Some((since, n)) if *n >= self.config.auth_failures_per_minute => {
+                let left = 60u64.saturating_sub(since.elapsed().as_secs());
+                if left == 0 {
+                    return Ok(());
+                }
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorKind::RateLimited,
+                    "too many wrong enrolment codes or tokens from this address; wait a minute",
+                )
+                .retry_after(left.max(1)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a wrong enrolment code or token, and says so in the log once
+    /// an address reaches the limit.
+    fn failed_guess(&self, client: Option<IpAddr>, what: &'static str) {
+        let Some(ip) = client else { return };
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if failures.len() >= MAX_REMEMBERED_ADDRESSES {
+            failures.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(60));
+            if failures.len() >= MAX_REMEMBERED_ADDRESSES {
+                failures.clear();
+            }
+        }
+        let now = Instant::now();
+        let entry = failures.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        if entry.1 == self.config.auth_failures_per_minute {
+            tracing::warn!(client = %ip, limit = entry.1, "{what}: too many wrong guesses in a minute from one address; refusing it for the rest of the minute");
+        } else {
+            tracing::debug!(client = %ip, "{what}");
+        }
+    }
+
     /// A fixed one-minute window per device.
     fn check_rate(&self, device: Uuid) -> Result<(), ApiError> {
         let mut windows = self
@@ -418,17 +656,25 @@ impl FromRequestParts<AppState> for AuthDevice {
     ) -> Result<Self, Self::Rejection> {
         let unauthorized =
             |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, ErrorKind::Unauthorized, m);
-        let token = parts
+        let client = state.client(parts.extensions.get::<Peer>(), &parts.headers);
+        state.check_guessing(client)?;
+        let Some(token) = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| unauthorized("a bearer token is required; enrol the desk first"))?;
+        else {
+            state.failed_guess(client, "upload without a token");
+            return Err(unauthorized(
+                "a bearer token is required; enrol the desk first",
+            ));
+        };
         let token_hash = secrets::hash(token.trim());
         let store = state.store.clone();
-        let device = blocking(move || store.device_by_token(&token_hash))
-            .await?
-            .ok_or_else(|| unauthorized("this desk is not enrolled with this hub"))?;
+        let Some(device) = blocking(move || store.device_by_token(&token_hash)).await? else {
+            state.failed_guess(client, "unknown token");
+            return Err(unauthorized("this desk is not enrolled with this hub"));
+        };
         if device.revoked_at.is_some() {
             return Err(unauthorized(
                 "this desk has been revoked by the partnership; ask them to enrol it again",

@@ -146,10 +146,16 @@ pub(crate) fn id(s: &str) -> Result<Uuid> {
 impl SqliteStore {
     /// Opens (or creates) the store in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir)
+        crate::files::private_dir(data_dir)
             .map_err(|e| StoreError::Foreign(format!("{} ({e})", data_dir.display())))?;
         let path = data_dir.join("hub.sqlite3");
         let fresh = !path.exists();
+        if fresh {
+            // Made owner-only before SQLite writes a byte; its -wal and -shm
+            // files take the same mode.
+            crate::files::create_private(&path)
+                .map_err(|e| StoreError::Foreign(format!("{} ({e})", path.display())))?;
+        }
         let mut conn = Connection::open(&path)?;
         let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
         if !fresh && app_id != APPLICATION_ID {
