@@ -87,7 +87,7 @@ impl From<hirc_sync::client::UploadError> for CommandError {
         use hirc_sync::client::UploadError as U;
         let kind = match &e {
             U::Unreachable(_) | U::Busy { .. } => "hub_unreachable",
-            U::Refused { .. } | U::BadAnswer(_) => "hub_refused",
+            U::Refused { .. } | U::BadAnswer(_) | U::AlreadyHeld(_) => "hub_refused",
         };
         Self::new(kind, e.to_string())
     }

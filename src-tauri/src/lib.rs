@@ -116,6 +116,17 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             webview::trim_caches(app);
+            // Uploads start with the app, before anyone unlocks, and go on
+            // while it is locked.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<AppState>();
+                match state.desk().await {
+                    Ok(Some(_)) => state.start_sync(&handle).await,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("the desk could not be opened for uploads: {e}"),
+                }
+            });
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -128,9 +139,12 @@ pub fn run() -> ExitCode {
     };
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
-            // Stop the worker and drop the keys before the process ends.
+            // Drop the keys and stop the worker before the process ends.
             let state = handle.state::<AppState>();
-            tauri::async_runtime::block_on(state.end());
+            tauri::async_runtime::block_on(async {
+                state.end().await;
+                state.stop_sync().await;
+            });
         }
     });
     ExitCode::SUCCESS

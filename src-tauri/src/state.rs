@@ -1,5 +1,9 @@
-//! The app's one managed state: where the desk lives, the open store, and,
-//! between unlock and lock, the session and its sync worker.
+//! The app's one managed state: where the desk lives, the open store, its
+//! sync worker, and, between unlock and lock, the session.
+//!
+//! The sync worker starts with the app and runs until it quits, locked or
+//! not: uploading needs no session (payloads are made at sealing, the token
+//! is in the credential file). Locking drops only the session's keys.
 //!
 //! The store is shared with the sync worker behind a mutex (a SQLite
 //! connection serves one thread at a time); every engine call runs on
@@ -17,8 +21,8 @@ use tauri::{AppHandle, Runtime};
 use crate::error::{CommandError, CommandResult};
 use crate::events;
 
-/// How often the worker looks for new work while unlocked, besides "Sync
-/// now" and the nudge after every submit.
+/// How often the worker looks for new work, besides "Sync now" and the
+/// nudge after every submit.
 const SYNC_POLL: Duration = Duration::from_secs(30);
 
 /// Everything the commands share.
@@ -35,11 +39,12 @@ pub struct AppState {
 #[derive(Default)]
 struct Inner {
     desk: Option<SharedDesk>,
-    unlocked: Option<Unlocked>,
+    session: Option<Arc<Session>>,
+    sync: Option<Sync>,
 }
 
-struct Unlocked {
-    session: Arc<Session>,
+/// The sync worker and the task that forwards its status to the window.
+struct Sync {
     worker: Worker,
     forward: tauri::async_runtime::JoinHandle<()>,
 }
@@ -90,8 +95,8 @@ impl AppState {
     /// The current session, or `locked`.
     pub async fn session(&self) -> CommandResult<(SharedDesk, Arc<Session>)> {
         let inner = self.inner.lock().await;
-        match (&inner.desk, &inner.unlocked) {
-            (Some(desk), Some(u)) => Ok((desk.clone(), u.session.clone())),
+        match (&inner.desk, &inner.session) {
+            (Some(desk), Some(session)) => Ok((desk.clone(), session.clone())),
             _ => Err(CommandError::locked()),
         }
     }
@@ -112,18 +117,17 @@ impl AppState {
         .await
     }
 
-    /// Starts a session: keeps it, starts the sync worker, and forwards its
-    /// status to the window as events.
-    pub async fn begin<R: Runtime>(&self, app: &AppHandle<R>, session: Session) {
+    /// Starts the sync worker for the open desk (once), forwarding its
+    /// status to the window as events. It runs until the app quits.
+    pub async fn start_sync<R: Runtime>(&self, app: &AppHandle<R>) {
         let mut inner = self.inner.lock().await;
-        if let Some(old) = inner.unlocked.take() {
-            stop(old).await;
+        if inner.sync.is_some() {
+            return;
         }
         let Some(desk) = inner.desk.clone() else {
             return;
         };
-        let session = Arc::new(session);
-        let worker = Worker::start(desk, session.clone(), SYNC_POLL);
+        let worker = Worker::start(desk, SYNC_POLL);
         let mut status = worker.status();
         let app = app.clone();
         let forward = tauri::async_runtime::spawn(async move {
@@ -135,44 +139,48 @@ impl AppState {
                 }
             }
         });
-        inner.unlocked = Some(Unlocked {
-            session,
-            worker,
-            forward,
-        });
+        inner.sync = Some(Sync { worker, forward });
     }
 
-    /// Ends the session: stops the worker (letting an upload in flight
-    /// finish for up to five seconds) and drops the keys.
+    /// Starts a session (the worker keeps running as it was).
+    pub async fn begin<R: Runtime>(&self, app: &AppHandle<R>, session: Session) {
+        self.inner.lock().await.session = Some(Arc::new(session));
+        self.start_sync(app).await;
+    }
+
+    /// Ends the session: its keys are dropped (zeroized) once no command
+    /// still holds them. Uploads go on.
     pub async fn end(&self) {
-        let unlocked = self.inner.lock().await.unlocked.take();
-        if let Some(u) = unlocked {
-            stop(u).await;
+        drop(self.inner.lock().await.session.take());
+    }
+
+    /// Stops the worker (the app is quitting), letting an upload in flight
+    /// finish for up to five seconds.
+    pub async fn stop_sync(&self) {
+        let sync = self.inner.lock().await.sync.take();
+        if let Some(sync) = sync {
+            sync.forward.abort();
+            sync.worker.stop(Duration::from_secs(5)).await;
         }
     }
 
     /// Wakes the worker now (after a submit, or "Sync now").
     pub async fn sync_now(&self) -> CommandResult<()> {
         let inner = self.inner.lock().await;
-        let u = inner.unlocked.as_ref().ok_or_else(CommandError::locked)?;
-        u.worker.sync_now();
+        if let Some(sync) = &inner.sync {
+            sync.worker.sync_now();
+        }
         Ok(())
     }
 
-    /// The worker's latest status.
-    pub async fn sync_status(&self) -> CommandResult<SyncStatus> {
+    /// The worker's latest status (none before the desk is set up).
+    pub async fn sync_status(&self) -> CommandResult<Option<SyncStatus>> {
         let inner = self.inner.lock().await;
-        let u = inner.unlocked.as_ref().ok_or_else(CommandError::locked)?;
-        Ok(u.worker.status().borrow().clone())
+        Ok(inner
+            .sync
+            .as_ref()
+            .map(|sync| sync.worker.status().borrow().clone()))
     }
-}
-
-async fn stop(u: Unlocked) {
-    u.forward.abort();
-    u.worker.stop(Duration::from_secs(5)).await;
-    // The last Arc<Session> goes with the worker's task; its keys are
-    // zeroized when dropped.
-    drop(u.session);
 }
 
 /// Runs engine work on the blocking pool.

@@ -41,9 +41,14 @@ fn main() {
         let (desk, session) = backlog(dir.path(), n);
         let (url, store, _hub_dir) = hub(Backend::Sqlite, &recipient).await;
         let code = blocking_code(&store).await;
+        let device_key = desk
+            .lock()
+            .expect("desk")
+            .device_key(&session)
+            .expect("device key");
         let response = HubClient::new(&url, None)
             .expect("client")
-            .enrol(&code, "bench desk")
+            .enrol(&code, "bench desk", &device_key)
             .await
             .expect("enrol");
         let payloads: Vec<Vec<u8>> = {
@@ -55,10 +60,12 @@ fn main() {
                 token: &response.token,
                 recipients: &response.recipients,
                 ca_pem: None,
+                receipt_key: response.receipt_key.as_deref(),
+                device_key: None,
             };
             d.enrol(&session, &enrolment, false)
                 .expect("record enrolment");
-            d.due_uploads(&session, chrono::Utc::now(), true)
+            d.due_uploads(chrono::Utc::now(), true)
                 .expect("due")
                 .into_iter()
                 .map(|u| u.payload)
@@ -77,7 +84,6 @@ fn main() {
             passes += 1;
             let pass = run_pass(
                 &desk,
-                &session,
                 PassOptions {
                     ignore_backoff: true,
                     in_flight: IN_FLIGHT,
@@ -221,7 +227,11 @@ async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, t
         rate_per_minute: u32::MAX,
         ..HubConfig::default()
     };
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(
+        store.clone(),
+        config,
+        hirc_proto::sign::SigningKey::generate(),
+    );
     tokio::spawn(hirc_hub::server::serve(
         listener,
         state,
@@ -234,7 +244,7 @@ async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
     let code = blocking_code(store).await;
     HubClient::new(url, None)
         .expect("client")
-        .enrol(&code, "pipe")
+        .enrol(&code, "pipe", &hirc_proto::sign::SigningKey::generate())
         .await
         .expect("enrol")
         .token

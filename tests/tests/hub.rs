@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hirc_e2e::{Backend, HubProcess, backends, contains, hub_admin};
+use hirc_proto::sign::{SigningKey, verify_receipt};
 use hirc_proto::{DIGEST_HEADER, ErrorBody, ErrorKind, Receipt, content_digest, report_path};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
@@ -72,14 +73,36 @@ impl Hub {
 
     /// Enrols a new desk; returns (device id, token).
     fn device(&self) -> (String, String) {
-        let response = self.enrol(&self.code("Castle Point CVS"));
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().expect("json");
-        assert_eq!(body["recipients"], json!([self.recipient]));
+        let body = self.enrolled(None);
         (
             body["device_id"].as_str().expect("id").into(),
             body["token"].as_str().expect("token").into(),
         )
+    }
+
+    /// Enrols a new desk, with its device key (and proof) if given; returns
+    /// the hub's answer.
+    fn enrolled(&self, key: Option<&SigningKey>) -> Value {
+        let code = self.code("Castle Point CVS");
+        let mut request = json!({"code": code, "device_name": "front desk"});
+        if let Some(key) = key {
+            request["device_key"] = json!(key.public());
+            request["key_proof"] = json!(key.enrolment_proof(&code));
+        }
+        let response = self
+            .http
+            .post(format!("{}/v1/enrol", self.process.url))
+            .json(&request)
+            .send()
+            .expect("enrol");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().expect("json");
+        assert_eq!(body["recipients"], json!([self.recipient]));
+        assert!(
+            body["receipt_key"].is_string(),
+            "the hub gives its receipt key"
+        );
+        body
     }
 
     fn put(
@@ -182,7 +205,10 @@ fn enrolment_codes_are_single_use_on(backend: Backend) {
 
 fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend) {
     let hub = Hub::start(backend, &[]);
-    let (_, token) = hub.device();
+    let desk_key = SigningKey::generate();
+    let enrolled = hub.enrolled(Some(&desk_key));
+    let token = enrolled["token"].as_str().expect("token").to_string();
+    let receipt_key = enrolled["receipt_key"].as_str().expect("key").to_string();
     let id = Uuid::now_v7();
     let body = sealed(&hub.recipient, id, 1, "first");
 
@@ -191,6 +217,11 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
     let receipt: Receipt = first.json().expect("receipt");
     assert_eq!((receipt.report_id, receipt.revision), (id, 1));
     assert_eq!(receipt.digest, content_digest(&body));
+    assert_eq!(
+        receipt.device_id.map(|d| d.to_string()).as_deref(),
+        enrolled["device_id"].as_str()
+    );
+    verify_receipt(&receipt_key, &receipt).expect("the hub signs its receipts");
 
     let repeat = hub.upload(&token, id, 1, &body);
     assert_eq!(repeat.status(), StatusCode::OK);
@@ -203,14 +234,52 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
     let other = sealed(&hub.recipient, id, 1, "replayed with another body");
     let conflict = hub.upload(&token, id, 1, &other);
     assert_eq!(conflict.status(), StatusCode::CONFLICT);
-    assert_eq!(error_kind(conflict), ErrorKind::Conflict);
-
-    // A second desk cannot overwrite the first desk's report, even with the same bytes.
-    let (_, token2) = hub.device();
+    let error: ErrorBody = conflict.json().expect("JSON");
+    assert_eq!(error.error, ErrorKind::Conflict);
     assert_eq!(
-        hub.upload(&token2, id, 1, &body).status(),
-        StatusCode::CONFLICT
+        error.receipt.as_ref(),
+        Some(&receipt),
+        "the desk is told what the hub holds of its own report"
     );
+
+    // Ids are scoped to the desk: a second desk using the first desk's id
+    // (ids are visible in outbox files) stores under its own name, and
+    // neither overwrites nor blocks the first desk's report.
+    let (device2, token2) = hub.device();
+    let junk = sealed(&hub.recipient, id, 1, "junk from another desk");
+    let theirs = hub.upload(&token2, id, 1, &junk);
+    assert_eq!(theirs.status(), StatusCode::CREATED);
+    let theirs: Receipt = theirs.json().expect("receipt");
+    assert_eq!(theirs.device_id.map(|d| d.to_string()), Some(device2));
+    let again = hub.upload(&token, id, 1, &body);
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "the first desk is not blocked"
+    );
+    assert_eq!(again.json::<Receipt>().expect("receipt"), receipt);
+
+    // The same desk enrolled again (same device key, new device): a retry
+    // of bytes the hub holds gets the original receipt, not a false 409.
+    let re_enrolled = hub.enrolled(Some(&desk_key));
+    let token3 = re_enrolled["token"].as_str().expect("token");
+    let retry = hub.upload(token3, id, 1, &body);
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(retry.json::<Receipt>().expect("receipt"), receipt);
+
+    // A device key is taken only with proof the desk holds it.
+    let code = hub.code("Castle Point CVS");
+    let stranger = SigningKey::generate();
+    let claim = hub
+        .http
+        .post(format!("{}/v1/enrol", hub.process.url))
+        .json(
+            &json!({"code": code, "device_name": "x", "device_key": desk_key.public(),
+                      "key_proof": stranger.enrolment_proof(&code)}),
+        )
+        .send()
+        .expect("send");
+    assert_eq!(claim.status(), StatusCode::BAD_REQUEST);
 
     // Bad bodies and headers.
     let r = hub.put(
@@ -247,12 +316,16 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["report"]["description"], "first");
     assert_eq!(
-        lines[0]["receipt"]["receipt_id"],
-        receipt.receipt_id.to_string()
+        lines.len(),
+        2,
+        "the first desk's report and the other desk's own"
     );
+    let first_desk = lines
+        .iter()
+        .find(|l| l["receipt"]["receipt_id"] == receipt.receipt_id.to_string())
+        .expect("the first desk's report");
+    assert_eq!(first_desk["report"]["description"], "first");
 }
 
 fn tokens_are_checked_and_revoked_devices_refused_on(backend: Backend) {

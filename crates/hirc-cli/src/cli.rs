@@ -69,8 +69,9 @@ pub enum Command {
     /// Upload waiting reports to the hub: one pass (exit 0 even when the hub
     /// is unreachable), or `--watch` to keep going with a live status line.
     Sync(SyncArgs),
-    /// Delete the personal data of reports delivered longer ago than the
-    /// retention period (coordinators). Sync does this by itself too.
+    /// Delete the personal data of reports delivered (with a checked
+    /// receipt) longer ago than the retention period. Needs no passphrase;
+    /// sync does this by itself too.
     Purge {
         /// Only list what would be purged.
         #[arg(long)]

@@ -194,6 +194,7 @@ pub struct Desk {
     /// A secret was removed but another connection kept its old copy in
     /// the WAL alive; the next write tries again ([`Desk::scrub`]).
     scrub_pending: bool,
+    clock: time::Clock,
 }
 
 impl std::fmt::Debug for Desk {
@@ -287,6 +288,7 @@ impl Desk {
             path,
             info,
             scrub_pending: false,
+            clock: time::Clock::system(),
         })
     }
 
@@ -298,6 +300,26 @@ impl Desk {
     /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The data directory the store (and the credential file) live in.
+    pub fn data_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(&self.path)
+    }
+
+    /// Reads the time from `clock` from now on (a test's simulated days).
+    pub fn set_clock(&mut self, clock: time::Clock) {
+        self.clock = clock;
+    }
+
+    /// Now, by this desk's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Now, as stored.
+    pub(crate) fn now_text(&self) -> String {
+        time::to_text(self.now())
     }
 
     /// Active users, coordinators first, then by name.
@@ -331,11 +353,17 @@ impl Desk {
             Ok(keys) => {
                 self.audit_alone(Some(&user.name), AuditAction::UnlockOk, None, None)?;
                 tracing::info!(user = %user.id, "unlocked");
-                Ok(Session {
+                let session = Session {
                     desk_id: self.info.desk_id,
                     user,
                     keys,
-                })
+                };
+                // A desk enrolled before uploads needed no passphrase: its
+                // token moves to the credential file now.
+                if let Err(e) = self.move_token_out(&session) {
+                    tracing::warn!("the upload token could not be moved out yet: {e}");
+                }
+                Ok(session)
             }
             Err(e) => {
                 if e.is_authentication() {
@@ -428,14 +456,15 @@ impl Desk {
         )?;
         let fresh = RecoveryCode::generate();
         let recovery_slot = keys.make_slot(&SlotSecret::Recovery(&fresh), kdf)?;
+        let now = self.now_text();
         self.write(|tx| {
             tx.execute(
                 "UPDATE key_slots SET wrapped = ?1, created_at = ?2 WHERE user_id = ?3",
-                params![user_slot, time::now_text(), target.id.to_string()],
+                params![user_slot, now, target.id.to_string()],
             )?;
             tx.execute(
                 "UPDATE key_slots SET wrapped = ?1, created_at = ?2 WHERE kind = 'recovery'",
-                params![recovery_slot, time::now_text()],
+                params![recovery_slot, now],
             )?;
             audit::append(
                 tx,
@@ -478,7 +507,7 @@ impl Desk {
             id: Uuid::now_v7(),
             name,
             role,
-            created_at: time::now_text(),
+            created_at: self.now_text(),
         };
         self.write(|tx| {
             insert_user(tx, user.id, &user.name, role, &user.created_at, &slot)?;
@@ -511,6 +540,7 @@ impl Desk {
                 return Err(Error::LastCoordinator { name: user.name });
             }
         }
+        let now = self.now_text();
         self.write(|tx| {
             tx.execute(
                 "DELETE FROM key_slots WHERE user_id = ?1",
@@ -518,7 +548,7 @@ impl Desk {
             )?;
             tx.execute(
                 "UPDATE users SET removed_at = ?1 WHERE id = ?2",
-                params![time::now_text(), user.id.to_string()],
+                params![now, user.id.to_string()],
             )?;
             audit::append(
                 tx,
@@ -554,10 +584,11 @@ impl Desk {
             },
             kdf,
         )?;
+        let now = self.now_text();
         self.write(|tx| {
             tx.execute(
                 "UPDATE key_slots SET wrapped = ?1, created_at = ?2 WHERE user_id = ?3",
-                params![slot, time::now_text(), user.id.to_string()],
+                params![slot, now, user.id.to_string()],
             )?;
             audit::append(
                 tx,
@@ -577,13 +608,13 @@ impl Desk {
         self.check_session(s)?;
         check_draft(report).map_err(Error::Invalid)?;
         let mut report = report.clone();
-        stamp_consent(None, &mut report);
+        stamp_consent(None, &mut report, self.now());
         let meta = ReportMeta {
             id: Uuid::now_v7(),
             centre_code: self.info.centre_code.clone(),
             ambassador: s.user.id,
             // Stored to the millisecond, so the clear row and the body agree.
-            taken_at: time::parse(&time::now_text())?,
+            taken_at: time::parse(&self.now_text())?,
         };
         let place = BodyPlace {
             report_id: meta.id,
@@ -618,7 +649,7 @@ impl Desk {
         let meta = self.meta_of(&row)?;
         let previous = self.facts_of(s, &row)?;
         let mut report = report.clone();
-        stamp_consent(Some(&previous), &mut report);
+        stamp_consent(Some(&previous), &mut report, self.now());
         self.write_body(s, &row, &meta, &report, BodyKind::Draft, 0, |tx, _| {
             audit::append(
                 tx,
@@ -731,9 +762,9 @@ impl Desk {
         require_state(&row, ReportState::Draft, "submitted")?;
         let (meta, report) = self.open_body(s, &row)?;
         let mut report = report.unwrap_or_default();
-        check_complete(&report, chrono::Local::now().date_naive()).map_err(Error::Invalid)?;
+        check_complete(&report, self.clock.today()).map_err(Error::Invalid)?;
         if report.consent.consent_recorded_at.is_none() {
-            report.consent.consent_recorded_at = Some(Utc::now());
+            report.consent.consent_recorded_at = Some(self.now());
         }
         let reference = loop {
             let candidate = Reference::generate(&self.info.centre_code);
@@ -749,14 +780,19 @@ impl Desk {
                 break candidate;
             }
         };
-        self.write_body(s, &row, &meta, &report, BodyKind::Sealed, 1, |tx, now| {
+        // Sealing prepares the upload at once (when the desk is enrolled),
+        // so sending it later needs no one signed in.
+        let sealed_at = self.now_text();
+        let payload =
+            self.payload_at_sealing(&row, reference.as_str(), &sealed_at, &meta, &report)?;
+        self.write_body(s, &row, &meta, &report, BodyKind::Sealed, 1, |tx, _| {
             tx.execute(
                 "UPDATE reports SET state = 'sealed', reference = ?1, sealed_at = ?2 WHERE id = ?3",
-                params![reference.as_str(), now, id.to_string()],
+                params![reference.as_str(), sealed_at, id.to_string()],
             )?;
             tx.execute(
-                "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, 1, NULL, ?2)",
-                params![id.to_string(), now],
+                "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, 1, ?2, ?3)",
+                params![id.to_string(), payload, sealed_at],
             )?;
             audit::append(tx, Some(&s.user.name), AuditAction::Submitted, Some(&id.to_string()), Some(reference.as_str()))
         })?;
@@ -847,7 +883,7 @@ impl Desk {
                 )
                 .map_err(classify_sqlite)
         };
-        let stale_before = time::to_text(Utc::now() - chrono::Duration::days(STALE_DRAFT_DAYS));
+        let stale_before = time::to_text(self.now() - chrono::Duration::days(STALE_DRAFT_DAYS));
         let stale_drafts = self
             .conn
             .query_row(
@@ -1066,7 +1102,7 @@ impl Desk {
         };
         let body = envelope::seal(&s.keys, place, meta, report)?;
         let facts = seal_facts(s, place, report)?;
-        let now = time::now_text();
+        let now = self.now_text();
         self.write(|tx| {
             // The save number in the WHERE clause makes a concurrent save
             // (another window, another process) fail loudly instead of one
@@ -1122,7 +1158,7 @@ fn open_facts(s: &Session, row: &ReportRow, blob: &[u8]) -> Result<ReportFacts> 
 
 /// Records when consent was given: set when the three answers are first all
 /// there, kept while they stay the same, and set again when one changes.
-fn stamp_consent(previous: Option<&ReportFacts>, report: &mut Report) {
+fn stamp_consent(previous: Option<&ReportFacts>, report: &mut Report, now: DateTime<Utc>) {
     let c = &mut report.consent;
     if !c.is_answered() {
         c.consent_recorded_at = None;
@@ -1134,7 +1170,7 @@ fn stamp_consent(previous: Option<&ReportFacts>, report: &mut Report) {
     });
     c.consent_recorded_at = match unchanged.and_then(|p| p.consent_recorded_at) {
         Some(at) => Some(at),
-        None => Some(Utc::now()),
+        None => Some(now),
     };
 }
 
@@ -1648,7 +1684,6 @@ mod tests {
 
     #[test]
     fn a_removed_secret_is_in_no_file_while_the_app_holds_the_store_open() {
-        use crate::outbox::{DeliveryReceipt, Enrolment};
         let dir = tempfile::tempdir().expect("tmp");
         let (mut desk, code) = new_desk(dir.path());
         // The app keeps its own connection open all day.
@@ -1724,36 +1759,15 @@ mod tests {
         // A purged report.
         let id = desk.create_draft(&chris, &example()).expect("draft");
         desk.submit(&chris, id).expect("submit");
-        let recipients = vec![age::x25519::Identity::generate().to_public().to_string()];
-        desk.enrol(
-            &chris,
-            &Enrolment {
-                url: "http://127.0.0.1:1",
-                hub_name: "hub",
-                device_id: Uuid::nil(),
-                token: "t",
-                recipients: &recipients,
-                ca_pem: None,
-            },
-            false,
-        )
-        .expect("enrol");
-        let receipt = DeliveryReceipt {
-            receipt_id: Uuid::now_v7(),
-            digest: "d".into(),
-            received_at: Utc::now(),
-        };
-        desk.record_delivery(&chris, id, 1, &receipt)
-            .expect("delivered");
+        let hub = crate::testing::TestHub::new();
+        hub.enrol(&mut desk, &chris);
+        hub.deliver_all(&mut desk);
         let old = blob(
             &desk,
             &format!("SELECT body FROM reports WHERE id = '{id}'"),
         );
         desk.set_retention_days(&chris, 0).expect("retention");
-        assert_eq!(
-            desk.purge_expired(&chris, Utc::now()).expect("purge").len(),
-            1
-        );
+        assert_eq!(desk.purge_expired(Utc::now()).expect("purge").len(), 1);
         assert_eq!(
             on_disk(dir.path(), &old),
             Vec::<String>::new(),

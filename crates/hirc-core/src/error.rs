@@ -170,6 +170,15 @@ pub enum Error {
         "the hub gave different partnership keys from the ones this desk pinned; check the new fingerprint with the partnership, then enrol again with --replace-recipients"
     )]
     RecipientsChanged,
+    /// A hub's receipt did not check, so nothing was marked delivered.
+    #[error("a receipt was refused ({0}); the report stays queued and is sent again")]
+    ReceiptRefused(String),
+    /// The desk is enrolled but its upload credential file is missing or
+    /// names another enrolment.
+    #[error(
+        "this desk's upload credential (hub-credential.json in the data directory) is missing or out of date: if the desk was enrolled before this version, unlock it once to move the credential there; otherwise enrol it again"
+    )]
+    CredentialMissing,
     /// Writing an export file failed.
     #[error("could not write the export: {0}")]
     Export(String),
@@ -201,7 +210,7 @@ impl Error {
     }
 }
 
-/// Every SQLite error passes through [`classify_sqlite`], so `?` on a
+/// Every SQLite error passes through `classify_sqlite`, so `?` on a
 /// rusqlite call can never skip the classification.
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {

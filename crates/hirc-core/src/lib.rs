@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod credential;
 pub mod desk;
 pub mod envelope;
 mod error;
@@ -28,9 +29,10 @@ mod store;
 pub mod summary;
 #[cfg(test)]
 mod testing;
-mod time;
+pub mod time;
 pub mod vault;
 
+pub use credential::CREDENTIAL_FILE;
 pub use desk::{
     Desk, DeskInfo, DeskSetup, DeskStatus, ReportListing, ReportRow, ReportView, Session, User,
 };

@@ -1,9 +1,14 @@
 //! Retention: a delivered report keeps its local encrypted copy for a set
 //! period (default 30 days, `retention_days`), then its personal data are
-//! purged. The body and the hub payload are deleted (and, with
-//! `secure_delete`, zeroed on disk). Only the encrypted facts stay, so
-//! summaries still count the report. Nobody at the desk can read it after
-//! that; the partnership holds the delivered copy.
+//! purged. The body and the hub payload are deleted (and zeroed in every
+//! file). Only the encrypted facts stay, so summaries still count the
+//! report. Nobody at the desk can read it after that; the partnership holds
+//! the delivered copy.
+//!
+//! Only a checked delivery (a receipt whose signature the pinned receipt
+//! key verifies) is ever purged: a report the hub has not proved it holds
+//! keeps its data. The purge needs no one signed in (the sync worker runs
+//! it after every pass): it deletes, and reads nothing.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -77,13 +82,16 @@ impl Desk {
         })
     }
 
-    /// Delivered reports whose retention period has passed at `now`.
-    pub fn purgeable(&self, s: &Session, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
-        self.check_session(s)?;
-        let cutoff = time::to_text(now - chrono::Duration::days(i64::from(self.retention_days()?)));
+    /// Delivered (and checked) reports whose retention period has passed at
+    /// `now`.
+    pub fn purgeable(&self, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
+        let days = chrono::Duration::days(i64::from(self.retention_days()?));
+        let cutoff = time::to_text(now.checked_sub_signed(days).unwrap_or(now));
         let mut stmt = self.conn.prepare(
-            "SELECT id, reference, delivered_at FROM reports
-             WHERE state = 'delivered' AND delivered_at <= ?1 ORDER BY delivered_at",
+            "SELECT r.id, r.reference, r.delivered_at FROM reports r
+             JOIN outbox o ON o.report_id = r.id AND o.revision = r.revision
+             WHERE r.state = 'delivered' AND o.receipt_checked = 1 AND r.delivered_at <= ?1
+             ORDER BY r.delivered_at",
         )?;
         let rows = stmt.query_map([cutoff], |r| {
             Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
@@ -102,9 +110,8 @@ impl Desk {
 
     /// Purges every report past its retention period: one transaction each,
     /// audited. Returns what was purged.
-    pub fn purge_expired(&mut self, s: &Session, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
-        let due = self.purgeable(s, now)?;
-        let user = s.user().name.clone();
+    pub fn purge_expired(&mut self, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
+        let due = self.purgeable(now)?;
         for p in &due {
             let id = p.id.to_string();
             self.write(|tx| {
@@ -119,7 +126,7 @@ impl Desk {
                 )?;
                 audit::append(
                     tx,
-                    Some(&user),
+                    None,
                     AuditAction::Purged,
                     Some(&id),
                     Some("retention period passed"),
@@ -141,48 +148,31 @@ impl Desk {
 mod tests {
     use super::*;
     use crate::model::ReportState;
-    use crate::outbox::{DeliveryReceipt, Enrolment};
+    use crate::testing::TestHub;
 
     #[test]
     fn delivered_reports_lose_their_personal_data_after_the_period_but_still_count() {
         let dir = tempfile::tempdir().expect("tmp");
         let (mut desk, s, delivered) = crate::testing::desk_with_sealed_report(dir.path());
+        let hub = TestHub::new();
+        hub.enrol(&mut desk, &s);
+        assert_eq!(hub.deliver_all(&mut desk), 1);
         let report = crate::testing::example();
         let waiting = desk.create_draft(&s, &report).expect("draft");
         desk.submit(&s, waiting).expect("submit");
-        let recipients = vec![age::x25519::Identity::generate().to_public().to_string()];
-        desk.enrol(
-            &s,
-            &Enrolment {
-                url: "http://127.0.0.1:1",
-                hub_name: "hub",
-                device_id: Uuid::nil(),
-                token: "t",
-                recipients: &recipients,
-                ca_pem: None,
-            },
-            false,
-        )
-        .expect("enrol");
-        let receipt = DeliveryReceipt {
-            receipt_id: Uuid::now_v7(),
-            digest: "d".into(),
-            received_at: Utc::now(),
-        };
-        desk.record_delivery(&s, delivered, 1, &receipt)
-            .expect("delivered");
 
         assert_eq!(desk.retention_days().expect("days"), DEFAULT_RETENTION_DAYS);
-        assert!(desk.purgeable(&s, Utc::now()).expect("none yet").is_empty());
+        assert!(desk.purgeable(Utc::now()).expect("none yet").is_empty());
         let later = Utc::now() + chrono::Duration::days(31);
-        let due = desk.purgeable(&s, later).expect("dry run");
+        let due = desk.purgeable(later).expect("dry run");
         assert_eq!(
             due.iter().map(|p| p.id).collect::<Vec<_>>(),
             vec![delivered],
             "only the delivered one"
         );
 
-        assert_eq!(desk.purge_expired(&s, later).expect("purge").len(), 1);
+        // No one signed in: the purge runs on its own.
+        assert_eq!(desk.purge_expired(later).expect("purge").len(), 1);
         let list = desk.list_reports(&s).expect("list");
         let purged = list
             .iter()
@@ -199,11 +189,35 @@ mod tests {
         ));
         desk.report(&s, waiting)
             .expect("the undelivered report is untouched");
-        assert!(desk.purge_expired(&s, later).expect("again").is_empty());
+        assert!(desk.purge_expired(later).expect("again").is_empty());
+        // The day after a purge, the next report still goes (the purged
+        // row keeps no payload and is never encrypted again).
+        assert_eq!(hub.deliver_all(&mut desk), 1);
 
         desk.set_retention_days(&s, 0).expect("set");
         assert_eq!(desk.retention_days().expect("days"), 0);
         assert!(desk.set_retention_days(&s, MAX_RETENTION_DAYS + 1).is_err());
         assert!(desk.verify_audit(&s).expect("audit").is_ok());
+    }
+
+    /// A delivery the hub never proved (recorded before receipts were
+    /// signed) keeps its data until its receipt has been checked.
+    #[test]
+    fn only_checked_deliveries_are_purged() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut desk, s, id) = crate::testing::desk_with_sealed_report(dir.path());
+        let hub = TestHub::new();
+        hub.enrol(&mut desk, &s);
+        assert_eq!(hub.deliver_all(&mut desk), 1);
+        desk.conn
+            .execute("UPDATE outbox SET receipt_checked = 0", [])
+            .expect("as an older desk recorded it");
+        let later = Utc::now() + chrono::Duration::days(31);
+        assert!(desk.purge_expired(later).expect("purge").is_empty());
+        // The next pass sends the same bytes; the hub's signed receipt
+        // checks it, and then it may go.
+        assert_eq!(hub.deliver_all(&mut desk), 1, "re-confirmed");
+        assert_eq!(desk.purge_expired(later).expect("purge").len(), 1);
+        assert!(matches!(desk.report(&s, id), Err(Error::WrongState { .. })));
     }
 }

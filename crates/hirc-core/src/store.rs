@@ -21,6 +21,7 @@ pub const APPLICATION_ID: i32 = 0x4849_5243;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_hub.sql"),
+    include_str!("../migrations/0003_signed_receipts.sql"),
 ];
 
 /// The schema version this build writes.
@@ -240,6 +241,25 @@ pub(crate) fn restrict_dir(path: &Path) -> Result<()> {
 /// Windows: the per-user profile folder already limits access.
 #[cfg(not(unix))]
 pub(crate) fn restrict_dir(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Writes a small owner-only file in full or not at all: a new file under
+/// a temporary name, synced, then renamed over `path`.
+pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = sibling(path, ".new");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    sync_parent(path);
     Ok(())
 }
 

@@ -48,3 +48,89 @@ pub(crate) fn desk_with_sealed_report(dir: &Path) -> (Desk, Session, uuid::Uuid)
     desk.submit(&s, id).expect("submit");
     (desk, s, id)
 }
+
+/// A hub as far as the engine's tests need one: the partnership's key, the
+/// hub's receipt key, and this desk's device id there.
+pub(crate) struct TestHub {
+    pub(crate) partnership: age::x25519::Identity,
+    pub(crate) receipts: hirc_proto::sign::SigningKey,
+    pub(crate) device_id: uuid::Uuid,
+}
+
+impl TestHub {
+    pub(crate) fn new() -> Self {
+        Self {
+            partnership: age::x25519::Identity::generate(),
+            receipts: hirc_proto::sign::SigningKey::generate(),
+            device_id: uuid::Uuid::now_v7(),
+        }
+    }
+
+    pub(crate) fn recipients(&self) -> Vec<String> {
+        vec![self.partnership.to_public().to_string()]
+    }
+
+    /// Enrols `desk` (as `s`); returns how many payloads were prepared.
+    pub(crate) fn enrol(&self, desk: &mut Desk, s: &Session) -> usize {
+        self.enrol_result(desk, s, false).expect("enrol")
+    }
+
+    /// Enrols `desk`, replacing pinned keys if `replace`.
+    pub(crate) fn enrol_result(
+        &self,
+        desk: &mut Desk,
+        s: &Session,
+        replace: bool,
+    ) -> crate::Result<usize> {
+        let recipients = self.recipients();
+        let key = self.receipts.public();
+        desk.enrol(
+            s,
+            &crate::outbox::Enrolment {
+                url: "http://127.0.0.1:1",
+                hub_name: "Essex hub",
+                device_id: self.device_id,
+                token: "hirc1_token",
+                recipients: &recipients,
+                ca_pem: None,
+                receipt_key: Some(&key),
+                device_key: None,
+            },
+            replace,
+        )
+    }
+
+    /// The hub's signed receipt for an upload of `payload`.
+    pub(crate) fn receipt(
+        &self,
+        report_id: uuid::Uuid,
+        revision: u32,
+        payload: &[u8],
+    ) -> hirc_proto::Receipt {
+        let mut r = hirc_proto::Receipt {
+            receipt_id: uuid::Uuid::now_v7(),
+            report_id,
+            revision,
+            digest: hirc_proto::content_digest(payload),
+            received_at: chrono::Utc::now(),
+            device_id: Some(self.device_id),
+            signature: None,
+        };
+        self.receipts.sign_receipt(&mut r);
+        r
+    }
+
+    /// Delivers every due upload with a signed receipt; returns how many.
+    pub(crate) fn deliver_all(&self, desk: &mut Desk) -> usize {
+        let due = desk.due_uploads(chrono::Utc::now(), true).expect("due");
+        for u in &due {
+            desk.record_delivery(
+                u.report_id,
+                u.revision,
+                &self.receipt(u.report_id, u.revision, &u.payload),
+            )
+            .expect("delivered");
+        }
+        due.len()
+    }
+}

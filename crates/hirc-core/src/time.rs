@@ -1,9 +1,55 @@
 //! Timestamps as the store keeps them: RFC 3339, UTC, milliseconds. Text
 //! sorts in time order, and a person reading the file can understand it.
+//!
+//! A desk reads the time from its [`Clock`]: the system's, or one a test
+//! drives (a simulated year runs in seconds). The audit log keeps the
+//! system's time, whatever the clock says.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::sync::Arc;
 
-/// Now, as stored.
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+/// Where a desk gets "now" from.
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>>);
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Clock(driven)"
+        } else {
+            "Clock(system)"
+        })
+    }
+}
+
+impl Clock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    /// A clock that reads `now` (a test's own).
+    pub fn driven(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(now)))
+    }
+
+    /// Now.
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.0 {
+            Some(now) => now(),
+            None => Utc::now(),
+        }
+    }
+
+    /// Today at the desk (its local calendar date): what "in the future"
+    /// means for a date someone enters.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&chrono::Local).date_naive()
+    }
+}
+
+/// Now by the system's clock, as stored.
 pub(crate) fn now_text() -> String {
     to_text(Utc::now())
 }

@@ -18,6 +18,7 @@ use crate::{Cli, Command};
 struct ConfigFile {
     data_dir: Option<PathBuf>,
     database: Option<String>,
+    receipt_key: Option<PathBuf>,
     listen: Option<SocketAddr>,
     recipients: Option<Vec<String>>,
     hub_name: Option<String>,
@@ -73,6 +74,7 @@ pub(crate) fn apply(mut cli: Cli, matches: &ArgMatches) -> Result<Cli> {
     }
     fill!("data_dir", dir.data_dir, file.data_dir.map(Some));
     fill!("database", dir.database, file.database.map(Some));
+    fill!("receipt_key", dir.receipt_key, file.receipt_key.map(Some));
     fill!("listen", *listen, file.listen);
     fill!("recipients", *recipients, file.recipients);
     fill!("hub_name", *hub_name, file.hub_name);

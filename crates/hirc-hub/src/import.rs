@@ -1,11 +1,14 @@
 //! Sneakernet: a desk that is never online is enrolled with a file, and its
 //! sealed reports arrive on a USB stick. The same exactly-once rules as
 //! uploads apply: a report revision is stored once, a repeat gets the same
-//! receipt, another body is refused, and nothing stored changes.
+//! receipt, another body is refused, and nothing stored changes. An outbox
+//! file is imported only if the desk it names signed it with its device
+//! key, and every receipt written back is signed with the hub's receipt key.
 
 use std::path::Path;
 
 use chrono::Utc;
+use hirc_proto::sign::{SigningKey, verify_outbox};
 use hirc_proto::{
     EnrolResponse, OFFLINE_ENROLMENT_FORMAT, OUTBOX_FILE_FORMAT, OfflineEnrolment, OutboxFile,
     RECEIPT_FILE_FORMAT, ReceiptFile, content_digest, decode_payload,
@@ -29,16 +32,32 @@ pub struct ImportSummary {
     pub refused: Vec<(Uuid, String)>,
 }
 
+/// What a desk enrolled by file needs to know of the hub.
+pub struct HubIdentity<'a> {
+    /// The partnership recipients (age1…) the hub serves with.
+    pub recipients: &'a [String],
+    /// The hub's name.
+    pub hub_name: &'a str,
+    /// The hub's address, for when the desk goes online (may be empty).
+    pub hub_url: &'a str,
+    /// The hub's receipt-signing key.
+    pub receipt_key: &'a SigningKey,
+}
+
 /// Enrols a desk on the spot and writes its enrolment file.
 pub fn offline_enrolment(
     store: &dyn HubStore,
     code: &str,
     centre: &str,
     path: &Path,
-    recipients: &[String],
-    hub_name: &str,
-    hub_url: &str,
+    hub: &HubIdentity<'_>,
 ) -> anyhow::Result<()> {
+    let HubIdentity {
+        recipients,
+        hub_name,
+        hub_url,
+        receipt_key,
+    } = *hub;
     for r in recipients {
         r.parse::<age::x25519::Recipient>()
             .map_err(|_| anyhow::anyhow!("{r} is not an age recipient (age1…)"))?;
@@ -47,10 +66,14 @@ pub fn offline_enrolment(
         anyhow::bail!("{} already exists; it was left untouched", path.display());
     }
     let token = secrets::new_token();
+    // The desk cannot send a key of its own before it has the file, so its
+    // device key is made here and travels in the file with the token.
+    let device_key = SigningKey::generate();
     let device = match store.redeem(
         &secrets::hash(&secrets::normalise_code(code)),
         &format!("{centre} (offline)"),
         &secrets::hash(&token),
+        Some(&device_key.public()),
         Utc::now(),
     )? {
         Redeem::Enrolled(device) => device,
@@ -64,7 +87,9 @@ pub fn offline_enrolment(
             token,
             hub_name: hub_name.into(),
             recipients: recipients.to_vec(),
+            receipt_key: Some(receipt_key.public()),
         },
+        device_key_secret: Some(device_key.secret_base64().to_string()),
     };
     crate::files::write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     eprintln!(
@@ -81,6 +106,7 @@ pub fn outbox_file(
     store: &dyn HubStore,
     path: &Path,
     receipts_path: &Path,
+    receipt_key: &SigningKey,
 ) -> anyhow::Result<ImportSummary> {
     if receipts_path.exists() {
         anyhow::bail!(
@@ -103,16 +129,25 @@ pub fn outbox_file(
     if file.format != OUTBOX_FILE_FORMAT {
         anyhow::bail!("{} is not an outbox file", path.display());
     }
-    let device = store
-        .devices()?
-        .into_iter()
-        .find(|d| d.id == file.device_id)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "the file comes from device {}, which is not enrolled with this hub",
-                file.device_id
-            )
-        })?;
+    let device = store.device(file.device_id)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the file names device {}, which is not enrolled with this hub; nothing was imported",
+            file.device_id
+        )
+    })?;
+    let Some(device_key) = &device.device_key else {
+        anyhow::bail!(
+            "device {} was enrolled before outbox files were signed, so this file cannot be proved to come from it; nothing was imported. Enrol the desk again (a new enrolment file) and export its outbox again",
+            device.id
+        );
+    };
+    if verify_outbox(device_key, &file).is_err() {
+        tracing::warn!(device = %device.id, "an outbox file not signed by the desk it names was refused");
+        anyhow::bail!(
+            "the file is not signed by device {} (it was written elsewhere, or changed on the way); nothing was imported",
+            device.id
+        );
+    }
     if device.revoked_at.is_some() {
         anyhow::bail!(
             "the file comes from device {}, which has been revoked; nothing was imported",
@@ -157,11 +192,19 @@ pub fn outbox_file(
                 summary.repeated += 1;
                 receipts.push(r);
             }
-            Put::Conflict => summary.refused.push((
-                entry.report_id,
-                "this revision is already stored with another body".into(),
-            )),
+            Put::Conflict(held) => {
+                // The desk stored this revision before, encrypted another
+                // time: the receipt of what is held goes back to it.
+                summary.refused.push((
+                    entry.report_id,
+                    "this desk stored this revision earlier with another body (its receipt goes back to the desk)".into(),
+                ));
+                receipts.push(held);
+            }
         }
+    }
+    for r in &mut receipts {
+        receipt_key.sign_receipt(r);
     }
     let out = ReceiptFile {
         format: RECEIPT_FILE_FORMAT.into(),

@@ -17,6 +17,7 @@ use hirc_hub::pg_store::PgStore;
 use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::store::{HubStore, SqliteStore};
 use hirc_hub::{export, import, secrets, server};
+use hirc_proto::sign::{SigningKey, key_fingerprint};
 
 /// The HIRC partnership hub: receives end-to-end encrypted reports from
 /// enrolled desks, and the partnership's tools to enrol desks, revoke them and
@@ -38,6 +39,11 @@ pub(crate) struct DataDir {
     /// A PostgreSQL database instead: postgres://USER:PASSWORD@HOST/DB.
     #[arg(long, env = "HIRC_HUB_DATABASE", value_name = "URL")]
     pub(crate) database: Option<String>,
+    /// The hub's receipt-signing key (made on first use if missing; default
+    /// DIR/receipt-signing.key). Every hub process on one database, and the
+    /// import command, must use the same file.
+    #[arg(long, env = "HIRC_HUB_RECEIPT_KEY", value_name = "FILE")]
+    pub(crate) receipt_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +281,44 @@ fn open(dir: &DataDir) -> Result<Box<dyn HubStore>> {
     }
 }
 
+/// The hub's receipt-signing key, read from its file or made there on first
+/// use. Desks pin its public half at enrolment; losing it means enrolling
+/// every desk again, so back the file up with the store.
+fn receipt_key(dir: &DataDir) -> Result<SigningKey> {
+    let path = match (&dir.receipt_key, &dir.data_dir) {
+        (Some(path), _) => path.clone(),
+        (None, Some(data)) => data.join("receipt-signing.key"),
+        (None, None) => bail!(
+            "give --receipt-key FILE: with --database, every hub process (and `hirc-hub import`) must sign receipts with the same key file"
+        ),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .and_then(SigningKey::from_secret_base64)
+            .ok_or_else(|| anyhow::anyhow!("{} is not a receipt-signing key file", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                hirc_hub::files::private_dir(parent)
+                    .with_context(|| format!("could not create {}", parent.display()))?;
+            }
+            let key = SigningKey::generate();
+            let text = format!(
+                "# HIRC hub receipt-signing key, created {}\n# Desks pin its public half ({}); keep this file with the hub's backups.\n{}\n",
+                Utc::now().to_rfc3339(),
+                key.public(),
+                key.secret_base64().as_str()
+            );
+            hirc_hub::files::write_new(&path, text.as_bytes())?;
+            tracing::info!(path = %path.display(), fingerprint = %key_fingerprint(&key.public()), "made a new receipt-signing key");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("could not read {}: {e}", path.display())),
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen { out } => {
@@ -332,6 +376,8 @@ fn run(cli: Cli) -> Result<()> {
                 max_connections: connection_limit(max_connections),
             };
             let store: Arc<dyn HubStore> = Arc::from(open(&dir)?);
+            let signer = receipt_key(&dir)?;
+            let receipt_fingerprint = key_fingerprint(&signer.public());
             let config = HubConfig {
                 hub_name,
                 recipients,
@@ -342,13 +388,13 @@ fn run(cli: Cli) -> Result<()> {
                 trust_forwarded_for,
             };
             let runtime = tokio::runtime::Runtime::new()?;
-            let state = AppState::new(store, config.clone());
+            let state = AppState::new(store, config.clone(), signer);
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("could not listen on {listen}"))?;
                 let bound = listener.local_addr()?;
-                tracing::info!(%bound, fingerprint = %hirc_proto::recipients_fingerprint(&config.recipients), "hub ready");
+                tracing::info!(%bound, fingerprint = %hirc_proto::recipients_fingerprint(&config.recipients), receipt_key = %receipt_fingerprint, "hub ready");
                 println!("hirc-hub listening on {scheme}://{bound}");
                 std::io::stdout().flush()?;
                 server::serve_with(listener, state, listen_options, shutdown_signal()).await?;
@@ -383,9 +429,12 @@ fn run(cli: Cli) -> Result<()> {
                     &code,
                     &centre,
                     &path,
-                    &recipients,
-                    &hub_name,
-                    &hub_url,
+                    &import::HubIdentity {
+                        recipients: &recipients,
+                        hub_name: &hub_name,
+                        hub_url: &hub_url,
+                        receipt_key: &receipt_key(&dir)?,
+                    },
                 );
             }
             eprintln!(
@@ -426,7 +475,8 @@ fn run(cli: Cli) -> Result<()> {
             receipts,
         } => {
             let store = open(&dir)?;
-            let summary = import::outbox_file(store.as_ref(), &file, &receipts)?;
+            let signer = receipt_key(&dir)?;
+            let summary = import::outbox_file(store.as_ref(), &file, &receipts, &signer)?;
             eprintln!(
                 "Stored {} report(s); {} were already here; receipts written to {}.",
                 summary.stored,

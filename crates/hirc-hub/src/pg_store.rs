@@ -13,11 +13,14 @@ use postgres::{Client, NoTls};
 use uuid::Uuid;
 
 use crate::store::{
-    Device, HubStore, Put, Redeem, Result, StoreError, StoredReport, device, id, receipt, text,
-    time,
+    DEVICE_COLUMNS, Device, HubStore, Put, RECEIPT_COLUMNS, Redeem, Result, StoreError,
+    StoredReport, desk_revision_sql, device, receipt, text, time,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_desk_scope.sql"),
+];
 
 /// A hub store in PostgreSQL.
 pub struct PgStore {
@@ -99,11 +102,20 @@ impl std::ops::DerefMut for ClientGuard<'_> {
     }
 }
 
-const DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created_at, d.revoked_at,
-    (SELECT count(*) FROM reports r WHERE r.device_id = d.id)";
-
 fn device_of(row: &postgres::Row) -> Result<Device> {
     device((
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+        row.get(6),
+    ))
+}
+
+fn receipt_of(row: &postgres::Row) -> Result<hirc_proto::Receipt> {
+    receipt((
         row.get(0),
         row.get(1),
         row.get(2),
@@ -132,6 +144,7 @@ impl HubStore for PgStore {
         code_hash: &str,
         device_name: &str,
         token_hash: &str,
+        device_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Redeem> {
         let mut client = self.client();
@@ -150,8 +163,8 @@ impl HubStore for PgStore {
         }
         let device_id = Uuid::now_v7();
         tx.execute(
-            "INSERT INTO devices (id, centre, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&device_id.to_string(), &centre, &device_name, &token_hash, &text(now)],
+            "INSERT INTO devices (id, centre, name, token_hash, created_at, device_key) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&device_id.to_string(), &centre, &device_name, &token_hash, &text(now), &device_key],
         )?;
         tx.execute(
             "UPDATE enrol_codes SET used_at = $1, device_id = $2 WHERE code_hash = $3",
@@ -165,7 +178,16 @@ impl HubStore for PgStore {
             created_at: now,
             revoked_at: None,
             reports: 0,
+            device_key: device_key.map(str::to_string),
         }))
+    }
+
+    fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
+        let row = self.client().query_opt(
+            &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = $1"),
+            &[&device_id.to_string()],
+        )?;
+        row.as_ref().map(device_of).transpose()
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
@@ -207,13 +229,36 @@ impl HubStore for PgStore {
             revision,
             digest: digest.into(),
             received_at: time(&text(now))?,
+            device_id: Some(device_id),
+            signature: None,
         };
         let mut client = self.client();
-        // Insert-or-nothing is atomic even with several hubs on one database.
-        let inserted = client.execute(
+        let mut tx = client.transaction()?;
+        // What this desk holds for the revision, under any of its devices.
+        let existing = tx.query_opt(
+            &desk_revision_sql('$'),
+            &[
+                &report_id.to_string(),
+                &i64::from(revision),
+                &device_id.to_string(),
+                &digest,
+            ],
+        )?;
+        if let Some(row) = existing {
+            let stored = receipt_of(&row)?;
+            return Ok(if stored.digest == digest {
+                Put::Repeat(stored)
+            } else {
+                Put::Conflict(stored)
+            });
+        }
+        // Insert-or-nothing is atomic even with several hubs on one
+        // database: a racing upload of the same revision by the same device
+        // finds the row the other one made.
+        let inserted = tx.execute(
             "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (report_id, revision) DO NOTHING",
+             ON CONFLICT (device_id, report_id, revision) DO NOTHING",
             &[
                 &report_id.to_string(),
                 &i64::from(revision),
@@ -225,37 +270,44 @@ impl HubStore for PgStore {
                 &text(fresh.received_at),
             ],
         )?;
+        tx.commit()?;
         if inserted == 1 {
             return Ok(Put::Created(fresh));
         }
         let row = client.query_one(
-            "SELECT device_id, receipt_id, report_id, revision, digest, received_at
-                 FROM reports WHERE report_id = $1 AND revision = $2",
-            &[&report_id.to_string(), &i64::from(revision)],
+            &desk_revision_sql('$'),
+            &[
+                &report_id.to_string(),
+                &i64::from(revision),
+                &device_id.to_string(),
+                &digest,
+            ],
         )?;
-        let owner: String = row.get(0);
-        let stored = receipt((row.get(1), row.get(2), row.get(3), row.get(4), row.get(5)))?;
-        Ok(
-            if owner == device_id.to_string() && stored.digest == digest {
-                Put::Repeat(stored)
-            } else {
-                Put::Conflict
-            },
-        )
+        let stored = receipt_of(&row)?;
+        Ok(if stored.digest == digest {
+            Put::Repeat(stored)
+        } else {
+            Put::Conflict(stored)
+        })
     }
 
     fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
         let since = since.map(text).unwrap_or_default();
         let rows = self.client().query(
-            "SELECT receipt_id, report_id, revision, digest, received_at, device_id, body
-             FROM reports WHERE received_at >= $1 ORDER BY received_at, report_id, revision",
+            &format!(
+                "SELECT {RECEIPT_COLUMNS}, r.body FROM reports r
+                 WHERE r.received_at >= $1 ORDER BY r.received_at, r.report_id, r.revision"
+            ),
             &[&since],
         )?;
         rows.iter()
             .map(|r| {
+                let receipt = receipt_of(r)?;
                 Ok(StoredReport {
-                    receipt: receipt((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))?,
-                    device_id: id(r.get::<_, &str>(5))?,
+                    device_id: receipt
+                        .device_id
+                        .ok_or(StoreError::Corrupt("a device id"))?,
+                    receipt,
                     body: r.get(6),
                 })
             })

@@ -21,9 +21,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
+use hirc_proto::sign::{SigningKey, is_public_key, verify_enrolment_proof};
 use hirc_proto::{
     DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorBody, ErrorKind, Health, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, parse_content_digest,
+    PROTOCOL_VERSION, RECEIPT_KEY_PATH, Receipt, ReceiptKey, parse_content_digest,
 };
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -74,16 +75,19 @@ impl Default for HubConfig {
 pub struct AppState {
     store: Arc<dyn HubStore>,
     config: Arc<HubConfig>,
+    receipt_key: Arc<SigningKey>,
     windows: Arc<Mutex<HashMap<Uuid, (Instant, u32)>>>,
     failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
 impl AppState {
-    /// State over a store and a configuration.
-    pub fn new(store: Arc<dyn HubStore>, config: HubConfig) -> Self {
+    /// State over a store, a configuration and the key receipts are signed
+    /// with.
+    pub fn new(store: Arc<dyn HubStore>, config: HubConfig, receipt_key: SigningKey) -> Self {
         Self {
             store,
             config: Arc::new(config),
+            receipt_key: Arc::new(receipt_key),
             windows: Arc::default(),
             failures: Arc::default(),
         }
@@ -106,6 +110,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/enrol", post(enrol))
+        .route(RECEIPT_KEY_PATH, get(receipt_key))
         .route("/v1/reports/{report_id}/revisions/{revision}", put(upload))
         .fallback(|| async {
             ApiError::new(
@@ -430,12 +435,37 @@ async fn enrol(
             "device_name must be 1 to 100 printable characters",
         ));
     }
+    // A device key is registered only with proof that the desk holds it:
+    // nobody can claim another desk's key (and so its report ids).
+    let device_key = match (&request.device_key, &request.key_proof) {
+        (None, _) => None,
+        (Some(key), Some(proof))
+            if is_public_key(key) && verify_enrolment_proof(key, &request.code, proof).is_ok() =>
+        {
+            Some(key.trim().to_string())
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
+                "the device key is not a key, or its proof does not match the code",
+            ));
+        }
+    };
     let code_hash = secrets::hash(&secrets::normalise_code(&request.code));
     let token = secrets::new_token();
     let token_hash = secrets::hash(&token);
     let store = state.store.clone();
-    let outcome =
-        blocking(move || store.redeem(&code_hash, &name, &token_hash, Utc::now())).await?;
+    let outcome = blocking(move || {
+        store.redeem(
+            &code_hash,
+            &name,
+            &token_hash,
+            device_key.as_deref(),
+            Utc::now(),
+        )
+    })
+    .await?;
     match outcome {
         Redeem::Enrolled(device) => {
             tracing::info!(device = %device.id, centre = %device.centre, "device enrolled");
@@ -444,6 +474,7 @@ async fn enrol(
                 token,
                 hub_name: state.config.hub_name.clone(),
                 recipients: state.config.recipients.clone(),
+                receipt_key: Some(state.receipt_key.public()),
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
@@ -530,21 +561,35 @@ async fn upload(
     let outcome =
         blocking(move || store.put(device_id, report_id, revision, &digest, &body, Utc::now()))
             .await?;
+    let sign = |mut receipt: Receipt| {
+        state.receipt_key.sign_receipt(&mut receipt);
+        receipt
+    };
     match outcome {
         Put::Created(receipt) => {
             tracing::info!(device = %device_id, report = %report_id, revision, bytes = size, "report stored");
-            Ok((StatusCode::CREATED, Json(receipt)).into_response())
+            Ok((StatusCode::CREATED, Json(sign(receipt))).into_response())
         }
-        Put::Repeat(receipt) => Ok((StatusCode::OK, Json(receipt)).into_response()),
-        Put::Conflict => {
+        Put::Repeat(receipt) => Ok((StatusCode::OK, Json(sign(receipt))).into_response()),
+        Put::Conflict(held) => {
             tracing::warn!(device = %device_id, report = %report_id, revision, "conflicting upload refused");
-            Err(ApiError::new(
+            let mut error = ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorKind::Conflict,
-                "this report revision is already stored with a different body; nothing was changed",
-            ))
+                "this desk stored this report revision earlier with a different body; nothing was changed",
+            );
+            error.body.receipt = Some(sign(held));
+            Err(error)
         }
     }
+}
+
+/// The receipt key, for a desk enrolled before receipts were signed (it
+/// pins it on first sight, over its authenticated connection).
+async fn receipt_key(State(state): State<AppState>, AuthDevice(_): AuthDevice) -> Json<ReceiptKey> {
+    Json(ReceiptKey {
+        receipt_key: state.receipt_key.public(),
+    })
 }
 
 impl AppState {
@@ -710,7 +755,7 @@ async fn blocking<T: Send + 'static>(
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    body: Box<ErrorBody>,
     retry_after: Option<u64>,
 }
 
@@ -718,10 +763,11 @@ impl ApiError {
     fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: kind,
                 message: message.into(),
-            },
+                receipt: None,
+            }),
             retry_after: None,
         }
     }
@@ -734,7 +780,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {

@@ -2,9 +2,13 @@
 //!
 //! [`HubStore`] is the one interface the server and the admin commands use;
 //! [`SqliteStore`] is the embedded default. Every method is blocking: the
-//! server calls them on tokio's blocking pool. An upload is idempotent by
+//! server calls them on tokio's blocking pool. Report ids are scoped to the
+//! desk: a desk is its device key, so the same desk enrolled again (a new
+//! device with the same key) finds what it stored before, and no other desk
+//! can occupy or block its ids. Within a desk an upload is idempotent by
 //! (report id, revision, digest): the same body again gets the same receipt,
-//! another body gets a conflict, and nothing stored ever changes.
+//! another body gets a conflict (with the receipt of what is held), and
+//! nothing stored ever changes.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -49,6 +53,8 @@ pub struct Device {
     pub revoked_at: Option<DateTime<Utc>>,
     /// How many report revisions it has uploaded.
     pub reports: i64,
+    /// Its device key (public half, base64), if it registered one.
+    pub device_key: Option<String>,
 }
 
 /// The outcome of redeeming an enrolment code.
@@ -67,10 +73,11 @@ pub enum Redeem {
 pub enum Put {
     /// Stored for the first time.
     Created(Receipt),
-    /// The same body was already stored: the same receipt.
+    /// The same body was already stored by this desk: the same receipt.
     Repeat(Receipt),
-    /// Another body (or another device) holds this report revision.
-    Conflict,
+    /// This desk stored this revision earlier with another body: the
+    /// receipt of what is held.
+    Conflict(Receipt),
 }
 
 /// One stored upload, for export.
@@ -93,21 +100,25 @@ pub trait HubStore: Send + Sync + 'static {
         centre: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
-    /// Uses a code, creating the device, in one transaction.
+    /// Uses a code, creating the device (with its device key, if it has
+    /// one), in one transaction.
     fn redeem(
         &self,
         code_hash: &str,
         device_name: &str,
         token_hash: &str,
+        device_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Redeem>;
     /// The device whose token hashes to `token_hash`, revoked or not.
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
+    /// The device with this id, revoked or not.
+    fn device(&self, device_id: Uuid) -> Result<Option<Device>>;
     /// Every device, oldest first.
     fn devices(&self) -> Result<Vec<Device>>;
     /// Revokes a device; false if there is none with that id.
     fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool>;
-    /// Stores an upload, or answers what is already there.
+    /// Stores an upload, or answers what this desk already stored there.
     fn put(
         &self,
         device_id: Uuid,
@@ -122,7 +133,10 @@ pub trait HubStore: Send + Sync + 'static {
 }
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_desk_scope.sql"),
+];
 
 /// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
 pub struct SqliteStore {
@@ -190,12 +204,54 @@ impl SqliteStore {
     }
 }
 
-/// A device row as read: id, centre, name, created, revoked, report count.
-pub(crate) type DeviceRow = (String, String, String, String, Option<String>, i64);
-/// A receipt row as read: receipt id, report id, revision, digest, received.
-pub(crate) type ReceiptRow = (String, String, i64, String, String);
+/// A device row as read: id, centre, name, created, revoked, report count,
+/// device key.
+pub(crate) type DeviceRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+);
+/// A receipt row as read: receipt id, report id, revision, digest, received,
+/// device.
+pub(crate) type ReceiptRow = (String, String, i64, String, String, String);
 
 fn device_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+pub(crate) fn device(row: DeviceRow) -> Result<Device> {
+    let (i, centre, name, created, revoked, reports, device_key) = row;
+    Ok(Device {
+        id: id(&i)?,
+        centre,
+        name,
+        created_at: time(&created)?,
+        revoked_at: revoked.as_deref().map(time).transpose()?,
+        reports,
+        device_key,
+    })
+}
+
+pub(crate) const DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created_at, d.revoked_at,
+    (SELECT count(*) FROM reports r WHERE r.device_id = d.id), d.device_key";
+
+/// The receipt columns of `reports r`, in [`ReceiptRow`]'s order.
+pub(crate) const RECEIPT_COLUMNS: &str =
+    "r.receipt_id, r.report_id, r.revision, r.digest, r.received_at, r.device_id";
+
+fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -206,34 +262,38 @@ fn device_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     ))
 }
 
-pub(crate) fn device(row: DeviceRow) -> Result<Device> {
-    let (i, centre, name, created, revoked, reports) = row;
-    Ok(Device {
-        id: id(&i)?,
-        centre,
-        name,
-        created_at: time(&created)?,
-        revoked_at: revoked.as_deref().map(time).transpose()?,
-        reports,
-    })
-}
-
-const DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created_at, d.revoked_at,
-    (SELECT count(*) FROM reports r WHERE r.device_id = d.id)";
-
-fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-}
-
 pub(crate) fn receipt(row: ReceiptRow) -> Result<Receipt> {
-    let (rid, report, revision, digest, at) = row;
+    let (rid, report, revision, digest, at, device_id) = row;
     Ok(Receipt {
         receipt_id: id(&rid)?,
         report_id: id(&report)?,
         revision: u32::try_from(revision).map_err(|_| StoreError::Corrupt("a revision"))?,
         digest,
         received_at: time(&at)?,
+        device_id: Some(id(&device_id)?),
+        signature: None,
     })
+}
+
+/// The stored revision of this desk's (the device's, or another device's
+/// with the same device key), preferring one with `digest`. The same query,
+/// with `?N`/`$N` placeholders: report id, revision, device id, digest.
+pub(crate) fn desk_revision_sql(placeholder: char) -> String {
+    let (report, revision, device, digest) = (
+        format!("{placeholder}1"),
+        format!("{placeholder}2"),
+        format!("{placeholder}3"),
+        format!("{placeholder}4"),
+    );
+    format!(
+        "SELECT {RECEIPT_COLUMNS} FROM reports r
+         WHERE r.report_id = {report} AND r.revision = {revision}
+           AND (r.device_id = {device} OR r.device_id IN (
+               SELECT o.id FROM devices o JOIN devices me ON me.id = {device}
+               WHERE me.device_key IS NOT NULL AND o.device_key = me.device_key))
+         ORDER BY (r.digest = {digest}) DESC, r.received_at
+         LIMIT 1"
+    )
 }
 
 impl HubStore for SqliteStore {
@@ -255,6 +315,7 @@ impl HubStore for SqliteStore {
         code_hash: &str,
         device_name: &str,
         token_hash: &str,
+        device_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Redeem> {
         let mut conn = self.conn();
@@ -274,8 +335,8 @@ impl HubStore for SqliteStore {
         }
         let device_id = Uuid::now_v7();
         tx.execute(
-            "INSERT INTO devices (id, centre, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![device_id.to_string(), centre, device_name, token_hash, text(now)],
+            "INSERT INTO devices (id, centre, name, token_hash, created_at, device_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![device_id.to_string(), centre, device_name, token_hash, text(now), device_key],
         )?;
         tx.execute(
             "UPDATE enrol_codes SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
@@ -289,6 +350,7 @@ impl HubStore for SqliteStore {
             created_at: now,
             revoked_at: None,
             reports: 0,
+            device_key: device_key.map(str::to_string),
         }))
     }
 
@@ -298,6 +360,18 @@ impl HubStore for SqliteStore {
             .query_row(
                 &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1"),
                 [token_hash],
+                device_from,
+            )
+            .optional()?;
+        row.map(device).transpose()
+    }
+
+    fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = ?1"),
+                [device_id.to_string()],
                 device_from,
             )
             .optional()?;
@@ -334,28 +408,25 @@ impl HubStore for SqliteStore {
     ) -> Result<Put> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<(String, ReceiptRow)> = tx
+        let existing: Option<ReceiptRow> = tx
             .query_row(
-                "SELECT device_id, receipt_id, report_id, revision, digest, received_at
-                 FROM reports WHERE report_id = ?1 AND revision = ?2",
-                params![report_id.to_string(), revision],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-                    ))
-                },
+                &desk_revision_sql('?'),
+                params![
+                    report_id.to_string(),
+                    revision,
+                    device_id.to_string(),
+                    digest
+                ],
+                receipt_from,
             )
             .optional()?;
-        if let Some((owner, row)) = existing {
+        if let Some(row) = existing {
             let stored = receipt(row)?;
-            return Ok(
-                if owner == device_id.to_string() && stored.digest == digest {
-                    Put::Repeat(stored)
-                } else {
-                    Put::Conflict
-                },
-            );
+            return Ok(if stored.digest == digest {
+                Put::Repeat(stored)
+            } else {
+                Put::Conflict(stored)
+            });
         }
         let receipt = Receipt {
             receipt_id: Uuid::now_v7(),
@@ -363,6 +434,8 @@ impl HubStore for SqliteStore {
             revision,
             digest: digest.into(),
             received_at: time(&text(now))?,
+            device_id: Some(device_id),
+            signature: None,
         };
         tx.execute(
             "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
@@ -384,25 +457,22 @@ impl HubStore for SqliteStore {
 
     fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT receipt_id, report_id, revision, digest, received_at, device_id, body
-             FROM reports WHERE received_at >= ?1 ORDER BY received_at, report_id, revision",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {RECEIPT_COLUMNS}, r.body FROM reports r
+             WHERE r.received_at >= ?1 ORDER BY r.received_at, r.report_id, r.revision"
+        ))?;
         let since = since.map(text).unwrap_or_default();
         let rows = stmt
-            .query_map([since], |r| {
-                Ok((
-                    receipt_from(r)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                ))
-            })?
+            .query_map([since], |r| Ok((receipt_from(r)?, r.get::<_, Vec<u8>>(6)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(rc, device_id, body)| {
+            .map(|(rc, body)| {
+                let receipt = receipt(rc)?;
                 Ok(StoredReport {
-                    receipt: receipt(rc)?,
-                    device_id: id(&device_id)?,
+                    device_id: receipt
+                        .device_id
+                        .ok_or(StoreError::Corrupt("a device id"))?,
+                    receipt,
                     body,
                 })
             })
@@ -417,56 +487,105 @@ pub(crate) mod tests {
     /// The store contract, run against every back end.
     pub(crate) fn exercise(store: &dyn HubStore) {
         let now = Utc::now();
-        store
-            .add_enrol_code("c1", "Castle Point", now + chrono::Duration::hours(1))
-            .expect("code");
-        let Redeem::Enrolled(a) = store.redeem("c1", "desk a", "t1", now).expect("redeem") else {
+        let code = |c: &str, centre: &str| {
+            store
+                .add_enrol_code(c, centre, now + chrono::Duration::hours(1))
+                .expect("code");
+        };
+        code("c1", "Castle Point");
+        let Redeem::Enrolled(a) = store
+            .redeem("c1", "desk a", "t1", Some("KEY-A"), now)
+            .expect("redeem")
+        else {
             panic!("enrol")
         };
+        assert_eq!(a.device_key.as_deref(), Some("KEY-A"));
         assert_eq!(
-            store.redeem("c1", "desk b", "t2", now).expect("again"),
+            store
+                .redeem("c1", "desk b", "t2", None, now)
+                .expect("again"),
             Redeem::UsedOrExpired
         );
         assert_eq!(
-            store.redeem("nope", "desk b", "t2", now).expect("unknown"),
+            store
+                .redeem("nope", "desk b", "t2", None, now)
+                .expect("unknown"),
             Redeem::Unknown
         );
         store
             .add_enrol_code("c2", "Basildon", now - chrono::Duration::seconds(1))
             .expect("code");
         assert_eq!(
-            store.redeem("c2", "desk b", "t2", now).expect("expired"),
+            store
+                .redeem("c2", "desk b", "t2", None, now)
+                .expect("expired"),
             Redeem::UsedOrExpired
         );
-        store
-            .add_enrol_code("c3", "Basildon", now + chrono::Duration::hours(1))
-            .expect("code");
-        let Redeem::Enrolled(b) = store.redeem("c3", "desk b", "t3", now).expect("redeem") else {
+        code("c3", "Basildon");
+        let Redeem::Enrolled(b) = store
+            .redeem("c3", "desk b", "t3", None, now)
+            .expect("redeem")
+        else {
             panic!("enrol")
         };
+        // Desk a enrolled again, with the same device key.
+        code("c4", "Castle Point");
+        let Redeem::Enrolled(a2) = store
+            .redeem("c4", "desk a again", "t4", Some("KEY-A"), now)
+            .expect("redeem")
+        else {
+            panic!("enrol")
+        };
+        assert_eq!(
+            store
+                .device(a2.id)
+                .expect("lookup")
+                .map(|d| (d.id, d.device_key)),
+            Some((a2.id, Some("KEY-A".to_string())))
+        );
 
         let r = Uuid::now_v7();
         let Put::Created(first) = store.put(a.id, r, 1, "d1", b"x", now).expect("put") else {
             panic!("created")
         };
+        assert_eq!(first.device_id, Some(a.id));
         assert_eq!(
             store.put(a.id, r, 1, "d1", b"x", now).expect("repeat"),
             Put::Repeat(first.clone())
         );
         assert_eq!(
             store.put(a.id, r, 1, "d2", b"y", now).expect("other body"),
-            Put::Conflict
+            Put::Conflict(first.clone()),
+            "another body from the same desk: the receipt of what is held"
+        );
+        // The same desk under its new enrolment finds what it stored.
+        assert_eq!(
+            store
+                .put(a2.id, r, 1, "d1", b"x", now)
+                .expect("re-enrolled"),
+            Put::Repeat(first.clone())
         );
         assert_eq!(
             store
-                .put(b.id, r, 1, "d1", b"x", now)
-                .expect("other device"),
-            Put::Conflict
+                .put(a2.id, r, 1, "d3", b"z", now)
+                .expect("re-enrolled"),
+            Put::Conflict(first.clone())
+        );
+        // Another desk's ids are its own: the same id neither conflicts nor
+        // touches desk a's report.
+        let Put::Created(other) = store.put(b.id, r, 1, "d9", b"junk", now).expect("put") else {
+            panic!("another desk's id is its own")
+        };
+        assert_eq!(other.device_id, Some(b.id));
+        assert_eq!(
+            store.put(a.id, r, 1, "d1", b"x", now).expect("repeat"),
+            Put::Repeat(first.clone())
         );
         let all = store.reports_since(None).expect("list");
-        assert_eq!(all.len(), 1);
-        assert_eq!(all[0].body, b"x");
-        assert_eq!(all[0].receipt, first);
+        assert_eq!(all.len(), 2);
+        let held_a = all.iter().find(|s| s.device_id == a.id).expect("a's");
+        assert_eq!(held_a.body, b"x");
+        assert_eq!(held_a.receipt, first);
         assert!(
             store
                 .reports_since(Some(now + chrono::Duration::hours(1)))

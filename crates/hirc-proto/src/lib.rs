@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod sign;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
@@ -28,6 +30,14 @@ pub struct EnrolRequest {
     pub code: String,
     /// A name for the desk, shown in `hirc-hub devices`.
     pub device_name: String,
+    /// The desk's device key (public half, [`sign`]). The hub scopes the
+    /// desk's report ids by it and checks the desk's outbox files with it.
+    /// Optional only for desks older than signed receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
+    /// The device key's signature of the code: proof the desk holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_proof: Option<String>,
 }
 
 /// The answer to an enrolment.
@@ -41,6 +51,10 @@ pub struct EnrolResponse {
     pub hub_name: String,
     /// The partnership's age recipients (`age1…`) to encrypt reports to.
     pub recipients: Vec<String>,
+    /// The hub's receipt key (public half): desks pin it and accept only
+    /// receipts it signed. Absent only from hubs older than signed receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_key: Option<String>,
 }
 
 impl std::fmt::Debug for EnrolResponse {
@@ -50,12 +64,14 @@ impl std::fmt::Debug for EnrolResponse {
             .field("token", &"<redacted>")
             .field("hub_name", &self.hub_name)
             .field("recipients", &self.recipients)
+            .field("receipt_key", &self.receipt_key)
             .finish()
     }
 }
 
 /// What the hub returns for a stored report revision. The same receipt is
-/// returned for every repeat of the same upload.
+/// returned for every repeat of the same upload, signed with the hub's
+/// receipt key ([`sign::verify_receipt`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// The receipt's own id.
@@ -68,6 +84,13 @@ pub struct Receipt {
     pub digest: String,
     /// When the hub first stored it.
     pub received_at: DateTime<Utc>,
+    /// The device that uploaded it (this desk, or the same desk under an
+    /// earlier enrolment).
+    #[serde(default)]
+    pub device_id: Option<Uuid>,
+    /// The hub's signature over all of the above (base64).
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// Every error answer's body.
@@ -77,6 +100,19 @@ pub struct ErrorBody {
     pub error: ErrorKind,
     /// What went wrong, for a person.
     pub message: String,
+    /// With a 409 for a revision this same desk stored earlier with other
+    /// bytes (encrypted again after the partnership's keys were replaced,
+    /// say): the signed receipt of what the hub holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// `GET /v1/receipt-key` (with the desk's token): the hub's receipt key, for
+/// a desk enrolled before receipts were signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptKey {
+    /// The public half, base64.
+    pub receipt_key: String,
 }
 
 /// The kinds of error the hub answers with.
@@ -117,6 +153,10 @@ pub struct OfflineEnrolment {
     pub hub_url: String,
     /// What `POST /v1/enrol` would have answered.
     pub enrolment: EnrolResponse,
+    /// The desk's device key, made by the hub for a desk that cannot send
+    /// its own (secret, base64): it signs the desk's outbox files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key_secret: Option<String>,
 }
 
 impl std::fmt::Debug for OfflineEnrolment {
@@ -144,6 +184,10 @@ pub struct OutboxFile {
     pub created_at: DateTime<Utc>,
     /// The reports.
     pub reports: Vec<OutboxEntry>,
+    /// The desk's device key's signature over the file ([`sign`]): the hub
+    /// imports only a file the named desk signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// The format word of an [`OutboxFile`].
@@ -220,7 +264,11 @@ pub fn recipients_fingerprint(recipients: &[String]) -> String {
     let mut sorted: Vec<&str> = recipients.iter().map(|r| r.trim()).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    let hash = Sha256::digest(sorted.join("\n").as_bytes());
+    fingerprint(&Sha256::digest(sorted.join("\n").as_bytes()))
+}
+
+/// The first 80 bits of a hash as five groups of four hex digits.
+fn fingerprint(hash: &[u8]) -> String {
     let hex: String = hash.iter().take(10).map(|b| format!("{b:02X}")).collect();
     hex.as_bytes()
         .chunks(4)
@@ -228,6 +276,10 @@ pub fn recipients_fingerprint(recipients: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Where a desk enrolled before receipts were signed fetches the hub's
+/// receipt key.
+pub const RECEIPT_KEY_PATH: &str = "/v1/receipt-key";
 
 /// The path a revision is uploaded to.
 pub fn report_path(report_id: Uuid, revision: u32) -> String {
@@ -270,11 +322,13 @@ mod tests {
             token: "SECRET".into(),
             hub_name: "hub".into(),
             recipients: vec![],
+            receipt_key: None,
         };
         assert!(!format!("{r:?}").contains("SECRET"));
         let e = ErrorBody {
             error: ErrorKind::TooLarge,
             message: "m".into(),
+            receipt: None,
         };
         assert_eq!(
             serde_json::to_value(&e).expect("json")["error"],

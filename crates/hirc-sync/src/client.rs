@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use hirc_proto::sign::SigningKey;
 use hirc_proto::{
     DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorBody, ErrorKind, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, Receipt, content_digest, report_path,
+    PROTOCOL_VERSION, RECEIPT_KEY_PATH, Receipt, ReceiptKey, content_digest, report_path,
 };
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -42,6 +43,11 @@ pub enum UploadError {
     /// refusal.
     #[error("the hub's answer could not be understood ({0})")]
     BadAnswer(String),
+    /// 409: this desk stored the revision earlier with other bytes (it was
+    /// encrypted again after the partnership's keys were replaced); the
+    /// hub's receipt for what it holds, for the desk to check.
+    #[error("the hub already holds this report from this desk")]
+    AlreadyHeld(Box<Receipt>),
 }
 
 /// The longest wait a hub's `Retry-After` can ask for: a hub (or something
@@ -56,7 +62,7 @@ const MAX_ANSWER_BODY: usize = 64 * 1024;
 impl UploadError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Refused { .. })
+        !matches!(self, Self::Refused { .. } | Self::AlreadyHeld(_))
     }
 
     /// How long the hub asked us to wait.
@@ -130,8 +136,15 @@ impl HubClient {
         Ok(Self { http, base })
     }
 
-    /// Registers this desk with a single-use code.
-    pub async fn enrol(&self, code: &str, device_name: &str) -> Result<EnrolResponse, UploadError> {
+    /// Registers this desk with a single-use code, and its device key with
+    /// proof that it holds it.
+    pub async fn enrol(
+        &self,
+        code: &str,
+        device_name: &str,
+        device_key: &SigningKey,
+    ) -> Result<EnrolResponse, UploadError> {
+        let code = code.trim();
         let response = self
             .http
             .post(format!("{}/v1/enrol", self.base))
@@ -139,6 +152,8 @@ impl HubClient {
             .json(&EnrolRequest {
                 code: code.into(),
                 device_name: device_name.into(),
+                device_key: Some(device_key.public()),
+                key_proof: Some(device_key.enrolment_proof(code)),
             })
             .send()
             .await
@@ -152,8 +167,28 @@ impl HubClient {
         Err(error_from(response).await)
     }
 
-    /// Uploads one revision; returns the hub's receipt, checked against what
-    /// was sent.
+    /// The hub's receipt key, for a desk enrolled before receipts were
+    /// signed (asked with the desk's own token).
+    pub async fn receipt_key(&self, token: &str) -> Result<String, UploadError> {
+        let response = self
+            .http
+            .get(format!("{}{RECEIPT_KEY_PATH}", self.base))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status() == StatusCode::OK {
+            let body = read_limited(response, MAX_ANSWER_BODY).await?;
+            let key: ReceiptKey = serde_json::from_slice(&body)
+                .map_err(|_| UploadError::BadAnswer("the receipt key answer is not JSON".into()))?;
+            return Ok(key.receipt_key);
+        }
+        Err(error_from(response).await)
+    }
+
+    /// Uploads one revision; returns the hub's receipt (its signature is
+    /// the engine's to check), after checking it names what was sent.
     pub async fn upload(
         &self,
         token: &str,
@@ -269,6 +304,12 @@ async fn error_from(response: reqwest::Response) -> UploadError {
         Ok(bytes) => serde_json::from_slice(&bytes).ok(),
         Err(_) => None,
     };
+    if code == 409
+        && from_hub
+        && let Some(receipt) = body.as_ref().and_then(|b| b.receipt.clone())
+    {
+        return UploadError::AlreadyHeld(Box::new(receipt));
+    }
     let kind = body.as_ref().map(|b| b.error);
     let said = body
         .as_ref()

@@ -3,15 +3,20 @@
 //! in the background, woken by "sync now", a poll timer, or backoff expiry,
 //! and publishes its status.
 //!
+//! Nothing here needs anyone signed in: payloads are made when reports are
+//! sealed, the token is in the credential file, receipts are checked with
+//! the hub's public key, and the retention purge only deletes. So the
+//! worker runs while the app is locked, and `hirc sync` asks for no
+//! passphrase.
+//!
 //! SQLite work runs on tokio's blocking pool; the desk is behind a mutex
 //! because a SQLite connection serves one thread at a time.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
-use hirc_core::outbox::DeliveryReceipt;
-use hirc_core::{Desk, Session};
+use hirc_core::Desk;
+use hirc_core::outbox::Delivery;
 use rand::Rng;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -122,37 +127,44 @@ pub fn backoff(attempts: u32) -> Duration {
 
 async fn with_desk<T: Send + 'static>(
     desk: &SharedDesk,
-    session: &Arc<Session>,
-    f: impl FnOnce(&mut Desk, &Session) -> Result<T, SyncError> + Send + 'static,
+    f: impl FnOnce(&mut Desk) -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, SyncError> {
     let desk = desk.clone();
-    let session = session.clone();
     tokio::task::spawn_blocking(move || {
         let mut guard = desk
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard, &session)
+        f(&mut guard)
     })
     .await
     .map_err(|e| SyncError::Internal(e.to_string()))?
 }
 
-/// Uploads what is due once, recording every outcome.
-pub async fn run_pass(
-    desk: &SharedDesk,
-    session: &Arc<Session>,
-    options: PassOptions,
-) -> Result<PassReport, SyncError> {
-    let ignore = options.ignore_backoff;
-    let (credentials, due) = with_desk(desk, session, move |d, s| {
-        d.prepare_uploads(s)?;
-        let creds = d.hub_credentials(s)?.ok_or(SyncError::NotEnrolled)?;
-        let due = d.due_uploads(s, Utc::now(), ignore)?;
-        Ok((creds, due))
+/// Uploads what is due once, recording every outcome, then runs the
+/// retention purge.
+pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassReport, SyncError> {
+    let credentials = with_desk(desk, |d| {
+        d.upload_credentials()?.ok_or(SyncError::NotEnrolled)
     })
     .await?;
     let client = HubClient::new(&credentials.link.url, credentials.link.ca_pem.as_deref())?;
     let token: Arc<str> = Arc::from(credentials.token());
+    if credentials.link.receipt_key.is_none() {
+        // Enrolled before receipts were signed: the hub's key is pinned on
+        // first sight, over the desk's own authenticated connection.
+        match client.receipt_key(&token).await {
+            Ok(key) => {
+                with_desk(desk, move |d| Ok(d.pin_receipt_key(&key)?)).await?;
+            }
+            Err(e) => tracing::warn!("the hub's receipt key could not be fetched yet: {e}"),
+        }
+    }
+    let ignore = options.ignore_backoff;
+    let due = with_desk(desk, move |d| {
+        let now = d.now();
+        Ok(d.due_uploads(now, ignore)?)
+    })
+    .await?;
     let mut report = PassReport {
         reached_hub: due.is_empty(),
         ..PassReport::default()
@@ -177,58 +189,73 @@ pub async fn run_pass(
         };
         let (id, revision, attempts, result) =
             joined.map_err(|e| SyncError::Internal(e.to_string()))?;
-        match result {
+        // A receipt (or, with a 409, the receipt of what this desk stored
+        // before) is the engine's to check before anything is marked.
+        let receipt = match result {
+            Ok(receipt) => Ok(receipt),
+            Err(UploadError::AlreadyHeld(receipt)) => Ok(*receipt),
+            Err(e) => Err(e),
+        };
+        let error = match receipt {
             Ok(receipt) => {
                 report.reached_hub = true;
-                let kept = DeliveryReceipt {
-                    receipt_id: receipt.receipt_id,
-                    digest: receipt.digest,
-                    received_at: receipt.received_at,
-                };
-                if with_desk(desk, session, move |d, s| {
-                    Ok(d.record_delivery(s, id, revision, &kept)?)
-                })
-                .await?
-                {
-                    report.delivered += 1;
-                }
-            }
-            Err(error) => {
-                if !matches!(error, UploadError::Unreachable(_)) {
-                    report.reached_hub = true;
-                } else {
-                    // Offline: stop starting new uploads; those in flight finish.
-                    offline = true;
-                }
-                let message = error.to_string();
-                if !report.errors.contains(&message) {
-                    report.errors.push(message.clone());
-                }
-                // The hub's Retry-After wins; otherwise our own backoff.
-                let retry_at = error.is_retryable().then(|| {
-                    let wait = error.retry_after().unwrap_or_else(|| backoff(attempts));
-                    let wait =
-                        chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(600));
-                    let now = Utc::now();
-                    now.checked_add_signed(wait).unwrap_or(now)
-                });
-                if retry_at.is_some() {
-                    report.retrying += 1;
-                } else {
-                    report.refused += 1;
-                }
-                tracing::warn!(report = %id, revision, retryable = error.is_retryable(), "upload failed: {message}");
-                with_desk(desk, session, move |d, s| {
-                    Ok(d.record_upload_failure(s, id, revision, &message, retry_at)?)
+                let recorded = with_desk(desk, move |d| {
+                    match d.record_delivery(id, revision, &receipt) {
+                        Ok(done) => Ok(Ok(done)),
+                        Err(hirc_core::Error::ReceiptRefused(why)) => Ok(Err(why)),
+                        Err(e) => Err(e.into()),
+                    }
                 })
                 .await?;
+                match recorded {
+                    Ok(Delivery::Recorded) => {
+                        report.delivered += 1;
+                        continue;
+                    }
+                    Ok(Delivery::AlreadyRecorded) => continue,
+                    // A receipt that does not check is no delivery: the
+                    // report is sent again later (and stays on the desk).
+                    Err(why) => UploadError::BadAnswer(format!("a receipt was refused: {why}")),
+                }
             }
+            Err(e) => e,
+        };
+        if !matches!(error, UploadError::Unreachable(_)) {
+            report.reached_hub = true;
+        } else {
+            // Offline: stop starting new uploads; those in flight finish.
+            offline = true;
         }
+        let message = error.to_string();
+        if !report.errors.contains(&message) {
+            report.errors.push(message.clone());
+        }
+        // The hub's Retry-After wins; otherwise our own backoff. `None`:
+        // refused for good.
+        let wait = error
+            .is_retryable()
+            .then(|| error.retry_after().unwrap_or_else(|| backoff(attempts)));
+        if wait.is_some() {
+            report.retrying += 1;
+        } else {
+            report.refused += 1;
+        }
+        tracing::warn!(report = %id, revision, retryable = error.is_retryable(), "upload failed: {message}");
+        with_desk(desk, move |d| {
+            let now = d.now();
+            let retry_at = wait.map(|w| {
+                let w = chrono::Duration::from_std(w).unwrap_or(chrono::Duration::seconds(600));
+                now.checked_add_signed(w).unwrap_or(now)
+            });
+            Ok(d.record_upload_failure(id, revision, &message, retry_at)?)
+        })
+        .await?;
     }
     // Retention runs with every pass, so it happens without anyone having
     // to remember it.
-    report.outbox = with_desk(desk, session, |d, s| {
-        d.purge_expired(s, Utc::now())?;
+    report.outbox = with_desk(desk, |d| {
+        let now = d.now();
+        d.purge_expired(now)?;
         Ok(d.outbox_summary()?)
     })
     .await?;
@@ -249,8 +276,10 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker on the current tokio runtime. It looks for new work
-    /// every `poll` (cheap: two queries), and at once on [`Worker::sync_now`].
-    pub fn start(desk: SharedDesk, session: Arc<Session>, poll: Duration) -> Worker {
+    /// every `poll` (cheap: a few queries), and at once on
+    /// [`Worker::sync_now`]. It needs no session: it runs while the desk is
+    /// locked.
+    pub fn start(desk: SharedDesk, poll: Duration) -> Worker {
         let (tx, mut rx) = mpsc::channel(8);
         let (status_tx, status_rx) = watch::channel(SyncStatus {
             connection: Connection::Syncing,
@@ -272,8 +301,8 @@ impl Worker {
                 // in it (a panic) leaves the worker alive to say so and to
                 // try again.
                 let pass = {
-                    let (desk, session) = (desk.clone(), session.clone());
-                    tokio::spawn(async move { run_pass(&desk, &session, options).await })
+                    let desk = desk.clone();
+                    tokio::spawn(async move { run_pass(&desk, options).await })
                         .await
                         .unwrap_or_else(|e| {
                             tracing::error!("a sync pass failed: {e}");

@@ -107,6 +107,8 @@ fn desk_with_one_report(url: &str) -> (tempfile::TempDir, Arc<Mutex<Desk>>, Arc<
             token: "t",
             recipients: &recipients,
             ca_pem: None,
+            receipt_key: Some(&hirc_proto::sign::SigningKey::generate().public()),
+            device_key: None,
         },
         false,
     )
@@ -130,12 +132,10 @@ fn next_attempt(desk: &Arc<Mutex<Desk>>) -> Option<DateTime<Utc>> {
 async fn retry_after_is_honoured_and_nothing_is_tried_early() {
     let hits = Arc::new(AtomicUsize::new(0));
     let url = server(StatusCode::SERVICE_UNAVAILABLE, Some("120"), hits.clone()).await;
-    let (_dir, desk, session) = desk_with_one_report(&url);
+    let (_dir, desk, _session) = desk_with_one_report(&url);
 
     let before = Utc::now();
-    let pass = run_pass(&desk, &session, PassOptions::default())
-        .await
-        .expect("pass");
+    let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
     assert_eq!((pass.delivered, pass.retrying, pass.refused), (0, 1, 0));
     assert!(pass.reached_hub, "a 503 is an answer");
     let next = next_attempt(&desk).expect("a next attempt");
@@ -146,14 +146,11 @@ async fn retry_after_is_honoured_and_nothing_is_tried_early() {
     );
 
     // The worker's next pass (backoff respected) does not call early...
-    run_pass(&desk, &session, PassOptions::default())
-        .await
-        .expect("pass");
+    run_pass(&desk, PassOptions::default()).await.expect("pass");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     // ...but "sync now" does.
     run_pass(
         &desk,
-        &session,
         PassOptions {
             ignore_backoff: true,
             ..PassOptions::default()
@@ -168,11 +165,9 @@ async fn retry_after_is_honoured_and_nothing_is_tried_early() {
 async fn server_errors_back_off_and_refusals_stop() {
     let hits = Arc::new(AtomicUsize::new(0));
     let url = server(StatusCode::INTERNAL_SERVER_ERROR, None, hits.clone()).await;
-    let (_dir, desk, session) = desk_with_one_report(&url);
+    let (_dir, desk, _session) = desk_with_one_report(&url);
     let before = Utc::now();
-    let pass = run_pass(&desk, &session, PassOptions::default())
-        .await
-        .expect("pass");
+    let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
     assert_eq!(pass.retrying, 1);
     let wait = (next_attempt(&desk).expect("next") - before).num_milliseconds();
     assert!(
@@ -182,10 +177,8 @@ async fn server_errors_back_off_and_refusals_stop() {
 
     let hits = Arc::new(AtomicUsize::new(0));
     let url = server(StatusCode::UNAUTHORIZED, None, hits.clone()).await;
-    let (_dir, desk, session) = desk_with_one_report(&url);
-    let pass = run_pass(&desk, &session, PassOptions::default())
-        .await
-        .expect("pass");
+    let (_dir, desk, _session) = desk_with_one_report(&url);
+    let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
     assert_eq!((pass.retrying, pass.refused), (0, 1));
     assert!(
         pass.errors[0].contains("no longer accepts this desk"),
@@ -194,7 +187,6 @@ async fn server_errors_back_off_and_refusals_stop() {
     );
     run_pass(
         &desk,
-        &session,
         PassOptions {
             ignore_backoff: true,
             ..PassOptions::default()
@@ -231,11 +223,9 @@ async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
         hits.clone(),
     )
     .await;
-    let (_dir, desk, session) = desk_with_one_report(&url);
+    let (_dir, desk, _session) = desk_with_one_report(&url);
     let before = Utc::now();
-    let pass = run_pass(&desk, &session, PassOptions::default())
-        .await
-        .expect("pass");
+    let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
     assert_eq!(pass.retrying, 1);
     let wait = (next_attempt(&desk).expect("next") - before).num_seconds();
     assert!(
@@ -264,10 +254,8 @@ async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
             hits.clone(),
         )
         .await;
-        let (_dir, desk, session) = desk_with_one_report(&url);
-        let pass = run_pass(&desk, &session, PassOptions::default())
-            .await
-            .expect("pass");
+        let (_dir, desk, _session) = desk_with_one_report(&url);
+        let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
         assert_eq!(
             (pass.retrying, pass.refused),
             (1, 0),
@@ -293,10 +281,8 @@ async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
         hits.clone(),
     )
     .await;
-    let (_dir, desk, session) = desk_with_one_report(&url);
-    let pass = run_pass(&desk, &session, PassOptions::default())
-        .await
-        .expect("pass");
+    let (_dir, desk, _session) = desk_with_one_report(&url);
+    let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
     assert_eq!((pass.retrying, pass.refused), (1, 0));
     assert_eq!(
         elsewhere_hits.load(Ordering::SeqCst),
@@ -319,9 +305,7 @@ async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
         )
         .await;
         let (_dir, desk, session) = desk_with_one_report(&url);
-        let pass = run_pass(&desk, &session, PassOptions::default())
-            .await
-            .expect("pass");
+        let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
         assert_eq!(pass.refused, usize::from(size < 16 * 1024), "{size}");
         let d = desk.lock().expect("desk");
         let stored = d

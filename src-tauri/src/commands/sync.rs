@@ -2,6 +2,7 @@
 
 use hirc_core::outbox::Enrolment;
 use hirc_proto::recipients_fingerprint;
+use hirc_proto::sign::key_fingerprint;
 use hirc_sync::{HubClient, SyncStatus};
 use serde::Serialize;
 use tauri::State;
@@ -9,9 +10,11 @@ use tauri::State;
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
-/// The worker's latest status (also pushed as `sync-status` events).
+/// The worker's latest status (also pushed as `sync-status` events);
+/// `null` before the desk is set up.
 #[tauri::command]
-pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
+pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<Option<SyncStatus>> {
+    state.session().await?;
     state.sync_status().await
 }
 
@@ -30,6 +33,8 @@ pub struct HubInfo {
     pub url: String,
     /// The partnership key's fingerprint, to check by phone.
     pub fingerprint: String,
+    /// The hub's receipt key's fingerprint (once pinned).
+    pub receipt_fingerprint: Option<String>,
     /// When the desk was enrolled.
     pub enrolled_at: String,
 }
@@ -41,6 +46,7 @@ pub async fn hub_info(state: State<'_, AppState>) -> CommandResult<Option<HubInf
         .with_session(|desk, _| {
             Ok(desk.hub()?.map(|h| HubInfo {
                 fingerprint: recipients_fingerprint(&h.recipients),
+                receipt_fingerprint: h.receipt_key.as_deref().map(key_fingerprint),
                 hub_name: h.hub_name,
                 url: h.url,
                 enrolled_at: h.enrolled_at,
@@ -75,11 +81,12 @@ pub async fn enrol(
     }
     let url = url.trim().trim_end_matches('/').to_string();
     let client = HubClient::new(&url, None)?;
-    let device_name = state
-        .with_session(|desk, _| Ok(desk.info().centre_name.clone()))
+    let (device_name, device_key) = state
+        .with_session(|desk, s| Ok((desk.info().centre_name.clone(), desk.device_key(s)?)))
         .await?;
-    let response = client.enrol(code.trim(), &device_name).await?;
+    let response = client.enrol(code.trim(), &device_name, &device_key).await?;
     let fingerprint = recipients_fingerprint(&response.recipients);
+    let receipt_fingerprint = response.receipt_key.as_deref().map(key_fingerprint);
     let hub_url = url.clone();
     let (prepared, enrolled_at) = state
         .with_session(move |desk, s| {
@@ -92,6 +99,8 @@ pub async fn enrol(
                     token: &response.token,
                     recipients: &response.recipients,
                     ca_pem: None,
+                    receipt_key: response.receipt_key.as_deref(),
+                    device_key: None,
                 },
                 false,
             )?;
@@ -105,6 +114,7 @@ pub async fn enrol(
             hub_name: enrolled_at.1,
             url,
             fingerprint,
+            receipt_fingerprint,
             enrolled_at: enrolled_at.0,
         },
         prepared,

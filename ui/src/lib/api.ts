@@ -88,6 +88,8 @@ export interface HubInfo {
   hub_name: string;
   url: string;
   fingerprint: string;
+  /** The hub's receipt-signing key, pinned at enrolment (null until pinned). */
+  receipt_fingerprint: string | null;
   enrolled_at: string;
 }
 export interface Settings {
@@ -137,7 +139,7 @@ export const api = {
   submitReport: (id: string) => invoke<{ reference: string }>('submit_report', { id }),
   deleteDraft: (id: string) => invoke<void>('delete_draft', { id }),
   rememberPlace: (place: Place | null) => invoke<void>('remember_place', { place }),
-  syncStatus: () => invoke<SyncStatus>('sync_status'),
+  syncStatus: () => invoke<SyncStatus | null>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),
   hubInfo: () => invoke<HubInfo | null>('hub_info'),
   enrol: (url: string, code: string) => invoke<{ hub: HubInfo; prepared: number }>('enrol', { url, code }),

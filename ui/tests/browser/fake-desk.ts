@@ -95,6 +95,7 @@ function seedReadyDesk() {
     hub_name: 'Essex partnership hub',
     url: 'https://hub.example.org',
     fingerprint: '3F2A 91C4 0B7E D5A8 66C1',
+    receipt_fingerprint: '7B1E 0C22 94AF 5D03 E6B8',
     enrolled_at: '2026-10-01T09:00:00Z',
   };
   desk.lastSuccess = '2026-11-20T15:04:00Z';
@@ -292,7 +293,7 @@ const commands: Record<string, (a: Args) => unknown> = {
   enrol: (a) => {
     mustBeCoordinator();
     if (!String(a.url).startsWith('http')) fail('invalid_input', 'The hub address must start with http:// or https://.');
-    desk.hub = { hub_name: 'Local hub', url: String(a.url), fingerprint: '9C0D 41AA 7E3B 2F60 D18E', enrolled_at: now() };
+    desk.hub = { hub_name: 'Local hub', url: String(a.url), fingerprint: '9C0D 41AA 7E3B 2F60 D18E', receipt_fingerprint: '2A6F 93D0 11C7 B845 0E9A', enrolled_at: now() };
     return { hub: desk.hub, prepared: desk.reports.filter((r) => r.state === 'sealed').length };
   },
   list_users: () => {

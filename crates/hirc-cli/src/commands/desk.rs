@@ -104,6 +104,12 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
                     .map(output::when)
                     .unwrap_or_else(|| "never".into())
             );
+            if o.unchecked > 0 {
+                println!(
+                    "Receipts:      {} delivered before receipts were signed; each is sent once more for the hub's signed receipt, and keeps its data until then",
+                    o.unchecked
+                );
+            }
             if let Some(e) = o.last_error {
                 println!("Last problem:  {e}");
             }
@@ -155,21 +161,16 @@ pub fn audit(ctx: &mut Ctx, args: AuditArgs) -> Result<()> {
     }
 }
 
-/// `hirc purge`.
+/// `hirc purge`: needs no passphrase (it deletes what the retention
+/// setting says is due, and reads nothing), as the sync worker's purge.
 pub fn purge(ctx: &mut Ctx, dry_run: bool) -> Result<()> {
-    let (mut desk, session) = ctx.unlock()?;
-    if session.user().role != hirc_core::model::Role::Coordinator {
-        anyhow::bail!(hirc_core::Error::NotPermitted {
-            action: "purging reports",
-            user: session.user().name.clone()
-        });
-    }
+    let mut desk = ctx.open()?;
     let days = desk.retention_days()?;
-    let now = chrono::Utc::now();
+    let now = desk.now();
     let list = if dry_run {
-        desk.purgeable(&session, now)?
+        desk.purgeable(now)?
     } else {
-        desk.purge_expired(&session, now)?
+        desk.purge_expired(now)?
     };
     for p in &list {
         println!(

@@ -7,9 +7,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use hirc_core::model::Role;
 use hirc_core::outbox::Enrolment;
+use hirc_proto::sign::{SigningKey, key_fingerprint};
 use hirc_proto::{
-    OFFLINE_ENROLMENT_FORMAT, OUTBOX_FILE_FORMAT, OfflineEnrolment, OutboxEntry, OutboxFile,
-    RECEIPT_FILE_FORMAT, ReceiptFile, content_digest, encode_payload, recipients_fingerprint,
+    OFFLINE_ENROLMENT_FORMAT, OfflineEnrolment, RECEIPT_FILE_FORMAT, ReceiptFile,
+    recipients_fingerprint,
 };
 use hirc_sync::{HubClient, PassOptions, SyncError, Worker, run_pass};
 
@@ -41,7 +42,7 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
         ),
         None => None,
     };
-    let (url, response) = match (&args.file, &args.hub, &args.code) {
+    let (url, response, made_key) = match (&args.file, &args.hub, &args.code) {
         (Some(path), _, _) => {
             let text = std::fs::read(path)
                 .with_context(|| format!("could not read {}", path.display()))?;
@@ -50,7 +51,14 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
             if file.format != OFFLINE_ENROLMENT_FORMAT {
                 bail!("{} is not an enrolment file", path.display());
             }
-            (file.hub_url.clone(), file.enrolment)
+            // The hub made this desk's device key (it could not send its own).
+            let key = match &file.device_key_secret {
+                Some(secret) => Some(SigningKey::from_secret_base64(secret).ok_or_else(|| {
+                    anyhow::anyhow!("{} holds a device key that is not a key", path.display())
+                })?),
+                None => None,
+            };
+            (file.hub_url.clone(), file.enrolment, key)
         }
         (None, Some(hub), Some(code)) => {
             let device_name = args
@@ -58,10 +66,12 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| desk.info().centre_name.clone());
             let client = HubClient::new(hub, ca_pem.as_deref())?;
+            let device_key = desk.device_key(&session)?;
             eprintln!("Contacting {}…", hub.trim_end_matches('/'));
             (
                 hub.trim_end_matches('/').to_string(),
-                runtime()?.block_on(client.enrol(code, &device_name))?,
+                runtime()?.block_on(client.enrol(code, &device_name, &device_key))?,
+                None,
             )
         }
         _ => bail!("give --hub URL --code CODE, or --file FILE"),
@@ -77,6 +87,8 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
                 token: &response.token,
                 recipients: &response.recipients,
                 ca_pem: ca_pem.as_deref(),
+                receipt_key: response.receipt_key.as_deref(),
+                device_key: made_key.as_ref(),
             },
             args.replace_recipients,
         )
@@ -91,6 +103,9 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
         response.hub_name, response.device_id
     );
     println!("Partnership key fingerprint: {fingerprint}");
+    if let Some(key) = &response.receipt_key {
+        println!("Hub receipt key fingerprint: {}", key_fingerprint(key));
+    }
     println!(
         "Check it with the partnership (by phone, not email): `hirc-hub keygen` and `hirc-hub serve` print it too."
     );
@@ -102,22 +117,25 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
     Ok(())
 }
 
-/// `hirc sync`.
+/// `hirc sync`: needs no passphrase (uploads touch no report content),
+/// except to put refused reports back in the queue.
 pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
-    let (mut desk, session) = ctx.unlock()?;
-    if args.retry_refused {
+    let desk = if args.retry_refused {
+        let (mut desk, session) = ctx.unlock()?;
         let n = desk.retry_refused(&session)?;
         eprintln!("{n} refused report(s) put back in the queue.");
-    }
+        desk
+    } else {
+        ctx.open()?
+    };
     let desk = Arc::new(Mutex::new(desk));
-    let session = Arc::new(session);
     let rt = runtime()?;
     if !args.watch {
         let options = PassOptions {
             ignore_backoff: true,
             ..PassOptions::default()
         };
-        let pass = match rt.block_on(run_pass(&desk, &session, options)) {
+        let pass = match rt.block_on(run_pass(&desk, options)) {
             Ok(pass) => pass,
             Err(SyncError::NotEnrolled) => bail!(SyncError::NotEnrolled),
             Err(e) => return Err(e.into()),
@@ -142,7 +160,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
         return Ok(());
     }
     rt.block_on(async move {
-        let worker = Worker::start(desk, session, Duration::from_secs(args.poll.max(1)));
+        let worker = Worker::start(desk, Duration::from_secs(args.poll.max(1)));
         let mut status = worker.status();
         let tty = std::io::stdout().is_terminal();
         eprintln!("Syncing; Ctrl-C stops.");
@@ -164,12 +182,26 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
                     std::io::stdout().flush().ok();
                 }
                 _ = tokio::signal::ctrl_c() => break,
+                () = terminated() => break,
             }
         }
         worker.stop(Duration::from_secs(10)).await;
         if tty { println!(); }
         anyhow::Ok(())
     })
+}
+
+/// Resolves when a service manager asks the process to stop (SIGTERM), so
+/// `--watch` as a login service stops cleanly (an upload in flight may
+/// finish; one cut short is simply sent again).
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        term.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }
 
 /// `hirc outbox export|receipts`.
@@ -181,32 +213,15 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
             user: session.user().name.clone()
         });
     }
-    let hub = desk.hub()?.ok_or(SyncError::NotEnrolled)?;
-    desk.prepare_uploads(&session)?;
-    let waiting = desk.due_uploads(&session, chrono::Utc::now(), true)?;
+    if desk.hub()?.is_none() {
+        bail!(SyncError::NotEnrolled);
+    }
     match cmd {
         OutboxCommand::Export { file } => {
-            let out = OutboxFile {
-                format: OUTBOX_FILE_FORMAT.into(),
-                device_id: hub.device_id,
-                created_at: chrono::Utc::now(),
-                reports: waiting
-                    .iter()
-                    .map(|u| OutboxEntry {
-                        report_id: u.report_id,
-                        revision: u.revision,
-                        digest: content_digest(&u.payload),
-                        payload: encode_payload(&u.payload),
-                    })
-                    .collect(),
-            };
+            let out = desk.outbox_file(&session)?;
             crate::output::write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
-            desk.record_export(
-                &session,
-                &format!("outbox file with {} report(s)", out.reports.len()),
-            )?;
             println!(
-                "Wrote {} report(s), encrypted for the hub, to {}.",
+                "Wrote {} report(s), encrypted for the hub and signed by this desk, to {}.",
                 out.reports.len(),
                 file.display()
             );
@@ -222,38 +237,21 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
             if receipts.format != RECEIPT_FILE_FORMAT {
                 bail!("{} is not a receipt file", file.display());
             }
-            if receipts.device_id != hub.device_id {
-                bail!(
-                    "these receipts are for device {}, not this desk ({})",
-                    receipts.device_id,
-                    hub.device_id
+            let outcome = desk.apply_receipt_file(&session, &receipts)?;
+            println!("{} report(s) marked delivered.", outcome.recorded);
+            if outcome.already > 0 {
+                eprintln!(
+                    "{} receipt(s) were for reports already delivered.",
+                    outcome.already
                 );
             }
-            let (mut marked, mut unmatched) = (0, 0);
-            for r in &receipts.receipts {
-                // A receipt counts only for the very bytes this desk holds.
-                let matches = waiting.iter().any(|u| {
-                    u.report_id == r.report_id
-                        && u.revision == r.revision
-                        && content_digest(&u.payload) == r.digest
-                });
-                if !matches {
-                    unmatched += 1;
-                    continue;
+            if !outcome.refused.is_empty() {
+                for (id, why) in &outcome.refused {
+                    eprintln!("  refused a receipt for {id}: {why}");
                 }
-                let kept = hirc_core::outbox::DeliveryReceipt {
-                    receipt_id: r.receipt_id,
-                    digest: r.digest.clone(),
-                    received_at: r.received_at,
-                };
-                if desk.record_delivery(&session, r.report_id, r.revision, &kept)? {
-                    marked += 1;
-                }
-            }
-            println!("{marked} report(s) marked delivered.");
-            if unmatched > 0 {
-                eprintln!(
-                    "{unmatched} receipt(s) did not match a waiting report (already delivered, or for other bytes) and were ignored."
+                bail!(
+                    "{} receipt(s) in the file were refused (listed above); those reports stay queued and nothing was marked for them",
+                    outcome.refused.len()
                 );
             }
         }
