@@ -928,6 +928,85 @@ fn forged_receipt_and_outbox_files_change_nothing() {
     assert_delivered_exactly_once(&hub, &mut desk, &reports);
 }
 
+/// One damaged report (its body, or its facts) never stops the others: not
+/// the enrolment that encrypts the waiting reports, not the upload, the
+/// list, the summary or the status. Each is set aside with its reason for a
+/// coordinator to retry or discard.
+#[test]
+fn a_damaged_report_is_set_aside_and_the_rest_are_delivered() {
+    let hub = Hub::start();
+    let (mut desk, _) = TestDesk::init();
+    let reports = submit(&mut desk, 4, "CANARY-damaged");
+    let ids: Vec<&String> = reports.keys().collect();
+    {
+        let store = rusqlite::Connection::open(desk.path().join("desk.sqlite3")).expect("store");
+        for (column, id) in [("body", ids[0]), ("facts", ids[1])] {
+            let mut bytes: Vec<u8> = store
+                .query_row(
+                    &format!("SELECT {column} FROM reports WHERE id = ?1"),
+                    [id],
+                    |r| r.get(0),
+                )
+                .expect("blob");
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xA5;
+            store
+                .execute(
+                    &format!("UPDATE reports SET {column} = ?1 WHERE id = ?2"),
+                    rusqlite::params![bytes, id],
+                )
+                .expect("damage");
+        }
+    }
+    let run = desk
+        .as_coordinator(&["enrol", "--hub", &hub.url(), "--code", &hub.code()], "")
+        .ok();
+    assert!(
+        run.stdout.contains("3 waiting report(s) are now encrypted"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sync(&mut desk).0, 3, "the rest are delivered");
+    let held = hub.export();
+    assert!(!held.contains_key(ids[0].as_str()));
+    assert!(held.contains_key(ids[1].as_str()), "its body was fine");
+
+    let list = desk.as_coordinator(&["report", "list", "--json"], "").ok();
+    let list: Vec<Value> = serde_json::from_str(&list.stdout).expect("json");
+    assert_eq!(list.len(), 4);
+    desk.summary_of_today(&["--format", "csv"]).ok();
+    let status = desk.as_coordinator(&["status"], "").ok();
+    assert!(
+        status.stdout.contains("2 report(s) would not open"),
+        "{}",
+        status.stdout
+    );
+    let aside = desk
+        .as_coordinator(&["report", "set-aside", "--json"], "")
+        .ok();
+    let aside: Vec<Value> = serde_json::from_str(&aside.stdout).expect("json");
+    assert_eq!(aside.len(), 2);
+    assert!(
+        aside
+            .iter()
+            .all(|a| !a["reason"].as_str().unwrap_or("").is_empty())
+    );
+
+    let run = desk
+        .as_coordinator(&["report", "retry", ids[0]], "")
+        .expect_code(5);
+    assert!(
+        run.stderr.contains("could not be decrypted"),
+        "{}",
+        run.stderr
+    );
+    desk.as_coordinator(&["report", "discard", ids[0], "--yes"], "")
+        .ok();
+    let audit = desk.as_coordinator(&["audit"], "").ok();
+    assert!(audit.stdout.contains("discarded"), "{}", audit.stdout);
+    desk.as_coordinator(&["audit", "verify"], "").ok();
+}
+
 #[test]
 fn over_tls_with_the_partnerships_own_certificate_authority() {
     // The partnership's own certificate authority, and the hub's certificate

@@ -237,6 +237,24 @@ pub enum ReportCommand {
         /// The draft's id (or a unique start of it).
         id: String,
     },
+    /// List reports set aside because they would not open (damage, a newer
+    /// HIRC Desk), with why (coordinators).
+    SetAside(JsonFlag),
+    /// Try a set-aside report again, after restoring the store or upgrading
+    /// (coordinators).
+    Retry {
+        /// Id, unique start of an id, or reference.
+        id: String,
+    },
+    /// Delete a set-aside report for good (coordinators; audited). Asks
+    /// first on a terminal; scripts say `--yes`.
+    Discard {
+        /// Id, unique start of an id, or reference.
+        id: String,
+        /// Discard without asking. It cannot be recovered.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `hirc audit`.

@@ -54,6 +54,11 @@ pub enum AuditAction {
     Purged,
     /// A desk setting was changed.
     SettingChanged,
+    /// A report that would not open was set aside (or, tried again, came
+    /// back into use).
+    SetAside,
+    /// A set-aside report was discarded by a coordinator.
+    Discarded,
 }
 
 impl AuditAction {
@@ -77,6 +82,8 @@ impl AuditAction {
             Self::UploadRefused => "upload_refused",
             Self::Purged => "purged",
             Self::SettingChanged => "setting_changed",
+            Self::SetAside => "set_aside",
+            Self::Discarded => "discarded",
         }
     }
 }

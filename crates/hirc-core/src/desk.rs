@@ -155,6 +155,8 @@ pub struct ReportListing {
     pub summary: String,
     /// Where its upload stands, once sealed: receipt, attempts, last error.
     pub upload: Option<crate::outbox::UploadState>,
+    /// Why it is set aside (it will not open), if it is.
+    pub set_aside: Option<String>,
 }
 
 /// What `status` reports.
@@ -184,6 +186,8 @@ pub struct DeskStatus {
     pub waiting_for_enrolment: i64,
     /// Drafts untouched for [`STALE_DRAFT_DAYS`] days or more.
     pub stale_drafts: i64,
+    /// Reports set aside because they will not open.
+    pub set_aside: i64,
 }
 
 /// A desk store, opened.
@@ -685,12 +689,18 @@ impl Desk {
     /// their own and every report past the draft stage (the desk's queue).
     pub fn list_reports(&self, s: &Session) -> Result<Vec<ReportListing>> {
         let mut uploads = self.upload_states()?;
-        Ok(self
-            .reports_with_facts(s)?
+        let reports = self.reports_with_facts(s)?;
+        // After the listing, which sets aside what it could not read.
+        let aside = self.set_aside_reasons()?;
+        Ok(reports
             .into_iter()
             .map(|(row, owner, facts)| ReportListing {
                 upload: uploads.remove(&row.id),
-                summary: facts.summary_line(),
+                summary: facts.map_or_else(
+                    || "could not be read: set aside for a coordinator".to_string(),
+                    |f| f.summary_line(),
+                ),
+                set_aside: aside.get(&row.id).cloned(),
                 row,
                 owner,
             })
@@ -699,31 +709,46 @@ impl Desk {
 
     /// The reports `s` may see, newest first, each with its owner's name and
     /// its facts opened once (listings and summaries both start here).
+    /// Facts that will not open are `None`, and their report is set aside:
+    /// one damaged report never stops a listing or a summary.
     pub(crate) fn reports_with_facts(
         &self,
         s: &Session,
-    ) -> Result<Vec<(ReportRow, String, ReportFacts)>> {
+    ) -> Result<Vec<(ReportRow, String, Option<ReportFacts>)>> {
         self.check_session(s)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT r.id, r.state, r.reference, r.revision, r.save_seq, r.owner_id, r.created_at,
-                    r.updated_at, r.sealed_at, r.body_size, r.facts, u.name
-             FROM reports r JOIN users u ON u.id = r.owner_id
-             WHERE ?1 OR r.owner_id = ?2 OR r.state <> 'draft'
-             ORDER BY r.created_at DESC, r.id DESC",
-        )?;
-        let rows = stmt.query_map(params![s.is_coordinator(), s.user.id.to_string()], |r| {
-            Ok((
-                row_from(r),
-                r.get::<_, Vec<u8>>(10)?,
-                r.get::<_, String>(11)?,
-            ))
-        })?;
         let mut out = Vec::new();
-        for item in rows {
-            let (row, facts, owner) = item?;
-            let row = row??;
-            let facts = open_facts(s, &row, &facts)?;
-            out.push((row, owner, facts));
+        let mut damaged = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT r.id, r.state, r.reference, r.revision, r.save_seq, r.owner_id, r.created_at,
+                        r.updated_at, r.sealed_at, r.body_size, r.facts, u.name
+                 FROM reports r JOIN users u ON u.id = r.owner_id
+                 WHERE ?1 OR r.owner_id = ?2 OR r.state <> 'draft'
+                 ORDER BY r.created_at DESC, r.id DESC",
+            )?;
+            let rows = stmt.query_map(params![s.is_coordinator(), s.user.id.to_string()], |r| {
+                Ok((
+                    row_from(r),
+                    r.get::<_, Vec<u8>>(10)?,
+                    r.get::<_, String>(11)?,
+                ))
+            })?;
+            for item in rows {
+                let (row, facts, owner) = item?;
+                let row = row??;
+                let facts = match open_facts(s, &row, &facts) {
+                    Ok(facts) => Some(facts),
+                    Err(e) if e.is_damage() => {
+                        damaged.push((row.id, e));
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
+                out.push((row, owner, facts));
+            }
+        }
+        for (id, e) in &damaged {
+            self.set_aside(*id, e);
         }
         Ok(out)
     }
@@ -920,6 +945,7 @@ impl Desk {
                 "SELECT count(*) FROM outbox WHERE payload IS NULL AND delivered_at IS NULL",
             )?,
             stale_drafts,
+            set_aside: self.set_aside_count()?,
         })
     }
 
@@ -1054,11 +1080,14 @@ impl Desk {
                 action: "opened",
             });
         };
-        let (meta, report) = envelope::open(&s.keys, place_of(row), &SealedBody(body))?;
-        if meta != self.meta_of(row)? {
-            return Err(Error::Integrity("a report body does not match its row"));
-        }
-        Ok((meta, Some(report)))
+        let opened =
+            envelope::open(&s.keys, place_of(row), &SealedBody(body)).and_then(|(meta, report)| {
+                if meta != self.meta_of(row)? {
+                    return Err(Error::Integrity("a report body does not match its row"));
+                }
+                Ok((meta, Some(report)))
+            });
+        self.aside_on_damage(row.id, opened)
     }
 
     /// The body's metadata, rebuilt from the clear row (checked against the
@@ -1078,7 +1107,7 @@ impl Desk {
             .prepare_cached("SELECT facts FROM reports WHERE id = ?1")?
             .query_row([row.id.to_string()], |r| r.get(0))
             .map_err(classify_sqlite)?;
-        open_facts(s, row, &blob)
+        self.aside_on_damage(row.id, open_facts(s, row, &blob))
     }
 
     /// Writes a new body (and facts) for `row`, bumping its save number, and

@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod paths;
 pub mod reference;
 pub mod retention;
+pub mod set_aside;
 mod store;
 pub mod summary;
 #[cfg(test)]

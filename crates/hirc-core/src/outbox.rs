@@ -589,8 +589,9 @@ impl Desk {
             // Delivered rows lose their payload when retention purges
             // them: only undelivered ones are ever (re)encrypted.
             let mut stmt = self.conn.prepare(
-                "SELECT report_id, revision FROM outbox
-                 WHERE payload IS NULL AND delivered_at IS NULL ORDER BY queued_at",
+                "SELECT o.report_id, o.revision FROM outbox o JOIN reports r ON r.id = o.report_id
+                 WHERE o.payload IS NULL AND o.delivered_at IS NULL AND r.set_aside_at IS NULL
+                 ORDER BY o.queued_at",
             )?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?
@@ -600,7 +601,13 @@ impl Desk {
             let id =
                 Uuid::parse_str(&id).map_err(|_| Error::Integrity("an outbox id is not an id"))?;
             let row = self.row(id)?;
-            let (meta, report) = self.open_body(s, &row)?;
+            // A body that will not open is set aside (by `open_body`) and
+            // the others go on.
+            let (meta, report) = match self.open_body(s, &row) {
+                Ok(opened) => opened,
+                Err(e) if e.is_damage() => continue,
+                Err(e) => return Err(e),
+            };
             let report = report.unwrap_or_default();
             let revision = u32::try_from(revision)
                 .map_err(|_| Error::Integrity("a revision is out of range"))?;

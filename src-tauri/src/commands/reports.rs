@@ -26,6 +26,32 @@ pub struct ReportList {
     pub resume: Option<Place>,
 }
 
+/// Reports set aside because they would not open (coordinators).
+#[tauri::command]
+pub async fn set_aside_reports(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<hirc_core::set_aside::SetAside>> {
+    state
+        .with_session(|desk, s| desk.set_aside_reports(s))
+        .await
+}
+
+/// Opens a set-aside report again (coordinators).
+#[tauri::command]
+pub async fn retry_set_aside(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
+    state
+        .with_session(move |desk, s| desk.retry_set_aside(s, id))
+        .await
+}
+
+/// Deletes a set-aside report for good (coordinators; audited).
+#[tauri::command]
+pub async fn discard_set_aside(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
+    state
+        .with_session(move |desk, s| desk.discard_set_aside(s, id))
+        .await
+}
+
 /// Lists reports.
 #[tauri::command]
 pub async fn list_reports(state: State<'_, AppState>) -> CommandResult<ReportList> {

@@ -55,6 +55,8 @@ export interface ReportListing {
   owner: string;
   summary: string;
   upload: UploadState | null;
+  /** Why it is set aside (it would not open), if it is. */
+  set_aside: string | null;
 }
 export interface Place {
   report_id: string;
@@ -83,6 +85,14 @@ export interface SyncStatus {
   delivered: number;
   last_success: string | null;
   last_error: string | null;
+}
+/** A report that would not open (damage, a newer HIRC Desk), set aside. */
+export interface SetAside {
+  id: string;
+  reference: string | null;
+  state: ReportState;
+  since: string;
+  reason: string;
 }
 export interface HubInfo {
   hub_name: string;
@@ -142,6 +152,9 @@ export const api = {
   syncStatus: () => invoke<SyncStatus | null>('sync_status'),
   syncNow: () => invoke<void>('sync_now'),
   hubInfo: () => invoke<HubInfo | null>('hub_info'),
+  setAsideReports: () => invoke<SetAside[]>('set_aside_reports'),
+  retrySetAside: (id: string) => invoke<void>('retry_set_aside', { id }),
+  discardSetAside: (id: string) => invoke<void>('discard_set_aside', { id }),
   enrol: (url: string, code: string) => invoke<{ hub: HubInfo; prepared: number }>('enrol', { url, code }),
   listUsers: () => invoke<User[]>('list_users'),
   addUser: (name: string, role: Role, passphrase: string) => invoke<User>('add_user', { name, role, passphrase }),

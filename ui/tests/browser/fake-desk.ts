@@ -14,6 +14,7 @@ import type {
   DeskState,
   FieldProblem,
   HubInfo,
+  SetAside,
   Place,
   Report,
   ReportListing,
@@ -60,6 +61,7 @@ const desk = {
   place: null as Place | null,
   hub: null as HubInfo | null,
   lastSuccess: null as string | null,
+  aside: [] as SetAside[],
 };
 
 function fail(kind: string, message: string, fields?: FieldProblem[]): never {
@@ -152,6 +154,7 @@ function listing(r: StoredReport): ReportListing {
     owner: r.owner,
     summary: types.join(', '),
     upload: r.uploaded ? { receipt_id: `rcpt-${r.id.slice(-4)}`, attempts: 1 } : null,
+    set_aside: desk.aside.find((x) => x.id === r.id)?.reason ?? null,
   };
 }
 
@@ -290,6 +293,18 @@ const commands: Record<string, (a: Args) => unknown> = {
     void emit(SYNC_STATUS_EVENT, syncStatus());
   },
   hub_info: () => desk.hub,
+  set_aside_reports: () => {
+    mustBeCoordinator();
+    return desk.aside;
+  },
+  retry_set_aside: () => {
+    mustBeCoordinator();
+    fail('store', 'a stored record could not be decrypted or does not belong where it was found (a report body does not open with the desk key); the store may have been tampered with');
+  },
+  discard_set_aside: (a) => {
+    mustBeCoordinator();
+    desk.aside = desk.aside.filter((x) => x.id !== a.id);
+  },
   enrol: (a) => {
     mustBeCoordinator();
     if (!String(a.url).startsWith('http')) fail('invalid_input', 'The hub address must start with http:// or https://.');
@@ -343,6 +358,11 @@ const exports: Args[] = [];
 
 export function install(kind: string | null) {
   if (kind !== 'new') seedReadyDesk();
+  if (kind === 'aside') {
+    // One submitted report whose body would not open: set aside.
+    const r = desk.reports.find((x) => x.state === 'sealed') as StoredReport;
+    desk.aside = [{ id: r.id, reference: r.reference, state: 'sealed', since: now(), reason: 'a report body does not open with the desk key' }];
+  }
   if (kind === 'busy') {
     // A year of a busy centre: more delivered reports than Home lists.
     for (let i = 0; i < 25; i++) {

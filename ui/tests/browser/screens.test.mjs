@@ -297,6 +297,40 @@ for (const width of [1280, 640]) {
   });
 }
 
+test('a report set aside: Home says so, a coordinator retries or discards it, asked twice in the page', async (t) => {
+  const { page, kb, audit } = await open(t, { desk: 'aside' });
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 0);
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await page.locator('#set-aside-notice').waitFor();
+  assert.match(await text(page, '#set-aside-notice'), /1 report\(s\) could not be read/);
+
+  await kb.press('.header__nav button:nth-child(3)');
+  await page.locator('#set-aside').waitFor();
+  assert.match(await text(page, '#set-aside'), /CP-7K2Q-4M/);
+  await audit('settings, a report set aside');
+  const id = await page.evaluate(() => document.querySelector('#set-aside [id^="retry-"]').id.slice('retry-'.length));
+  // Still damaged: the error says so and it stays.
+  await kb.press(`#retry-${id}`);
+  await page.locator('#settings-error').waitFor();
+  assert.equal(await page.locator(`#retry-${id}`).count(), 1);
+  // Discard asks first, in the page; "Keep it" keeps it.
+  await kb.press(`#discard-${id}`);
+  await page.locator(`#discard-cancel-${id}`).waitFor();
+  await audit('settings, discard asked');
+  await kb.press(`#discard-cancel-${id}`);
+  await page.locator(`#retry-${id}`).waitFor();
+  await kb.press(`#discard-${id}`);
+  await kb.press(`#discard-confirm-${id}`);
+  await page.locator('#settings-message').waitFor();
+  assert.equal(await page.locator('#set-aside').count(), 0);
+  assert.deepEqual(
+    (await page.evaluate(() => window.fakeDesk.calls)).filter((c) => c.endsWith('set_aside')),
+    ['retry_set_aside', 'discard_set_aside'],
+  );
+});
+
 test('Home lists the latest ten of many reports, and counts them all', async (t) => {
   const { page, kb, audit } = await open(t, { desk: 'busy' });
   await page.locator('#unlock').waitFor();

@@ -115,6 +115,12 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
             }
         }
     }
+    if s.set_aside > 0 {
+        println!(
+            "Set aside:     {} report(s) would not open and are set aside (`hirc report set-aside` lists them)",
+            s.set_aside
+        );
+    }
     if s.stale_drafts > 0 {
         println!(
             "Attention:     {} draft(s) untouched for {} days or more",

@@ -140,6 +140,51 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             println!("{reference}");
             eprintln!("It waits in the outbox, encrypted, until it is uploaded to the hub.");
         }
+        ReportCommand::SetAside(flag) => {
+            let (desk, session) = ctx.unlock()?;
+            let aside = desk.set_aside_reports(&session)?;
+            if flag.json {
+                return output::json(&aside);
+            }
+            if aside.is_empty() {
+                eprintln!("No report is set aside.");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = aside
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.reference.clone().unwrap_or_else(|| a.id.to_string()),
+                        a.state.label().to_string(),
+                        output::when(&a.since),
+                        a.reason.clone(),
+                    ]
+                })
+                .collect();
+            output::table(&["REFERENCE OR ID", "STATE", "SET ASIDE", "WHY"], &rows);
+            eprintln!(
+                "Restore the data directory from a backup and run `hirc report retry ID`, or `hirc report discard ID` to delete one for good."
+            );
+        }
+        ReportCommand::Retry { id } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            desk.retry_set_aside(&session, id)?;
+            eprintln!("Report {id} opens again and is back in use.");
+        }
+        ReportCommand::Discard { id, yes } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            if !yes
+                && !ctx.input.confirm(&format!(
+                    "Discard report {id} for good? It cannot be recovered. [y/N] "
+                ))?
+            {
+                bail!("nothing was discarded (add --yes to discard without being asked)");
+            }
+            desk.discard_set_aside(&session, id)?;
+            eprintln!("Report {id} discarded.");
+        }
     }
     Ok(())
 }

@@ -148,9 +148,22 @@ pub struct Summary {
     pub options: SummaryOptions,
     /// The breakdowns, in DOMAIN.md's order.
     pub tables: Vec<Table>,
+    /// Reports taken in the period that could not be read (set aside) and
+    /// so are not counted.
+    pub not_counted: u64,
 }
 
 impl Summary {
+    /// Said when reports in the period could not be read (set aside).
+    pub fn not_counted_note(&self) -> Option<String> {
+        (self.not_counted > 0).then(|| {
+            format!(
+                "{} report(s) taken in this period could not be read (set aside on the desk for a coordinator) and are not counted here.",
+                self.not_counted
+            )
+        })
+    }
+
     /// The statement every export carries.
     pub fn suppression_note(&self) -> String {
         let t = self.options.threshold;
@@ -213,13 +226,15 @@ impl Desk {
                 )
             })?;
         }
-        let records = self.summary_records(s, options.from, options.to)?;
-        Ok(summarise(
+        let (records, not_counted) = self.summary_records(s, options.from, options.to)?;
+        let mut summary = summarise(
             &self.info.centre_name,
             &self.info.centre_code,
             &records,
             options,
-        ))
+        );
+        summary.not_counted = not_counted;
+        Ok(summary)
     }
 }
 
@@ -362,6 +377,7 @@ pub fn summarise(
         centre_code: centre_code.into(),
         options,
         tables,
+        not_counted: 0,
     }
 }
 
@@ -484,6 +500,9 @@ pub fn to_csv(summary: &Summary) -> String {
     line(["About", "Period", &period, ""]);
     line(["About", "Suppression threshold", &threshold, ""]);
     line(["About", "Note", &note, ""]);
+    if let Some(missing) = summary.not_counted_note() {
+        line(["About", "Not counted", &missing, ""]);
+    }
     for t in &summary.tables {
         // A one-row table is its own total.
         let total = (t.rows.len() > 1).then_some(&t.total);
@@ -510,7 +529,7 @@ pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
     notes.set_name("Notes").map_err(fail)?;
     notes.set_column_width(0, 24).map_err(fail)?;
     notes.set_column_width(1, 110).map_err(fail)?;
-    let about = [
+    let mut about = vec![
         (
             "Centre",
             format!("{} ({})", summary.centre_name, summary.centre_code),
@@ -519,6 +538,9 @@ pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
         ("Suppression threshold", o.threshold.to_string()),
         ("Note", summary.suppression_note()),
     ];
+    if let Some(missing) = summary.not_counted_note() {
+        about.push(("Not counted", missing));
+    }
     for (r, (k, v)) in about.iter().enumerate() {
         notes
             .write_string_with_format(r as u32, 0, *k, &bold)
@@ -564,14 +586,16 @@ fn sheet_name(title: &str) -> String {
 }
 
 impl Desk {
-    /// Every submitted report's summary record for the period (facts only).
+    /// Every submitted report's summary record for the period (facts only),
+    /// and how many in the period could not be read (set aside).
     fn summary_records(
         &self,
         s: &Session,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<SummaryRecord>> {
+    ) -> Result<(Vec<SummaryRecord>, u64)> {
         let mut out = Vec::new();
+        let mut unreadable = 0;
         for (row, _, facts) in self.reports_with_facts(s)? {
             if row.state == ReportState::Draft {
                 continue;
@@ -580,6 +604,12 @@ impl Desk {
             if taken_on < from || taken_on > to {
                 continue;
             }
+            // A report whose facts will not open is set aside: left out,
+            // and the export says how many were.
+            let Some(facts) = facts else {
+                unreadable += 1;
+                continue;
+            };
             let delivered = matches!(row.state, ReportState::Delivered | ReportState::Purged);
             out.push(SummaryRecord {
                 taken_on,
@@ -587,7 +617,7 @@ impl Desk {
                 facts,
             });
         }
-        Ok(out)
+        Ok((out, unreadable))
     }
 }
 

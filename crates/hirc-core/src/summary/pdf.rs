@@ -327,6 +327,10 @@ pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
     );
     w.gap(8.0);
     w.panel(&summary.suppression_note());
+    if let Some(missing) = summary.not_counted_note() {
+        w.gap(6.0);
+        w.panel(&missing);
+    }
     w.gap(12.0);
 
     let by = |key: &str| summary.tables.iter().find(|t| t.key == key);
