@@ -4,8 +4,12 @@
 //! 1. Autosave of a 4 KB report (encrypt + durable commit + audit entry),
 //!    against a plain unencrypted durable SQLite insert of the same bytes,
 //!    interleaved in the same run, same directory, same pragmas.
-//! 2. Listing 10,000 reports after unlock.
-//! 3. Unlock (one scrypt at the calibrated, real-desk cost).
+//! 2. Listing 10,000 reports after unlock, and opening that store (its
+//!    header, SQLite's quick_check of every page, the migrations' check).
+//! 3. Submitting on an enrolled desk (sealing encrypts for the hub at once)
+//!    against a desk not yet enrolled.
+//! 4. Summaries over 10,000 reports.
+//! 5. Unlock (one scrypt at the calibrated, real-desk cost).
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +29,7 @@ fn main() {
     );
     autosave(dir.path(), if quick { 50 } else { AUTOSAVES });
     listing(if quick { 1_000 } else { LISTED });
+    submit(if quick { 20 } else { 200 });
     summary(if quick { 1_000 } else { LISTED });
     unlock(if quick { 1 } else { 5 });
 }
@@ -131,14 +136,21 @@ fn listing(n: usize) {
     drop(d);
 
     let mut times = Vec::new();
+    let mut opens = Vec::new();
+    let bytes = std::fs::metadata(dir.path().join(hirc_core::desk::DESK_FILE))
+        .map(|m| m.len())
+        .unwrap_or(0);
     for _ in 0..5 {
+        let t = Instant::now();
         let mut d = Desk::open(dir.path()).expect("open");
+        opens.push(t.elapsed());
         let s = d.unlock("Bea", &pass()).expect("unlock");
         let t = Instant::now();
         let list = d.list_reports(&s).expect("list");
         times.push(t.elapsed());
         assert_eq!(list.len(), n);
     }
+    let (open_median, _) = stats(&mut opens);
     let (m, _) = stats(&mut times);
     let worst = times.iter().max().copied().unwrap_or_default();
     println!(
@@ -150,6 +162,56 @@ fn listing(n: usize) {
         ms(worst),
         filled.as_secs_f64()
     );
+    println!(
+        "Opening that store ({:.1} MB: header, quick_check of every page, migrations), 5 runs\n  median {:>8}",
+        bytes as f64 / 1e6,
+        ms(open_median)
+    );
+}
+
+fn submit(n: usize) {
+    for enrolled in [false, true] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut d = desk(dir.path(), fast());
+        let s = d.unlock("Bea", &pass()).expect("unlock");
+        if enrolled {
+            let recipients = vec![age::x25519::Identity::generate().to_public().to_string()];
+            let key = hirc_proto::sign::SigningKey::generate().public();
+            d.enrol(
+                &s,
+                &hirc_core::outbox::Enrolment {
+                    url: "http://127.0.0.1:1",
+                    hub_name: "bench",
+                    device_id: uuid::Uuid::now_v7(),
+                    token: "hirc1_bench",
+                    recipients: &recipients,
+                    ca_pem: None,
+                    receipt_key: Some(&key),
+                    device_key: None,
+                },
+                false,
+            )
+            .expect("enrol");
+        }
+        let mut times = Vec::new();
+        for i in 0..n {
+            let id = d.create_draft(&s, &report(i)).expect("draft");
+            let t = Instant::now();
+            d.submit(&s, id).expect("submit");
+            times.push(t.elapsed());
+        }
+        let (m, p99) = stats(&mut times);
+        println!(
+            "\nSubmit a 4 KB report ({}), {n} runs\n  median {:>8}  p99 {:>8}",
+            if enrolled {
+                "enrolled: sealed, and encrypted for the hub at once"
+            } else {
+                "not enrolled: sealed only"
+            },
+            ms(m),
+            ms(p99)
+        );
+    }
 }
 
 fn summary(n: usize) {

@@ -233,29 +233,28 @@ impl HubStore for PgStore {
             signature: None,
         };
         let mut client = self.client();
-        let mut tx = client.transaction()?;
         // What this desk holds for the revision, under any of its devices.
-        let existing = tx.query_opt(
-            &desk_revision_sql('$'),
-            &[
-                &report_id.to_string(),
-                &i64::from(revision),
-                &device_id.to_string(),
-                &digest,
-            ],
-        )?;
-        if let Some(row) = existing {
-            let stored = receipt_of(&row)?;
-            return Ok(if stored.digest == digest {
-                Put::Repeat(stored)
-            } else {
-                Put::Conflict(stored)
-            });
+        let held = |c: &mut Client| -> Result<Option<Receipt>> {
+            c.query_opt(
+                &desk_revision_sql('$'),
+                &[
+                    &report_id.to_string(),
+                    &i64::from(revision),
+                    &device_id.to_string(),
+                    &digest,
+                ],
+            )?
+            .as_ref()
+            .map(receipt_of)
+            .transpose()
+        };
+        if let Some(stored) = held(&mut client)? {
+            return Ok(Put::for_held(stored, digest));
         }
         // Insert-or-nothing is atomic even with several hubs on one
         // database: a racing upload of the same revision by the same device
         // finds the row the other one made.
-        let inserted = tx.execute(
+        let inserted = client.execute(
             "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (device_id, report_id, revision) DO NOTHING",
@@ -270,25 +269,11 @@ impl HubStore for PgStore {
                 &text(fresh.received_at),
             ],
         )?;
-        tx.commit()?;
         if inserted == 1 {
             return Ok(Put::Created(fresh));
         }
-        let row = client.query_one(
-            &desk_revision_sql('$'),
-            &[
-                &report_id.to_string(),
-                &i64::from(revision),
-                &device_id.to_string(),
-                &digest,
-            ],
-        )?;
-        let stored = receipt_of(&row)?;
-        Ok(if stored.digest == digest {
-            Put::Repeat(stored)
-        } else {
-            Put::Conflict(stored)
-        })
+        let stored = held(&mut client)?.ok_or(StoreError::Corrupt("a revision that vanished"))?;
+        Ok(Put::for_held(stored, digest))
     }
 
     fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {

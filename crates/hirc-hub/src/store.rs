@@ -80,6 +80,18 @@ pub enum Put {
     Conflict(Receipt),
 }
 
+impl Put {
+    /// The answer to an upload of `digest` when this desk already holds the
+    /// revision as `held`: the same bytes again, or other bytes.
+    pub(crate) fn for_held(held: Receipt, digest: &str) -> Self {
+        if held.digest == digest {
+            Put::Repeat(held)
+        } else {
+            Put::Conflict(held)
+        }
+    }
+}
+
 /// One stored upload, for export.
 #[derive(Debug, Clone)]
 pub struct StoredReport {
@@ -421,12 +433,7 @@ impl HubStore for SqliteStore {
             )
             .optional()?;
         if let Some(row) = existing {
-            let stored = receipt(row)?;
-            return Ok(if stored.digest == digest {
-                Put::Repeat(stored)
-            } else {
-                Put::Conflict(stored)
-            });
+            return Ok(Put::for_held(receipt(row)?, digest));
         }
         let receipt = Receipt {
             receipt_id: Uuid::now_v7(),
