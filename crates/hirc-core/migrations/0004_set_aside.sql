@@ -4,3 +4,5 @@
 -- summary. A coordinator tries it again or discards it (audited).
 ALTER TABLE reports ADD COLUMN set_aside_at TEXT;
 ALTER TABLE reports ADD COLUMN set_aside_reason TEXT;
+-- Finding them must not read every row (the columns come after the body).
+CREATE INDEX reports_set_aside ON reports (set_aside_at) WHERE set_aside_at IS NOT NULL;
