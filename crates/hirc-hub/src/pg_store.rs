@@ -233,31 +233,19 @@ impl HubStore for PgStore {
             signature: None,
         };
         let mut client = self.client();
-        // What this desk holds for the revision, under any of its devices.
-        let held = |c: &mut Client| -> Result<Option<Receipt>> {
-            c.query_opt(
-                &desk_revision_sql('$'),
-                &[
-                    &report_id.to_string(),
-                    &i64::from(revision),
-                    &device_id.to_string(),
-                    &digest,
-                ],
-            )?
-            .as_ref()
-            .map(receipt_of)
-            .transpose()
-        };
-        if let Some(stored) = held(&mut client)? {
-            return Ok(Put::for_held(stored, digest));
-        }
-        // Insert-or-nothing is atomic even with several hubs on one
-        // database: a racing upload of the same revision by the same device
-        // finds the row the other one made.
+        // One round trip in the usual case (a new upload): insert unless
+        // this desk (any of its devices) already holds the revision. The
+        // insert-or-nothing is atomic even with several hubs on one
+        // database; whoever did not insert reads what is held.
         let inserted = client.execute(
-            "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (device_id, report_id, revision) DO NOTHING",
+            &format!(
+                "WITH held AS ({})
+                 INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
+                 SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8
+                 WHERE NOT EXISTS (SELECT 1 FROM held)
+                 ON CONFLICT (device_id, report_id, revision) DO NOTHING",
+                desk_revision_sql('$')
+            ),
             &[
                 &report_id.to_string(),
                 &i64::from(revision),
@@ -272,8 +260,18 @@ impl HubStore for PgStore {
         if inserted == 1 {
             return Ok(Put::Created(fresh));
         }
-        let stored = held(&mut client)?.ok_or(StoreError::Corrupt("a revision that vanished"))?;
-        Ok(Put::for_held(stored, digest))
+        let held = client
+            .query_opt(
+                &desk_revision_sql('$'),
+                &[
+                    &report_id.to_string(),
+                    &i64::from(revision),
+                    &device_id.to_string(),
+                    &digest,
+                ],
+            )?
+            .ok_or(StoreError::Corrupt("a revision that vanished"))?;
+        Ok(Put::for_held(receipt_of(&held)?, digest))
     }
 
     fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {

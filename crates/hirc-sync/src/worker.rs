@@ -172,9 +172,13 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
     let mut queue = due.into_iter();
     let mut running = JoinSet::new();
     let mut offline = false;
-    loop {
-        while !offline && running.len() < options.in_flight.max(1) {
-            let Some(upload) = queue.next() else { break };
+    let in_flight = options.in_flight.max(1);
+    // Starts uploads until `in_flight` are running (none once offline).
+    let top_up = |running: &mut JoinSet<_>, queue: &mut std::vec::IntoIter<_>, offline: bool| {
+        while !offline && running.len() < in_flight {
+            let Some(upload): Option<hirc_core::outbox::Upload> = queue.next() else {
+                break;
+            };
             let client = client.clone();
             let token = token.clone();
             running.spawn(async move {
@@ -184,9 +188,15 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
                 (upload.report_id, upload.revision, upload.attempts, result)
             });
         }
+    };
+    loop {
+        top_up(&mut running, &mut queue, offline);
         let Some(joined) = running.join_next().await else {
             break;
         };
+        // The next upload starts before this outcome is checked and
+        // recorded, so the desk's own work overlaps the network's.
+        top_up(&mut running, &mut queue, offline);
         let (id, revision, attempts, result) =
             joined.map_err(|e| SyncError::Internal(e.to_string()))?;
         // A receipt (or, with a 409, the receipt of what this desk stored
