@@ -267,6 +267,31 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
     assert_eq!(retry.status(), StatusCode::OK);
     assert_eq!(retry.json::<Receipt>().expect("receipt"), receipt);
 
+    // Junk put under a desk's id with its stolen token, before the
+    // partnership revoked that device, neither blocks the desk once it is
+    // enrolled again nor passes for its report.
+    let victim_key = SigningKey::generate();
+    let stolen = hub.enrolled(Some(&victim_key));
+    let theirs_id = Uuid::now_v7();
+    let junk = sealed(&hub.recipient, theirs_id, 1, "junk with a stolen token");
+    let stolen_token = stolen["token"].as_str().expect("token");
+    assert_eq!(
+        hub.upload(stolen_token, theirs_id, 1, &junk).status(),
+        StatusCode::CREATED
+    );
+    hub.admin(&["revoke", stolen["device_id"].as_str().expect("id")])
+        .ok();
+    let again = hub.enrolled(Some(&victim_key));
+    let real = sealed(&hub.recipient, theirs_id, 1, "the real report");
+    let delivered = hub.upload(again["token"].as_str().expect("token"), theirs_id, 1, &real);
+    assert_eq!(
+        delivered.status(),
+        StatusCode::CREATED,
+        "not blocked by the junk"
+    );
+    let delivered: Receipt = delivered.json().expect("receipt");
+    assert_eq!(delivered.digest, content_digest(&real));
+
     // A device key is taken only with proof the desk holds it.
     let code = hub.code("Castle Point CVS");
     let stranger = SigningKey::generate();
@@ -318,8 +343,8 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
         .collect();
     assert_eq!(
         lines.len(),
-        2,
-        "the first desk's report and the other desk's own"
+        4,
+        "the first desk's report, the other desk's own, and the two of the desk whose token was stolen"
     );
     let first_desk = lines
         .iter()
@@ -881,6 +906,20 @@ fn every_error_is_json_and_echoes_nothing() {
     let body: ErrorBody = serde_json::from_str(&text).expect("JSON");
     assert_eq!(body.error, ErrorKind::BadRequest);
 
+    // An enrolment is small: a large one is refused at once.
+    let big = hub
+        .http
+        .post(format!("{}/v1/enrol", hub.process.url))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"code\": \"{}\", \"device_name\": \"x\"}}",
+            "A".repeat(100_000)
+        ))
+        .send()
+        .expect("send");
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_kind(big), ErrorKind::TooLarge);
+
     let wrong_method = hub
         .http
         .delete(format!("{}/v1/health", hub.process.url))
@@ -924,6 +963,18 @@ fn admin_commands_keep_to_safe_edges() {
     }
     hub.admin(&["enrol", "--centre", "C", "--expires", "90d"])
         .ok();
+
+    // Desks pin the receipt key: with desks enrolled, a missing key file is
+    // an error to put right, never silently a new key.
+    hub.device();
+    let key = hub.data_path().join("receipt-signing.key");
+    let kept = std::fs::read(&key).expect("the key file");
+    std::fs::remove_file(&key).expect("lose it");
+    let run = hub.admin(&["import", "nothing.json", "--receipts", "r.json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is missing"), "{}", run.stderr);
+    assert!(!key.exists(), "no new key was made");
+    std::fs::write(&key, &kept).expect("restore it");
 
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;

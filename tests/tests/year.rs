@@ -395,7 +395,8 @@ impl Year {
             .collect();
         let place = *PLACES.choose(&mut self.rng).expect("place");
         let account = format!("{} account {} of the year", self.canary, self.serial);
-        let occurred = self.today() - chrono::Duration::days(self.rng.gen_range(0..10));
+        // Never today: the desk checks dates against its local calendar.
+        let occurred = self.today() - chrono::Duration::days(self.rng.gen_range(1..10));
         let mut json: Value = serde_json::from_str(EXAMPLE_REPORT).expect("example");
         json["strands"] = json!(strands);
         json["incident_types"] = json!(types);

@@ -22,4 +22,8 @@ ALTER TABLE hub ADD COLUMN former_devices TEXT NOT NULL DEFAULT '[]';
 -- Whether the hub knows this desk's device key (enrolled with it).
 ALTER TABLE hub ADD COLUMN device_key_registered INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN receipt_checked INTEGER NOT NULL DEFAULT 0;
+-- The digests of payloads this desk made for a revision before it was
+-- encrypted again (the partnership's keys replaced): a receipt counts only
+-- for bytes this desk itself sent.
+ALTER TABLE outbox ADD COLUMN earlier_digests TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE desk ADD COLUMN device_key BLOB;

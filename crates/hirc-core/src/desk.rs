@@ -367,6 +367,12 @@ impl Desk {
                 if let Err(e) = self.move_token_out(&session) {
                     tracing::warn!("the upload token could not be moved out yet: {e}");
                 }
+                // Anything sealed but not yet encrypted for the hub (sealed
+                // by an older version, or back from being set aside) is
+                // prepared now, so it can go with nobody signed in.
+                if let Err(e) = self.prepare_uploads(&session) {
+                    tracing::warn!("waiting reports could not be prepared for the hub yet: {e}");
+                }
                 Ok(session)
             }
             Err(e) => {

@@ -266,6 +266,10 @@ struct UploadPlain<'a> {
     report: &'a Report,
 }
 
+/// An outbox row as `record_delivery` reads it: payload, delivered at,
+/// receipt checked, earlier digests.
+type HeldUpload = (Option<Vec<u8>>, Option<String>, bool, String);
+
 type LinkRow = (
     String,
     String,
@@ -504,6 +508,36 @@ impl Desk {
         if let Some(key) = e.device_key {
             self.store_device_key(s, key)?;
         }
+        // Payloads about to be made again keep their digests: the hub may
+        // hold them already, and a receipt for them is still this desk's.
+        let superseded: Vec<(String, i64, String)> = if changed {
+            let mut stmt = self.conn.prepare(
+                "SELECT report_id, revision, payload, earlier_digests FROM outbox
+                 WHERE delivered_at IS NULL AND payload IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, revision, payload, earlier) = row?;
+                let mut digests: Vec<String> = serde_json::from_str(&earlier).unwrap_or_default();
+                digests.push(content_digest(&payload));
+                out.push((
+                    id,
+                    revision,
+                    serde_json::to_string(&digests).map_err(|e| Error::Crypto(e.to_string()))?,
+                ));
+            }
+            out
+        } else {
+            Vec::new()
+        };
         let registered = e.device_key.is_some()
             || self
                 .conn
@@ -530,6 +564,12 @@ impl Desk {
                         receipt_key, former_json, registered],
             )?;
             if changed {
+                for (id, revision, digests) in &superseded {
+                    tx.execute(
+                        "UPDATE outbox SET earlier_digests = ?1 WHERE report_id = ?2 AND revision = ?3",
+                        params![digests, id, revision],
+                    )?;
+                }
                 tx.execute(
                     "UPDATE outbox SET payload = NULL, attempts = 0, next_attempt_at = NULL, last_error = NULL,
                             failed_permanently = 0
@@ -704,11 +744,12 @@ impl Desk {
 
     /// Checks the hub's receipt and, only if it holds, marks the report
     /// delivered: the signature verifies under the pinned receipt key, it
-    /// names this report and revision, and it names this desk (now or under
-    /// an earlier enrolment). A receipt for another encryption of the same
-    /// revision (made before the partnership's keys were replaced) counts
-    /// too: the hub holds this desk's report. Recording the same receipt
-    /// again changes nothing. No unlock needed.
+    /// names this report and revision, it names this desk (now or under an
+    /// earlier enrolment), and its digest is of bytes this desk itself made
+    /// for that revision (the payload it holds, or one it made before the
+    /// partnership's keys were replaced). So bytes someone else put under
+    /// this desk's name (with a stolen token) never count. Recording the
+    /// same receipt again changes nothing. No unlock needed.
     pub fn record_delivery(
         &mut self,
         report_id: Uuid,
@@ -729,16 +770,16 @@ impl Desk {
         if !link.is_ours(receipt.device_id) {
             return Err(Error::ReceiptRefused("it is for another desk".into()));
         }
-        let held: Option<(Option<Vec<u8>>, Option<String>, bool)> = self
+        let held: Option<HeldUpload> = self
             .conn
             .query_row(
-                "SELECT payload, delivered_at, receipt_checked FROM outbox
+                "SELECT payload, delivered_at, receipt_checked, earlier_digests FROM outbox
                  WHERE report_id = ?1 AND revision = ?2",
                 params![report_id.to_string(), revision],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((payload, delivered_at, checked)) = held else {
+        let Some((payload, delivered_at, checked, earlier)) = held else {
             return Err(Error::ReceiptRefused(
                 "this desk sent no such report".into(),
             ));
@@ -746,9 +787,14 @@ impl Desk {
         if checked {
             return Ok(Delivery::AlreadyRecorded);
         }
-        let earlier_encryption = payload
-            .as_deref()
-            .is_some_and(|p| content_digest(p) != receipt.digest);
+        let current = payload.as_deref().map(content_digest);
+        let earlier: Vec<String> = serde_json::from_str(&earlier).unwrap_or_default();
+        let earlier_encryption = earlier.contains(&receipt.digest);
+        if current.as_deref() != Some(receipt.digest.as_str()) && !earlier_encryption {
+            return Err(Error::ReceiptRefused(
+                "the hub holds other bytes under this report than this desk ever sent (its upload credential may have been used elsewhere: ask the partnership to revoke the device and enrol the desk again)".into(),
+            ));
+        }
         let kept = DeliveryReceipt {
             receipt_id: receipt.receipt_id,
             digest: receipt.digest.clone(),
@@ -767,19 +813,24 @@ impl Desk {
             (false, false) => kept.receipt_id.to_string(),
         };
         self.write(|tx| {
-            tx.execute(
+            // Guarded, so the app's worker and the login service recording the
+            // same receipt at once record it (and audit it) once.
+            let n = tx.execute(
                 "UPDATE outbox SET receipt = ?1, delivered_at = coalesce(delivered_at, ?2), receipt_checked = 1,
                         last_error = NULL, next_attempt_at = NULL, failed_permanently = 0
-                 WHERE report_id = ?3 AND revision = ?4",
+                 WHERE report_id = ?3 AND revision = ?4 AND receipt_checked = 0",
                 params![json, now, report_id.to_string(), revision],
             )?;
+            if n == 0 {
+                return Ok(Delivery::AlreadyRecorded);
+            }
             tx.execute(
                 "UPDATE reports SET state = 'delivered', delivered_at = ?1 WHERE id = ?2 AND state = 'sealed'",
                 params![now, report_id.to_string()],
             )?;
-            audit::append(tx, None, AuditAction::Delivered, Some(&report_id.to_string()), Some(&detail))
-        })?;
-        Ok(Delivery::Recorded)
+            audit::append(tx, None, AuditAction::Delivered, Some(&report_id.to_string()), Some(&detail))?;
+            Ok(Delivery::Recorded)
+        })
     }
 
     /// Records a failed attempt. `retry_at: None` means the hub refused it
@@ -841,7 +892,7 @@ impl Desk {
                 count(*) FILTER (WHERE delivered_at IS NULL AND payload IS NULL),
                 count(*) FILTER (WHERE delivered_at IS NULL AND failed_permanently = 1),
                 count(*) FILTER (WHERE delivered_at IS NOT NULL),
-                count(*) FILTER (WHERE delivered_at IS NOT NULL AND receipt_checked = 0),
+                count(*) FILTER (WHERE delivered_at IS NOT NULL AND receipt_checked = 0 AND payload IS NOT NULL),
                 max(delivered_at),
                 (SELECT last_error FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT NULL
                    ORDER BY failed_permanently DESC, queued_at LIMIT 1),
@@ -1103,6 +1154,12 @@ mod tests {
         let mut altered = hub.receipt(id, 1, &payload);
         altered.received_at += chrono::Duration::seconds(1);
         for (what, receipt) in [
+            // Signed by the hub, for bytes someone put under this desk's
+            // name with a stolen token.
+            (
+                "for bytes this desk never sent",
+                hub.receipt(id, 1, b"junk"),
+            ),
             ("unsigned", unsigned),
             ("signed by another key", forger.receipt(id, 1, &payload)),
             ("altered after signing", altered),
@@ -1141,6 +1198,28 @@ mod tests {
         );
         assert_eq!(hub.deliver_all(&mut desk), 1);
         assert_eq!(desk.outbox_summary().expect("summary").delivered, 2);
+    }
+
+    /// A revision sealed but never encrypted for the hub (by an older
+    /// version, or set aside first) is prepared at the next unlock, so it
+    /// goes with nobody signed in.
+    #[test]
+    fn an_unprepared_revision_is_prepared_at_the_next_unlock() {
+        let (_dir, mut desk, s, id) = setup();
+        let hub = TestHub::new();
+        hub.enrol(&mut desk, &s);
+        desk.conn
+            .execute("UPDATE outbox SET payload = NULL", [])
+            .expect("as an older version left it");
+        assert!(desk.due_uploads(Utc::now(), true).expect("due").is_empty());
+        drop(s);
+        desk.unlock("Chris", &pass("chris passphrase"))
+            .expect("unlock");
+        let due = desk.due_uploads(Utc::now(), true).expect("due");
+        assert_eq!(
+            due.iter().map(|u| u.report_id).collect::<Vec<_>>(),
+            vec![id]
+        );
     }
 
     #[test]
@@ -1197,6 +1276,9 @@ mod tests {
         let (_dir, mut desk, s, id) = setup();
         let hub = TestHub::new();
         hub.enrol(&mut desk, &s);
+        let before = desk.due_uploads(Utc::now(), true).expect("due")[0]
+            .payload
+            .clone();
         desk.record_upload_failure(id, 1, "this desk has been revoked", None)
             .expect("refused");
         assert!(desk.due_uploads(Utc::now(), true).expect("due").is_empty());
@@ -1220,10 +1302,16 @@ mod tests {
             1,
             "re-encrypted for the new keys"
         );
+        let due = desk.due_uploads(Utc::now(), false).expect("due");
+        assert_eq!(due.len(), 1, "and queued again");
+        assert_ne!(due[0].payload, before);
+        // The hub may hold the earlier encryption already: its receipt is
+        // still this desk's (the bytes were its own).
         assert_eq!(
-            desk.due_uploads(Utc::now(), false).expect("due").len(),
-            1,
-            "and queued again"
+            desk.record_delivery(id, 1, &other.receipt(id, 1, &before))
+                .expect("an earlier encryption of its own"),
+            Delivery::Recorded
         );
+        assert!(desk.due_uploads(Utc::now(), true).expect("due").is_empty());
     }
 }

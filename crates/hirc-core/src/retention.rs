@@ -115,11 +115,16 @@ impl Desk {
         for p in &due {
             let id = p.id.to_string();
             self.write(|tx| {
-                tx.execute(
+                // Guarded: a purge running at the same moment elsewhere (the
+                // app and the login service) purges and audits it once.
+                let n = tx.execute(
                     "UPDATE reports SET body = NULL, body_size = 0, state = 'purged', purged_at = ?1
                      WHERE id = ?2 AND state = 'delivered'",
                     params![time::to_text(now), id],
                 )?;
+                if n == 0 {
+                    return Ok(());
+                }
                 tx.execute(
                     "UPDATE outbox SET payload = NULL WHERE report_id = ?1",
                     [&id],

@@ -190,7 +190,9 @@ impl Desk {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        // If its upload was never made (it was set aside first), it is now.
+        self.prepare_uploads(s).map(|_| ())
     }
 
     /// Deletes a set-aside report for good, with its upload (coordinators,
@@ -215,6 +217,17 @@ impl Desk {
                 ));
             }
             Some(Some(_)) => {}
+        }
+        let deliverable: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE report_id = ?1
+                                AND payload IS NOT NULL AND receipt_checked = 0)",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        if deliverable {
+            return Err(Error::InvalidInput(
+                "this report can still be delivered (it was encrypted for the hub when it was sealed): it goes with the next upload, and can be discarded once it has".into(),
+            ));
         }
         let user = s.user().name.clone();
         self.write(|tx| {
@@ -340,7 +353,7 @@ mod tests {
             )
             .expect("restore");
         desk.retry_set_aside(&s, bad_body).expect("opens again");
-        assert_eq!(desk.prepare_uploads(&s).expect("prepare"), 1);
+        // Back in use, and encrypted for the hub at once.
         assert_eq!(hub.deliver_all(&mut desk), 1);
 
         // Discard: only what is set aside, by a coordinator, audited.

@@ -175,6 +175,15 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> 
     }
     for (index, sql) in migrations.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process (the app and the login service start together
+        // after an upgrade) may have applied it while this one waited for
+        // the lock: read the version again under the lock.
+        let now: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(classify_sqlite)?;
+        if now > index as i64 {
+            continue;
+        }
         tx.execute_batch(sql).map_err(classify_sqlite)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;

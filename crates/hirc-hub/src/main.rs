@@ -44,6 +44,10 @@ pub(crate) struct DataDir {
     /// import command, must use the same file.
     #[arg(long, env = "HIRC_HUB_RECEIPT_KEY", value_name = "FILE")]
     pub(crate) receipt_key: Option<PathBuf>,
+    /// Make a new receipt-signing key although desks are enrolled (its
+    /// file is missing): every desk must then be enrolled again.
+    #[arg(long)]
+    pub(crate) new_receipt_key: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,7 +288,7 @@ fn open(dir: &DataDir) -> Result<Box<dyn HubStore>> {
 /// The hub's receipt-signing key, read from its file or made there on first
 /// use. Desks pin its public half at enrolment; losing it means enrolling
 /// every desk again, so back the file up with the store.
-fn receipt_key(dir: &DataDir) -> Result<SigningKey> {
+fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
     let path = match (&dir.receipt_key, &dir.data_dir) {
         (Some(path), _) => path.clone(),
         (None, Some(data)) => data.join("receipt-signing.key"),
@@ -300,6 +304,14 @@ fn receipt_key(dir: &DataDir) -> Result<SigningKey> {
             .and_then(SigningKey::from_secret_base64)
             .ok_or_else(|| anyhow::anyhow!("{} is not a receipt-signing key file", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Desks have pinned the key that was here: a new one silently
+            // would make every desk refuse every receipt.
+            if !dir.new_receipt_key && !store.devices()?.is_empty() {
+                bail!(
+                    "the receipt-signing key {} is missing, but desks are enrolled with this hub and have pinned it: restore it from the hub's backup (or, to start again with a new key that every desk must be enrolled again to accept, pass --new-receipt-key)",
+                    path.display()
+                );
+            }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 hirc_hub::files::private_dir(parent)
                     .with_context(|| format!("could not create {}", parent.display()))?;
@@ -376,7 +388,7 @@ fn run(cli: Cli) -> Result<()> {
                 max_connections: connection_limit(max_connections),
             };
             let store: Arc<dyn HubStore> = Arc::from(open(&dir)?);
-            let signer = receipt_key(&dir)?;
+            let signer = receipt_key(&dir, store.as_ref())?;
             let receipt_fingerprint = key_fingerprint(&signer.public());
             let config = HubConfig {
                 hub_name,
@@ -433,7 +445,7 @@ fn run(cli: Cli) -> Result<()> {
                         recipients: &recipients,
                         hub_name: &hub_name,
                         hub_url: &hub_url,
-                        receipt_key: &receipt_key(&dir)?,
+                        receipt_key: &receipt_key(&dir, store.as_ref())?,
                     },
                 );
             }
@@ -475,7 +487,7 @@ fn run(cli: Cli) -> Result<()> {
             receipts,
         } => {
             let store = open(&dir)?;
-            let signer = receipt_key(&dir)?;
+            let signer = receipt_key(&dir, store.as_ref())?;
             let summary = import::outbox_file(store.as_ref(), &file, &receipts, &signer)?;
             eprintln!(
                 "Stored {} report(s); {} were already here; receipts written to {}.",

@@ -109,7 +109,12 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/enrol", post(enrol))
+        // An enrolment is a few hundred bytes: a small limit, so a client
+        // cannot hold a connection busy for long sending a large one.
+        .route(
+            "/v1/enrol",
+            post(enrol).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),
+        )
         .route(RECEIPT_KEY_PATH, get(receipt_key))
         .route("/v1/reports/{report_id}/revisions/{revision}", put(upload))
         .fallback(|| async {
@@ -196,6 +201,14 @@ impl Default for Listen {
     }
 }
 
+/// The largest enrolment request read.
+const MAX_ENROL_BYTES: usize = 8 * 1024;
+
+/// Connections one address may hold open at once (loopback, where a local
+/// reverse proxy connects from, is exempt): one client, however slow,
+/// cannot take every slot.
+const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+
 /// The most a request's headers may take (hyper's default is about
 /// 400 KiB per connection, which a thousand unfinished requests turn into
 /// hundreds of MiB).
@@ -206,6 +219,23 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 struct Slot {
     close: tokio::sync::oneshot::Sender<()>,
     busy: Arc<AtomicUsize>,
+    address: IpAddr,
+}
+
+/// Frees a connection's slot when its task ends, however it ends (a panic
+/// in a handler included), so a slot can never leak.
+struct SlotGuard {
+    slots: Arc<Mutex<BTreeMap<u64, Slot>>>,
+    id: u64,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
+    }
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` resolves.
@@ -251,6 +281,13 @@ pub async fn serve_with(
                 let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
                 {
                     let mut open = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let address = peer.ip();
+                    if !address.is_loopback()
+                        && open.values().filter(|s| s.address == address).count() >= MAX_CONNECTIONS_PER_ADDRESS
+                    {
+                        drop(stream);
+                        continue;
+                    }
                     if open.len() >= listen.max_connections.max(1) {
                         // At most one warning every ten seconds.
                         let now = started.elapsed().as_secs() + 10;
@@ -273,13 +310,14 @@ pub async fn serve_with(
                             }
                         }
                     }
-                    open.insert(next_id, Slot { close: close_tx, busy: busy.clone() });
+                    open.insert(next_id, Slot { close: close_tx, busy: busy.clone(), address: peer.ip() });
                 }
                 let id = next_id;
                 next_id += 1;
                 let service = with_peer(router.clone(), peer, busy);
                 let (acceptor, stop, timeout, slots) = (acceptor.clone(), stop_rx.clone(), listen.header_timeout, slots.clone());
                 connections.spawn(async move {
+                    let _slot = SlotGuard { slots, id };
                     let serve = async move {
                         match acceptor {
                             Some(acceptor) => {
@@ -294,7 +332,6 @@ pub async fn serve_with(
                         () = serve => {}
                         _ = close_rx => {}
                     }
-                    slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -421,11 +458,19 @@ async fn enrol(
     let client = state.client(peer.as_deref(), &headers);
     state.check_guessing(client)?;
     let Json(request) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorKind::BadRequest,
-            format!("the enrolment request is not valid: {}", e.body_text()),
-        )
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorKind::TooLarge,
+                "an enrolment request is a few hundred bytes; this one is far larger",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
+                format!("the enrolment request is not valid: {}", e.body_text()),
+            )
+        }
     })?;
     let name = request.device_name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {

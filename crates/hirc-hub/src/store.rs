@@ -288,8 +288,11 @@ pub(crate) fn receipt(row: ReceiptRow) -> Result<Receipt> {
 }
 
 /// The stored revision of this desk's (the device's, or another device's
-/// with the same device key), preferring one with `digest`. The same query,
-/// with `?N`/`$N` placeholders: report id, revision, device id, digest.
+/// with the same device key), preferring one with `digest`. A revoked
+/// device's row counts only if it holds the very same bytes: what someone
+/// uploaded with a stolen token before the revocation can neither block the
+/// desk nor be taken for its report. The same query, with `?N`/`$N`
+/// placeholders: report id, revision, device id, digest.
 pub(crate) fn desk_revision_sql(placeholder: char) -> String {
     let (report, revision, device, digest) = (
         format!("{placeholder}1"),
@@ -303,6 +306,8 @@ pub(crate) fn desk_revision_sql(placeholder: char) -> String {
            AND (r.device_id = {device} OR r.device_id IN (
                SELECT o.id FROM devices o JOIN devices me ON me.id = {device}
                WHERE me.device_key IS NOT NULL AND o.device_key = me.device_key))
+           AND (r.digest = {digest} OR r.device_id IN (
+               SELECT a.id FROM devices a WHERE a.revoked_at IS NULL))
          ORDER BY (r.digest = {digest}) DESC, r.received_at
          LIMIT 1"
     )

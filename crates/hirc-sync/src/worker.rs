@@ -201,6 +201,7 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
             joined.map_err(|e| SyncError::Internal(e.to_string()))?;
         // A receipt (or, with a 409, the receipt of what this desk stored
         // before) is the engine's to check before anything is marked.
+        let conflict = matches!(result, Err(UploadError::AlreadyHeld(_)));
         let receipt = match result {
             Ok(receipt) => Ok(receipt),
             Err(UploadError::AlreadyHeld(receipt)) => Ok(*receipt),
@@ -223,8 +224,17 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
                         continue;
                     }
                     Ok(Delivery::AlreadyRecorded) => continue,
-                    // A receipt that does not check is no delivery: the
-                    // report is sent again later (and stays on the desk).
+                    // The hub holds other bytes under this desk's name (a
+                    // stolen token?): asking again gets the same answer, so
+                    // it stops and a coordinator is told why. The report
+                    // stays on the desk, whole.
+                    Err(why) if conflict => UploadError::Refused {
+                        status: 409,
+                        kind: Some(hirc_proto::ErrorKind::Conflict),
+                        message: format!("the hub refused this report: {why}"),
+                    },
+                    // Any other receipt that does not check is no delivery:
+                    // the report is sent again later (and stays on the desk).
                     Err(why) => UploadError::BadAnswer(format!("a receipt was refused: {why}")),
                 }
             }

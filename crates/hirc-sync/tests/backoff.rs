@@ -78,6 +78,15 @@ async fn server(
 }
 
 fn desk_with_one_report(url: &str) -> (tempfile::TempDir, Arc<Mutex<Desk>>, Arc<Session>) {
+    desk_pinning(url, &hirc_proto::sign::SigningKey::generate())
+}
+
+/// A desk with one sealed report, enrolled with `url` as device nil, having
+/// pinned `receipt_key`.
+fn desk_pinning(
+    url: &str,
+    receipt_key: &hirc_proto::sign::SigningKey,
+) -> (tempfile::TempDir, Arc<Mutex<Desk>>, Arc<Session>) {
     let dir = tempfile::tempdir().expect("tmp");
     let pass = Passphrase::new("chris passphrase".into());
     let (mut desk, _) = Desk::create(
@@ -107,7 +116,7 @@ fn desk_with_one_report(url: &str) -> (tempfile::TempDir, Arc<Mutex<Desk>>, Arc<
             token: "t",
             recipients: &recipients,
             ca_pem: None,
-            receipt_key: Some(&hirc_proto::sign::SigningKey::generate().public()),
+            receipt_key: Some(&receipt_key.public()),
             device_key: None,
         },
         false,
@@ -334,4 +343,62 @@ async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
             assert!(text.contains("RED") || size > 16 * 1024, "{text}");
         }
     }
+}
+
+/// A 409 whose signed receipt is for bytes this desk never sent (someone
+/// uploaded junk under its name with a stolen token): nothing is marked
+/// delivered, asking again would get the same answer, so the report stops
+/// and waits, whole, with the reason for a coordinator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_over_bytes_the_desk_never_sent_stops_and_says_why() {
+    let key = hirc_proto::sign::SigningKey::generate();
+    let secret = key.secret_base64().to_string();
+    let app = axum::Router::new().route(
+        "/v1/reports/{id}/revisions/{n}",
+        put(
+            move |axum::extract::Path((id, n)): axum::extract::Path<(uuid::Uuid, u32)>| {
+                let secret = secret.clone();
+                async move {
+                    let key = hirc_proto::sign::SigningKey::from_secret_base64(&secret)
+                        .expect("key");
+                    let mut receipt = hirc_proto::Receipt {
+                        receipt_id: uuid::Uuid::now_v7(),
+                        report_id: id,
+                        revision: n,
+                        digest: hirc_proto::content_digest(b"junk"),
+                        received_at: Utc::now(),
+                        device_id: Some(uuid::Uuid::nil()),
+                        signature: None,
+                    };
+                    key.sign_receipt(&mut receipt);
+                    let body = serde_json::json!({"error": "conflict", "message": "held", "receipt": receipt});
+                    let mut response = (StatusCode::CONFLICT, axum::Json(body)).into_response();
+                    response
+                        .headers_mut()
+                        .insert("hirc-protocol", HeaderValue::from_static("1"));
+                    response
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (_dir, desk, session) = desk_pinning(&url, &key);
+    let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
+    assert_eq!((pass.delivered, pass.refused), (0, 1));
+    let d = desk.lock().expect("desk");
+    let summary = d.outbox_summary().expect("summary");
+    assert_eq!((summary.delivered, summary.refused), (0, 1));
+    assert!(
+        summary
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("than this desk ever sent")),
+        "{summary:?}"
+    );
+    let list = d.list_reports(&session).expect("list");
+    assert_eq!(list[0].row.state, hirc_core::model::ReportState::Sealed);
 }
