@@ -48,7 +48,7 @@ fn main() {
             .expect("device key");
         let response = HubClient::new(&url, None)
             .expect("client")
-            .enrol(&code, "bench desk", &device_key)
+            .enrol(&code, "bench desk", &device_key, None)
             .await
             .expect("enrol");
         let payloads: Vec<Vec<u8>> = {
@@ -244,7 +244,12 @@ async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
     let code = blocking_code(store).await;
     HubClient::new(url, None)
         .expect("client")
-        .enrol(&code, "pipe", &hirc_proto::sign::SigningKey::generate())
+        .enrol(
+            &code,
+            "pipe",
+            &hirc_proto::sign::SigningKey::generate(),
+            None,
+        )
         .await
         .expect("enrol")
         .token

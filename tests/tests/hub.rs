@@ -83,11 +83,19 @@ impl Hub {
     /// Enrols a new desk, with its device key (and proof) if given; returns
     /// the hub's answer.
     fn enrolled(&self, key: Option<&SigningKey>) -> Value {
+        self.enrolled_after(key, None)
+    }
+
+    /// Enrols, naming the device (and its token) the desk was before.
+    fn enrolled_after(&self, key: Option<&SigningKey>, previous: Option<(&str, &str)>) -> Value {
         let code = self.code("Castle Point CVS");
         let mut request = json!({"code": code, "device_name": "front desk"});
         if let Some(key) = key {
             request["device_key"] = json!(key.public());
             request["key_proof"] = json!(key.enrolment_proof(&code));
+        }
+        if let Some((device_id, token)) = previous {
+            request["previous"] = json!({"device_id": device_id, "token": token});
         }
         let response = self
             .http
@@ -292,6 +300,28 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
     let delivered: Receipt = delivered.json().expect("receipt");
     assert_eq!(delivered.digest, content_digest(&real));
 
+    // A desk enrolled before device keys, enrolled again with its first
+    // key and its old token as proof: what it stored stays its own, so a
+    // report it sends again gets its original receipt, not a second copy.
+    let (legacy, legacy_token) = hub.device();
+    let old_id = Uuid::now_v7();
+    let old_body = sealed(&hub.recipient, old_id, 1, "sent before the upgrade");
+    let stored = hub.upload(&legacy_token, old_id, 1, &old_body);
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let stored: Receipt = stored.json().expect("receipt");
+    let upgraded = hub.enrolled_after(
+        Some(&SigningKey::generate()),
+        Some((legacy.as_str(), legacy_token.as_str())),
+    );
+    let again = hub.upload(
+        upgraded["token"].as_str().expect("token"),
+        old_id,
+        1,
+        &old_body,
+    );
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Receipt>().expect("receipt"), stored);
+
     // A device key is taken only with proof the desk holds it.
     let code = hub.code("Castle Point CVS");
     let stranger = SigningKey::generate();
@@ -343,8 +373,8 @@ fn uploads_are_stored_once_with_a_receipt_and_never_changed_on(backend: Backend)
         .collect();
     assert_eq!(
         lines.len(),
-        4,
-        "the first desk's report, the other desk's own, and the two of the desk whose token was stolen"
+        5,
+        "the first desk's report, the other desk's own, the two of the desk whose token was stolen, and the upgraded desk's one"
     );
     let first_desk = lines
         .iter()

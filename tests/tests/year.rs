@@ -349,14 +349,17 @@ impl Year {
         let who = self.coordinator();
         self.session(&who);
         let s = &self.sessions[&who];
-        let key = self.desk.lock().expect("desk").device_key(s).expect("key");
+        let (key, previous) = {
+            let mut desk = self.desk.lock().expect("desk");
+            (desk.device_key(s).expect("key"), desk.previous_device())
+        };
         let url = self.hub.url();
         let response = self
             .rt
             .block_on(async {
                 HubClient::new(&url, None)
                     .expect("client")
-                    .enrol(&code, "front desk", &key)
+                    .enrol(&code, "front desk", &key, previous)
                     .await
             })
             .expect("enrol");

@@ -383,6 +383,18 @@ impl Desk {
         }
     }
 
+    /// The device this desk is enrolled as now, with its token, for a new
+    /// enrolment to prove it is the same desk (`None` before the first).
+    pub fn previous_device(&self) -> Option<hirc_proto::PreviousDevice> {
+        self.upload_credentials()
+            .ok()
+            .flatten()
+            .map(|c| hirc_proto::PreviousDevice {
+                device_id: c.link.device_id,
+                token: c.token().to_string(),
+            })
+    }
+
     /// A desk enrolled before the credential file kept its token encrypted
     /// to the desk key: the first unlock moves it out, so uploads need no
     /// one signed in from then on.

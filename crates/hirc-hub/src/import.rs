@@ -34,6 +34,9 @@ pub struct ImportSummary {
 
 /// What a desk enrolled by file needs to know of the hub.
 pub struct HubIdentity<'a> {
+    /// The device this desk was enrolled as before (it takes the new
+    /// device key, so what it stored stays this desk's).
+    pub same_desk_as: Option<Uuid>,
     /// The partnership recipients (age1…) the hub serves with.
     pub recipients: &'a [String],
     /// The hub's name.
@@ -53,6 +56,7 @@ pub fn offline_enrolment(
     hub: &HubIdentity<'_>,
 ) -> anyhow::Result<()> {
     let HubIdentity {
+        same_desk_as,
         recipients,
         hub_name,
         hub_url,
@@ -79,6 +83,9 @@ pub fn offline_enrolment(
         Redeem::Enrolled(device) => device,
         other => anyhow::bail!("could not enrol the desk ({other:?})"),
     };
+    if let Some(old) = same_desk_as {
+        store.adopt_key(old, &device_key.public())?;
+    }
     let file = OfflineEnrolment {
         format: OFFLINE_ENROLMENT_FORMAT.into(),
         hub_url: hub_url.into(),

@@ -160,6 +160,11 @@ pub(crate) enum Command {
         /// With --offline-file: the hub's address, for when the desk goes online.
         #[arg(long, default_value = "")]
         hub_url: String,
+        /// With --offline-file: the device this desk was enrolled as before
+        /// (from `hirc-hub devices`), so the hub keeps what it stored as
+        /// this desk's.
+        #[arg(long, value_name = "DEVICE", requires = "offline_file")]
+        same_desk_as: Option<uuid::Uuid>,
     },
     /// Ingest an outbox file carried from a desk (`hirc outbox export`),
     /// with the same exactly-once rules as uploads, and write the receipts
@@ -422,6 +427,7 @@ fn run(cli: Cli) -> Result<()> {
             recipients,
             hub_name,
             hub_url,
+            same_desk_as,
         } => {
             let centre = centre.trim().to_string();
             if centre.is_empty() {
@@ -442,6 +448,7 @@ fn run(cli: Cli) -> Result<()> {
                     &centre,
                     &path,
                     &import::HubIdentity {
+                        same_desk_as,
                         recipients: &recipients,
                         hub_name: &hub_name,
                         hub_url: &hub_url,

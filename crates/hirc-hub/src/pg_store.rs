@@ -198,6 +198,14 @@ impl HubStore for PgStore {
         row.as_ref().map(device_of).transpose()
     }
 
+    fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
+        self.client().execute(
+            "UPDATE devices SET device_key = $1 WHERE id = $2 AND device_key IS NULL",
+            &[&device_key, &device_id.to_string()],
+        )?;
+        Ok(())
+    }
+
     fn devices(&self) -> Result<Vec<Device>> {
         let rows = self.client().query(
             &format!("SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at, d.id"),

@@ -501,14 +501,24 @@ async fn enrol(
     let token = secrets::new_token();
     let token_hash = secrets::hash(&token);
     let store = state.store.clone();
+    let previous = request.previous.clone();
     let outcome = blocking(move || {
-        store.redeem(
+        let outcome = store.redeem(
             &code_hash,
             &name,
             &token_hash,
             device_key.as_deref(),
             Utc::now(),
-        )
+        )?;
+        // The desk was this device before: proved by that device's token,
+        // a device from before device keys takes the desk's key.
+        if let (Redeem::Enrolled(_), Some(key), Some(previous)) = (&outcome, &device_key, &previous)
+            && let Some(old) = store.device_by_token(&secrets::hash(previous.token.trim()))?
+            && old.id == previous.device_id
+        {
+            store.adopt_key(old.id, key)?;
+        }
+        Ok(outcome)
     })
     .await?;
     match outcome {

@@ -126,6 +126,9 @@ pub trait HubStore: Send + Sync + 'static {
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
     /// The device with this id, revoked or not.
     fn device(&self, device_id: Uuid) -> Result<Option<Device>>;
+    /// Gives a device from before device keys the key of the desk it was
+    /// (so its reports stay that desk's); a device with a key keeps it.
+    fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()>;
     /// Every device, oldest first.
     fn devices(&self) -> Result<Vec<Device>>;
     /// Revokes a device; false if there is none with that id.
@@ -393,6 +396,14 @@ impl HubStore for SqliteStore {
             )
             .optional()?;
         row.map(device).transpose()
+    }
+
+    fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE devices SET device_key = ?1 WHERE id = ?2 AND device_key IS NULL",
+            params![device_key, device_id.to_string()],
+        )?;
+        Ok(())
     }
 
     fn devices(&self) -> Result<Vec<Device>> {

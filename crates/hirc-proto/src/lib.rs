@@ -38,6 +38,30 @@ pub struct EnrolRequest {
     /// The device key's signature of the code: proof the desk holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_proof: Option<String>,
+    /// The device this desk was enrolled as until now, proved by its token:
+    /// a device from before device keys takes this desk's key, so what it
+    /// stored stays this desk's (no second copy of a report it sends again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousDevice>,
+}
+
+/// The device a desk was enrolled as before, and its token as proof.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousDevice {
+    /// Its id.
+    pub device_id: Uuid,
+    /// Its bearer token (revoked or not).
+    pub token: String,
+}
+
+impl std::fmt::Debug for PreviousDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreviousDevice")
+            .field("device_id", &self.device_id)
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// The answer to an enrolment.

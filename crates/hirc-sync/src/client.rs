@@ -7,7 +7,8 @@ use std::time::Duration;
 use hirc_proto::sign::SigningKey;
 use hirc_proto::{
     DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorBody, ErrorKind, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, RECEIPT_KEY_PATH, Receipt, ReceiptKey, content_digest, report_path,
+    PROTOCOL_VERSION, PreviousDevice, RECEIPT_KEY_PATH, Receipt, ReceiptKey, content_digest,
+    report_path,
 };
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -143,6 +144,7 @@ impl HubClient {
         code: &str,
         device_name: &str,
         device_key: &SigningKey,
+        previous: Option<PreviousDevice>,
     ) -> Result<EnrolResponse, UploadError> {
         let code = code.trim();
         let response = self
@@ -154,6 +156,7 @@ impl HubClient {
                 device_name: device_name.into(),
                 device_key: Some(device_key.public()),
                 key_proof: Some(device_key.enrolment_proof(code)),
+                previous,
             })
             .send()
             .await

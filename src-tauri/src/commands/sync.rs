@@ -81,10 +81,18 @@ pub async fn enrol(
     }
     let url = url.trim().trim_end_matches('/').to_string();
     let client = HubClient::new(&url, None)?;
-    let (device_name, device_key) = state
-        .with_session(|desk, s| Ok((desk.info().centre_name.clone(), desk.device_key(s)?)))
+    let (device_name, device_key, previous) = state
+        .with_session(|desk, s| {
+            Ok((
+                desk.info().centre_name.clone(),
+                desk.device_key(s)?,
+                desk.previous_device(),
+            ))
+        })
         .await?;
-    let response = client.enrol(code.trim(), &device_name, &device_key).await?;
+    let response = client
+        .enrol(code.trim(), &device_name, &device_key, previous)
+        .await?;
     let fingerprint = recipients_fingerprint(&response.recipients);
     let receipt_fingerprint = response.receipt_key.as_deref().map(key_fingerprint);
     let hub_url = url.clone();

@@ -70,7 +70,12 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
             eprintln!("Contacting {}…", hub.trim_end_matches('/'));
             (
                 hub.trim_end_matches('/').to_string(),
-                runtime()?.block_on(client.enrol(code, &device_name, &device_key))?,
+                runtime()?.block_on(client.enrol(
+                    code,
+                    &device_name,
+                    &device_key,
+                    desk.previous_device(),
+                ))?,
                 None,
             )
         }
