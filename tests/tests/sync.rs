@@ -1007,6 +1007,100 @@ fn a_damaged_report_is_set_aside_and_the_rest_are_delivered() {
     desk.as_coordinator(&["audit", "verify"], "").ok();
 }
 
+/// A never-online desk enrolled again with a new file (`--same-desk-as`)
+/// is still the same desk to the hub: reports it carries again (their
+/// receipts were lost) are recognised, not stored a second time.
+#[test]
+fn an_offline_desk_enrolled_again_keeps_what_it_stored() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    let enrol_file = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "enrol",
+            "--data-dir",
+            &data,
+            "--centre",
+            "Canvey Island",
+            "--recipient",
+            &hub.recipient,
+        ];
+        let file = path(name);
+        args.extend(["--offline-file", &file]);
+        args.extend_from_slice(extra);
+        hub_admin(&args).ok().last_line()
+    };
+    let first = enrol_file("enrol-1.json", &[]);
+    let (mut desk, _) = TestDesk::init();
+    desk.as_coordinator(&["enrol", "--file", &path("enrol-1.json")], "")
+        .ok();
+    let reports = submit(&mut desk, 2, "CANARY-again");
+    desk.as_coordinator(&["outbox", "export", &path("o1.json")], "")
+        .ok();
+    hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("o1.json"),
+        "--receipts",
+        &path("r1.json"),
+    ])
+    .ok();
+    // The receipts never make it back; the desk is enrolled again.
+    let second = enrol_file("enrol-2.json", &["--same-desk-as", &first]);
+    assert_ne!(second, first);
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(path("enrol-2.json")).expect("read")).expect("json");
+    assert!(
+        file.get("device_key_secret").is_none(),
+        "the desk keeps its own key"
+    );
+    desk.as_coordinator(&["enrol", "--file", &path("enrol-2.json")], "")
+        .ok();
+    desk.as_coordinator(&["outbox", "export", &path("o2.json")], "")
+        .ok();
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("o2.json"),
+        "--receipts",
+        &path("r2.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 0 report(s); 2 were already here"),
+        "{}",
+        run.stderr
+    );
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("r2.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("2 report(s) marked delivered"),
+        "{}",
+        run.stdout
+    );
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+    let run = hub_admin(&[
+        "enrol",
+        "--data-dir",
+        &data,
+        "--centre",
+        "X",
+        "--recipient",
+        &hub.recipient,
+        "--offline-file",
+        &path("enrol-3.json"),
+        "--same-desk-as",
+        "01a23b9c-abfe-76f7-9751-5beddc70d411",
+    ])
+    .expect_code(1);
+    assert!(run.stderr.contains("there is no device"), "{}", run.stderr);
+}
+
 #[test]
 fn over_tls_with_the_partnerships_own_certificate_authority() {
     // The partnership's own certificate authority, and the hub's certificate

@@ -349,11 +349,11 @@ impl Year {
         let who = self.coordinator();
         self.session(&who);
         let s = &self.sessions[&who];
+        let url = self.hub.url();
         let (key, previous) = {
             let mut desk = self.desk.lock().expect("desk");
-            (desk.device_key(s).expect("key"), desk.previous_device())
+            (desk.device_key(s).expect("key"), desk.previous_device(&url))
         };
-        let url = self.hub.url();
         let response = self
             .rt
             .block_on(async {

@@ -173,6 +173,13 @@ pub enum Error {
     /// A hub's receipt did not check, so nothing was marked delivered.
     #[error("a receipt was refused ({0}); the report stays queued and is sent again")]
     ReceiptRefused(String),
+    /// The hub holds other bytes under one of this desk's reports than the
+    /// desk ever made (uploaded with its token from elsewhere): nothing is
+    /// marked delivered, and asking again would get the same answer.
+    #[error(
+        "the hub holds other bytes under this report than this desk ever sent (its upload credential may have been used elsewhere: ask the partnership to revoke the device and enrol the desk again, then retry refused reports)"
+    )]
+    ForeignBytes,
     /// The desk is enrolled but its upload credential file is missing or
     /// names another enrolment.
     #[error(

@@ -270,6 +270,32 @@ struct UploadPlain<'a> {
 /// receipt checked, earlier digests.
 type HeldUpload = (Option<Vec<u8>>, Option<String>, bool, String);
 
+/// Every undelivered payload's digests so far (earlier ones and the
+/// current one), as they are about to be made again.
+fn superseded_digests(tx: &rusqlite::Transaction<'_>) -> Result<Vec<(String, i64, String)>> {
+    let mut stmt = tx.prepare(
+        "SELECT report_id, revision, payload, earlier_digests FROM outbox
+         WHERE delivered_at IS NULL AND payload IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, revision, payload, earlier) = row?;
+        let mut digests: Vec<String> = serde_json::from_str(&earlier).unwrap_or_default();
+        digests.push(content_digest(&payload));
+        let json = serde_json::to_string(&digests).map_err(|e| Error::Crypto(e.to_string()))?;
+        out.push((id, revision, json));
+    }
+    Ok(out)
+}
+
 type LinkRow = (
     String,
     String,
@@ -384,15 +410,24 @@ impl Desk {
     }
 
     /// The device this desk is enrolled as now, with its token, for a new
-    /// enrolment to prove it is the same desk (`None` before the first).
-    pub fn previous_device(&self) -> Option<hirc_proto::PreviousDevice> {
-        self.upload_credentials()
-            .ok()
-            .flatten()
-            .map(|c| hirc_proto::PreviousDevice {
-                device_id: c.link.device_id,
-                token: c.token().to_string(),
-            })
+    /// enrolment at `url` to prove it is the same desk: only for a desk
+    /// from before device keys (the hub does not know its key yet), and
+    /// only to the hub it is enrolled with (the token goes nowhere else).
+    pub fn previous_device(&self, url: &str) -> Option<hirc_proto::PreviousDevice> {
+        let registered: bool = self
+            .conn
+            .query_row("SELECT device_key_registered FROM hub", [], |r| r.get(0))
+            .ok()?;
+        if registered {
+            return None;
+        }
+        let creds = self.upload_credentials().ok().flatten()?;
+        (creds.link.url.trim_end_matches('/') == url.trim_end_matches('/')).then(|| {
+            hirc_proto::PreviousDevice {
+                device_id: creds.link.device_id,
+                token: creds.token().to_string(),
+            }
+        })
     }
 
     /// A desk enrolled before the credential file kept its token encrypted
@@ -520,36 +555,7 @@ impl Desk {
         if let Some(key) = e.device_key {
             self.store_device_key(s, key)?;
         }
-        // Payloads about to be made again keep their digests: the hub may
-        // hold them already, and a receipt for them is still this desk's.
-        let superseded: Vec<(String, i64, String)> = if changed {
-            let mut stmt = self.conn.prepare(
-                "SELECT report_id, revision, payload, earlier_digests FROM outbox
-                 WHERE delivered_at IS NULL AND payload IS NOT NULL",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, revision, payload, earlier) = row?;
-                let mut digests: Vec<String> = serde_json::from_str(&earlier).unwrap_or_default();
-                digests.push(content_digest(&payload));
-                out.push((
-                    id,
-                    revision,
-                    serde_json::to_string(&digests).map_err(|e| Error::Crypto(e.to_string()))?,
-                ));
-            }
-            out
-        } else {
-            Vec::new()
-        };
+
         let registered = e.device_key.is_some()
             || self
                 .conn
@@ -576,7 +582,10 @@ impl Desk {
                         receipt_key, former_json, registered],
             )?;
             if changed {
-                for (id, revision, digests) in &superseded {
+                // Payloads about to be made again keep their digests (read
+                // under this transaction's lock): the hub may hold them
+                // already, and a receipt for them is still this desk's.
+                for (id, revision, digests) in superseded_digests(tx)? {
                     tx.execute(
                         "UPDATE outbox SET earlier_digests = ?1 WHERE report_id = ?2 AND revision = ?3",
                         params![digests, id, revision],
@@ -673,11 +682,16 @@ impl Desk {
                 &meta,
                 &report,
             )?;
+            // Only for the recipients it was made for: if a re-enrolment
+            // replaced them meanwhile (another process), it is made again.
+            let recipients = serde_json::to_string(&link.recipients)
+                .map_err(|e| Error::Crypto(e.to_string()))?;
             self.write(|tx| {
                 tx.execute(
                     "UPDATE outbox SET payload = ?1
-                     WHERE report_id = ?2 AND revision = ?3 AND payload IS NULL AND delivered_at IS NULL",
-                    params![payload, id.to_string(), revision],
+                     WHERE report_id = ?2 AND revision = ?3 AND payload IS NULL AND delivered_at IS NULL
+                       AND (SELECT recipients FROM hub) = ?4",
+                    params![payload, id.to_string(), revision, recipients],
                 )?;
                 Ok(())
             })?;
@@ -803,9 +817,7 @@ impl Desk {
         let earlier: Vec<String> = serde_json::from_str(&earlier).unwrap_or_default();
         let earlier_encryption = earlier.contains(&receipt.digest);
         if current.as_deref() != Some(receipt.digest.as_str()) && !earlier_encryption {
-            return Err(Error::ReceiptRefused(
-                "the hub holds other bytes under this report than this desk ever sent (its upload credential may have been used elsewhere: ask the partnership to revoke the device and enrol the desk again)".into(),
-            ));
+            return Err(Error::ForeignBytes);
         }
         let kept = DeliveryReceipt {
             receipt_id: receipt.receipt_id,
@@ -1043,6 +1055,10 @@ impl Desk {
                     tracing::warn!(report = %r.report_id, "a receipt in a file was refused: {why}");
                     outcome.refused.push((r.report_id, why));
                 }
+                Err(e @ Error::ForeignBytes) => {
+                    tracing::warn!(report = %r.report_id, "a receipt in a file was refused: {e}");
+                    outcome.refused.push((r.report_id, e.to_string()));
+                }
                 Err(other) => return Err(other),
             }
         }
@@ -1184,7 +1200,12 @@ mod tests {
             let err = desk
                 .record_delivery(receipt.report_id, 1, &receipt)
                 .expect_err(what);
-            assert!(matches!(err, Error::ReceiptRefused(_)), "{what}: {err}");
+            let expected = if what == "for bytes this desk never sent" {
+                matches!(err, Error::ForeignBytes)
+            } else {
+                matches!(err, Error::ReceiptRefused(_))
+            };
+            assert!(expected, "{what}: {err}");
         }
         desk.set_retention_days(&s, 0).expect("retention");
         assert!(desk.purge_expired(Utc::now()).expect("purge").is_empty());

@@ -191,8 +191,12 @@ impl Desk {
             }
             Ok(())
         })?;
-        // If its upload was never made (it was set aside first), it is now.
-        self.prepare_uploads(s).map(|_| ())
+        // If its upload was never made (it was set aside first), it is now;
+        // a failure there (another report's) is for the next unlock.
+        if let Err(e) = self.prepare_uploads(s) {
+            tracing::warn!("waiting reports could not be prepared for the hub yet: {e}");
+        }
+        Ok(())
     }
 
     /// Deletes a set-aside report for good, with its upload (coordinators,
@@ -220,7 +224,8 @@ impl Desk {
         }
         let deliverable: bool = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM outbox WHERE report_id = ?1
-                                AND payload IS NOT NULL AND receipt_checked = 0)",
+                                AND payload IS NOT NULL AND receipt_checked = 0
+                                AND failed_permanently = 0)",
             [id.to_string()],
             |r| r.get(0),
         )?;

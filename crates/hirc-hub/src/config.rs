@@ -27,6 +27,7 @@ struct ConfigFile {
     request_timeout: Option<u64>,
     header_timeout: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
     auth_failures_per_minute: Option<u32>,
     trust_forwarded_for: Option<bool>,
     tls_cert: Option<PathBuf>,
@@ -46,6 +47,7 @@ pub(crate) fn apply(mut cli: Cli, matches: &ArgMatches) -> Result<Cli> {
         request_timeout_secs,
         header_timeout_secs,
         max_connections,
+        max_connections_per_address,
         auth_failures_per_minute,
         trust_forwarded_for,
         tls_cert,
@@ -91,6 +93,11 @@ pub(crate) fn apply(mut cli: Cli, matches: &ArgMatches) -> Result<Cli> {
         file.header_timeout
     );
     fill!("max_connections", *max_connections, file.max_connections);
+    fill!(
+        "max_connections_per_address",
+        *max_connections_per_address,
+        file.max_connections_per_address
+    );
     fill!(
         "auth_failures_per_minute",
         *auth_failures_per_minute,

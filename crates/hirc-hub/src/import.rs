@@ -71,20 +71,36 @@ pub fn offline_enrolment(
     }
     let token = secrets::new_token();
     // The desk cannot send a key of its own before it has the file, so its
-    // device key is made here and travels in the file with the token.
-    let device_key = SigningKey::generate();
+    // device key is made here and travels in the file with the token;
+    // unless it is a desk enrolled before whose key the hub knows: it
+    // keeps that one, so what it stored stays its own.
+    let old = match same_desk_as {
+        Some(id) => Some(store.device(id)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "there is no device {id} (`hirc-hub devices` lists them); nothing was enrolled"
+            )
+        })?),
+        None => None,
+    };
+    let kept_key = old.as_ref().and_then(|d| d.device_key.clone());
+    let made_key = kept_key.is_none().then(SigningKey::generate);
+    let public = kept_key
+        .clone()
+        .or_else(|| made_key.as_ref().map(SigningKey::public))
+        .unwrap_or_default();
     let device = match store.redeem(
         &secrets::hash(&secrets::normalise_code(code)),
         &format!("{centre} (offline)"),
         &secrets::hash(&token),
-        Some(&device_key.public()),
+        Some(&public),
         Utc::now(),
     )? {
         Redeem::Enrolled(device) => device,
         other => anyhow::bail!("could not enrol the desk ({other:?})"),
     };
-    if let Some(old) = same_desk_as {
-        store.adopt_key(old, &device_key.public())?;
+    if let (Some(old), None) = (&old, &kept_key) {
+        // A device from before device keys takes the new one.
+        store.adopt_key(old.id, &public)?;
     }
     let file = OfflineEnrolment {
         format: OFFLINE_ENROLMENT_FORMAT.into(),
@@ -96,7 +112,7 @@ pub fn offline_enrolment(
             recipients: recipients.to_vec(),
             receipt_key: Some(receipt_key.public()),
         },
-        device_key_secret: Some(device_key.secret_base64().to_string()),
+        device_key_secret: made_key.map(|k| k.secret_base64().to_string()),
     };
     crate::files::write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     eprintln!(

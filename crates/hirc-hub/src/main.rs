@@ -107,6 +107,14 @@ pub(crate) enum Command {
         /// room. Kept below the process's open-file limit.
         #[arg(long, env = "HIRC_HUB_MAX_CONNECTIONS", default_value_t = 512)]
         max_connections: usize,
+        /// Connections one client address (an IPv6 /64) may hold at once; 0
+        /// for no limit (behind a load balancer on another host).
+        #[arg(
+            long,
+            env = "HIRC_HUB_MAX_CONNECTIONS_PER_ADDRESS",
+            default_value_t = 64
+        )]
+        max_connections_per_address: usize,
         /// Wrong enrolment codes or tokens allowed per client address per
         /// minute; past it that address is refused until the minute is up.
         #[arg(long, env = "HIRC_HUB_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
@@ -362,6 +370,7 @@ fn run(cli: Cli) -> Result<()> {
             request_timeout_secs,
             header_timeout_secs,
             max_connections,
+            max_connections_per_address,
             auth_failures_per_minute,
             trust_forwarded_for,
             tls_cert,
@@ -391,6 +400,7 @@ fn run(cli: Cli) -> Result<()> {
                 tls,
                 header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
                 max_connections: connection_limit(max_connections),
+                max_per_address: max_connections_per_address,
             };
             let store: Arc<dyn HubStore> = Arc::from(open(&dir)?);
             let signer = receipt_key(&dir, store.as_ref())?;

@@ -189,6 +189,10 @@ pub struct Listen {
     /// dribbling client), so a flood of idle connections can neither use up
     /// the hub's file descriptors nor keep a real request out.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold at once, so
+    /// one slow client cannot take every slot; 0 for no limit (behind a
+    /// load balancer on another host). Loopback is never limited.
+    pub max_per_address: usize,
 }
 
 impl Default for Listen {
@@ -197,17 +201,13 @@ impl Default for Listen {
             tls: None,
             header_timeout: Duration::from_secs(10),
             max_connections: 512,
+            max_per_address: 64,
         }
     }
 }
 
 /// The largest enrolment request read.
 const MAX_ENROL_BYTES: usize = 8 * 1024;
-
-/// Connections one address may hold open at once (loopback, where a local
-/// reverse proxy connects from, is exempt): one client, however slow,
-/// cannot take every slot.
-const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 
 /// The most a request's headers may take (hyper's default is about
 /// 400 KiB per connection, which a thousand unfinished requests turn into
@@ -220,6 +220,19 @@ struct Slot {
     close: tokio::sync::oneshot::Sender<()>,
     busy: Arc<AtomicUsize>,
     address: IpAddr,
+}
+
+/// The address a per-address limit counts by: the IPv4 address, or the
+/// IPv6 /64 (one client is often given a whole /64).
+fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(octets))
+        }
+        v4 => v4,
+    }
 }
 
 /// Frees a connection's slot when its task ends, however it ends (a panic
@@ -281,12 +294,30 @@ pub async fn serve_with(
                 let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
                 {
                     let mut open = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let address = peer.ip();
-                    if !address.is_loopback()
-                        && open.values().filter(|s| s.address == address).count() >= MAX_CONNECTIONS_PER_ADDRESS
+                    let address = client_network(peer.ip());
+                    if listen.max_per_address > 0
+                        && !address.is_loopback()
+                        && open.values().filter(|s| s.address == address).count() >= listen.max_per_address
                     {
-                        drop(stream);
-                        continue;
+                        // That client's own oldest idle connection makes room;
+                        // if all of them are mid-request, this one is refused.
+                        let idle = open
+                            .iter()
+                            .find(|(_, s)| s.address == address && s.busy.load(Ordering::SeqCst) == 0)
+                            .map(|(id, _)| *id);
+                        match idle.and_then(|id| open.remove(&id)) {
+                            Some(oldest) => {
+                                let _ = oldest.close.send(());
+                            }
+                            None => {
+                                let now = started.elapsed().as_secs() + 10;
+                                if last_warned.swap(now, Ordering::SeqCst) + 10 <= now {
+                                    tracing::warn!(client = %address, limit = listen.max_per_address, "one client holds too many connections, all busy: refusing more from it");
+                                }
+                                drop(stream);
+                                continue;
+                            }
+                        }
                     }
                     if open.len() >= listen.max_connections.max(1) {
                         // At most one warning every ten seconds.
@@ -310,7 +341,7 @@ pub async fn serve_with(
                             }
                         }
                     }
-                    open.insert(next_id, Slot { close: close_tx, busy: busy.clone(), address: peer.ip() });
+                    open.insert(next_id, Slot { close: close_tx, busy: busy.clone(), address });
                 }
                 let id = next_id;
                 next_id += 1;
@@ -510,13 +541,22 @@ async fn enrol(
             device_key.as_deref(),
             Utc::now(),
         )?;
-        // The desk was this device before: proved by that device's token,
-        // a device from before device keys takes the desk's key.
+        // The desk was this device before: proved by that device's token
+        // (not a revoked one), a device from before device keys takes the
+        // desk's key. The enrolment stands even if this fails.
         if let (Redeem::Enrolled(_), Some(key), Some(previous)) = (&outcome, &device_key, &previous)
-            && let Some(old) = store.device_by_token(&secrets::hash(previous.token.trim()))?
-            && old.id == previous.device_id
         {
-            store.adopt_key(old.id, key)?;
+            let adopted = store
+                .device_by_token(&secrets::hash(previous.token.trim()))
+                .and_then(|old| match old {
+                    Some(old) if old.id == previous.device_id && old.revoked_at.is_none() => {
+                        store.adopt_key(old.id, key)
+                    }
+                    _ => Ok(()),
+                });
+            if let Err(e) = adopted {
+                tracing::warn!(error = %e, "the previous device could not take the desk's key");
+            }
         }
         Ok(outcome)
     })

@@ -213,7 +213,8 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
                 let recorded = with_desk(desk, move |d| {
                     match d.record_delivery(id, revision, &receipt) {
                         Ok(done) => Ok(Ok(done)),
-                        Err(hirc_core::Error::ReceiptRefused(why)) => Ok(Err(why)),
+                        Err(hirc_core::Error::ReceiptRefused(why)) => Ok(Err((false, why))),
+                        Err(e @ hirc_core::Error::ForeignBytes) => Ok(Err((true, e.to_string()))),
                         Err(e) => Err(e.into()),
                     }
                 })
@@ -228,14 +229,16 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
                     // stolen token?): asking again gets the same answer, so
                     // it stops and a coordinator is told why. The report
                     // stays on the desk, whole.
-                    Err(why) if conflict => UploadError::Refused {
+                    Err((true, why)) if conflict => UploadError::Refused {
                         status: 409,
                         kind: Some(hirc_proto::ErrorKind::Conflict),
                         message: format!("the hub refused this report: {why}"),
                     },
                     // Any other receipt that does not check is no delivery:
                     // the report is sent again later (and stays on the desk).
-                    Err(why) => UploadError::BadAnswer(format!("a receipt was refused: {why}")),
+                    Err((_, why)) => {
+                        UploadError::BadAnswer(format!("a receipt was refused: {why}"))
+                    }
                 }
             }
             Err(e) => e,

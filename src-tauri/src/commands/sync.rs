@@ -81,12 +81,13 @@ pub async fn enrol(
     }
     let url = url.trim().trim_end_matches('/').to_string();
     let client = HubClient::new(&url, None)?;
+    let here = url.clone();
     let (device_name, device_key, previous) = state
-        .with_session(|desk, s| {
+        .with_session(move |desk, s| {
             Ok((
                 desk.info().centre_name.clone(),
                 desk.device_key(s)?,
-                desk.previous_device(),
+                desk.previous_device(&here),
             ))
         })
         .await?;

@@ -74,7 +74,7 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
                     code,
                     &device_name,
                     &device_key,
-                    desk.previous_device(),
+                    desk.previous_device(hub),
                 ))?,
                 None,
             )
