@@ -535,7 +535,7 @@ fn delivered_reports_are_purged_after_the_retention_period() {
         .ok();
     assert_eq!(
         run.stdout.lines().next(),
-        Some("retention-days     0"),
+        Some("retention-days          0"),
         "{}",
         run.stdout
     );
@@ -551,7 +551,16 @@ fn delivered_reports_are_purged_after_the_retention_period() {
         .as_coordinator(&["settings", "--auto-lock-minutes", "2"], "")
         .ok();
     assert!(
-        run.stdout.contains("auto-lock-minutes  2"),
+        run.stdout.contains("auto-lock-minutes       2")
+            && run.stdout.contains("interview-lock-minutes  15"),
+        "{}",
+        run.stdout
+    );
+    let run = desk
+        .as_coordinator(&["settings", "--interview-lock-minutes", "30"], "")
+        .ok();
+    assert!(
+        run.stdout.contains("interview-lock-minutes  30"),
         "{}",
         run.stdout
     );

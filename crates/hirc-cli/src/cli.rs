@@ -94,6 +94,10 @@ pub enum Command {
         /// default 5).
         #[arg(long, value_name = "MINUTES")]
         auto_lock_minutes: Option<u32>,
+        /// Minutes the app may sit idle while a report is open (1–60;
+        /// default 15; never less than the auto-lock time).
+        #[arg(long, value_name = "MINUTES")]
+        interview_lock_minutes: Option<u32>,
     },
 }
 

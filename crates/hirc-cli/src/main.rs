@@ -73,7 +73,13 @@ fn run(cli: Cli, data_dir: PathBuf) -> Result<()> {
         Command::Settings {
             retention_days,
             auto_lock_minutes,
-        } => commands::desk::settings(&mut ctx, retention_days, auto_lock_minutes),
+            interview_lock_minutes,
+        } => commands::desk::settings(
+            &mut ctx,
+            retention_days,
+            auto_lock_minutes,
+            interview_lock_minutes,
+        ),
     }
 }
 

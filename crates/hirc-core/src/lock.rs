@@ -1,6 +1,7 @@
-//! The desk's auto-lock time: how long the app may sit idle before it locks
-//! itself. A desk setting (every user of the desk shares it) that only a
-//! coordinator may change; the app, not the engine, measures the idleness.
+//! The desk's auto-lock times: how long the app may sit idle before it locks
+//! itself, anywhere and while a report is open. Desk settings (every user
+//! of the desk shares them) that only a coordinator may change; the app,
+//! not the engine, measures the idleness.
 
 use rusqlite::OptionalExtension;
 
@@ -10,51 +11,108 @@ use crate::error::{Error, Result, classify_sqlite};
 
 /// Minutes of idleness before the app locks, unless a coordinator changes it.
 pub const DEFAULT_AUTO_LOCK_MINUTES: u32 = 5;
+/// Minutes of idleness before the app locks while a report is open: a
+/// volunteer listening to someone may not touch a key for a long while.
+pub const DEFAULT_INTERVIEW_LOCK_MINUTES: u32 = 15;
 /// The longest allowed: a desk left for an hour should not stay open.
 pub const MAX_AUTO_LOCK_MINUTES: u32 = 60;
+
+/// The two idle times, as the setting names them.
+#[derive(Debug, Clone, Copy)]
+enum IdleSetting {
+    /// On every screen but the report form.
+    Anywhere,
+    /// While a report is open.
+    Interview,
+}
+
+impl IdleSetting {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Anywhere => "auto_lock_minutes",
+            Self::Interview => "interview_lock_minutes",
+        }
+    }
+    fn default(self) -> u32 {
+        match self {
+            Self::Anywhere => DEFAULT_AUTO_LOCK_MINUTES,
+            Self::Interview => DEFAULT_INTERVIEW_LOCK_MINUTES,
+        }
+    }
+    fn what(self) -> &'static str {
+        match self {
+            Self::Anywhere => "the auto-lock time",
+            Self::Interview => "the auto-lock time while a report is open",
+        }
+    }
+}
 
 impl Desk {
     /// Minutes of idleness before the app locks (readable while locked, so
     /// the app can apply it from the moment someone unlocks).
     pub fn auto_lock_minutes(&self) -> Result<u32> {
+        self.idle_minutes(IdleSetting::Anywhere)
+    }
+
+    /// Minutes of idleness before the app locks while a report is open
+    /// (never less than [`Desk::auto_lock_minutes`]).
+    pub fn interview_lock_minutes(&self) -> Result<u32> {
+        Ok(self
+            .idle_minutes(IdleSetting::Interview)?
+            .max(self.auto_lock_minutes()?))
+    }
+
+    /// Sets the auto-lock time (coordinators only; audited). 1 to 60 minutes.
+    pub fn set_auto_lock_minutes(&mut self, s: &Session, minutes: u32) -> Result<()> {
+        self.set_idle_minutes(s, IdleSetting::Anywhere, minutes)
+    }
+
+    /// Sets the auto-lock time while a report is open (coordinators only;
+    /// audited). 1 to 60 minutes; a time shorter than the auto-lock time
+    /// counts as the auto-lock time.
+    pub fn set_interview_lock_minutes(&mut self, s: &Session, minutes: u32) -> Result<()> {
+        self.set_idle_minutes(s, IdleSetting::Interview, minutes)
+    }
+
+    fn idle_minutes(&self, setting: IdleSetting) -> Result<u32> {
         let value: Option<String> = self
             .conn
             .query_row(
-                "SELECT value FROM settings WHERE key = 'auto_lock_minutes'",
-                [],
+                "SELECT value FROM settings WHERE key = ?1",
+                [setting.key()],
                 |r| r.get(0),
             )
             .optional()
             .map_err(classify_sqlite)?;
         match value {
-            None => Ok(DEFAULT_AUTO_LOCK_MINUTES),
+            None => Ok(setting.default()),
             Some(v) => v
                 .parse()
-                .map_err(|_| Error::Integrity("the auto-lock setting is not a number")),
+                .map_err(|_| Error::Integrity("an auto-lock setting is not a number")),
         }
     }
 
-    /// Sets the auto-lock time (coordinators only; audited). 1 to 60 minutes.
-    pub fn set_auto_lock_minutes(&mut self, s: &Session, minutes: u32) -> Result<()> {
+    fn set_idle_minutes(&mut self, s: &Session, setting: IdleSetting, minutes: u32) -> Result<()> {
         self.check_session(s)?;
         require_coordinator(s, "changing the auto-lock time")?;
         if !(1..=MAX_AUTO_LOCK_MINUTES).contains(&minutes) {
             return Err(Error::InvalidInput(format!(
-                "the auto-lock time must be from 1 to {MAX_AUTO_LOCK_MINUTES} minutes"
+                "{} must be from 1 to {MAX_AUTO_LOCK_MINUTES} minutes",
+                setting.what()
             )));
         }
         let user = s.user().name.clone();
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('auto_lock_minutes', ?1)
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [minutes.to_string()],
+                [setting.key(), &minutes.to_string()],
             )?;
             audit::append(
                 tx,
                 Some(&user),
                 AuditAction::SettingChanged,
-                Some("auto_lock_minutes"),
+                Some(setting.key()),
                 Some(&minutes.to_string()),
             )
         })
@@ -78,5 +136,22 @@ mod tests {
         assert!(desk.set_auto_lock_minutes(&s, 0).is_err());
         assert!(desk.set_auto_lock_minutes(&s, 61).is_err());
         assert_eq!(desk.auto_lock_minutes().ok(), Some(2));
+    }
+
+    #[test]
+    fn the_interview_lock_is_longer_by_default_and_never_shorter_than_the_auto_lock() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut desk, _) = new_desk(dir.path());
+        let s = desk
+            .unlock("Chris", &pass("chris passphrase"))
+            .expect("unlock");
+        assert_eq!(desk.interview_lock_minutes().ok(), Some(15));
+        desk.set_interview_lock_minutes(&s, 30).expect("set");
+        assert_eq!(desk.interview_lock_minutes().ok(), Some(30));
+        assert_eq!(desk.auto_lock_minutes().ok(), Some(5));
+        desk.set_auto_lock_minutes(&s, 40).expect("set");
+        assert_eq!(desk.interview_lock_minutes().ok(), Some(40));
+        assert!(desk.set_interview_lock_minutes(&s, 61).is_err());
+        assert!(desk.set_interview_lock_minutes(&s, 0).is_err());
     }
 }

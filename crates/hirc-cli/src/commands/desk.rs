@@ -198,6 +198,7 @@ pub fn settings(
     ctx: &mut Ctx,
     retention_days: Option<u32>,
     auto_lock_minutes: Option<u32>,
+    interview_lock_minutes: Option<u32>,
 ) -> Result<()> {
     let (mut desk, session) = ctx.unlock()?;
     if let Some(days) = retention_days {
@@ -206,8 +207,12 @@ pub fn settings(
     if let Some(minutes) = auto_lock_minutes {
         desk.set_auto_lock_minutes(&session, minutes)?;
     }
-    println!("retention-days     {}", desk.retention_days()?);
-    println!("auto-lock-minutes  {}", desk.auto_lock_minutes()?);
+    if let Some(minutes) = interview_lock_minutes {
+        desk.set_interview_lock_minutes(&session, minutes)?;
+    }
+    println!("retention-days          {}", desk.retention_days()?);
+    println!("auto-lock-minutes       {}", desk.auto_lock_minutes()?);
+    println!("interview-lock-minutes  {}", desk.interview_lock_minutes()?);
     Ok(())
 }
 
