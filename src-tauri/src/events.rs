@@ -14,3 +14,13 @@ pub fn sync_status<R: Runtime>(app: &AppHandle<R>, status: &SyncStatus) {
         tracing::warn!("could not send the sync status to the window: {e}");
     }
 }
+
+/// The desk locked itself after resting past its auto-lock time: no payload.
+pub const DESK_LOCKED: &str = "desk-locked";
+
+/// Tells the window the desk has locked itself.
+pub fn desk_locked<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(e) = app.emit(DESK_LOCKED, ()) {
+        tracing::warn!("could not tell the window the desk locked: {e}");
+    }
+}

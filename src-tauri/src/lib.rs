@@ -8,12 +8,16 @@
 //! - [`error`]: the `{kind, message}` error every command returns.
 //! - `resume`: where each user was in the form.
 //! - `files`: the one atomic, owner-only file writer (resume file, exports).
+//! - [`idle`]: the auto-lock, enforced here (the window only warns).
+//! - `interface_language`: the language the app reopens in.
 //! - `webview`: settings of the platform's web view.
 
 pub mod commands;
 pub mod error;
 pub mod events;
 mod files;
+pub mod idle;
+mod interface_language;
 mod resume;
 pub mod state;
 mod webview;
@@ -30,6 +34,10 @@ pub use state::AppState;
 pub const DATA_DIR_ENV: &str = "HIRC_DATA_DIR";
 /// Tests only: a cheap scrypt cost for new passphrases (as in `hirc`).
 pub const INSECURE_KDF_ENV: &str = "HIRC_INSECURE_KDF_LOG_N";
+/// How often the watchdog looks at the idle clock: a desk locks at most this
+/// long after its time.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Set by `scripts/run`: a development desk with a local test hub.
 pub const DEV_MODE_ENV: &str = "HIRC_DEV_MODE";
 
@@ -44,6 +52,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri
             desk::set_up_desk,
             desk::unlock,
             desk::lock,
+            desk::still_here,
+            desk::set_interface_language,
+            desk::set_window_title,
             desk::vocabulary,
             reports::list_reports,
             reports::new_draft,
@@ -64,6 +75,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri
             users::add_user,
             users::remove_user,
             users::reset_passphrase,
+            users::change_own_passphrase,
             settings::settings,
             settings::set_settings,
             summary::summary,
@@ -128,6 +140,17 @@ pub fn run() -> ExitCode {
                     Ok(Some(_)) => state.start_sync(&handle).await,
                     Ok(None) => {}
                     Err(e) => tracing::warn!("the desk could not be opened for uploads: {e}"),
+                }
+            });
+            // The auto-lock's watchdog: the session ends when the desk has
+            // rested past its time, whatever the window does.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    tokio::time::sleep(IDLE_CHECK).await;
+                    if handle.state::<AppState>().lock_if_idle().await {
+                        events::desk_locked(&handle);
+                    }
                 }
             });
             Ok(())

@@ -20,6 +20,7 @@ use tauri::{AppHandle, Runtime};
 
 use crate::error::{CommandError, CommandResult};
 use crate::events;
+use crate::idle::IdleWatch;
 
 /// How often the worker looks for new work, besides "Sync now" and the
 /// nudge after every submit.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub kdf: KdfCost,
     /// Whether this is a development desk (the UI shows a banner).
     pub dev_mode: bool,
+    /// When the desk was last used: the auto-lock.
+    pub idle: IdleWatch,
     inner: tokio::sync::Mutex<Inner>,
 }
 
@@ -56,6 +59,7 @@ impl AppState {
             data_dir,
             kdf,
             dev_mode,
+            idle: IdleWatch::new(crate::idle::minute(), std::time::Instant::now()),
             inner: tokio::sync::Mutex::new(Inner::default()),
         }
     }
@@ -142,10 +146,54 @@ impl AppState {
         inner.sync = Some(Sync { worker, forward });
     }
 
-    /// Starts a session (the worker keeps running as it was).
+    /// Starts a session (the worker keeps running as it was), with the
+    /// idle clock at zero and the desk's auto-lock times.
     pub async fn begin<R: Runtime>(&self, app: &AppHandle<R>, session: Session) {
+        self.idle.touch(std::time::Instant::now(), false);
         self.inner.lock().await.session = Some(Arc::new(session));
+        self.read_idle_limits().await;
         self.start_sync(app).await;
+    }
+
+    /// Reads the desk's auto-lock times into the idle clock (at unlock,
+    /// and after a coordinator changes them).
+    pub async fn read_idle_limits(&self) {
+        let Ok(Some(desk)) = self.desk().await else {
+            return;
+        };
+        let limits = blocking(move || {
+            let desk = desk
+                .lock()
+                .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+            Ok((desk.auto_lock_minutes()?, desk.interview_lock_minutes()?))
+        })
+        .await;
+        match limits {
+            Ok((anywhere, interview)) => self.idle.set_limits(anywhere, interview),
+            // The defaults stay: the desk still locks.
+            Err(e) => tracing::warn!("the auto-lock times could not be read: {}", e.message),
+        }
+    }
+
+    /// Whether someone is signed in.
+    pub async fn unlocked(&self) -> bool {
+        self.inner.lock().await.session.is_some()
+    }
+
+    /// Ends the session if the desk has rested past its limit; says so.
+    pub async fn lock_if_idle(&self) -> bool {
+        if !self.unlocked().await {
+            return false;
+        }
+        let Some(rested) = self.idle.overdue(std::time::Instant::now()) else {
+            return false;
+        };
+        self.end().await;
+        tracing::info!(
+            "the desk locked itself after {} s without use",
+            rested.as_secs()
+        );
+        true
     }
 
     /// Ends the session: its keys are dropped (zeroized) once no command

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::error::{CommandError, CommandResult};
+use crate::interface_language;
 use crate::state::{AppState, blocking};
 
 /// What the window needs before anyone unlocks.
@@ -25,6 +26,13 @@ pub struct DeskState {
     pub unlocked: Option<UserEntry>,
     /// Minutes of idleness before the app locks.
     pub auto_lock_minutes: u32,
+    /// Minutes of idleness before the app locks while a report is open.
+    pub interview_lock_minutes: u32,
+    /// How long an auto-lock minute lasts, in milliseconds (60,000; shorter
+    /// only for tests of a debug build).
+    pub idle_minute_ms: u64,
+    /// The interface language last chosen on this desk, if any.
+    pub interface_language: Option<String>,
     /// A development desk (local test hub): the UI says so on every screen.
     pub dev_mode: bool,
 }
@@ -50,10 +58,15 @@ pub async fn desk_state(state: State<'_, AppState>) -> CommandResult<DeskState> 
             users: Vec::new(),
             unlocked: None,
             auto_lock_minutes: hirc_core::lock::DEFAULT_AUTO_LOCK_MINUTES,
+            interview_lock_minutes: hirc_core::lock::DEFAULT_INTERVIEW_LOCK_MINUTES,
+            idle_minute_ms: idle_minute_ms(&state),
+            interface_language: interface_language::get(&state.data_dir),
             dev_mode: state.dev_mode,
         });
     };
     let dev_mode = state.dev_mode;
+    let idle_minute_ms = idle_minute_ms(&state);
+    let interface_language = interface_language::get(&state.data_dir);
     blocking(move || {
         let desk = desk
             .lock()
@@ -65,10 +78,17 @@ pub async fn desk_state(state: State<'_, AppState>) -> CommandResult<DeskState> 
             users: desk.users()?.iter().map(entry).collect(),
             unlocked,
             auto_lock_minutes: desk.auto_lock_minutes()?,
+            interview_lock_minutes: desk.interview_lock_minutes()?,
+            idle_minute_ms,
+            interface_language,
             dev_mode,
         })
     })
     .await
+}
+
+fn idle_minute_ms(state: &AppState) -> u64 {
+    u64::try_from(state.idle.minute().as_millis()).unwrap_or(60_000)
 }
 
 fn entry(u: &hirc_core::User) -> UserEntry {
@@ -157,6 +177,40 @@ pub async fn lock(state: State<'_, AppState>) -> CommandResult<()> {
     state.end().await;
     Ok(())
 }
+
+/// Someone is using the desk (a key, a click, a scroll): the auto-lock's
+/// clock starts again. `interviewing`: a report is open, so the longer
+/// idle time applies. Answers how many seconds the desk may now rest.
+#[tauri::command]
+pub fn still_here(state: State<'_, AppState>, interviewing: bool) -> u64 {
+    state.idle.touch(std::time::Instant::now(), interviewing);
+    state.idle.limit().as_secs()
+}
+
+/// Remembers the interface language for the next start (not personal: the
+/// language of the volunteers' screens, kept beside the store).
+#[tauri::command]
+pub fn set_interface_language(state: State<'_, AppState>, language: String) -> CommandResult<()> {
+    interface_language::set(&state.data_dir, &language)
+}
+
+/// The window's title: the app's name, or a neutral one while quick-hide
+/// shows its neutral screen (the title is on the taskbar for anyone to see).
+#[tauri::command]
+pub fn set_window_title<R: Runtime>(
+    window: tauri::WebviewWindow<R>,
+    hidden: bool,
+) -> CommandResult<()> {
+    let title = if hidden { NEUTRAL_TITLE } else { APP_TITLE };
+    window
+        .set_title(title)
+        .map_err(|e| CommandError::internal(format!("the window title could not be set: {e}")))
+}
+
+/// The window's title while in use.
+pub const APP_TITLE: &str = "HIRC Desk";
+/// The window's title while hidden: says nothing of what the desk is for.
+pub const NEUTRAL_TITLE: &str = "Community information";
 
 /// One choice in a list.
 #[derive(Debug, Serialize)]

@@ -1,4 +1,4 @@
-//! Desk settings: auto-lock and retention.
+//! Desk settings: the auto-lock times and retention.
 
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -11,6 +11,9 @@ use crate::state::AppState;
 pub struct Settings {
     /// Minutes of idleness before the app locks (1–60).
     pub auto_lock_minutes: u32,
+    /// Minutes of idleness before the app locks while a report is open
+    /// (1–60; never less than `auto_lock_minutes`).
+    pub interview_lock_minutes: u32,
     /// Days a delivered report's personal data stay on the desk.
     pub retention_days: u32,
 }
@@ -22,6 +25,7 @@ pub async fn settings(state: State<'_, AppState>) -> CommandResult<Settings> {
         .with_session(|desk, _| {
             Ok(Settings {
                 auto_lock_minutes: desk.auto_lock_minutes()?,
+                interview_lock_minutes: desk.interview_lock_minutes()?,
                 retention_days: desk.retention_days()?,
             })
         })
@@ -34,15 +38,24 @@ pub async fn set_settings(
     state: State<'_, AppState>,
     settings: Settings,
 ) -> CommandResult<Settings> {
-    state
+    let saved = state
         .with_session(move |desk, s| {
             if desk.auto_lock_minutes()? != settings.auto_lock_minutes {
                 desk.set_auto_lock_minutes(s, settings.auto_lock_minutes)?;
             }
+            if desk.interview_lock_minutes()? != settings.interview_lock_minutes {
+                desk.set_interview_lock_minutes(s, settings.interview_lock_minutes)?;
+            }
             if desk.retention_days()? != settings.retention_days {
                 desk.set_retention_days(s, settings.retention_days)?;
             }
-            Ok(settings)
+            Ok(Settings {
+                auto_lock_minutes: desk.auto_lock_minutes()?,
+                interview_lock_minutes: desk.interview_lock_minutes()?,
+                retention_days: desk.retention_days()?,
+            })
         })
-        .await
+        .await?;
+    state.read_idle_limits().await;
+    Ok(saved)
 }

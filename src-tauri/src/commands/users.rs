@@ -53,3 +53,24 @@ pub async fn reset_passphrase(
         })
         .await
 }
+
+/// Changes the signed-in user's own passphrase, once the current one is
+/// typed again (an unlocked desk left for a moment must not let a passer-by
+/// take someone's passphrase over).
+#[tauri::command]
+pub async fn change_own_passphrase(
+    state: State<'_, AppState>,
+    current: String,
+    new: String,
+) -> CommandResult<()> {
+    let kdf = state.kdf;
+    state
+        .with_session(move |desk, s| {
+            let name = s.user().name.clone();
+            // Checking the current passphrase is an unlock (audited, and
+            // slowed after a wrong one); its session is dropped at once.
+            drop(desk.unlock(&name, &Passphrase::new(current))?);
+            desk.set_passphrase(s, &name, &Passphrase::new(new), kdf)
+        })
+        .await
+}
