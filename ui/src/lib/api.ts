@@ -33,6 +33,12 @@ export interface DeskState {
   users: UserEntry[];
   unlocked: UserEntry | null;
   auto_lock_minutes: number;
+  /** The auto-lock time while a report is open. */
+  interview_lock_minutes: number;
+  /** How long an auto-lock minute lasts (60,000 ms; shorter in tests). */
+  idle_minute_ms: number;
+  /** The interface language last chosen on this desk. */
+  interface_language: string | null;
   dev_mode: boolean;
 }
 export interface Choice {
@@ -104,6 +110,7 @@ export interface HubInfo {
 }
 export interface Settings {
   auto_lock_minutes: number;
+  interview_lock_minutes: number;
   retention_days: number;
 }
 export interface Period {
@@ -133,6 +140,8 @@ export interface Summary {
 export type ExportFormat = 'csv' | 'xlsx' | 'pdf';
 
 export const SYNC_STATUS_EVENT = 'sync-status';
+/** The Rust side locked the desk after it rested past its auto-lock time. */
+export const DESK_LOCKED_EVENT = 'desk-locked';
 
 export const api = {
   deskState: () => invoke<DeskState>('desk_state'),
@@ -140,6 +149,9 @@ export const api = {
     invoke<{ recovery_code: string }>('set_up_desk', a),
   unlock: (name: string, passphrase: string) => invoke<UserEntry>('unlock', { name, passphrase }),
   lock: () => invoke<void>('lock'),
+  stillHere: (interviewing: boolean) => invoke<number>('still_here', { interviewing }),
+  setInterfaceLanguage: (language: string) => invoke<void>('set_interface_language', { language }),
+  setWindowTitle: (hidden: boolean) => invoke<void>('set_window_title', { hidden }),
   vocabulary: () => invoke<Vocabulary>('vocabulary'),
   listReports: () => invoke<ReportList>('list_reports'),
   newDraft: (report: Report) => invoke<string>('new_draft', { report }),
@@ -160,6 +172,8 @@ export const api = {
   addUser: (name: string, role: Role, passphrase: string) => invoke<User>('add_user', { name, role, passphrase }),
   removeUser: (name: string) => invoke<void>('remove_user', { name }),
   resetPassphrase: (name: string, passphrase: string) => invoke<void>('reset_passphrase', { name, passphrase }),
+  changeOwnPassphrase: (current: string, next: string) =>
+    invoke<void>('change_own_passphrase', { current, new: next }),
   settings: () => invoke<Settings>('settings'),
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
   summary: (period: Period) => invoke<Summary>('summary', { period }),
@@ -167,6 +181,7 @@ export const api = {
     invoke<string | null>('export_summary', { period, format }),
   onSyncStatus: (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>(SYNC_STATUS_EVENT, (e) => f(e.payload)),
+  onDeskLocked: (f: () => void): Promise<UnlistenFn> => listen(DESK_LOCKED_EVENT, () => f()),
 };
 
 /** Whether a rejection is one of ours (and not a programming error). */

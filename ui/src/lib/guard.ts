@@ -1,31 +1,83 @@
 // The two ways the desk protects itself when the ambassador looks away:
-// an idle timer that locks, and a quick-hide key (Escape twice) that
+// an auto-lock that warns first, and a quick-hide key (Escape twice) that
 // blanks the screen at once.
 
-/** Calls `onIdle` after `minutes` without activity; `poke` on activity. */
-export class IdleTimer {
-  private timer: ReturnType<typeof setTimeout> | undefined;
+/** What the idle watch tells the app. */
+export interface IdleEvents {
+  /** Tell the Rust side someone is here (it keeps the real clock). */
+  report: () => void;
+  /** The desk locks at `lockAt` (ms, `Date.now()` time) unless a key is pressed. */
+  warn: (lockAt: number) => void;
+  /** Someone pressed a key or moved the mouse during the warning. */
+  dismiss: () => void;
+  /** The desk should have locked by now and has not said so: lock here. */
+  overdue: () => void;
+}
+
+/** The window's side of the auto-lock. The Rust side locks (it keeps the
+ *  clock, from the activity reported to it); this reports activity, at
+ *  most every `minute / 12` and at once when the warning is showing, and
+ *  warns for the last minute (or the last half of a shorter time). Its
+ *  clock starts at each report, so it never warns later than the real
+ *  lock. */
+export class IdleWatch {
+  private lastReport = -Infinity;
+  private timers: ReturnType<typeof setTimeout>[] = [];
+  private warning = false;
+  private limitMs = 5 * 60_000;
+  private running = false;
   constructor(
-    private minutes: number,
-    private onIdle: () => void,
+    private minuteMs: number,
+    private events: IdleEvents,
+    private now: () => number = () => Date.now(),
   ) {}
+
+  /** The idle time now in force (changes when a report opens or closes). */
+  setLimit(minutes: number, minuteMs = this.minuteMs): void {
+    this.minuteMs = minuteMs;
+    this.limitMs = Math.max(1, minutes) * minuteMs;
+    if (this.running) this.report();
+  }
   start(): void {
-    this.poke();
-  }
-  poke(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.onIdle();
-    }, this.minutes * 60_000);
-  }
-  setMinutes(minutes: number): void {
-    this.minutes = minutes;
-    if (this.timer !== undefined) this.poke();
+    this.running = true;
+    this.report();
   }
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.running = false;
+    this.clear();
+    if (this.warning) {
+      this.warning = false;
+      this.events.dismiss();
+    }
+  }
+  /** A key, a click, a scroll. */
+  activity(): void {
+    if (!this.running) return;
+    if (this.warning || this.now() - this.lastReport >= this.minuteMs / 12) this.report();
+  }
+  private clear(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+  }
+  private report(): void {
+    this.lastReport = this.now();
+    this.events.report();
+    if (this.warning) {
+      this.warning = false;
+      this.events.dismiss();
+    }
+    this.clear();
+    const lead = Math.min(this.minuteMs, this.limitMs / 2);
+    const lockAt = this.lastReport + this.limitMs;
+    this.timers.push(
+      setTimeout(() => {
+        this.warning = true;
+        this.events.warn(lockAt);
+      }, this.limitMs - lead),
+      // The Rust side looks twice a second; past a few seconds more, it
+      // has not managed to say so, and the window locks itself.
+      setTimeout(() => this.events.overdue(), this.limitMs + Math.max(3000, this.minuteMs / 10)),
+    );
   }
 }
 

@@ -51,7 +51,7 @@ export function keysOf(lang: Lang): string[] {
   return Object.keys(tables[lang]);
 }
 
-const locale = () => (i18n.lang === 'en' ? 'en-GB' : i18n.lang);
+export const locale = (): string => (i18n.lang === 'en' ? 'en-GB' : i18n.lang);
 
 /** A calendar day (YYYY-MM-DD) in the interface language: "1 October 2026". */
 export function day(isoDate: string): string {

@@ -27,8 +27,9 @@ import type {
   User,
   Vocabulary,
 } from '../../src/lib/api';
-import { SYNC_STATUS_EVENT } from '../../src/lib/api';
+import { DESK_LOCKED_EVENT, SYNC_STATUS_EVENT } from '../../src/lib/api';
 import vocabulary from './fixtures/vocabulary.json';
+import { MIN_PASSPHRASE_CHARS } from '../../src/lib/passphrase';
 
 export const PASSPHRASE = 'correct horse battery staple';
 
@@ -56,12 +57,20 @@ const desk = {
   centreCode: null as string | null,
   users: [] as StoredUser[],
   unlocked: null as StoredUser | null,
-  settings: { auto_lock_minutes: 5, retention_days: 1095 } as Settings,
+  settings: { auto_lock_minutes: 5, interview_lock_minutes: 15, retention_days: 1095 } as Settings,
   reports: [] as StoredReport[],
   place: null as Place | null,
   hub: null as HubInfo | null,
   lastSuccess: null as string | null,
   aside: [] as SetAside[],
+  // The auto-lock, kept here as the Rust side keeps it: `?minute=ms` makes
+  // its minutes short for the tests.
+  minuteMs: Number(new URLSearchParams(location.search).get('minute') ?? 60_000),
+  lastActivity: Date.now(),
+  interviewing: false,
+  // The interface language survives a reload, as the file beside the store does.
+  language: localStorage.getItem('fake-desk-language'),
+  title: 'HIRC Desk',
 };
 
 function fail(kind: string, message: string, fields?: FieldProblem[]): never {
@@ -127,6 +136,9 @@ function deskState(): DeskState {
     users: desk.users.map(({ name, role }) => ({ name, role })),
     unlocked: desk.unlocked ? { name: desk.unlocked.name, role: desk.unlocked.role } : null,
     auto_lock_minutes: desk.settings.auto_lock_minutes,
+    interview_lock_minutes: desk.settings.interview_lock_minutes,
+    idle_minute_ms: desk.minuteMs,
+    interface_language: desk.language,
     dev_mode: false,
   };
 }
@@ -235,10 +247,23 @@ const commands: Record<string, (a: Args) => unknown> = {
     const who = desk.users.find((u) => u.name === a.name) ?? fail('no_such_user', `There is no user called ${String(a.name)}.`);
     if (who.passphrase !== a.passphrase) fail('wrong_passphrase', `That is not ${who.name}'s passphrase.`);
     desk.unlocked = who;
+    desk.lastActivity = Date.now();
     return { name: who.name, role: who.role };
   },
   lock: () => {
     desk.unlocked = null;
+  },
+  still_here: (a) => {
+    desk.lastActivity = Date.now();
+    desk.interviewing = a.interviewing === true;
+    return idleLimitMs() / 1000;
+  },
+  set_interface_language: (a) => {
+    desk.language = String(a.language);
+    localStorage.setItem('fake-desk-language', desk.language);
+  },
+  set_window_title: (a) => {
+    desk.title = a.hidden ? 'Community information' : 'HIRC Desk';
   },
   list_reports: () => {
     mustBeUnlocked();
@@ -318,6 +343,7 @@ const commands: Record<string, (a: Args) => unknown> = {
   add_user: (a) => {
     mustBeCoordinator();
     if (desk.users.some((u) => u.name === a.name)) fail('user_exists', `There is already a user called ${String(a.name)}.`);
+    if (String(a.passphrase).length < MIN_PASSPHRASE_CHARS) fail('weak_passphrase', 'The passphrase is too short.');
     const added = { ...user(String(a.name), a.role as Role), passphrase: String(a.passphrase) };
     desk.users.push(added);
     return { id: added.id, name: added.name, role: added.role, created_at: added.created_at };
@@ -330,6 +356,12 @@ const commands: Record<string, (a: Args) => unknown> = {
     mustBeCoordinator();
     const who = desk.users.find((u) => u.name === a.name) ?? fail('no_such_user', `There is no user called ${String(a.name)}.`);
     who.passphrase = String(a.passphrase);
+  },
+  change_own_passphrase: (a) => {
+    const who = mustBeUnlocked();
+    if (who.passphrase !== a.current) fail('wrong_passphrase', `That is not ${who.name}'s passphrase.`);
+    if (String(a.new).length < MIN_PASSPHRASE_CHARS) fail('weak_passphrase', 'The passphrase is too short.');
+    who.passphrase = String(a.new);
   },
   settings: () => desk.settings,
   set_settings: (a) => {
@@ -350,6 +382,11 @@ const commands: Record<string, (a: Args) => unknown> = {
     return null;
   },
 };
+
+function idleLimitMs(): number {
+  const { auto_lock_minutes, interview_lock_minutes } = desk.settings;
+  return desk.minuteMs * (desk.interviewing ? Math.max(interview_lock_minutes, auto_lock_minutes) : auto_lock_minutes);
+}
 
 /** Every command the UI called, in order, for the tests to inspect. */
 const calls: string[] = [];
@@ -378,9 +415,21 @@ export function install(kind: string | null) {
     },
     { shouldMockEvents: true },
   );
+  // The auto-lock's watchdog, as the Rust side runs it.
+  setInterval(() => {
+    if (desk.unlocked && Date.now() - desk.lastActivity >= idleLimitMs()) {
+      desk.unlocked = null;
+      void emit(DESK_LOCKED_EVENT, null);
+    }
+  }, 200);
   // `announce` sends a sync status as the worker would, with `change` over the desk's own.
   const announce = (change: Partial<SyncStatus>) => emit(SYNC_STATUS_EVENT, { ...syncStatus(), ...change });
-  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce, exports };
+  const state = () => ({ title: desk.title, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
+  // `setLocks` sets the auto-lock times as a coordinator would.
+  const setLocks = (anywhere: number, interview: number) => {
+    desk.settings = { ...desk.settings, auto_lock_minutes: anywhere, interview_lock_minutes: interview };
+  };
+  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce, exports, state, setLocks };
 }
 
 install(new URLSearchParams(location.search).get('desk'));

@@ -1,34 +1,68 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Autosaver, DoubleEscape, IdleTimer } from '../../src/lib/guard';
+import { Autosaver, DoubleEscape, IdleWatch } from '../../src/lib/guard';
 
 afterEach(() => vi.useRealTimers());
 
-describe('IdleTimer', () => {
-  it('fires after the idle time, and activity puts it off', () => {
+function watch(minuteMs = 60_000) {
+  const calls: string[] = [];
+  const w = new IdleWatch(minuteMs, {
+    report: () => calls.push('report'),
+    warn: (lockAt) => calls.push(`warn ${lockAt - Date.now()}`),
+    dismiss: () => calls.push('dismiss'),
+    overdue: () => calls.push('overdue'),
+  });
+  return { w, calls };
+}
+
+describe('IdleWatch', () => {
+  it('warns for the last minute, and a key during the warning reports at once', () => {
     vi.useFakeTimers();
-    const onIdle = vi.fn();
-    const timer = new IdleTimer(5, onIdle);
-    timer.start();
+    const { w, calls } = watch();
+    w.setLimit(5);
+    w.start();
+    vi.advanceTimersByTime(4 * 60_000 - 1);
+    expect(calls).toEqual(['report']);
+    vi.advanceTimersByTime(1);
+    expect(calls).toEqual(['report', 'warn 60000']);
+    w.activity();
+    expect(calls).toEqual(['report', 'warn 60000', 'report', 'dismiss']);
     vi.advanceTimersByTime(4 * 60_000);
-    timer.poke();
-    vi.advanceTimersByTime(4 * 60_000);
-    expect(onIdle).not.toHaveBeenCalled();
-    vi.advanceTimersByTime(60_000);
-    expect(onIdle).toHaveBeenCalledTimes(1);
+    expect(calls.at(-1)).toBe('warn 60000');
   });
 
-  it('takes a new idle time at once, and stops', () => {
+  it('reports activity at most every five seconds outside the warning', () => {
     vi.useFakeTimers();
-    const onIdle = vi.fn();
-    const timer = new IdleTimer(5, onIdle);
-    timer.start();
-    timer.setMinutes(1);
+    const { w, calls } = watch();
+    w.start();
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(1000);
+      w.activity();
+    }
+    expect(calls.filter((c) => c === 'report')).toHaveLength(3);
+  });
+
+  it('locks by itself only when the Rust side has not, and a longer time applies in a report', () => {
+    vi.useFakeTimers();
+    const { w, calls } = watch();
+    w.start();
+    w.setLimit(15);
+    vi.advanceTimersByTime(15 * 60_000 + 5_999);
+    expect(calls.includes('overdue')).toBe(false);
+    expect(calls.filter((c) => c.startsWith('warn'))).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(calls.at(-1)).toBe('overdue');
+  });
+
+  it('warns for the last half of a time shorter than two minutes, and stops', () => {
+    vi.useFakeTimers();
+    const { w, calls } = watch(1000);
+    w.setLimit(1);
+    w.start();
+    vi.advanceTimersByTime(500);
+    expect(calls).toEqual(['report', 'warn 500']);
+    w.stop();
     vi.advanceTimersByTime(60_000);
-    expect(onIdle).toHaveBeenCalledTimes(1);
-    timer.start();
-    timer.stop();
-    vi.advanceTimersByTime(10 * 60_000);
-    expect(onIdle).toHaveBeenCalledTimes(1);
+    expect(calls).toEqual(['report', 'warn 500', 'dismiss']);
   });
 });
 

@@ -1,0 +1,141 @@
+// Reading answers the way people write them (times, dates, digits in any
+// script), settling questions earlier answers decide, and showing answers
+// back in the person's language. The report itself keeps the engine's
+// forms: "17:30", "2026-03-27", language tags, closed-list words.
+import type { Report } from './api';
+import { getPath, setPath } from './form';
+
+const ARABIC_INDIC = /[\u0660-\u0669\u06F0-\u06F9]/g;
+
+/** Digits of any script the desk is used in (Urdu's ۰–۹, Arabic's ٠–٩)
+ *  as ASCII digits. */
+export function asciiDigits(text: string): string {
+  return text.replace(ARABIC_INDIC, (d) => String((d.charCodeAt(0) - 0x0660) % 0x90));
+}
+
+/** A time of day as people write it ("17:30", "17.30", "1730", "5.30pm",
+ *  "5:30 p.m.", "5pm", "noon") as `HH:MM`; `''` for an empty field;
+ *  `null` when it cannot be read (a bare "5" is morning or evening). */
+export function parseTime(input: string): string | null {
+  const text = asciiDigits(input).trim().toLowerCase().replace(/\s+/g, ' ');
+  if (text === '') return '';
+  if (text === 'noon' || text === 'midday') return '12:00';
+  if (text === 'midnight') return '00:00';
+  const m = /^(\d{1,2})(?:\s?[:.h]?\s?(\d{2}))?\s?(am|pm|a\.m\.?|p\.m\.?)?$/.exec(text);
+  if (!m) return null;
+  let hour = Number(m[1]);
+  const minute = m[2] === undefined ? 0 : Number(m[2]);
+  const half = m[3]?.[0];
+  if (minute > 59) return null;
+  if (half) {
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (half === 'p' ? 12 : 0);
+  } else {
+    if (hour > 23) return null;
+    // "5" alone: five in the morning or the evening? Ask.
+    if (m[2] === undefined && hour >= 1 && hour <= 12) return null;
+  }
+  return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+}
+
+/** The month a person typed, as 1–12: a number, or a month's name or its
+ *  first three letters in English or in `locale` ("March", "mar", "marzec"). */
+export function parseMonth(input: string, locale: string): number | null {
+  const text = asciiDigits(input).trim().toLowerCase().replace(/\.$/, '');
+  if (text === '') return null;
+  if (/^\d{1,2}$/.test(text)) {
+    const n = Number(text);
+    return n >= 1 && n <= 12 ? n : null;
+  }
+  if (text.length < 3) return null;
+  for (const loc of new Set(['en-GB', locale])) {
+    for (let m = 0; m < 12; m++) {
+      const day = new Date(Date.UTC(2026, m, 15));
+      for (const style of ['long', 'short'] as const) {
+        for (const form of [{ month: style }, { month: style, day: 'numeric' }] as Intl.DateTimeFormatOptions[]) {
+          // Polish names a month differently alone and in a date ("marzec",
+          // "27 marca"): both are taken.
+          const parts = new Intl.DateTimeFormat(loc, { ...form, timeZone: 'UTC' }).formatToParts(day);
+          const name = parts.find((p) => p.type === 'month')?.value.toLowerCase().replace(/\.$/, '');
+          if (name && (name === text || (text.length >= 3 && name.startsWith(text)))) return m + 1;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** A whole date typed or pasted into the day box ("27/3/2026",
+ *  "27.03.26", "27 March 2026") as its three parts; null if it is not one. */
+export function splitTypedDate(input: string): { day: string; month: string; year: string } | null {
+  const m = /^\s*(\d{1,2})\s*[/.\-\s]\s*([^\s/.\-]+)\.?\s*[/.\-\s]\s*(\d{2}|\d{4})\s*$/.exec(asciiDigits(input));
+  return m ? { day: m[1], month: m[2], year: m[3] } : null;
+}
+
+/** A two-digit year as four: "26" is 2026, "98" is 1998 (a year not yet
+ *  reached is taken from the last century). */
+export function fullYear(input: string, today = new Date()): string {
+  const text = asciiDigits(input).trim();
+  if (!/^\d{2}$/.test(text)) return text;
+  const y = 2000 + Number(text);
+  return String(y > today.getFullYear() ? y - 100 : y);
+}
+
+// ---- questions that earlier answers decide --------------------------------
+
+/** Injuries that make "was medical treatment needed?" a question. */
+const HURT = ['minor', 'serious'];
+
+/** Whether the police-contact question applies: the report goes to the
+ *  police with the person's details, and they are not anonymous. */
+export function asksPoliceContact(r: Report): boolean {
+  return getPath(r, 'consent.pass_to_police') === 'identified' && r.anonymous !== true;
+}
+
+/** Whether the medical-treatment question applies (someone was hurt). */
+export function asksMedicalTreatment(r: Report): boolean {
+  return HURT.includes(String(r.injury));
+}
+
+/** The report with what earlier answers decide settled: the police cannot
+ *  contact a person whose details they will not have (the answer is "No",
+ *  and the question is not asked); treatment is not asked when nobody was
+ *  hurt. A question that comes back into play is asked afresh, never
+ *  pre-answered. Only closed answers change, never typed text. */
+export function settle(before: Report, after: Report): Report {
+  let r = after;
+  if (!asksPoliceContact(r)) {
+    if (getPath(r, 'consent.police_may_contact') !== false) r = setPath(r, 'consent.police_may_contact', false);
+  } else if (!asksPoliceContact(before)) {
+    r = setPath(r, 'consent.police_may_contact', undefined);
+  }
+  if (!asksMedicalTreatment(r) && r.medical_treatment !== undefined) r = setPath(r, 'medical_treatment', undefined);
+  return r;
+}
+
+// ---- languages --------------------------------------------------------------
+
+/** Languages offered for "the language the report was taken in" and the
+ *  person's preferred language: the desk's three, then those most spoken
+ *  in England after English (Census 2021), and British Sign Language. */
+export const LANGUAGE_TAGS = [
+  'en', 'pl', 'ur',
+  'pa', 'bn', 'gu', 'ro', 'pt', 'es', 'ar', 'lt', 'it', 'fr', 'ta', 'zh', 'tr', 'so', 'fa', 'ku', 'ps',
+  'uk', 'ru', 'bg', 'hu', 'sq', 'ti', 'am', 'cy', 'bfi',
+];
+
+/** A language's name in `locale` (and in itself, where different):
+ *  "Polish (polski)". The tag itself if the platform knows no name. */
+export function languageName(tag: string, locale: string): string {
+  const name = (loc: string) => {
+    try {
+      const n = new Intl.DisplayNames([loc], { type: 'language', fallback: 'none' }).of(tag);
+      return n && n !== tag ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  const here = name(locale) ?? name('en') ?? tag;
+  const own = tag === 'bfi' ? null : name(tag);
+  return own && own.toLowerCase() !== here.toLowerCase() ? `${here} (${own})` : here;
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { asciiDigits, fullYear, languageName, parseMonth, parseTime, settle, splitTypedDate } from '../../src/lib/answers';
+import { emptyReport, setPath } from '../../src/lib/form';
+
+describe('times as people write them', () => {
+  it.each([
+    ['17:30', '17:30'],
+    ['17.30', '17:30'],
+    ['1730', '17:30'],
+    ['5.30pm', '17:30'],
+    ['5:30 p.m.', '17:30'],
+    ['5 PM', '17:00'],
+    ['12.15am', '00:15'],
+    ['12pm', '12:00'],
+    ['9.05', '09:05'],
+    ['17h30', '17:30'],
+    ['noon', '12:00'],
+    ['۱۷:۳۰', '17:30'],
+    ['', ''],
+  ])('%s is %s', (typed, time) => expect(parseTime(typed)).toBe(time));
+
+  it.each(['5', '17:3', '25:00', '13pm', '17:75', 'teatime'])('%s cannot be read', (typed) => expect(parseTime(typed)).toBeNull());
+});
+
+describe('dates as people write them', () => {
+  it('reads months by number or name, in English and in the interface language', () => {
+    expect(parseMonth('3', 'en-GB')).toBe(3);
+    expect(parseMonth('March', 'en-GB')).toBe(3);
+    expect(parseMonth('mar', 'en-GB')).toBe(3);
+    expect(parseMonth('marzec', 'pl')).toBe(3);
+    expect(parseMonth('marca', 'pl')).toBe(3);
+    expect(parseMonth('13', 'en-GB')).toBeNull();
+    expect(parseMonth('ma', 'en-GB')).toBeNull();
+  });
+
+  it('splits a whole date typed into the day box', () => {
+    expect(splitTypedDate('27/3/2026')).toEqual({ day: '27', month: '3', year: '2026' });
+    expect(splitTypedDate('27.03.26')).toEqual({ day: '27', month: '03', year: '26' });
+    expect(splitTypedDate('27 March 2026')).toEqual({ day: '27', month: 'March', year: '2026' });
+    expect(splitTypedDate('27')).toBeNull();
+  });
+
+  it('makes a two-digit year whole, never in the future', () => {
+    const today = new Date(2026, 11, 3);
+    expect(fullYear('26', today)).toBe('2026');
+    expect(fullYear('98', today)).toBe('1998');
+    expect(fullYear('2025', today)).toBe('2025');
+  });
+
+  it('reads Urdu and Arabic digits', () => expect(asciiDigits('۲۷/٣/۲۰۲۶')).toBe('27/3/2026'));
+});
+
+describe('questions earlier answers decide', () => {
+  it('answers "may the police contact them" No when they will not have the details, and asks afresh when they will', () => {
+    const base = setPath(emptyReport('en'), 'anonymous', false);
+    const no = settle(base, setPath(base, 'consent.pass_to_police', 'no'));
+    expect(no.consent).toEqual({ pass_to_police: 'no', police_may_contact: false });
+    const identified = settle(no, setPath(no, 'consent.pass_to_police', 'identified'));
+    expect(identified.consent).toEqual({ pass_to_police: 'identified' });
+    const answered = setPath(identified, 'consent.police_may_contact', true);
+    const anonymous = settle(answered, setPath(answered, 'anonymous', true));
+    expect((anonymous.consent as Record<string, unknown>).police_may_contact).toBe(false);
+  });
+
+  it('drops "was treatment needed" when nobody was hurt', () => {
+    const hurt = setPath(setPath(emptyReport('en'), 'injury', 'minor'), 'medical_treatment', true);
+    expect(settle(hurt, hurt).medical_treatment).toBe(true);
+    expect('medical_treatment' in settle(hurt, setPath(hurt, 'injury', 'none'))).toBe(false);
+  });
+});
+
+describe('language names', () => {
+  it('names a language in the interface language and in itself', () => {
+    expect(languageName('pl', 'en')).toBe('Polish (polski)');
+    expect(languageName('en', 'en')).toBe('English');
+    expect(languageName('xx-nonsense', 'en')).toBe('xx-nonsense');
+  });
+});
