@@ -363,11 +363,11 @@ test('the desk warns before it locks, a key keeps it open, and the Rust side loc
     // and lands in the box.
     await s.wait('#lock-warning', 20_000);
     assert.equal(await s.exec('return document.activeElement.id'), 'f-description');
+    await shot(s, '13-lock-warning');
     await s.keys('!');
     await s.waitText('#save-state', /Zapisano/);
     assert.equal(await s.exec('return document.querySelectorAll("#lock-warning").length'), 0, 'a key dismisses the warning');
     assert.equal(await s.value('#f-description'), 'Listening!');
-    await shot(s, '13-lock-warning');
     // Nothing more: the Rust side locks the desk and tells the window.
     await s.wait('#unlock', 30_000);
     assert.match(d.log(), /the desk locked itself after \d+ s without use/);

@@ -76,5 +76,8 @@ export function when(iso: string | null | undefined): string {
     month: 'short',
     hour: '2-digit',
     minute: '2-digit',
+    // The 24-hour clock in every language: no Latin "PM" for the bidi
+    // algorithm to move about on the Urdu screens.
+    hourCycle: 'h23',
   });
 }
