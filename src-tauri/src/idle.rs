@@ -7,7 +7,48 @@
 //! same.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A moment on both clocks. The monotonic clock does not count time the
+/// computer is asleep (Linux's `Instant`), so a laptop closed mid-report
+/// would wake hours later still unlocked; the wall clock does count it, but
+/// can be set back. The desk has rested for the longer of the two.
+#[derive(Debug, Clone, Copy)]
+pub struct Moment {
+    mono: Instant,
+    wall: SystemTime,
+}
+
+impl Moment {
+    /// Now.
+    pub fn now() -> Self {
+        Self {
+            mono: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    /// How long after `earlier` this is: the longer of the two clocks'
+    /// answers (a wall clock set back counts as nothing).
+    fn since(self, earlier: Moment) -> Duration {
+        let mono = self.mono.saturating_duration_since(earlier.mono);
+        let wall = self.wall.duration_since(earlier.wall).unwrap_or_default();
+        mono.max(wall)
+    }
+
+    /// Whether this is not earlier than `other` on the monotonic clock.
+    fn not_before(self, other: Moment) -> bool {
+        self.mono >= other.mono
+    }
+
+    #[cfg(test)]
+    fn plus(self, mono: Duration, wall: Duration) -> Self {
+        Self {
+            mono: self.mono + mono,
+            wall: self.wall + wall,
+        }
+    }
+}
 
 /// Tests only (debug builds): how many seconds an auto-lock "minute" lasts,
 /// so a walk of the real app can see the warning and the lock without
@@ -37,16 +78,27 @@ pub struct IdleWatch {
 
 #[derive(Debug, Clone, Copy)]
 struct Idle {
-    last: Instant,
+    last: Moment,
     interviewing: bool,
     anywhere: u32,
     interview: u32,
 }
 
+impl Idle {
+    fn limit(&self, minute: Duration) -> Duration {
+        minute
+            * if self.interviewing {
+                self.interview
+            } else {
+                self.anywhere
+            }
+    }
+}
+
 impl IdleWatch {
     /// A watch whose minutes last `minute`, with the engine's defaults until
     /// the desk's own limits are known.
-    pub fn new(minute: Duration, now: Instant) -> Self {
+    pub fn new(minute: Duration, now: Moment) -> Self {
         Self {
             minute,
             inner: Mutex::new(Idle {
@@ -71,10 +123,24 @@ impl IdleWatch {
     }
 
     /// Someone used the desk at `now`; `interviewing`: a report is open.
-    pub fn touch(&self, now: Instant, interviewing: bool) {
+    /// A desk already past its time stays so: the watchdog locks it even if
+    /// a key is pressed first (a laptop opened after hours asleep, its
+    /// mouse touched before the next look).
+    pub fn touch(&self, now: Moment, interviewing: bool) {
+        let minute = self.minute;
         self.with(|i| {
-            i.last = i.last.max(now);
-            i.interviewing = interviewing;
+            if now.not_before(i.last) && now.since(i.last) < i.limit(minute) {
+                i.last = now;
+                i.interviewing = interviewing;
+            }
+        });
+    }
+
+    /// Starts the clock again (a new session).
+    pub fn restart(&self, now: Moment) {
+        self.with(|i| {
+            i.last = now;
+            i.interviewing = false;
         });
     }
 
@@ -88,14 +154,13 @@ impl IdleWatch {
 
     /// How long the desk may rest now.
     pub fn limit(&self) -> Duration {
-        let (interviewing, anywhere, interview) =
-            self.with(|i| (i.interviewing, i.anywhere, i.interview));
-        self.minute * if interviewing { interview } else { anywhere }
+        let minute = self.minute;
+        self.with(|i| i.limit(minute))
     }
 
     /// How long the desk had rested at `now`, if that is past its limit.
-    pub fn overdue(&self, now: Instant) -> Option<Duration> {
-        let rested = now.saturating_duration_since(self.with(|i| i.last));
+    pub fn overdue(&self, now: Moment) -> Option<Duration> {
+        let rested = now.since(self.with(|i| i.last));
         (rested >= self.limit()).then_some(rested)
     }
 }
@@ -106,48 +171,77 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
+    /// `n` minutes after `t0` on both clocks.
+    fn at(t0: Moment, n: u32) -> Moment {
+        t0.plus(MINUTE * n, MINUTE * n)
+    }
+
     #[test]
     fn locks_only_after_the_limit_with_nothing_reported() {
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         let watch = IdleWatch::new(MINUTE, t0);
         watch.set_limits(5, 15);
-        assert_eq!(watch.overdue(t0 + MINUTE * 4), None);
-        watch.touch(t0 + MINUTE * 4, false);
+        assert_eq!(watch.overdue(at(t0, 4)), None);
+        watch.touch(at(t0, 4), false);
         assert_eq!(
-            watch.overdue(t0 + MINUTE * 8),
+            watch.overdue(at(t0, 8)),
             None,
             "activity restarts the clock"
         );
-        assert_eq!(watch.overdue(t0 + MINUTE * 9), Some(MINUTE * 5));
+        assert_eq!(watch.overdue(at(t0, 9)), Some(MINUTE * 5));
     }
 
     #[test]
     fn a_report_open_allows_the_longer_time_and_closing_it_does_not() {
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         let watch = IdleWatch::new(MINUTE, t0);
         watch.set_limits(5, 15);
         watch.touch(t0, true);
-        assert_eq!(watch.overdue(t0 + MINUTE * 14), None);
-        assert!(watch.overdue(t0 + MINUTE * 15).is_some());
-        watch.touch(t0 + MINUTE * 14, false);
+        assert_eq!(watch.overdue(at(t0, 14)), None);
+        assert!(watch.overdue(at(t0, 15)).is_some());
+        watch.touch(at(t0, 14), false);
         assert!(
-            watch.overdue(t0 + MINUTE * 19).is_some(),
+            watch.overdue(at(t0, 19)).is_some(),
             "back on Home: five minutes"
         );
     }
 
     #[test]
     fn the_interview_time_is_never_shorter_and_an_old_report_cannot_rewind_the_clock() {
-        let t0 = Instant::now();
-        let watch = IdleWatch::new(MINUTE, t0 + MINUTE * 10);
+        let t0 = Moment::now();
+        let watch = IdleWatch::new(MINUTE, at(t0, 10));
         watch.set_limits(20, 3);
         watch.touch(t0, true);
         assert_eq!(watch.limit(), MINUTE * 20);
         assert_eq!(
-            watch.overdue(t0 + MINUTE * 29),
+            watch.overdue(at(t0, 29)),
             None,
             "the clock keeps the later time"
         );
-        assert!(watch.overdue(t0 + MINUTE * 30).is_some());
+        assert!(watch.overdue(at(t0, 30)).is_some());
+    }
+
+    #[test]
+    fn time_asleep_counts_and_a_clock_set_back_does_not_keep_the_desk_open() {
+        let t0 = Moment::now();
+        let watch = IdleWatch::new(MINUTE, t0);
+        watch.set_limits(5, 15);
+        // A laptop closed for two hours: the monotonic clock saw a second.
+        let woken = t0.plus(Duration::from_secs(1), MINUTE * 120);
+        assert!(watch.overdue(woken).is_some());
+        watch.touch(woken, false);
+        assert!(
+            watch.overdue(woken).is_some(),
+            "a key pressed on waking does not undo the lock"
+        );
+        watch.restart(woken);
+        assert_eq!(watch.overdue(woken), None, "a new session starts afresh");
+        watch.restart(t0);
+        // The wall clock set back an hour: the monotonic clock still counts.
+        let set_back = Moment {
+            mono: t0.mono + MINUTE * 6,
+            wall: t0.wall - MINUTE * 60,
+        };
+        assert!(watch.overdue(set_back).is_some());
     }
 }

@@ -59,7 +59,7 @@ impl AppState {
             data_dir,
             kdf,
             dev_mode,
-            idle: IdleWatch::new(crate::idle::minute(), std::time::Instant::now()),
+            idle: IdleWatch::new(crate::idle::minute(), crate::idle::Moment::now()),
             inner: tokio::sync::Mutex::new(Inner::default()),
         }
     }
@@ -149,7 +149,7 @@ impl AppState {
     /// Starts a session (the worker keeps running as it was), with the
     /// idle clock at zero and the desk's auto-lock times.
     pub async fn begin<R: Runtime>(&self, app: &AppHandle<R>, session: Session) {
-        self.idle.touch(std::time::Instant::now(), false);
+        self.idle.restart(crate::idle::Moment::now());
         self.inner.lock().await.session = Some(Arc::new(session));
         self.read_idle_limits().await;
         self.start_sync(app).await;
@@ -185,7 +185,7 @@ impl AppState {
         if !self.unlocked().await {
             return false;
         }
-        let Some(rested) = self.idle.overdue(std::time::Instant::now()) else {
+        let Some(rested) = self.idle.overdue(crate::idle::Moment::now()) else {
             return false;
         };
         self.end().await;

@@ -119,6 +119,15 @@ export class Session {
     }
     throw new Error(`timed out waiting for ${css} to match ${re}; last text: ${JSON.stringify(text)}`);
   }
+  /** Waits until `script` (a function body) returns true. */
+  async waitFor(script, what, timeout = 15000) {
+    const end = Date.now() + timeout;
+    while (Date.now() < end) {
+      if (await this.exec(script).catch(() => false)) return;
+      await sleep(150);
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
   async click(css) {
     const id = await this.wait(css);
     await this.cmd('POST', `/element/${id}/click`, {});

@@ -183,7 +183,7 @@ pub async fn lock(state: State<'_, AppState>) -> CommandResult<()> {
 /// idle time applies. Answers how many seconds the desk may now rest.
 #[tauri::command]
 pub fn still_here(state: State<'_, AppState>, interviewing: bool) -> u64 {
-    state.idle.touch(std::time::Instant::now(), interviewing);
+    state.idle.touch(crate::idle::Moment::now(), interviewing);
     state.idle.limit().as_secs()
 }
 

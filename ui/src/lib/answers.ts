@@ -14,8 +14,11 @@ export function asciiDigits(text: string): string {
 }
 
 /** A time of day as people write it ("17:30", "17.30", "1730", "5.30pm",
- *  "5:30 p.m.", "5pm", "noon") as `HH:MM`; `''` for an empty field;
- *  `null` when it cannot be read (a bare "5" is morning or evening). */
+ *  "5:30 p.m.", "5pm", "05:30", "noon") as `HH:MM`; `''` for an empty
+ *  field; `null` when it cannot be read, or could be morning or evening:
+ *  "5" or "5.30" without am or pm is asked, never guessed (an evening
+ *  attack recorded as 05:30 would be wrong without anyone noticing); a
+ *  leading zero ("05:30") or an hour from 13 says the 24-hour clock. */
 export function parseTime(input: string): string | null {
   const text = asciiDigits(input).trim().toLowerCase().replace(/\s+/g, ' ');
   if (text === '') return '';
@@ -32,8 +35,8 @@ export function parseTime(input: string): string | null {
     hour = (hour % 12) + (half === 'p' ? 12 : 0);
   } else {
     if (hour > 23) return null;
-    // "5" alone: five in the morning or the evening? Ask.
-    if (m[2] === undefined && hour >= 1 && hour <= 12) return null;
+    // "5" or "5.30" alone: morning or evening? Ask.
+    if (hour >= 1 && hour <= 12 && !m[1].startsWith('0')) return null;
   }
   return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
 }
@@ -95,6 +98,30 @@ export function asksPoliceContact(r: Report): boolean {
 /** Whether the medical-treatment question applies (someone was hurt). */
 export function asksMedicalTreatment(r: Report): boolean {
   return HURT.includes(String(r.injury));
+}
+
+/** Answers the volunteer gave to questions that earlier answers have since
+ *  taken out of play, kept so that the answer comes back with its question
+ *  (an arrow key moving through "None" must not lose "Yes, treated"). */
+export class Settler {
+  private kept = new Map<string, unknown>();
+
+  /** `after` settled (see `settle`), with kept answers restored. */
+  apply(before: Report, after: Report): Report {
+    let r = settle(before, after);
+    for (const [path, asked] of [
+      ['medical_treatment', asksMedicalTreatment],
+      ['consent.police_may_contact', asksPoliceContact],
+    ] as const) {
+      const was = getPath(before, path);
+      if (asked(before) && !asked(r) && was !== undefined) this.kept.set(path, was);
+      if (asked(r) && !asked(before) && getPath(r, path) === undefined && this.kept.has(path)) {
+        r = setPath(r, path, this.kept.get(path));
+        this.kept.delete(path);
+      }
+    }
+    return r;
+  }
 }
 
 /** The report with what earlier answers decide settled: the police cannot

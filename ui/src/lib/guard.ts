@@ -6,8 +6,8 @@
 export interface IdleEvents {
   /** Tell the Rust side someone is here (it keeps the real clock). */
   report: () => void;
-  /** The desk locks at `lockAt` (ms, `Date.now()` time) unless a key is pressed. */
-  warn: (lockAt: number) => void;
+  /** The desk locks in `ms` unless a key is pressed. */
+  warn: (ms: number) => void;
   /** Someone pressed a key or moved the mouse during the warning. */
   dismiss: () => void;
   /** The desk should have locked by now and has not said so: lock here. */
@@ -29,7 +29,9 @@ export class IdleWatch {
   constructor(
     private minuteMs: number,
     private events: IdleEvents,
-    private now: () => number = () => Date.now(),
+    // Monotonic: setting the computer's clock must not bring the warning
+    // up mid-typing or keep it away.
+    private now: () => number = () => performance.now(),
   ) {}
 
   /** The idle time now in force (changes when a report opens or closes). */
@@ -68,11 +70,10 @@ export class IdleWatch {
     }
     this.clear();
     const lead = Math.min(this.minuteMs, this.limitMs / 2);
-    const lockAt = this.lastReport + this.limitMs;
     this.timers.push(
       setTimeout(() => {
         this.warning = true;
-        this.events.warn(lockAt);
+        this.events.warn(lead);
       }, this.limitMs - lead),
       // The Rust side looks twice a second; past a few seconds more, it
       // has not managed to say so, and the window locks itself.
@@ -120,3 +121,26 @@ export class Autosaver<T> {
     }
   }
 }
+
+/** Saves still running when their screen has gone (the form closed by a
+ *  lock or quick-hide): the lock waits for them, for a moment, so that
+ *  what was typed last is saved before the keys are dropped. */
+export class PendingSaves {
+  private running = new Set<Promise<void>>();
+  /** Keeps `save` until it settles. */
+  keep(save: Promise<void>): void {
+    const p = save.catch(() => {}).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+  /** Resolves when every kept save has settled, or after `ms`. */
+  async settle(ms: number): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((ok) => (timer = setTimeout(ok, ms)));
+    await Promise.race([Promise.all([...this.running]), timeout]);
+    clearTimeout(timer);
+  }
+}
+
+/** The app's one list of saves in flight. */
+export const pendingSaves = new PendingSaves();

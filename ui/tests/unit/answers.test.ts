@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asciiDigits, fullYear, languageName, parseMonth, parseTime, settle, splitTypedDate } from '../../src/lib/answers';
+import { Settler, asciiDigits, fullYear, languageName, parseMonth, parseTime, settle, splitTypedDate } from '../../src/lib/answers';
 import { emptyReport, setPath } from '../../src/lib/form';
 
 describe('times as people write them', () => {
@@ -12,14 +12,17 @@ describe('times as people write them', () => {
     ['5 PM', '17:00'],
     ['12.15am', '00:15'],
     ['12pm', '12:00'],
-    ['9.05', '09:05'],
+    ['09.05', '09:05'],
+    ['05:30', '05:30'],
+    ['0930', '09:30'],
+    ['9.05am', '09:05'],
     ['17h30', '17:30'],
     ['noon', '12:00'],
     ['۱۷:۳۰', '17:30'],
     ['', ''],
   ])('%s is %s', (typed, time) => expect(parseTime(typed)).toBe(time));
 
-  it.each(['5', '17:3', '25:00', '13pm', '17:75', 'teatime'])('%s cannot be read', (typed) => expect(parseTime(typed)).toBeNull());
+  it.each(['5', '5.30', '530', '5 30', '123', '9.05', '17:3', '25:00', '13pm', '17:75', 'teatime'])('%s cannot be read', (typed) => expect(parseTime(typed)).toBeNull());
 });
 
 describe('dates as people write them', () => {
@@ -66,6 +69,31 @@ describe('questions earlier answers decide', () => {
     const hurt = setPath(setPath(emptyReport('en'), 'injury', 'minor'), 'medical_treatment', true);
     expect(settle(hurt, hurt).medical_treatment).toBe(true);
     expect('medical_treatment' in settle(hurt, setPath(hurt, 'injury', 'none'))).toBe(false);
+  });
+});
+
+describe('answers kept while their question is out of play', () => {
+  it('brings "treated: yes" back when the injury comes back, as an arrow key passing "None" would', () => {
+    const settler = new Settler();
+    const change = (r: ReturnType<typeof emptyReport>, path: string, value: unknown) => settler.apply(r, setPath(r, path, value));
+    let r = change(emptyReport('en'), 'injury', 'minor');
+    r = change(r, 'medical_treatment', true);
+    r = change(r, 'injury', 'none');
+    expect('medical_treatment' in r).toBe(false);
+    r = change(r, 'injury', 'serious');
+    expect(r.medical_treatment).toBe(true);
+  });
+
+  it('brings the police-contact answer back, and otherwise asks it afresh', () => {
+    const settler = new Settler();
+    const change = (r: ReturnType<typeof emptyReport>, path: string, value: unknown) => settler.apply(r, setPath(r, path, value));
+    let r = change(setPath(emptyReport('en'), 'anonymous', false), 'consent.pass_to_police', 'identified');
+    expect((r.consent as Record<string, unknown>).police_may_contact).toBeUndefined();
+    r = change(r, 'consent.police_may_contact', true);
+    r = change(r, 'consent.pass_to_police', 'no');
+    expect((r.consent as Record<string, unknown>).police_may_contact).toBe(false);
+    r = change(r, 'consent.pass_to_police', 'identified');
+    expect((r.consent as Record<string, unknown>).police_may_contact).toBe(true);
   });
 });
 

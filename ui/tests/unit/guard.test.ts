@@ -1,16 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Autosaver, DoubleEscape, IdleWatch } from '../../src/lib/guard';
+import { Autosaver, DoubleEscape, IdleWatch, PendingSaves } from '../../src/lib/guard';
 
 afterEach(() => vi.useRealTimers());
 
 function watch(minuteMs = 60_000) {
   const calls: string[] = [];
-  const w = new IdleWatch(minuteMs, {
-    report: () => calls.push('report'),
-    warn: (lockAt) => calls.push(`warn ${lockAt - Date.now()}`),
-    dismiss: () => calls.push('dismiss'),
-    overdue: () => calls.push('overdue'),
-  });
+  const w = new IdleWatch(
+    minuteMs,
+    {
+      report: () => calls.push('report'),
+      warn: (ms) => calls.push(`warn ${ms}`),
+      dismiss: () => calls.push('dismiss'),
+      overdue: () => calls.push('overdue'),
+    },
+    () => Date.now(),
+  );
   return { w, calls };
 }
 
@@ -107,5 +111,19 @@ describe('Autosaver', () => {
     await expect(saver.push(1)).rejects.toThrow('disk full');
     await saver.push(2);
     expect(saved).toEqual([2]);
+  });
+});
+
+describe('PendingSaves', () => {
+  it('waits for a save in flight, and no longer than asked', async () => {
+    const saves = new PendingSaves();
+    let done = false;
+    saves.keep(new Promise<void>((ok) => setTimeout(() => ((done = true), ok()), 20)));
+    await saves.settle(5_000);
+    expect(done).toBe(true);
+    saves.keep(new Promise<void>(() => {}));
+    const started = performance.now();
+    await saves.settle(30);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
