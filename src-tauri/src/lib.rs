@@ -180,6 +180,20 @@ pub fn run() -> ExitCode {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
+    /// The window opens whole on a 1024×768 screen (a desk's old laptop),
+    /// with room for the title bar and a panel.
+    #[test]
+    fn the_window_fits_a_1024_by_768_screen() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).expect("json");
+        let window = &conf["app"]["windows"][0];
+        let (w, h) = (
+            window["width"].as_f64().expect("width"),
+            window["height"].as_f64().expect("height"),
+        );
+        assert!(w <= 1024.0 && h <= 700.0, "the window is {w}x{h}");
+    }
+
     /// The window's capability grants exactly the app's commands (and event
     /// listening): nothing more, and none missing.
     #[test]

@@ -424,7 +424,7 @@ export function install(kind: string | null) {
   }, 200);
   // `announce` sends a sync status as the worker would, with `change` over the desk's own.
   const announce = (change: Partial<SyncStatus>) => emit(SYNC_STATUS_EVENT, { ...syncStatus(), ...change });
-  const state = () => ({ title: desk.title, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
+  const state = () => ({ title: desk.title, settings: desk.settings, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
   // `setLocks` sets the auto-lock times as a coordinator would.
   const setLocks = (anywhere: number, interview: number) => {
     desk.settings = { ...desk.settings, auto_lock_minutes: anywhere, interview_lock_minutes: interview };

@@ -270,6 +270,11 @@ for (const width of [1280, 640]) {
     await kb.press('#add-user');
     await page.locator('#settings-message').waitFor();
     await audit('settings, user added');
+    // The longer auto-lock time while a report is open.
+    await page.locator('#interview-lock').fill('');
+    await kb.type('#interview-lock', '25');
+    await kb.press('#save-settings');
+    await page.waitForFunction(() => window.fakeDesk.state().settings?.interview_lock_minutes === 25);
 
     await kb.press('.header__nav button:nth-child(2)');
     await page.locator('#reports-taken').waitFor();
