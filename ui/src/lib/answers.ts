@@ -41,8 +41,13 @@ export function parseTime(input: string): string | null {
   return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
 }
 
+/** The interface's languages, whose month names are always understood (a
+ *  month typed in Polish stays readable after a switch to English). */
+const MONTH_LOCALES = ['en-GB', 'pl', 'ur'];
+
 /** The month a person typed, as 1–12: a number, or a month's name or its
- *  first three letters in English or in `locale` ("March", "mar", "marzec"). */
+ *  first three letters in English, Polish, Urdu or `locale` ("March",
+ *  "mar", "marzec", "marca"). */
 export function parseMonth(input: string, locale: string): number | null {
   const text = asciiDigits(input).trim().toLowerCase().replace(/\.$/, '');
   if (text === '') return null;
@@ -51,7 +56,7 @@ export function parseMonth(input: string, locale: string): number | null {
     return n >= 1 && n <= 12 ? n : null;
   }
   if (text.length < 3) return null;
-  for (const loc of new Set(['en-GB', locale])) {
+  for (const loc of new Set([...MONTH_LOCALES, locale])) {
     for (let m = 0; m < 12; m++) {
       const day = new Date(Date.UTC(2026, m, 15));
       for (const style of ['long', 'short'] as const) {
@@ -100,35 +105,63 @@ export function asksMedicalTreatment(r: Report): boolean {
   return HURT.includes(String(r.injury));
 }
 
-/** Answers the volunteer gave to questions that earlier answers have since
- *  taken out of play, kept so that the answer comes back with its question
- *  (an arrow key moving through "None" must not lose "Yes, treated"). */
+/** Whether the person's name and contact details are asked (they are not
+ *  recorded for someone who stays anonymous). */
+export const asksContact = (r: Report): boolean => r.anonymous !== true;
+
+const includes = (list: unknown, value: string) => Array.isArray(list) && list.includes(value);
+
+/** Answers that only belong while an earlier answer makes them a question:
+ *  out of play, they leave the report (never hidden yet kept, nor sent);
+ *  the police-contact answer is instead settled to "No" (see `settle`). */
+const DEPENDENT: [string, (r: Report) => boolean][] = [
+  ['medical_treatment', asksMedicalTreatment],
+  ['witness_details', (r) => r.witnesses_present === 'yes'],
+  ['incident_type_other', (r) => includes(r.incident_types, 'other')],
+  ['strand_other', (r) => includes(r.strands, 'other')],
+  ['crime_reference', (r) => r.already_reported === true],
+  ...['name', 'phone', 'email', 'address', 'safe_contact_method', 'safe_contact_times'].map(
+    (f): [string, (r: Report) => boolean] => [`person.${f}`, asksContact],
+  ),
+];
+
+/** Settles a report as it changes (see `settle`), and keeps what the
+ *  volunteer gave to a question taken out of play, in this page only, so
+ *  that the answer comes back with its question: an arrow key moving
+ *  through "None" must not lose "Yes, treated", and a slip onto
+ *  "anonymous" must not lose a phone number typed a minute ago. */
 export class Settler {
   private kept = new Map<string, unknown>();
 
-  /** `after` settled (see `settle`), with kept answers restored. */
+  /** `after` settled, with kept answers restored. */
   apply(before: Report, after: Report): Report {
     let r = settle(before, after);
-    for (const [path, asked] of [
-      ['medical_treatment', asksMedicalTreatment],
-      ['consent.police_may_contact', asksPoliceContact],
-    ] as const) {
-      const was = getPath(before, path);
-      if (asked(before) && !asked(r) && was !== undefined) this.kept.set(path, was);
-      if (asked(r) && !asked(before) && getPath(r, path) === undefined && this.kept.has(path)) {
+    for (const [path, asked] of DEPENDENT) {
+      const value = getPath(r, path);
+      if (!asked(r) && value !== undefined) {
+        this.kept.set(path, value);
+        r = setPath(r, path, undefined);
+      } else if (asked(r) && value === undefined && this.kept.has(path)) {
         r = setPath(r, path, this.kept.get(path));
         this.kept.delete(path);
       }
+    }
+    const police = 'consent.police_may_contact';
+    const was = getPath(before, police);
+    if (asksPoliceContact(before) && !asksPoliceContact(r) && was !== undefined) this.kept.set(police, was);
+    if (asksPoliceContact(r) && !asksPoliceContact(before) && getPath(r, police) === undefined && this.kept.has(police)) {
+      r = setPath(r, police, this.kept.get(police));
+      this.kept.delete(police);
     }
     return r;
   }
 }
 
-/** The report with what earlier answers decide settled: the police cannot
- *  contact a person whose details they will not have (the answer is "No",
- *  and the question is not asked); treatment is not asked when nobody was
- *  hurt. A question that comes back into play is asked afresh, never
- *  pre-answered. Only closed answers change, never typed text. */
+/** The police-contact answer settled by earlier answers: the police cannot
+ *  contact a person whose details they will not have, so the answer is
+ *  "No" and the question is not asked; when it comes back into play it is
+ *  asked afresh, never pre-answered. (Other answers out of play leave the
+ *  report: see `Settler`.) */
 export function settle(before: Report, after: Report): Report {
   let r = after;
   if (!asksPoliceContact(r)) {
@@ -136,7 +169,6 @@ export function settle(before: Report, after: Report): Report {
   } else if (!asksPoliceContact(before)) {
     r = setPath(r, 'consent.police_may_contact', undefined);
   }
-  if (!asksMedicalTreatment(r) && r.medical_treatment !== undefined) r = setPath(r, 'medical_treatment', undefined);
   return r;
 }
 
@@ -152,8 +184,9 @@ export const LANGUAGE_TAGS = [
 ];
 
 /** A language's name in `locale` (and in itself, where different):
- *  "Polish (polski)". The tag itself if the platform knows no name. */
-export function languageName(tag: string, locale: string): string {
+ *  "Polish (polski)". Where the platform knows no name (British Sign
+ *  Language's `bfi`), `fallback`'s; else the tag itself. */
+export function languageName(tag: string, locale: string, fallback: (tag: string) => string | null = () => null): string {
   const name = (loc: string) => {
     try {
       const n = new Intl.DisplayNames([loc], { type: 'language', fallback: 'none' }).of(tag);
@@ -162,7 +195,7 @@ export function languageName(tag: string, locale: string): string {
       return null;
     }
   };
-  const here = name(locale) ?? name('en') ?? tag;
+  const here = name(locale) ?? fallback(tag) ?? name('en') ?? tag;
   const own = tag === 'bfi' ? null : name(tag);
   return own && own.toLowerCase() !== here.toLowerCase() ? `${here} (${own})` : here;
 }

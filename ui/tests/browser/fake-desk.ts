@@ -285,6 +285,10 @@ const commands: Record<string, (a: Args) => unknown> = {
     mustBeUnlocked();
     const r = ownReport(String(a.id));
     if (r.state !== 'draft') fail('not_a_draft', 'This report has been submitted and can no longer change.');
+    // The engine's one rule for every save: lengths.
+    const long = Object.entries(a.report as Report).filter(([k, v]) => typeof v === 'string' && [...v].length > (k === 'description' ? 20_000 : 2_000));
+    if (long.length > 0)
+      fail('invalid_input', 'Some answers need attention.', long.map(([field]) => ({ field, rule: 'too_long', message: 'is too long' })));
     r.report = a.report as Report;
     r.updated_at = now();
     return r.updated_at;
@@ -424,7 +428,7 @@ export function install(kind: string | null) {
   }, 200);
   // `announce` sends a sync status as the worker would, with `change` over the desk's own.
   const announce = (change: Partial<SyncStatus>) => emit(SYNC_STATUS_EVENT, { ...syncStatus(), ...change });
-  const state = () => ({ title: desk.title, settings: desk.settings, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
+  const state = () => ({ title: desk.title, settings: desk.settings, place: desk.place, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
   // `setLocks` sets the auto-lock times as a coordinator would.
   const setLocks = (anywhere: number, interview: number) => {
     desk.settings = { ...desk.settings, auto_lock_minutes: anywhere, interview_lock_minutes: interview };

@@ -798,3 +798,102 @@ for (const lang of ['en', 'pl', 'ur']) {
     await page.locator('#reference').waitFor();
   });
 }
+
+test('a lock comes back to the report that was open, never to another one', async (t) => {
+  const { page, kb } = await open(t);
+  await signIn(page, kb);
+  const seeded = await page.evaluate(() => window.fakeDesk.state().reports.find((r) => r.state === 'draft').id);
+  // A report taken to its second step, left; then a new one, untouched.
+  await kb.press('#new-report');
+  await kb.radio('f-reporter_role', 0);
+  await kb.press('#continue');
+  await onStep(page, 'what');
+  await kb.press('#save-home');
+  await kb.press('#new-report');
+  await onStep(page, 'who');
+  await kb.press('#lock');
+  await signIn(page, kb);
+  assert.equal(await page.locator('#step-title').count(), 0, 'an untouched new report comes back as Home, not as the older report');
+  // An older draft opened from Home, then a lock: that draft comes back.
+  await kb.press(`#open-${seeded}`);
+  await onStep(page, 'who');
+  await page.waitForFunction((id) => window.fakeDesk.state().place?.report_id === id, seeded);
+  await kb.press('#lock');
+  await page.locator('#unlock').waitFor();
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await onStep(page, 'who');
+  assert.equal(await page.evaluate(() => window.fakeDesk.state().place?.report_id), seeded);
+});
+
+test('nothing typed is left behind: an unreadable time, a refused save, a slip onto "anonymous", a month in another language', async (t) => {
+  const { page, kb } = await open(t);
+  await signIn(page, kb);
+  await kb.press('#new-report');
+  await kb.radio('f-reporter_role', 0);
+  // British Sign Language is offered by its name, not its code.
+  assert.equal(await page.locator('#f-language_used option[value="bfi"]').innerText(), 'British Sign Language');
+  await kb.press('#continue');
+  await kb.check('#f-incident_types');
+  await kb.type('#f-description', 'Shouted at.');
+  await kb.press('#continue');
+  await onStep(page, 'when');
+  // Polish month names stay readable after a switch to English.
+  await page.locator('#language').selectOption('pl');
+  await kb.type('#f-occurred_on', '27');
+  await kb.type('#f-occurred_on-month', 'marca');
+  await kb.type('#f-occurred_on-year', '2026');
+  await page.waitForFunction(() => window.fakeDesk.state().reports.at(-1).report.occurred_on === '2026-03-27');
+  await page.locator('#language').selectOption('en');
+  await kb.type('#f-occurred_time', '7.30');
+  // "Save and go home" with a time it cannot read: says so, and stays.
+  await kb.press('#save-home');
+  await page.locator('.error-summary').getByText(/am or pm/).waitFor();
+  assert.equal(await page.locator('#step-title').getAttribute('data-step'), 'when');
+  assert.equal(await page.locator('#f-occurred_on-error').count(), 0, 'the Polish month is still read in English');
+  // Locked meanwhile: what was typed comes back with the report.
+  await kb.press('#lock');
+  await page.locator('#unlock').waitFor();
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await onStep(page, 'when');
+  await page.waitForFunction(() => document.getElementById('f-occurred_time')?.value === '7.30');
+  await page.locator('#f-occurred_time').fill('');
+  await kb.type('#f-occurred_time', '7.30pm');
+  // A change the desk refuses (too long, set past the box's own limit as a
+  // paste from another program might): said at the field, and "Save and go
+  // home" stays until it is put right.
+  await page.locator('#f-location_details').evaluate((el) => {
+    el.value = 'x'.repeat(2100);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.locator('#f-location_details-error').getByText(/longer than the desk can keep/).waitFor();
+  await kb.press('#save-home');
+  assert.equal(await page.locator('#step-title').getAttribute('data-step'), 'when', 'left with a change unsaved');
+  await page.locator('#f-location_details').fill('');
+  await kb.type('#f-location_details', 'By the bus stop');
+  await page.waitForFunction(() => window.fakeDesk.state().reports.at(-1).report.location_details === 'By the bus stop');
+  assert.equal((await saved(page)).occurred_time, '19:30');
+  // The box keeps no more than the desk does, whatever is typed or pasted.
+  await page.locator('#f-location_details').fill('');
+  await kb.reach('#f-location_details');
+  await page.keyboard.insertText('y'.repeat(2100));
+  assert.equal((await page.locator('#f-location_details').inputValue()).length, 2000);
+  await kb.radio('f-location_type', 0);
+  await kb.press('#continue');
+  await onStep(page, 'why');
+  await kb.check('#f-strands');
+  await kb.press('#continue');
+  await onStep(page, 'person');
+  // A slip onto "anonymous" takes the phone number out of the report; back
+  // to "No", it is there again.
+  await kb.radio('f-anonymous', 1);
+  await kb.type('#f-person-phone', '07700 900123');
+  await page.waitForFunction(() => window.fakeDesk.state().reports.at(-1).report.person?.phone === '07700 900123');
+  await kb.reach('input[name="f-anonymous"]:checked');
+  await page.keyboard.press('ArrowUp'); // yes, anonymous
+  await page.waitForFunction(() => !('phone' in (window.fakeDesk.state().reports.at(-1).report.person ?? {})));
+  await page.keyboard.press('ArrowDown'); // no
+  await page.waitForFunction(() => window.fakeDesk.state().reports.at(-1).report.person?.phone === '07700 900123');
+  assert.equal(await page.locator('#f-person-phone').inputValue(), '07700 900123');
+});

@@ -66,9 +66,28 @@ describe('questions earlier answers decide', () => {
   });
 
   it('drops "was treatment needed" when nobody was hurt', () => {
+    const settler = new Settler();
     const hurt = setPath(setPath(emptyReport('en'), 'injury', 'minor'), 'medical_treatment', true);
-    expect(settle(hurt, hurt).medical_treatment).toBe(true);
-    expect('medical_treatment' in settle(hurt, setPath(hurt, 'injury', 'none'))).toBe(false);
+    expect(settler.apply(hurt, hurt).medical_treatment).toBe(true);
+    expect('medical_treatment' in settler.apply(hurt, setPath(hurt, 'injury', 'none'))).toBe(false);
+  });
+
+  it('takes contact details out while the person is anonymous, and brings them back', () => {
+    const settler = new Settler();
+    const change = (r: ReturnType<typeof emptyReport>, path: string, value: unknown) => settler.apply(r, setPath(r, path, value));
+    let r = change(emptyReport('en'), 'anonymous', false);
+    r = change(r, 'person.phone', '07700 900123');
+    r = change(r, 'person.age_band', '25_34');
+    r = change(r, 'anonymous', true);
+    expect(r.person).toEqual({ age_band: '25_34' });
+    r = change(r, 'anonymous', false);
+    expect(r.person).toEqual({ age_band: '25_34', phone: '07700 900123' });
+  });
+
+  it('removes text out of play even from a draft saved before (never hidden yet sent)', () => {
+    const old = { ...emptyReport('en'), witnesses_present: 'no', witness_details: 'a neighbour' };
+    const r = new Settler().apply(old, setPath(old, 'area', 'SS8'));
+    expect('witness_details' in r).toBe(false);
   });
 });
 
