@@ -118,6 +118,9 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.click('#new-report');
     await s.wait('#f-reporter_role');
     await shot(s, '04-report-who');
+    // Languages by name (the web view's Intl), British Sign Language too.
+    assert.equal(await s.exec('return document.querySelector("#f-language_used option[value=pl]").textContent'), 'Polish (polski)');
+    assert.equal(await s.exec('return document.querySelector("#f-language_used option[value=bfi]").textContent'), 'British Sign Language');
     await s.click('#continue');
     await s.waitText('.error-summary', /reporting|role/i); // required, per step
     await s.click('#f-reporter_role');
@@ -166,7 +169,14 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.waitText('#save-state', /Saved/);
     await s.click('#continue');
     await s.waitText('#step-title', /details/);
-    await s.click('#f-anonymous'); // yes: no name or contact
+    // In WebKitGTK as in Chromium: contact details are masked as typed.
+    await s.click('#f-anonymous-1'); // no
+    await s.type('#f-person-phone', '07700 900123');
+    assert.equal(await s.exec('return getComputedStyle(document.getElementById("f-person-phone")).webkitTextSecurity'), 'disc');
+    await s.click('#f-person-phone-show');
+    assert.equal(await s.exec('return getComputedStyle(document.getElementById("f-person-phone")).webkitTextSecurity'), 'none');
+    await s.click('#f-anonymous'); // yes: no name or contact (the phone leaves the report)
+    await s.waitText('#save-state', /Saved/);
     await s.click('#continue');
     await s.waitText('#step-title', /Consent/);
     // Answers that contradict "anonymous" are refused in the desk's words,
