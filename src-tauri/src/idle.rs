@@ -9,14 +9,18 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A moment on both clocks. The monotonic clock does not count time the
-/// computer is asleep (Linux's `Instant`), so a laptop closed mid-report
-/// would wake hours later still unlocked; the wall clock does count it, but
-/// can be set back. The desk has rested for the longer of the two.
+/// A moment, on the clocks that can tell how long the desk has rested.
+///
+/// Linux's boot-time clock counts time the computer is asleep and cannot be
+/// set, so it alone decides where there is one. Elsewhere the monotonic
+/// clock (`Instant`) does not count time asleep (a laptop closed
+/// mid-report would wake hours later still unlocked) and the wall clock
+/// does, but can be set: the desk has rested for the longer of the two.
 #[derive(Debug, Clone, Copy)]
 pub struct Moment {
     mono: Instant,
     wall: SystemTime,
+    boot: Option<Duration>,
 }
 
 impl Moment {
@@ -25,13 +29,17 @@ impl Moment {
         Self {
             mono: Instant::now(),
             wall: SystemTime::now(),
+            boot: boot_time(),
         }
     }
 
-    /// How long after `earlier` this is: the longer of the two clocks'
-    /// answers (a wall clock set back counts as nothing).
+    /// How long after `earlier` this is.
     fn since(self, earlier: Moment) -> Duration {
+        if let (Some(now), Some(then)) = (self.boot, earlier.boot) {
+            return now.saturating_sub(then);
+        }
         let mono = self.mono.saturating_duration_since(earlier.mono);
+        // A wall clock set back counts as nothing.
         let wall = self.wall.duration_since(earlier.wall).unwrap_or_default();
         mono.max(wall)
     }
@@ -46,8 +54,25 @@ impl Moment {
         Self {
             mono: self.mono + mono,
             wall: self.wall + wall,
+            boot: None,
         }
     }
+}
+
+/// Time since boot, counting time asleep (Linux's `CLOCK_BOOTTIME`).
+#[cfg(target_os = "linux")]
+fn boot_time() -> Option<Duration> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    Some(Duration::new(
+        u64::try_from(t.tv_sec).ok()?,
+        u32::try_from(t.tv_nsec).ok()?,
+    ))
+}
+
+/// No boot-time clock here: the monotonic and wall clocks decide.
+#[cfg(not(target_os = "linux"))]
+fn boot_time() -> Option<Duration> {
+    None
 }
 
 /// Tests only (debug builds): how many seconds an auto-lock "minute" lasts,
@@ -171,6 +196,14 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
+    /// A moment without the boot-time clock, so each test sets both others.
+    fn start() -> Moment {
+        Moment {
+            boot: None,
+            ..Moment::now()
+        }
+    }
+
     /// `n` minutes after `t0` on both clocks.
     fn at(t0: Moment, n: u32) -> Moment {
         t0.plus(MINUTE * n, MINUTE * n)
@@ -178,7 +211,7 @@ mod tests {
 
     #[test]
     fn locks_only_after_the_limit_with_nothing_reported() {
-        let t0 = Moment::now();
+        let t0 = start();
         let watch = IdleWatch::new(MINUTE, t0);
         watch.set_limits(5, 15);
         assert_eq!(watch.overdue(at(t0, 4)), None);
@@ -193,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_report_open_allows_the_longer_time_and_closing_it_does_not() {
-        let t0 = Moment::now();
+        let t0 = start();
         let watch = IdleWatch::new(MINUTE, t0);
         watch.set_limits(5, 15);
         watch.touch(t0, true);
@@ -208,11 +241,16 @@ mod tests {
 
     #[test]
     fn the_interview_time_is_never_shorter_and_an_old_report_cannot_rewind_the_clock() {
-        let t0 = Moment::now();
+        let t0 = start();
         let watch = IdleWatch::new(MINUTE, at(t0, 10));
         watch.set_limits(20, 3);
-        watch.touch(t0, true);
-        assert_eq!(watch.limit(), MINUTE * 20);
+        watch.touch(at(t0, 10), true);
+        assert_eq!(
+            watch.limit(),
+            MINUTE * 20,
+            "the interview time is never shorter"
+        );
+        watch.touch(t0, false);
         assert_eq!(
             watch.overdue(at(t0, 29)),
             None,
@@ -223,7 +261,7 @@ mod tests {
 
     #[test]
     fn time_asleep_counts_and_a_clock_set_back_does_not_keep_the_desk_open() {
-        let t0 = Moment::now();
+        let t0 = start();
         let watch = IdleWatch::new(MINUTE, t0);
         watch.set_limits(5, 15);
         // A laptop closed for two hours: the monotonic clock saw a second.
@@ -241,7 +279,34 @@ mod tests {
         let set_back = Moment {
             mono: t0.mono + MINUTE * 6,
             wall: t0.wall - MINUTE * 60,
+            boot: None,
         };
         assert!(watch.overdue(set_back).is_some());
+    }
+
+    #[test]
+    fn the_boot_time_clock_decides_where_there_is_one() {
+        let t0 = Moment {
+            boot: Some(MINUTE * 100),
+            ..start()
+        };
+        let watch = IdleWatch::new(MINUTE, t0);
+        watch.set_limits(5, 15);
+        // The wall clock stepped a day forward (an old laptop's clock put
+        // right): not a reason to lock.
+        let stepped = Moment {
+            mono: t0.mono + MINUTE,
+            wall: t0.wall + MINUTE * 60 * 24,
+            boot: Some(MINUTE * 101),
+        };
+        assert_eq!(watch.overdue(stepped), None);
+        // Asleep for an hour: the boot-time clock saw it.
+        let woken = Moment {
+            mono: t0.mono + MINUTE,
+            wall: t0.wall + MINUTE,
+            boot: Some(MINUTE * 160),
+        };
+        assert!(watch.overdue(woken).is_some());
+        assert!(boot_time().is_some() || cfg!(not(target_os = "linux")));
     }
 }

@@ -112,7 +112,7 @@ export const asksContact = (r: Report): boolean => r.anonymous !== true;
 const includes = (list: unknown, value: string) => Array.isArray(list) && list.includes(value);
 
 /** Answers that only belong while an earlier answer makes them a question:
- *  out of play, they leave the report (never hidden yet kept, nor sent);
+ *  taken out of play, they leave the report (never hidden yet sent);
  *  the police-contact answer is instead settled to "No" (see `settle`). */
 const DEPENDENT: [string, (r: Report) => boolean][] = [
   ['medical_treatment', asksMedicalTreatment],
@@ -138,7 +138,9 @@ export class Settler {
     let r = settle(before, after);
     for (const [path, asked] of DEPENDENT) {
       const value = getPath(r, path);
-      if (!asked(r) && value !== undefined) {
+      // Only when the answer that rules it changes: an older draft's
+      // contradiction stays on screen for the volunteer to see and settle.
+      if (asked(before) && !asked(r) && value !== undefined) {
         this.kept.set(path, value);
         r = setPath(r, path, undefined);
       } else if (asked(r) && value === undefined && this.kept.has(path)) {

@@ -71,6 +71,10 @@ const desk = {
   // The interface language survives a reload, as the file beside the store does.
   language: localStorage.getItem('fake-desk-language'),
   title: 'HIRC Desk',
+  // `?saveDelay=ms`: every save takes that long (a slow disk), so a test
+  // can act while one is in flight. `failSaves(kind)`: saves fail so.
+  saveDelay: Number(new URLSearchParams(location.search).get('saveDelay') ?? 0),
+  failSaves: null as string | null,
 };
 
 function fail(kind: string, message: string, fields?: FieldProblem[]): never {
@@ -281,7 +285,9 @@ const commands: Record<string, (a: Args) => unknown> = {
     const r = ownReport(String(a.id));
     return { id: r.id, state: r.state, reference: r.reference, report: r.report, updated_at: r.updated_at };
   },
-  save_draft: (a) => {
+  save_draft: async (a) => {
+    if (desk.saveDelay > 0) await new Promise((ok) => setTimeout(ok, desk.saveDelay));
+    if (desk.failSaves) fail(desk.failSaves, 'The store could not be written (disk full).');
     mustBeUnlocked();
     const r = ownReport(String(a.id));
     if (r.state !== 'draft') fail('not_a_draft', 'This report has been submitted and can no longer change.');
@@ -428,12 +434,15 @@ export function install(kind: string | null) {
   }, 200);
   // `announce` sends a sync status as the worker would, with `change` over the desk's own.
   const announce = (change: Partial<SyncStatus>) => emit(SYNC_STATUS_EVENT, { ...syncStatus(), ...change });
+  const failSaves = (kind: string | null) => {
+    desk.failSaves = kind;
+  };
   const state = () => ({ title: desk.title, settings: desk.settings, place: desk.place, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
   // `setLocks` sets the auto-lock times as a coordinator would.
   const setLocks = (anywhere: number, interview: number) => {
     desk.settings = { ...desk.settings, auto_lock_minutes: anywhere, interview_lock_minutes: interview };
   };
-  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce, exports, state, setLocks };
+  (window as unknown as { fakeDesk: unknown }).fakeDesk = { calls, commands: Object.keys(commands), announce, exports, state, setLocks, failSaves };
 }
 
 install(new URLSearchParams(location.search).get('desk'));

@@ -128,7 +128,7 @@ test('every command the UI calls is answered by the fake desk', () => {
   const client = readFileSync(join(ui, 'src', 'lib', 'api.ts'), 'utf8');
   const used = [...client.matchAll(/invoke<[^>]*>\('([a-z_]+)'/g)].map((m) => m[1]).sort();
   const fake = readFileSync(join(ui, 'tests', 'browser', 'fake-desk.ts'), 'utf8');
-  const answered = [...fake.matchAll(/^ {2}([a-z_]+): \(/gm)].map((m) => m[1]).sort();
+  const answered = [...fake.matchAll(/^ {2}([a-z_]+): (?:async )?\(/gm)].map((m) => m[1]).sort();
   assert.ok(used.length > 20);
   assert.deepEqual(answered, used);
 });
@@ -896,4 +896,69 @@ test('nothing typed is left behind: an unreadable time, a refused save, a slip o
   await page.keyboard.press('ArrowDown'); // no
   await page.waitForFunction(() => window.fakeDesk.state().reports.at(-1).report.person?.phone === '07700 900123');
   assert.equal(await page.locator('#f-person-phone').inputValue(), '07700 900123');
+});
+
+test('a lock waits for the save in flight: the last keys typed are there after unlocking', async (t) => {
+  // Every save takes half a second, so the lock comes while one is running
+  // and the last keys wait behind it.
+  const { page, kb } = await open(t, { query: '&saveDelay=500' });
+  await signIn(page, kb);
+  await kb.press('#new-report');
+  await kb.radio('f-reporter_role', 0);
+  await page.locator('#save-state').getByText(/Saved/).waitFor();
+  await kb.press('#continue');
+  await onStep(page, 'what');
+  await kb.type('#f-description', 'Last words');
+  await page.evaluate(() => document.getElementById('lock').click());
+  await page.locator('#unlock').waitFor();
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await onStep(page, 'what');
+  await page.waitForFunction(() => document.getElementById('f-description')?.value === 'Last words');
+});
+
+test('the recovery code stays on screen when the desk locks itself; its Continue then asks to unlock', async (t) => {
+  const { page, kb } = await open(t, { desk: 'new', query: '&minute=2000' });
+  await page.locator('#centre-name').waitFor();
+  await page.evaluate(() => window.fakeDesk.setLocks(1, 1));
+  await kb.type('#centre-name', 'Castle Point CVS');
+  await kb.type('#centre-code', 'CP');
+  await kb.type('#coordinator', 'Chris');
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.type('#passphrase-again', PASSPHRASE);
+  await kb.press('#set-up');
+  await page.locator('#recovery-code').waitFor();
+  // Nobody touches anything: the desk locks itself (two "minutes" of 2 s).
+  await page.waitForFunction(() => window.fakeDesk.state().unlocked === null, null, { timeout: 30_000 });
+  assert.ok(await page.locator('#recovery-code').isVisible(), 'the one-time recovery code stays');
+  assert.equal(await page.locator('#lock-warning').count(), 0);
+  await kb.check('#stored');
+  await kb.press('#recovery-continue');
+  await page.locator('#unlock').waitFor();
+});
+
+test('Save and go home: a failure no answer can fix is said, and a second press leaves; an emptied date holds nothing up', async (t) => {
+  const { page, kb } = await open(t);
+  await signIn(page, kb);
+  await kb.press('#new-report');
+  await kb.radio('f-reporter_role', 0);
+  await page.locator('#save-state').getByText(/Saved/).waitFor();
+  await kb.press('#continue');
+  await kb.check('#f-incident_types');
+  await kb.type('#f-description', 'Shouted at.');
+  await kb.press('#continue');
+  await onStep(page, 'when');
+  await kb.type('#f-occurred_on', '31/2/2026');
+  await kb.type('#f-occurred_time', '');
+  await page.locator('#f-occurred_on-error').getByText(/real date/).waitFor();
+  for (const id of ['f-occurred_on', 'f-occurred_on-month', 'f-occurred_on-year']) await page.locator(`#${id}`).fill('');
+  await page.evaluate(() => window.fakeDesk.failSaves('store'));
+  await kb.type('#f-area', 'SS8');
+  await page.locator('#save-state').getByText(/could not be saved/).waitFor();
+  await kb.press('#save-home');
+  await page.locator('.error-summary').getByText(/again to leave without it/).waitFor();
+  assert.equal(await page.locator('#step-title').getAttribute('data-step'), 'when');
+  assert.equal(await page.locator('#f-occurred_on-error').count(), 0, 'an emptied date is not a problem');
+  await kb.press('#save-home');
+  await page.locator('#new-report').waitFor();
 });

@@ -84,10 +84,13 @@ describe('questions earlier answers decide', () => {
     expect(r.person).toEqual({ age_band: '25_34', phone: '07700 900123' });
   });
 
-  it('removes text out of play even from a draft saved before (never hidden yet sent)', () => {
+  it("leaves an older draft's contradiction alone until the answer that rules it changes", () => {
+    const settler = new Settler();
     const old = { ...emptyReport('en'), witnesses_present: 'no', witness_details: 'a neighbour' };
-    const r = new Settler().apply(old, setPath(old, 'area', 'SS8'));
-    expect('witness_details' in r).toBe(false);
+    const r = settler.apply(old, setPath(old, 'area', 'SS8'));
+    expect(r.witness_details).toBe('a neighbour');
+    const yes = settler.apply(r, setPath(r, 'witnesses_present', 'yes'));
+    expect(settler.apply(yes, setPath(yes, 'witnesses_present', 'no')).witness_details).toBeUndefined();
   });
 });
 
