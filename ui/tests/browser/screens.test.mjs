@@ -962,3 +962,28 @@ test('Save and go home: a failure no answer can fix is said, and a second press 
   await kb.press('#save-home');
   await page.locator('#new-report').waitFor();
 });
+
+test('a quick-hide on the recovery-code page hides it, and after unlocking the same code is shown again', async (t) => {
+  const { page, kb } = await open(t, { desk: 'new' });
+  await page.locator('#centre-name').waitFor();
+  await kb.type('#centre-name', 'Castle Point CVS');
+  await kb.type('#centre-code', 'CP');
+  await kb.type('#coordinator', 'Chris');
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.type('#passphrase-again', PASSPHRASE);
+  await kb.press('#set-up');
+  const code = await text(page, '#recovery-code');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.locator('#hidden').waitFor();
+  assert.doesNotMatch(await text(page, 'body'), new RegExp(code.slice(0, 5)));
+  await kb.press('#hidden button');
+  await page.locator('#unlock').waitFor();
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await page.locator('#recovery-code').waitFor();
+  assert.equal(await text(page, '#recovery-code'), code);
+  await kb.check('#stored');
+  await kb.press('#recovery-continue');
+  await page.locator('#new-report').waitFor();
+});
