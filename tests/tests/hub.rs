@@ -948,6 +948,15 @@ fn every_error_is_json_and_echoes_nothing() {
         .send()
         .expect("send");
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The body was never read: the hub says it closes the connection, so
+    // the client sends its next request on a new one (else it goes down
+    // the closing one and fails).
+    assert_eq!(
+        big.headers()
+            .get("connection")
+            .and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
     assert_eq!(error_kind(big), ErrorKind::TooLarge);
 
     let wrong_method = hub

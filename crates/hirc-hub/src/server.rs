@@ -138,8 +138,20 @@ pub fn router(state: AppState) -> Router {
 /// rejections (a bad id in the path, a wrong method) and the timeout layer
 /// answer in plain text or with an empty body, and plain text can echo
 /// what the client sent.
-async fn json_errors(response: Response) -> Response {
+async fn json_errors(mut response: Response) -> Response {
     let status = response.status();
+    // Refused before its body was read (too large, too slow): the
+    // connection cannot carry another request, and the client must be told,
+    // or it sends the next one down a connection the hub is closing.
+    if matches!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -168,10 +180,10 @@ async fn json_errors(response: Response) -> Response {
         ),
     };
     let mut fixed = ApiError::new(status, kind, message).into_response();
-    if let Some(wait) = response.headers().get(header::RETRY_AFTER) {
-        fixed
-            .headers_mut()
-            .insert(header::RETRY_AFTER, wait.clone());
+    for name in [header::RETRY_AFTER, header::CONNECTION] {
+        if let Some(value) = response.headers().get(&name) {
+            fixed.headers_mut().insert(name, value.clone());
+        }
     }
     fixed
 }
