@@ -27,3 +27,12 @@ export function problemText(p: FieldProblem): string {
   const text = t(key);
   return text !== key ? text : p.message;
 }
+
+/** Errors kept as functions of the language (so a switch rewords them),
+ *  by the id of the field each belongs to. */
+export type FieldErrors = Record<string, () => string>;
+
+/** The error summary's links for `errors`, worded now. */
+export function summaryItems(errors: FieldErrors): { href: string; text: string }[] {
+  return Object.entries(errors).map(([id, text]) => ({ href: `#${id}`, text: text() }));
+}

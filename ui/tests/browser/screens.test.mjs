@@ -418,13 +418,28 @@ const onStep = (page, key) => page.locator(`#step-title[data-step="${key}"]`).wa
 /** The draft being typed, as the fake desk holds it. */
 const saved = (page) => page.evaluate(() => window.fakeDesk.state().reports.filter((r) => r.state === 'draft').at(-1)?.report);
 
-test('after an error summary, every keystroke lands where it was typed', async (t) => {
-  const { page, kb } = await open(t);
-  await signIn(page, kb);
+/** Sets up a new desk (the first-run form), by keyboard. */
+async function setUpDesk(kb) {
+  await kb.type('#centre-name', 'Castle Point CVS');
+  await kb.type('#centre-code', 'CP');
+  await kb.type('#coordinator', 'Chris');
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.type('#passphrase-again', PASSPHRASE);
+  await kb.press('#set-up');
+}
+
+/** From Home, a new report taken to its second step ("What happened"). */
+async function startReport(page, kb) {
   await kb.press('#new-report');
   await kb.radio('f-reporter_role', 0);
   await kb.press('#continue');
   await onStep(page, 'what');
+}
+
+test('after an error summary, every keystroke lands where it was typed', async (t) => {
+  const { page, kb } = await open(t);
+  await signIn(page, kb);
+  await startReport(page, kb);
   await kb.press('#continue');
   await page.locator('.error-summary').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.closest('.error-summary') !== null), true, 'Continue puts the focus on the summary');
@@ -500,10 +515,7 @@ test('times and dates as people write them; a message at the field, and the answ
 test('follow-up questions show only when they apply', async (t) => {
   const { page, kb } = await open(t);
   await signIn(page, kb);
-  await kb.press('#new-report');
-  await kb.radio('f-reporter_role', 0);
-  await kb.press('#continue');
-  await onStep(page, 'what');
+  await startReport(page, kb);
   assert.equal(await page.locator('#f-medical_treatment').count(), 0, 'no treatment question before anyone is hurt');
   assert.equal(await page.locator('#f-witness_details').count(), 0);
   await kb.radio('f-injury', 1); // minor
@@ -634,10 +646,7 @@ test('the desk warns before it locks; a key keeps it open; locked, it returns to
   await kb.type('#passphrase', PASSPHRASE);
   await kb.press('#unlock');
   await page.locator('#new-report').waitFor();
-  await kb.press('#new-report');
-  await kb.radio('f-reporter_role', 0);
-  await kb.press('#continue');
-  await onStep(page, 'what');
+  await startReport(page, kb);
   await kb.type('#f-description', 'Listening');
   await page.locator('#lock-warning').waitFor({ timeout: 30_000 });
   assert.match(await text(page, '#lock-warning'), /locks in \d+ seconds?/);
@@ -674,12 +683,7 @@ test('the interface language is kept for the next start; messages on screen foll
 test('quick-hide gives the window a neutral title; ambassadors change their own passphrase; Sync now says why nothing happens', async (t) => {
   const { page, kb, audit } = await open(t, { desk: 'new' });
   await page.locator('#centre-name').waitFor();
-  await kb.type('#centre-name', 'Castle Point CVS');
-  await kb.type('#centre-code', 'CP');
-  await kb.type('#coordinator', 'Chris');
-  await kb.type('#passphrase', PASSPHRASE);
-  await kb.type('#passphrase-again', PASSPHRASE);
-  await kb.press('#set-up');
+  await setUpDesk(kb);
   await page.locator('#recovery-code').waitFor();
   await kb.check('#stored');
   await kb.press('#recovery-continue');
@@ -804,10 +808,7 @@ test('a lock comes back to the report that was open, never to another one', asyn
   await signIn(page, kb);
   const seeded = await page.evaluate(() => window.fakeDesk.state().reports.find((r) => r.state === 'draft').id);
   // A report taken to its second step, left; then a new one, untouched.
-  await kb.press('#new-report');
-  await kb.radio('f-reporter_role', 0);
-  await kb.press('#continue');
-  await onStep(page, 'what');
+  await startReport(page, kb);
   await kb.press('#save-home');
   await kb.press('#new-report');
   await onStep(page, 'who');
@@ -921,12 +922,7 @@ test('the recovery code stays on screen when the desk locks itself; its Continue
   const { page, kb } = await open(t, { desk: 'new', query: '&minute=2000' });
   await page.locator('#centre-name').waitFor();
   await page.evaluate(() => window.fakeDesk.setLocks(1, 1));
-  await kb.type('#centre-name', 'Castle Point CVS');
-  await kb.type('#centre-code', 'CP');
-  await kb.type('#coordinator', 'Chris');
-  await kb.type('#passphrase', PASSPHRASE);
-  await kb.type('#passphrase-again', PASSPHRASE);
-  await kb.press('#set-up');
+  await setUpDesk(kb);
   await page.locator('#recovery-code').waitFor();
   // Nobody touches anything: the desk locks itself (two "minutes" of 2 s).
   await page.waitForFunction(() => window.fakeDesk.state().unlocked === null, null, { timeout: 30_000 });
@@ -966,12 +962,7 @@ test('Save and go home: a failure no answer can fix is said, and a second press 
 test('a quick-hide on the recovery-code page hides it, and after unlocking the same code is shown again', async (t) => {
   const { page, kb } = await open(t, { desk: 'new' });
   await page.locator('#centre-name').waitFor();
-  await kb.type('#centre-name', 'Castle Point CVS');
-  await kb.type('#centre-code', 'CP');
-  await kb.type('#coordinator', 'Chris');
-  await kb.type('#passphrase', PASSPHRASE);
-  await kb.type('#passphrase-again', PASSPHRASE);
-  await kb.press('#set-up');
+  await setUpDesk(kb);
   const code = await text(page, '#recovery-code');
   await page.keyboard.press('Escape');
   await page.keyboard.press('Escape');
