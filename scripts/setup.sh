@@ -103,11 +103,7 @@ ensure_ui() {
     ensure_node
     if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
         echo "==> installing the UI's npm packages (npm ci)"
-        # npm ci refuses when the registry lacks an optional platform build
-        # of @tauri-apps/cli (as this machine's mirror does); npm install
-        # then resolves the same versions from the lock without rewriting it.
-        (cd ui && { npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null ||
-            npm install --no-save --no-audit --no-fund --loglevel=error; })
+        (cd ui && npm ci --no-audit --no-fund --loglevel=error)
     fi
     echo "==> building the UI (ui/dist)"
     (cd ui && npm run --silent build >/dev/null)
