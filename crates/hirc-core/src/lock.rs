@@ -3,11 +3,8 @@
 //! of the desk shares them) that only a coordinator may change; the app,
 //! not the engine, measures the idleness.
 
-use rusqlite::OptionalExtension;
-
-use crate::audit::{self, AuditAction};
-use crate::desk::{Desk, Session, require_coordinator};
-use crate::error::{Error, Result, classify_sqlite};
+use crate::desk::{Desk, Session};
+use crate::error::{Error, Result};
 
 /// Minutes of idleness before the app locks, unless a coordinator changes it.
 pub const DEFAULT_AUTO_LOCK_MINUTES: u32 = 5;
@@ -75,47 +72,30 @@ impl Desk {
     }
 
     fn idle_minutes(&self, setting: IdleSetting) -> Result<u32> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [setting.key()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(classify_sqlite)?;
-        match value {
-            None => Ok(setting.default()),
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::Integrity("an auto-lock setting is not a number")),
-        }
+        self.number_setting(
+            setting.key(),
+            setting.default(),
+            "an auto-lock setting is not a number",
+        )
     }
 
     fn set_idle_minutes(&mut self, s: &Session, setting: IdleSetting, minutes: u32) -> Result<()> {
-        self.check_session(s)?;
-        require_coordinator(s, "changing the auto-lock time")?;
-        if !(1..=MAX_AUTO_LOCK_MINUTES).contains(&minutes) {
-            return Err(Error::InvalidInput(format!(
-                "{} must be from 1 to {MAX_AUTO_LOCK_MINUTES} minutes",
-                setting.what()
-            )));
-        }
-        let user = s.user().name.clone();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [setting.key(), &minutes.to_string()],
-            )?;
-            audit::append(
-                tx,
-                Some(&user),
-                AuditAction::SettingChanged,
-                Some(setting.key()),
-                Some(&minutes.to_string()),
-            )
-        })
+        self.set_number_setting(
+            s,
+            setting.key(),
+            minutes,
+            "changing the auto-lock time",
+            |minutes| {
+                if (1..=MAX_AUTO_LOCK_MINUTES).contains(&minutes) {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidInput(format!(
+                        "{} must be from 1 to {MAX_AUTO_LOCK_MINUTES} minutes",
+                        setting.what()
+                    )))
+                }
+            },
+        )
     }
 }
 

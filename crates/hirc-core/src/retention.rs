@@ -11,13 +11,13 @@
 //! it after every pass): it deletes, and reads nothing.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
-use crate::desk::{Desk, Session, require_coordinator};
-use crate::error::{Error, Result, classify_sqlite};
+use crate::desk::{Desk, Session};
+use crate::error::{Error, Result};
 use crate::time;
 
 /// Days a delivered report's personal data are kept, unless set otherwise.
@@ -39,47 +39,30 @@ pub struct Purgeable {
 impl Desk {
     /// Days a delivered report's personal data are kept.
     pub fn retention_days(&self) -> Result<u32> {
-        let value: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'retention_days'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(classify_sqlite)?;
-        match value {
-            None => Ok(DEFAULT_RETENTION_DAYS),
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::Integrity("the retention setting is not a number")),
-        }
+        self.number_setting(
+            "retention_days",
+            DEFAULT_RETENTION_DAYS,
+            "the retention setting is not a number",
+        )
     }
 
     /// Sets the retention period (coordinators only; audited).
     pub fn set_retention_days(&mut self, s: &Session, days: u32) -> Result<()> {
-        self.check_session(s)?;
-        require_coordinator(s, "changing the retention period")?;
-        if days > MAX_RETENTION_DAYS {
-            return Err(Error::InvalidInput(format!(
-                "the retention period can be at most {MAX_RETENTION_DAYS} days"
-            )));
-        }
-        let user = s.user().name.clone();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('retention_days', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [days.to_string()],
-            )?;
-            audit::append(
-                tx,
-                Some(&user),
-                AuditAction::SettingChanged,
-                Some("retention_days"),
-                Some(&days.to_string()),
-            )
-        })
+        self.set_number_setting(
+            s,
+            "retention_days",
+            days,
+            "changing the retention period",
+            |days| {
+                if days > MAX_RETENTION_DAYS {
+                    Err(Error::InvalidInput(format!(
+                        "the retention period can be at most {MAX_RETENTION_DAYS} days"
+                    )))
+                } else {
+                    Ok(())
+                }
+            },
+        )
     }
 
     /// Delivered (and checked) reports whose retention period has passed at
@@ -87,7 +70,7 @@ impl Desk {
     pub fn purgeable(&self, now: DateTime<Utc>) -> Result<Vec<Purgeable>> {
         let days = chrono::Duration::days(i64::from(self.retention_days()?));
         let cutoff = time::to_text(now.checked_sub_signed(days).unwrap_or(now));
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.db().prepare(
             "SELECT r.id, r.reference, r.delivered_at FROM reports r
              JOIN outbox o ON o.report_id = r.id AND o.revision = r.revision
              WHERE r.state = 'delivered' AND o.receipt_checked = 1 AND r.delivered_at <= ?1
@@ -214,7 +197,7 @@ mod tests {
         let hub = TestHub::new();
         hub.enrol(&mut desk, &s);
         assert_eq!(hub.deliver_all(&mut desk), 1);
-        desk.conn
+        desk.db()
             .execute("UPDATE outbox SET receipt_checked = 0", [])
             .expect("as an older desk recorded it");
         let later = Utc::now() + chrono::Duration::days(31);

@@ -53,7 +53,7 @@ impl Desk {
         let reason = crate::outbox::tidy_reason(&damage.to_string());
         let now = self.now_text();
         let done = (|| -> Result<bool> {
-            let tx = self.conn.unchecked_transaction()?;
+            let tx = self.db().unchecked_transaction()?;
             let n = tx.execute(
                 "UPDATE reports SET set_aside_at = ?1, set_aside_reason = ?2
                  WHERE id = ?3 AND set_aside_at IS NULL",
@@ -94,7 +94,7 @@ impl Desk {
     /// Why each set-aside report is aside.
     pub(crate) fn set_aside_reasons(&self) -> Result<std::collections::HashMap<Uuid, String>> {
         let mut stmt = self
-            .conn
+            .db()
             .prepare("SELECT id, set_aside_reason FROM reports WHERE set_aside_at IS NOT NULL")?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
@@ -111,7 +111,7 @@ impl Desk {
 
     /// How many reports are set aside (no unlock needed: it names none).
     pub fn set_aside_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
+        Ok(self.db().query_row(
             "SELECT count(*) FROM reports WHERE set_aside_at IS NOT NULL",
             [],
             |r| r.get(0),
@@ -122,7 +122,7 @@ impl Desk {
     pub fn set_aside_reports(&self, s: &Session) -> Result<Vec<SetAside>> {
         self.check_session(s)?;
         require_coordinator(s, "seeing reports set aside")?;
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.db().prepare(
             "SELECT id, reference, state, set_aside_at, set_aside_reason FROM reports
              WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at",
         )?;
@@ -167,7 +167,7 @@ impl Desk {
         if let Err(e) = check {
             // Keep the newest reason.
             let reason = crate::outbox::tidy_reason(&e.to_string());
-            self.conn.execute(
+            self.db().execute(
                 "UPDATE reports SET set_aside_reason = ?1 WHERE id = ?2",
                 params![reason, id.to_string()],
             )?;
@@ -206,7 +206,7 @@ impl Desk {
         self.check_session(s)?;
         require_coordinator(s, "discarding a set-aside report")?;
         let aside: Option<Option<String>> = self
-            .conn
+            .db()
             .query_row(
                 "SELECT set_aside_at FROM reports WHERE id = ?1",
                 [id.to_string()],
@@ -222,7 +222,7 @@ impl Desk {
             }
             Some(Some(_)) => {}
         }
-        let deliverable: bool = self.conn.query_row(
+        let deliverable: bool = self.db().query_row(
             "SELECT EXISTS (SELECT 1 FROM outbox WHERE report_id = ?1
                                 AND payload IS NOT NULL AND receipt_checked = 0
                                 AND failed_permanently = 0)",
@@ -277,7 +277,7 @@ mod tests {
         }
         let (bad_body, bad_facts) = (ids[0], ids[1]);
         let blob = |column: &str, id: Uuid| -> Vec<u8> {
-            desk.conn
+            desk.db()
                 .query_row(
                     &format!("SELECT {column} FROM reports WHERE id = ?1"),
                     [id.to_string()],
@@ -290,7 +290,7 @@ mod tests {
             let mut damaged = bytes.to_vec();
             let middle = damaged.len() / 2;
             damaged[middle] ^= 0x5A;
-            desk.conn
+            desk.db()
                 .execute(
                     &format!("UPDATE reports SET {column} = ?1 WHERE id = ?2"),
                     params![damaged, id.to_string()],
@@ -351,7 +351,7 @@ mod tests {
 
         // Retry: still damaged, then repaired.
         assert!(desk.retry_set_aside(&s, bad_body).is_err());
-        desk.conn
+        desk.db()
             .execute(
                 "UPDATE reports SET body = ?1 WHERE id = ?2",
                 params![body_before, bad_body.to_string()],

@@ -228,8 +228,8 @@ impl Desk {
         }
         let (records, not_counted) = self.summary_records(s, options.from, options.to)?;
         let mut summary = summarise(
-            &self.info.centre_name,
-            &self.info.centre_code,
+            &self.info().centre_name,
+            &self.info().centre_code,
             &records,
             options,
         );

@@ -1,0 +1,139 @@
+//! Report bodies and their facts: sealed to the desk key, bound to their
+//! row, opened (or set aside when they will not open).
+
+use rusqlite::params;
+
+use crate::envelope::{self, BodyKind, BodyPlace, SealedBody};
+use crate::error::{Error, Result, classify_sqlite};
+use crate::model::{Report, ReportFacts, ReportMeta, ReportState};
+use crate::time;
+
+use super::Desk;
+use super::rows::ReportRow;
+use super::session::Session;
+
+impl Desk {
+    pub(crate) fn open_body(
+        &self,
+        s: &Session,
+        row: &ReportRow,
+    ) -> Result<(ReportMeta, Option<Report>)> {
+        let body: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT body FROM reports WHERE id = ?1",
+                [row.id.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(classify_sqlite)?;
+        let Some(body) = body else {
+            return Err(Error::WrongState {
+                id: row.id.to_string(),
+                state: "purged",
+                action: "opened",
+            });
+        };
+        let opened =
+            envelope::open(&s.keys, place_of(row), &SealedBody(body)).and_then(|(meta, report)| {
+                if meta != self.meta_of(row)? {
+                    return Err(Error::Integrity("a report body does not match its row"));
+                }
+                Ok((meta, Some(report)))
+            });
+        self.aside_on_damage(row.id, opened)
+    }
+
+    /// The body's metadata, rebuilt from the clear row (checked against the
+    /// copy inside the body whenever the body is opened).
+    pub(crate) fn meta_of(&self, row: &ReportRow) -> Result<ReportMeta> {
+        Ok(ReportMeta {
+            id: row.id,
+            centre_code: self.info.centre_code.clone(),
+            ambassador: row.owner_id,
+            taken_at: time::parse(&row.created_at)?,
+        })
+    }
+
+    pub(crate) fn facts_of(&self, s: &Session, row: &ReportRow) -> Result<ReportFacts> {
+        let blob: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT facts FROM reports WHERE id = ?1")?
+            .query_row([row.id.to_string()], |r| r.get(0))
+            .map_err(classify_sqlite)?;
+        self.aside_on_damage(row.id, open_facts(s, row, &blob))
+    }
+
+    /// Writes a new body (and facts) for `row`, bumping its save number, and
+    /// runs `extra` in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn write_body(
+        &mut self,
+        s: &Session,
+        row: &ReportRow,
+        meta: &ReportMeta,
+        report: &Report,
+        kind: BodyKind,
+        revision: i64,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()>,
+    ) -> Result<()> {
+        let place = BodyPlace {
+            report_id: row.id,
+            save_seq: row.save_seq + 1,
+            revision,
+            kind,
+        };
+        let body = envelope::seal(&s.keys, place, meta, report)?;
+        let facts = seal_facts(s, place, report)?;
+        let now = self.now_text();
+        self.write(|tx| {
+            // The save number in the WHERE clause makes a concurrent save
+            // (another window, another process) fail loudly instead of one
+            // silently overwriting the other.
+            let n = tx.prepare_cached(
+                "UPDATE reports SET body = ?1, body_size = ?2, facts = ?3, save_seq = ?4,
+                        revision = ?5, updated_at = ?6
+                 WHERE id = ?7 AND save_seq = ?8",
+            )?
+            .execute(params![body.0, body.0.len() as i64, facts, place.save_seq, revision, now, row.id.to_string(), row.save_seq],
+            )?;
+            if n != 1 {
+                return Err(Error::InvalidInput(
+                    "the report was changed elsewhere at the same moment; open it again and repeat the change".into(),
+                ));
+            }
+            extra(tx, &now)
+        })?;
+        tracing::debug!(report = %row.id, save = place.save_seq, bytes = body.0.len(), "report body written");
+        Ok(())
+    }
+}
+
+pub(super) fn place_of(row: &ReportRow) -> BodyPlace {
+    BodyPlace {
+        report_id: row.id,
+        save_seq: row.save_seq,
+        revision: row.revision,
+        kind: if row.state == ReportState::Draft {
+            BodyKind::Draft
+        } else {
+            BodyKind::Sealed
+        },
+    }
+}
+
+pub(super) fn facts_context(place: BodyPlace) -> Vec<u8> {
+    format!("hirc-facts-v1:{}:{}", place.report_id, place.save_seq).into_bytes()
+}
+
+pub(super) fn seal_facts(s: &Session, place: BodyPlace, report: &Report) -> Result<Vec<u8>> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(&ReportFacts::of(report))
+            .map_err(|e| Error::Crypto(format!("could not serialise report facts: {e}")))?,
+    );
+    s.keys.facts().seal(&facts_context(place), &json)
+}
+
+pub(super) fn open_facts(s: &Session, row: &ReportRow, blob: &[u8]) -> Result<ReportFacts> {
+    let json = s.keys.facts().open(&facts_context(place_of(row)), blob)?;
+    serde_json::from_slice(&json).map_err(|_| Error::Integrity("report facts are not facts"))
+}

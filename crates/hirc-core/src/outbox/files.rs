@@ -1,0 +1,98 @@
+//! The USB path: an outbox file carried to the hub by hand, and the
+//! receipt file carried back.
+
+use hirc_proto::{
+    OUTBOX_FILE_FORMAT, OutboxEntry, OutboxFile, RECEIPT_FILE_FORMAT, ReceiptFile, content_digest,
+    encode_payload,
+};
+
+use super::*;
+use crate::desk::{Desk, Session, require_coordinator};
+use crate::error::{Error, Result};
+
+impl Desk {
+    /// Everything waiting, as a file to carry to the hub by hand, signed
+    /// with the desk's device key so the hub can tell it came from this
+    /// desk (coordinators; audited).
+    pub fn outbox_file(&mut self, s: &Session) -> Result<OutboxFile> {
+        self.check_session(s)?;
+        require_coordinator(s, "carrying the outbox by hand")?;
+        let link = self.hub()?.ok_or_else(|| {
+            Error::InvalidInput("this desk is not enrolled with a hub yet".into())
+        })?;
+        let registered: bool =
+            self.db()
+                .query_row("SELECT device_key_registered FROM hub", [], |r| r.get(0))?;
+        if !registered {
+            return Err(Error::InvalidInput(
+                "this desk was enrolled before outbox files were signed, so the hub could not tell that a file came from it; enrol the desk again (a new code or enrolment file), then export".into(),
+            ));
+        }
+        let key = self.device_key(s)?;
+        self.prepare_uploads(s)?;
+        let waiting = self.due_uploads(self.now(), true)?;
+        let mut file = OutboxFile {
+            format: OUTBOX_FILE_FORMAT.into(),
+            device_id: link.device_id,
+            created_at: self.now(),
+            reports: waiting
+                .iter()
+                .map(|u| OutboxEntry {
+                    report_id: u.report_id,
+                    revision: u.revision,
+                    digest: content_digest(&u.payload),
+                    payload: encode_payload(&u.payload),
+                })
+                .collect(),
+            signature: None,
+        };
+        key.sign_outbox(&mut file);
+        self.record_export(
+            s,
+            &format!("outbox file with {} report(s)", file.reports.len()),
+        )?;
+        Ok(file)
+    }
+
+    /// Applies a receipt file carried back from the hub: each receipt is
+    /// checked like one that came over the network, and a forged one, one
+    /// for another desk, or one for nothing this desk sent is refused and
+    /// listed (coordinators).
+    pub fn apply_receipt_file(
+        &mut self,
+        s: &Session,
+        file: &ReceiptFile,
+    ) -> Result<ReceiptFileOutcome> {
+        self.check_session(s)?;
+        require_coordinator(s, "recording receipts from a file")?;
+        if file.format != RECEIPT_FILE_FORMAT {
+            return Err(Error::InvalidInput("that is not a receipt file".into()));
+        }
+        let link = self.hub()?.ok_or_else(|| {
+            Error::InvalidInput("this desk is not enrolled with a hub yet".into())
+        })?;
+        if !link.is_ours(Some(file.device_id)) {
+            return Err(Error::InvalidInput(format!(
+                "these receipts are for device {}, not this desk ({})",
+                file.device_id, link.device_id
+            )));
+        }
+        let mut outcome = ReceiptFileOutcome::default();
+        for r in &file.receipts {
+            match self.record_delivery(r.report_id, r.revision, r) {
+                Ok(Delivery::Recorded) => outcome.recorded += 1,
+                Ok(Delivery::AlreadyRecorded) => outcome.already += 1,
+                Err(Error::ReceiptRefused(why)) => {
+                    tracing::warn!(report = %r.report_id, "a receipt in a file was refused: {why}");
+                    outcome.refused.push((r.report_id, why));
+                }
+                Err(e @ Error::ForeignBytes) => {
+                    tracing::warn!(report = %r.report_id, "a receipt in a file was refused: {e}");
+                    outcome.refused.push((r.report_id, e.to_string()));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(outcome)
+    }
+}
