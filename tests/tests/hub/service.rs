@@ -1,0 +1,219 @@
+//! The hub as a service and its admin commands: keygen, health and unknown
+//! routes, a clean stop, the config file, and the admin commands' edges.
+
+use std::path::Path;
+
+use hirc_e2e::{Backend, hub_admin};
+use hirc_proto::ErrorKind;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{Hub, error_kind, sealed};
+
+#[test]
+fn keygen_prints_the_recipient_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("k");
+    let run = hub_admin(&["keygen", "--out", &key.to_string_lossy()]).ok();
+    assert!(run.last_line().starts_with("age1"));
+    let before = std::fs::read(&key).expect("key");
+    let again = hub_admin(&["keygen", "--out", &key.to_string_lossy()]).expect_code(1);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert!(std::fs::read(&key).expect("key") == before);
+}
+
+pub(crate) fn health_and_unknown_routes_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
+    let r = hub
+        .http
+        .get(format!("{}/v1/health", hub.process.url))
+        .send()
+        .expect("health");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["hirc-protocol"], "1");
+    let r = hub
+        .http
+        .get(format!("{}/v2/anything", hub.process.url))
+        .send()
+        .expect("404");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_kind(r), ErrorKind::NotFound);
+}
+
+pub(crate) fn stops_cleanly_on_sigterm_on(backend: Backend) {
+    let hub = Hub::start(backend, &[]);
+    let (_, token) = hub.device();
+    let id = Uuid::now_v7();
+    assert_eq!(
+        hub.upload(&token, id, 1, &sealed(&hub.recipient, id, 1, "x"))
+            .status(),
+        StatusCode::CREATED
+    );
+    let log = hub.process.log.clone();
+    assert!(hub.process.terminate(), "the hub exits 0 on SIGTERM");
+    let log = log.lock().expect("log").clone();
+    assert!(log.contains("hub stopped"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn serve_reads_a_config_file_and_flags_override_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("k");
+    let recipient = hub_admin(&["keygen", "--out", &key.to_string_lossy()])
+        .ok()
+        .last_line();
+    let data = dir.path().join("hub");
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = {:?}\nlisten = \"127.0.0.1:0\"\nrecipients = [{:?}]\nhub-name = \"From the file\"\nrate-per-minute = 5\n",
+            data.to_string_lossy(),
+            recipient
+        ),
+    )
+    .expect("config");
+    let start = |extra: &[&str]| {
+        let mut child = std::process::Command::new(hirc_e2e::bin("hirc-hub"))
+            .args(["serve", "--config", &config.to_string_lossy()])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("ready");
+        (
+            child,
+            line.trim()
+                .trim_start_matches("hirc-hub listening on ")
+                .to_string(),
+        )
+    };
+    let enrol_name = |url: &str| -> String {
+        let code = hub_admin(&[
+            "enrol",
+            "--data-dir",
+            &data.to_string_lossy(),
+            "--centre",
+            "C",
+        ])
+        .ok()
+        .last_line();
+        let body: Value = Client::new()
+            .post(format!("{url}/v1/enrol"))
+            .json(&serde_json::json!({"code": code, "device_name": "d"}))
+            .send()
+            .and_then(|r| r.json())
+            .expect("enrol");
+        body["hub_name"].as_str().expect("name").to_string()
+    };
+    let (mut child, url) = start(&[]);
+    assert_eq!(enrol_name(&url), "From the file");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut child, url) = start(&["--hub-name", "From the flag"]);
+    assert_eq!(enrol_name(&url), "From the flag");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    std::fs::write(&config, "lisen = \"127.0.0.1:0\"\n").expect("typo");
+    let run = hub_admin(&["serve", "--config", &config.to_string_lossy()]).expect_code(1);
+    assert!(
+        run.stderr.contains("is not valid") && run.stderr.contains("lisen"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = {:?}\nrecipients = [{recipient:?}]\ntls-cert = \"c.pem\"\n",
+            data.to_string_lossy()
+        ),
+    )
+    .expect("half tls");
+    let run = hub_admin(&["serve", "--config", &config.to_string_lossy()]).expect_code(1);
+    assert!(
+        run.stderr.contains("both a certificate and its key"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The admin commands' own edges: a code's lifetime is bounded and must be
+/// positive, an export never writes through a link or over a file, and a
+/// new hub's data is its owner's alone whatever the umask.
+#[test]
+fn admin_commands_keep_to_safe_edges() {
+    let hub = Hub::start(Backend::Sqlite, &[]);
+    for expires in ["99999999999999d", "-5m", "0h", "91d", "12x"] {
+        let run = hub.admin(&["enrol", "--centre", "C", "--expires", expires]);
+        assert_eq!(run.code, 2, "{expires}: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.stderr.contains("--expires"), "{}", run.stderr);
+    }
+    hub.admin(&["enrol", "--centre", "C", "--expires", "90d"])
+        .ok();
+
+    // Desks pin the receipt key: with desks enrolled, a missing key file is
+    // an error to put right, never silently a new key.
+    hub.device();
+    let key = hub.data_path().join("receipt-signing.key");
+    let kept = std::fs::read(&key).expect("the key file");
+    std::fs::remove_file(&key).expect("lose it");
+    let run = hub.admin(&["import", "nothing.json", "--receipts", "r.json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is missing"), "{}", run.stderr);
+    assert!(!key.exists(), "no new key was made");
+    std::fs::write(&key, &kept).expect("restore it");
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&hub.data_path()), 0o700, "the data directory");
+    assert_eq!(
+        mode(&hub.data_path().join("hub.sqlite3")),
+        0o600,
+        "the store"
+    );
+
+    let out = hub.dir.path().join("out");
+    std::fs::create_dir(&out).expect("dir");
+    let elsewhere = out.join("elsewhere.jsonl");
+    std::fs::write(&elsewhere, "keep me\n").expect("write");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o644)).expect("mode");
+    let link = out.join("link.jsonl");
+    std::os::unix::fs::symlink(&elsewhere, &link).expect("link");
+    let identity = hub.identity.to_string_lossy().into_owned();
+    for target in [&link, &elsewhere] {
+        let run = hub.admin(&[
+            "export",
+            "--identity",
+            &identity,
+            "--out",
+            &target.to_string_lossy(),
+        ]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).expect("read"),
+        "keep me\n"
+    );
+    let fresh = out.join("fresh.jsonl");
+    hub.admin(&[
+        "export",
+        "--identity",
+        &identity,
+        "--out",
+        &fresh.to_string_lossy(),
+    ])
+    .ok();
+    assert_eq!(mode(&fresh), 0o600);
+}

@@ -1,0 +1,336 @@
+//! Delivery by USB stick for a centre that is never online: outbox and
+//! receipt files, forged files, and a desk enrolled again.
+
+use hirc_e2e::{TestDesk, contains, hub_admin};
+use serde_json::Value;
+
+use crate::{Hub, assert_delivered_exactly_once, desk_with_reports, submit};
+
+#[test]
+fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+
+    // Offline enrolment: a file instead of a code.
+    hub_admin(&[
+        "enrol",
+        "--data-dir",
+        &data,
+        "--centre",
+        "Canvey Island",
+        "--offline-file",
+        &path("enrol.json"),
+        "--recipient",
+        &hub.recipient,
+    ])
+    .ok();
+    let (mut desk, _) = TestDesk::init();
+    let run = desk
+        .as_coordinator(&["enrol", "--file", &path("enrol.json")], "")
+        .ok();
+    assert!(run.stdout.contains(&hub.fingerprint), "{}", run.stdout);
+    let canary = format!("CANARY-usb-{}", rand::random::<u32>());
+    let reports = submit(&mut desk, 5, &canary);
+
+    // Out on a stick: still ciphertext.
+    desk.as_coordinator(&["outbox", "export", &path("outbox.json")], "")
+        .ok();
+    let stick = std::fs::read(path("outbox.json")).expect("outbox file");
+    assert!(!contains(&stick, &canary), "the stick holds no plaintext");
+    desk.as_coordinator(&["outbox", "export", &path("outbox.json")], "")
+        .expect_code(1); // never overwritten
+
+    // In at the hub, twice: stored once.
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("outbox.json"),
+        "--receipts",
+        &path("receipts.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 5 report(s); 0 were already here"),
+        "{}",
+        run.stderr
+    );
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("outbox.json"),
+        "--receipts",
+        &path("receipts2.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 0 report(s); 5 were already here"),
+        "{}",
+        run.stderr
+    );
+
+    // A damaged copy is refused, and changes nothing.
+    let mut damaged: Value = serde_json::from_slice(&stick).expect("json");
+    damaged["reports"][0]["payload"] = Value::String("AAAA".into());
+    std::fs::write(path("damaged.json"), damaged.to_string()).expect("write");
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("damaged.json"),
+        "--receipts",
+        &path("r3.json"),
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("does not match its digest"),
+        "{}",
+        run.stderr
+    );
+
+    // Receipts back on the desk.
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("receipts.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("5 report(s) marked delivered"),
+        "{}",
+        run.stdout
+    );
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("receipts2.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("0 report(s) marked delivered"),
+        "{}",
+        run.stdout
+    );
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+
+    // Another desk's receipts are refused.
+    let (mut other, _) = desk_with_reports(&hub, &hub.url(), 0, "x");
+    let run = other
+        .as_coordinator(&["outbox", "receipts", &path("receipts.json")], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("not this desk"), "{}", run.stderr);
+}
+
+/// Anyone holding an outbox file (report ids and digests) could write a
+/// receipt file for it, or an outbox file in another desk's name. Neither
+/// marks a report delivered (so none is ever purged undelivered), and
+/// neither stores anything at the hub.
+#[test]
+fn forged_receipt_and_outbox_files_change_nothing() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 2, "CANARY-forged");
+    desk.as_coordinator(&["outbox", "export", &path("outbox.json")], "")
+        .ok();
+    let outbox: Value =
+        serde_json::from_slice(&std::fs::read(path("outbox.json")).expect("read")).expect("json");
+
+    // Receipts made from the outbox file alone: unsigned, and signed with a
+    // key that is not the hub's.
+    let forger = hirc_proto::sign::SigningKey::generate();
+    for (name, sign) in [("unsigned.json", false), ("signed-by-another.json", true)] {
+        let receipts: Vec<hirc_proto::Receipt> = outbox["reports"]
+            .as_array()
+            .expect("reports")
+            .iter()
+            .map(|e| {
+                let mut r = hirc_proto::Receipt {
+                    receipt_id: uuid::Uuid::now_v7(),
+                    report_id: e["report_id"].as_str().expect("id").parse().expect("uuid"),
+                    revision: 1,
+                    digest: e["digest"].as_str().expect("digest").into(),
+                    received_at: chrono::Utc::now(),
+                    device_id: outbox["device_id"].as_str().and_then(|d| d.parse().ok()),
+                    signature: None,
+                };
+                if sign {
+                    forger.sign_receipt(&mut r);
+                }
+                r
+            })
+            .collect();
+        let file = hirc_proto::ReceiptFile {
+            format: hirc_proto::RECEIPT_FILE_FORMAT.into(),
+            device_id: outbox["device_id"]
+                .as_str()
+                .expect("device")
+                .parse()
+                .expect("uuid"),
+            receipts,
+        };
+        std::fs::write(path(name), serde_json::to_string(&file).expect("json")).expect("write");
+        let run = desk
+            .as_coordinator(&["outbox", "receipts", &path(name)], "")
+            .expect_code(1);
+        assert!(
+            run.stdout.contains("0 report(s) marked delivered")
+                && run.stderr.contains("signature does not check"),
+            "{name}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    desk.as_coordinator(&["settings", "--retention-days", "0"], "")
+        .ok();
+    let run = desk.run(&["purge"], "").ok();
+    assert!(run.stderr.contains("0 report(s) purged"), "{}", run.stderr);
+    let status = desk.as_coordinator(&["status", "--json"], "").ok();
+    let status: Value = serde_json::from_str(&status.stdout).expect("json");
+    assert_eq!(status["sealed"], 2, "both still wait, whole");
+
+    // An outbox file in another desk's name, an unsigned one, and a signed
+    // one with an entry slipped in: the hub imports none of them.
+    let (mut other, _) = desk_with_reports(&hub, &hub.url(), 1, "CANARY-forged-other");
+    other
+        .as_coordinator(&["outbox", "export", &path("other.json")], "")
+        .ok();
+    let theirs: Value =
+        serde_json::from_slice(&std::fs::read(path("other.json")).expect("read")).expect("json");
+    let mut renamed = theirs.clone();
+    renamed["device_id"] = outbox["device_id"].clone();
+    let mut unsigned = outbox.clone();
+    unsigned
+        .as_object_mut()
+        .expect("object")
+        .remove("signature");
+    let mut stuffed = outbox.clone();
+    stuffed["reports"]
+        .as_array_mut()
+        .expect("reports")
+        .push(theirs["reports"][0].clone());
+    for (name, forged) in [
+        ("renamed.json", renamed),
+        ("unsigned-outbox.json", unsigned),
+        ("stuffed.json", stuffed),
+    ] {
+        std::fs::write(path(name), forged.to_string()).expect("write");
+        let run = hub_admin(&[
+            "import",
+            "--data-dir",
+            &data,
+            &path(name),
+            "--receipts",
+            &path(&format!("r-{name}")),
+        ])
+        .expect_code(1);
+        assert!(
+            run.stderr.contains("is not signed by device"),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(!work.path().join(format!("r-{name}")).exists());
+    }
+    assert!(hub.export().is_empty(), "the hub stored nothing");
+
+    // The real way still works, with nobody signed in.
+    desk.as_coordinator(&["settings", "--retention-days", "30"], "")
+        .ok();
+    let run = desk.run(&["sync"], "").ok();
+    assert_eq!(run.last_line(), "delivered 2, waiting 0, failed 0");
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+}
+
+/// A never-online desk enrolled again with a new file (`--same-desk-as`)
+/// is still the same desk to the hub: reports it carries again (their
+/// receipts were lost) are recognised, not stored a second time.
+#[test]
+fn an_offline_desk_enrolled_again_keeps_what_it_stored() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    let enrol_file = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "enrol",
+            "--data-dir",
+            &data,
+            "--centre",
+            "Canvey Island",
+            "--recipient",
+            &hub.recipient,
+        ];
+        let file = path(name);
+        args.extend(["--offline-file", &file]);
+        args.extend_from_slice(extra);
+        hub_admin(&args).ok().last_line()
+    };
+    let first = enrol_file("enrol-1.json", &[]);
+    let (mut desk, _) = TestDesk::init();
+    desk.as_coordinator(&["enrol", "--file", &path("enrol-1.json")], "")
+        .ok();
+    let reports = submit(&mut desk, 2, "CANARY-again");
+    desk.as_coordinator(&["outbox", "export", &path("o1.json")], "")
+        .ok();
+    hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("o1.json"),
+        "--receipts",
+        &path("r1.json"),
+    ])
+    .ok();
+    // The receipts never make it back; the desk is enrolled again.
+    let second = enrol_file("enrol-2.json", &["--same-desk-as", &first]);
+    assert_ne!(second, first);
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(path("enrol-2.json")).expect("read")).expect("json");
+    assert!(
+        file.get("device_key_secret").is_none(),
+        "the desk keeps its own key"
+    );
+    desk.as_coordinator(&["enrol", "--file", &path("enrol-2.json")], "")
+        .ok();
+    desk.as_coordinator(&["outbox", "export", &path("o2.json")], "")
+        .ok();
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("o2.json"),
+        "--receipts",
+        &path("r2.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 0 report(s); 2 were already here"),
+        "{}",
+        run.stderr
+    );
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("r2.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("2 report(s) marked delivered"),
+        "{}",
+        run.stdout
+    );
+    assert_delivered_exactly_once(&hub, &mut desk, &reports);
+    let run = hub_admin(&[
+        "enrol",
+        "--data-dir",
+        &data,
+        "--centre",
+        "X",
+        "--recipient",
+        &hub.recipient,
+        "--offline-file",
+        &path("enrol-3.json"),
+        "--same-desk-as",
+        "01a23b9c-abfe-76f7-9751-5beddc70d411",
+    ])
+    .expect_code(1);
+    assert!(run.stderr.contains("there is no device"), "{}", run.stderr);
+}
