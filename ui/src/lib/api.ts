@@ -120,6 +120,10 @@ export interface Period {
 }
 export type Cell = { kind: 'count'; value: number } | { kind: 'small' } | { kind: 'secondary' };
 export interface SummaryRow {
+  /** What is counted, by meaning: a vocabulary word, a month (2026-11), or
+   *  all / total / distinct / not_recorded / yes / no / delivered / waiting. */
+  key: string;
+  /** The engine's English label. */
   label: string;
   cell: Cell;
   percent: number | null;
@@ -127,6 +131,8 @@ export interface SummaryRow {
 export interface SummaryTable {
   key: string;
   title: string;
+  /** The vocabulary list the rows' keys come from, where they do. */
+  vocabulary: string | null;
   rows: SummaryRow[];
   total: SummaryRow;
   overlapping: boolean;

@@ -203,19 +203,23 @@ function ownReport(id: string): StoredReport {
   return desk.reports.find((r) => r.id === id) ?? fail('not_found', `There is no report ${id} on this desk.`);
 }
 
-function row(label: string, value: number | 'small' | 'secondary', total: number): SummaryTable['rows'][number] {
+function row(key: string, label: string, value: number | 'small' | 'secondary', total: number): SummaryTable['rows'][number] {
   return typeof value === 'number'
-    ? { label, cell: { kind: 'count', value }, percent: Math.round((value / total) * 100) }
-    : { label, cell: { kind: value }, percent: null };
+    ? { key, label, cell: { kind: 'count', value }, percent: Math.round((value / total) * 100) }
+    : { key, label, cell: { kind: value }, percent: null };
 }
 
+/** The engine's summary shape: every row keyed by meaning, labelled in English. */
 function summary(from: string, to: string, threshold: number): Summary {
   const total = 41;
-  const table = (key: string, title: string, rows: SummaryTable['rows'], overlapping = false): SummaryTable => ({
+  const table = (key: string, title: string, vocabulary: string | null, rows: SummaryTable['rows'], overlapping = false): SummaryTable => ({
     key,
     title,
+    vocabulary,
     rows,
-    total: { label: 'Total', cell: { kind: 'count', value: total }, percent: null },
+    total: overlapping
+      ? { key: 'distinct', label: 'Distinct reports', cell: { kind: 'count', value: total }, percent: null }
+      : { key: 'total', label: 'Total', cell: { kind: 'count', value: total }, percent: null },
     overlapping,
   });
   return {
@@ -223,11 +227,11 @@ function summary(from: string, to: string, threshold: number): Summary {
     centre_code: desk.centreCode ?? '',
     options: { from, to, threshold },
     tables: [
-      table('reports', 'Reports taken', [row('Reports', total, total)]),
-      table('strands', 'By strand', [row('Race or ethnicity', 22, total), row('Religion or belief', 9, total), row('Disability', 'small', total), row('Sexual orientation', 'secondary', total), row('Transgender identity', 6, total)], true),
-      table('incident_types', 'By incident type', [row('Verbal abuse', 25, total), row('Harassment', 12, total), row('Physical assault', 'small', total), row('Criminal damage', 'secondary', total)], true),
-      table('months', 'By month', [row('September 2026', 14, total), row('October 2026', 15, total), row('November 2026', 12, total)]),
-      table('reporter_roles', 'By who reported', [row('Victim', 30, total), row('Witness', 8, total), row('Third party on behalf of the victim', 'small', total), row('Organisation', 0, total), row('Not recorded', 0, total)]),
+      table('reports', 'Reports taken', null, [row('all', 'All reports', total, total)]),
+      table('strands', 'By strand', 'strands', [row('race_ethnicity', 'Race or ethnicity', 22, total), row('religion_belief', 'Religion or belief', 9, total), row('disability', 'Disability', 'small', total), row('sexual_orientation', 'Sexual orientation', 'secondary', total), row('transgender_identity', 'Transgender identity', 6, total)], true),
+      table('incident_types', 'By incident type', 'incident_types', [row('verbal_abuse', 'Verbal abuse', 25, total), row('harassment', 'Harassment', 12, total), row('physical_assault', 'Physical assault', 'small', total), row('criminal_damage', 'Criminal damage', 'secondary', total)], true),
+      table('months', 'By month', null, [row('2026-09', 'September 2026', 14, total), row('2026-10', 'October 2026', 15, total), row('2026-11', 'November 2026', 12, total)]),
+      table('reporter_roles', 'By who reported', 'reporter_role', [row('victim', 'Victim', 30, total), row('witness', 'Witness', 8, total), row('third_party_on_behalf', 'Third party on behalf of the victim', 'small', total), row('organisation', 'Organisation', 0, total), row('not_recorded', 'Not recorded', 0, total)]),
     ],
   };
 }

@@ -113,7 +113,12 @@ pub enum Cell {
 /// One row of a table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
-    /// What is counted.
+    /// What is counted, by meaning, for translations and charts: the
+    /// vocabulary's word (`race_ethnicity`), the month (`2026-11`), or one
+    /// of `all`, `total`, `distinct`, `not_recorded`, `yes`, `no`,
+    /// `delivered`, `waiting`.
+    pub key: String,
+    /// What is counted, in English.
     pub label: String,
     /// The count.
     pub cell: Cell,
@@ -129,6 +134,9 @@ pub struct Table {
     pub key: &'static str,
     /// Its title.
     pub title: String,
+    /// The value list its rows' keys come from (`strands`,
+    /// `location_type`, …, as in the report format), where they do.
+    pub vocabulary: Option<&'static str>,
     /// Its rows.
     pub rows: Vec<Row>,
     /// The total row (distinct reports).
@@ -251,47 +259,57 @@ pub fn summarise(
         .collect();
     let total = in_period.len() as u64;
     let t = options.threshold;
-    let one = |key: &'static str, title: &str, counts: Vec<(String, u64)>| {
+    let one = |key: &'static str, title: &str, counts: Vec<Counted>| {
         table(key, title, counts, total, false, t)
     };
-    let many = |key: &'static str, title: &str, counts: Vec<(String, u64)>| {
+    let many = |key: &'static str, title: &str, counts: Vec<Counted>| {
         table(key, title, counts, total, true, t)
     };
+    let listed = |list: &'static str, table: Table| Table {
+        vocabulary: Some(list),
+        ..table
+    };
 
-    let count_by =
-        |labels: &[&str], key: &dyn Fn(&SummaryRecord) -> Vec<usize>| -> Vec<(String, u64)> {
-            let mut counts = vec![0u64; labels.len()];
-            for r in &in_period {
-                for i in key(r) {
-                    counts[i] += 1;
-                }
+    let count_by = |items: &[Item], key: &dyn Fn(&SummaryRecord) -> Vec<usize>| -> Vec<Counted> {
+        let mut counts = vec![0u64; items.len()];
+        for r in &in_period {
+            for i in key(r) {
+                counts[i] += 1;
             }
-            labels
-                .iter()
-                .map(|l| (*l).to_string())
-                .zip(counts)
-                .collect()
-        };
-    let index_of = |all: &[&str], word: &str| all.iter().position(|w| *w == word);
+        }
+        items
+            .iter()
+            .zip(counts)
+            .map(|(&(key, label), n)| (key.to_string(), label.to_string(), n))
+            .collect()
+    };
+    let index_of = |all: &[Item], word: &str| all.iter().position(|(w, _)| *w == word);
+    let not_recorded: Item = ("not_recorded", "Not recorded");
 
-    let strands: Vec<&str> = Strand::ALL.iter().map(|s| s.label()).collect();
-    let types: Vec<&str> = IncidentType::ALL.iter().map(|s| s.label()).collect();
-    let places: Vec<&str> = LocationType::ALL
+    let strands: Vec<Item> = Strand::ALL
         .iter()
-        .map(|s| s.label())
-        .chain(["Not recorded"])
+        .map(|s| (s.as_str(), s.label()))
         .collect();
-    let roles: Vec<&str> = ReporterRole::ALL
+    let types: Vec<Item> = IncidentType::ALL
         .iter()
-        .map(|s| s.label())
-        .chain(["Not recorded"])
+        .map(|s| (s.as_str(), s.label()))
         .collect();
-    let police: Vec<&str> = PassToPolice::ALL
+    let places: Vec<Item> = LocationType::ALL
         .iter()
-        .map(|s| s.label())
-        .chain(["Not recorded"])
+        .map(|s| (s.as_str(), s.label()))
+        .chain([not_recorded])
         .collect();
-    let yes_no = ["Yes", "No", "Not recorded"];
+    let roles: Vec<Item> = ReporterRole::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.label()))
+        .chain([not_recorded])
+        .collect();
+    let police: Vec<Item> = PassToPolice::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.label()))
+        .chain([not_recorded])
+        .collect();
+    let yes_no = [("yes", "Yes"), ("no", "No"), not_recorded];
     let yn = |v: Option<bool>| {
         vec![match v {
             Some(true) => 0,
@@ -303,62 +321,77 @@ pub fn summarise(
     let mut tables = vec![one(
         "reports",
         "Reports",
-        vec![("All reports".into(), total)],
+        vec![("all".into(), "All reports".into(), total)],
     )];
-    tables.push(many(
+    tables.push(listed(
         "strands",
-        "By strand",
-        count_by(&strands, &|r| {
-            r.facts
-                .strands
-                .iter()
-                .filter_map(|s| index_of(&strands, s.label()))
-                .collect()
-        }),
+        many(
+            "strands",
+            "By strand",
+            count_by(&strands, &|r| {
+                r.facts
+                    .strands
+                    .iter()
+                    .filter_map(|s| index_of(&strands, s.as_str()))
+                    .collect()
+            }),
+        ),
     ));
-    tables.push(many(
+    tables.push(listed(
         "incident_types",
-        "By incident type",
-        count_by(&types, &|r| {
-            r.facts
-                .incident_types
-                .iter()
-                .filter_map(|s| index_of(&types, s.label()))
-                .collect()
-        }),
+        many(
+            "incident_types",
+            "By incident type",
+            count_by(&types, &|r| {
+                r.facts
+                    .incident_types
+                    .iter()
+                    .filter_map(|s| index_of(&types, s.as_str()))
+                    .collect()
+            }),
+        ),
     ));
     tables.push(one("months", "By month", months(&in_period, options)));
-    tables.push(one(
-        "location_types",
-        "By location type",
-        count_by(&places, &|r| {
-            vec![r.facts.location_type.map_or(places.len() - 1, |p| {
-                index_of(&places, p.label()).unwrap_or(0)
-            })]
-        }),
+    tables.push(listed(
+        "location_type",
+        one(
+            "location_types",
+            "By location type",
+            count_by(&places, &|r| {
+                vec![r.facts.location_type.map_or(places.len() - 1, |p| {
+                    index_of(&places, p.as_str()).unwrap_or(0)
+                })]
+            }),
+        ),
     ));
-    tables.push(one(
-        "reporter_roles",
-        "By who reported",
-        count_by(&roles, &|r| {
-            vec![r.facts.reporter_role.map_or(roles.len() - 1, |p| {
-                index_of(&roles, p.label()).unwrap_or(0)
-            })]
-        }),
+    tables.push(listed(
+        "reporter_role",
+        one(
+            "reporter_roles",
+            "By who reported",
+            count_by(&roles, &|r| {
+                vec![r.facts.reporter_role.map_or(roles.len() - 1, |p| {
+                    index_of(&roles, p.as_str()).unwrap_or(0)
+                })]
+            }),
+        ),
     ));
     tables.push(one(
         "already_reported",
         "Already reported to the police",
         count_by(&yes_no, &|r| yn(r.facts.already_reported)),
     ));
-    tables.push(one(
+    tables.push(listed(
         "pass_to_police",
-        "Consent to pass to the police",
-        count_by(&police, &|r| {
-            vec![r.facts.pass_to_police.map_or(police.len() - 1, |p| {
-                index_of(&police, p.label()).unwrap_or(0)
-            })]
-        }),
+        one(
+            "pass_to_police",
+            "Consent to pass to the police",
+            count_by(&police, &|r| {
+                vec![r.facts.pass_to_police.map_or(police.len() - 1, |p| {
+                    index_of(&police, p.as_str()).unwrap_or(0)
+                })]
+            }),
+        ),
     ));
     tables.push(one(
         "refer_to_support",
@@ -368,9 +401,10 @@ pub fn summarise(
     tables.push(one(
         "upload",
         "Upload to the partnership",
-        count_by(&["Delivered", "Waiting"], &|r| {
-            vec![if r.delivered { 0 } else { 1 }]
-        }),
+        count_by(
+            &[("delivered", "Delivered"), ("waiting", "Waiting")],
+            &|r| vec![if r.delivered { 0 } else { 1 }],
+        ),
     ));
     Summary {
         centre_name: centre_name.into(),
@@ -381,7 +415,12 @@ pub fn summarise(
     }
 }
 
-fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<(String, u64)> {
+/// A row to count: its key and its English label.
+type Item = (&'static str, &'static str);
+/// A counted row: key, English label, count.
+type Counted = (String, String, u64);
+
+fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<Counted> {
     let mut counts: BTreeMap<(i32, u32), u64> = BTreeMap::new();
     let mut month = (options.from.year(), options.from.month());
     let last = (options.to.year(), options.to.month());
@@ -409,7 +448,11 @@ fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<(String, u
         .map(|(y, m)| {
             let label = NaiveDate::from_ymd_opt(y, m, 1)
                 .map_or_else(|| format!("{y}-{m:02}"), |d| d.format("%B %Y").to_string());
-            (label, counts.get(&(y, m)).copied().unwrap_or(0))
+            (
+                format!("{y}-{m:02}"),
+                label,
+                counts.get(&(y, m)).copied().unwrap_or(0),
+            )
         })
         .collect()
 }
@@ -419,7 +462,7 @@ fn months(records: &[&SummaryRecord], options: SummaryOptions) -> Vec<(String, u
 fn table(
     key: &'static str,
     title: &str,
-    counts: Vec<(String, u64)>,
+    counts: Vec<Counted>,
     total: u64,
     overlapping: bool,
     threshold: u32,
@@ -429,7 +472,7 @@ fn table(
     } else {
         suppress::Shape::Partition
     };
-    let numbers: Vec<u64> = counts.iter().map(|(_, n)| *n).collect();
+    let numbers: Vec<u64> = counts.iter().map(|(_, _, n)| *n).collect();
     let (cells, total_cell) = suppress::suppress(&numbers, total, shape, threshold);
     // One table of a single row is the total itself.
     let single = counts.len() == 1;
@@ -440,24 +483,27 @@ fn table(
         _ => None,
     };
     let rows = counts
-        .iter()
+        .into_iter()
         .zip(cells)
-        .map(|((label, _), cell)| Row {
-            label: label.clone(),
+        .map(|((key, label, _), cell)| Row {
+            key,
+            label,
             cell,
             percent: percent(cell),
         })
         .collect();
-    let total_label = if overlapping {
-        "Distinct reports"
+    let (total_key, total_label) = if overlapping {
+        ("distinct", "Distinct reports")
     } else {
-        "Total"
+        ("total", "Total")
     };
     Table {
         key,
         title: title.into(),
+        vocabulary: None,
         rows,
         total: Row {
+            key: total_key.into(),
             label: total_label.into(),
             cell: total_cell,
             percent: None,
@@ -745,7 +791,7 @@ pub(crate) mod tests {
     fn cells_at_and_around_the_threshold() {
         for (n, shown) in [(0, "0"), (1, "<5"), (4, "<5"), (5, "5"), (6, "6")] {
             let counts = vec![("a".to_string(), n), ("b".to_string(), 20)];
-            let t = table("t", "t", counts, n + 20, false, 5);
+            let t = table("t", "t", labelled(counts), n + 20, false, 5);
             // When "a" is small, "b" must go too: the total would give "a" away.
             let a = t.rows[0].cell.text(5);
             assert_eq!(a, shown, "{n}");
@@ -997,11 +1043,52 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn every_row_is_keyed_by_meaning() {
+        let s = summarise("C", "CP", &data(), options(5));
+        let by = |key: &str| {
+            s.tables
+                .iter()
+                .find(|t| t.key == key)
+                .unwrap_or_else(|| panic!("no {key} table"))
+        };
+        let keys =
+            |key: &str| -> Vec<String> { by(key).rows.iter().map(|r| r.key.clone()).collect() };
+        let strands: Vec<String> = Strand::ALL.iter().map(|s| s.as_str().to_string()).collect();
+        assert_eq!(keys("strands"), strands);
+        assert_eq!(by("strands").vocabulary, Some("strands"));
+        assert_eq!(by("strands").total.key, "distinct");
+        assert_eq!(keys("reports"), ["all"]);
+        assert_eq!(by("reports").total.key, "total");
+        assert!(
+            keys("months")
+                .iter()
+                .all(|k| k.len() == 7 && k.as_bytes()[4] == b'-')
+        );
+        assert_eq!(
+            keys("months")[0],
+            options(5).from.format("%Y-%m").to_string()
+        );
+        assert_eq!(keys("already_reported"), ["yes", "no", "not_recorded"]);
+        assert_eq!(
+            keys("location_types").last().map(String::as_str),
+            Some("not_recorded")
+        );
+        assert_eq!(by("location_types").vocabulary, Some("location_type"));
+        assert_eq!(keys("upload"), ["delivered", "waiting"]);
+        assert_eq!(by("upload").vocabulary, None);
+    }
+
+    /// Rows keyed by their label.
+    fn labelled(counts: Vec<(String, u64)>) -> Vec<Counted> {
+        counts.into_iter().map(|(l, n)| (l.clone(), l, n)).collect()
+    }
+
+    #[test]
     fn percentages_need_a_base_of_ten() {
         let t = table(
             "t",
             "t",
-            vec![("a".into(), 6), ("b".into(), 3)],
+            labelled(vec![("a".into(), 6), ("b".into(), 3)]),
             9,
             false,
             2,
@@ -1010,7 +1097,7 @@ pub(crate) mod tests {
         let t = table(
             "t",
             "t",
-            vec![("a".into(), 6), ("b".into(), 4)],
+            labelled(vec![("a".into(), 6), ("b".into(), 4)]),
             10,
             false,
             2,

@@ -25,7 +25,7 @@ use krilla::text::{Font, TextDirection};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
-use super::{Cell, Summary, Table};
+use super::{Cell, Row, Summary, Table};
 use crate::error::{Error, Result};
 
 const REGULAR: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
@@ -579,7 +579,7 @@ impl Writer<'_> {
             let vw = self.m.width(&value, 8.0, Weight::Regular);
             self.put(x_of(i) - vw / 2.0, vy, 8.0, Weight::Regular, INK, &value);
             if i % every == 0 {
-                let label = short_month(&row.label);
+                let label = short_month(row);
                 let lw = self.m.width(&label, 8.0, Weight::Regular);
                 self.put(
                     x_of(i) - lw / 2.0,
@@ -702,15 +702,11 @@ fn chart_title(t: &Table) -> String {
     }
 }
 
-/// "January 2026" → "Jan 26".
-fn short_month(label: &str) -> String {
-    let mut parts = label.split_whitespace();
-    match (parts.next(), parts.next()) {
-        (Some(m), Some(y)) if y.len() == 4 => {
-            format!("{} {}", m.chars().take(3).collect::<String>(), &y[2..])
-        }
-        _ => label.to_string(),
-    }
+/// A month row ("2026-01", "January 2026") → "Jan 26"; any other row keeps
+/// its label.
+fn short_month(row: &Row) -> String {
+    chrono::NaiveDate::parse_from_str(&format!("{}-01", row.key), "%Y-%m-%d")
+        .map_or_else(|_| row.label.clone(), |d| d.format("%b %y").to_string())
 }
 
 /// The smallest of 4, 8, 20, 40, 100, … (a multiple of 4 so the four grid
@@ -841,6 +837,13 @@ mod tests {
         assert_eq!(nice_ceiling(9), 20);
         assert_eq!(nice_ceiling(41), 80);
         assert_eq!(nice_ceiling(120), 200);
-        assert_eq!(short_month("March 2026"), "Mar 26");
+        let row = |key: &str, label: &str| Row {
+            key: key.into(),
+            label: label.into(),
+            cell: Cell::Count(1),
+            percent: None,
+        };
+        assert_eq!(short_month(&row("2026-03", "March 2026")), "Mar 26");
+        assert_eq!(short_month(&row("total", "Total")), "Total");
     }
 }
