@@ -1,0 +1,92 @@
+//! `keygen` and `export`: the partnership's key, and what it decrypts.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use hirc_hub::export;
+
+use crate::cli::{ExportArgs, Format};
+
+/// `hirc-hub keygen`.
+pub fn keygen(out: &Path) -> Result<()> {
+    let recipient = export::keygen(out)?;
+    eprintln!(
+        "Wrote the partnership's key to {}. Keep it offline and backed up: it is the only way to read reports.",
+        out.display()
+    );
+    eprintln!(
+        "Fingerprint (desks show it at enrolment): {}",
+        hirc_proto::recipients_fingerprint(std::slice::from_ref(&recipient))
+    );
+    eprintln!("Give the hub this public key (--recipient):");
+    println!("{recipient}");
+    Ok(())
+}
+
+/// `hirc-hub export`.
+pub fn run(args: ExportArgs) -> Result<()> {
+    let ExportArgs {
+        dir,
+        identity,
+        since,
+        format,
+        out,
+    } = args;
+    let identities = export::load_identities(&identity)?;
+    let store = super::open(&dir)?;
+    let since = since
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    let summary = match &out {
+        Some(path) => {
+            // A new owner-only file, never an existing one: an existing file
+            // would keep its mode (readable by others, perhaps), and a
+            // symbolic link would send the partnership's decrypted reports
+            // wherever it points.
+            let file = hirc_hub::files::create_private(path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!(
+                        "{} already exists (or is a link); an export never overwrites anything: choose a new file name",
+                        path.display()
+                    )
+                } else {
+                    anyhow::anyhow!("could not create {}: {e}", path.display())
+                }
+            })?;
+            export::export(
+                store.as_ref(),
+                &identities,
+                since,
+                format.into(),
+                &mut std::io::BufWriter::new(file),
+            )?
+        }
+        None => export::export(
+            store.as_ref(),
+            &identities,
+            since,
+            format.into(),
+            &mut std::io::stdout().lock(),
+        )?,
+    };
+    eprintln!("Exported {} report(s).", summary.written);
+    if !summary.failed.is_empty() {
+        for (receipt, why) in &summary.failed {
+            eprintln!("  not exported: receipt {receipt}: {why}");
+        }
+        bail!(
+            "{} report(s) could not be exported (listed above)",
+            summary.failed.len()
+        );
+    }
+    Ok(())
+}
+
+impl From<Format> for export::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Jsonl => export::Format::Jsonl,
+            Format::Csv => export::Format::Csv,
+        }
+    }
+}
