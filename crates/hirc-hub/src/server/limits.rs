@@ -1,0 +1,152 @@
+//! Who is asking and how often: the guessing throttle, per-device rate
+//! limits, and the device a token names.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use hirc_proto::ErrorKind;
+use uuid::Uuid;
+
+use super::{ApiError, AppState, MAX_REMEMBERED_ADDRESSES, Peer, blocking};
+use crate::secrets;
+use crate::store::Device;
+
+impl AppState {
+    /// The client's address as the guessing throttle sees it: the peer, or
+    /// behind a trusted local proxy the address it forwarded.
+    pub(super) fn client(&self, peer: Option<&Peer>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer?.0.ip();
+        if self.config.trust_forwarded_for && peer.is_loopback() {
+            let forwarded = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if let Some(ip) = forwarded {
+                return Some(ip);
+            }
+        }
+        Some(peer)
+    }
+
+    /// Refuses, until its minute is up, an address that has sent too many
+    /// wrong enrolment codes or tokens: guessing is slowed to a trickle.
+    pub(super) fn check_guessing(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        let Some(ip) = client else { return Ok(()) };
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match failures.get(&ip) {
+            Some((since, n)) if *n >= self.config.auth_failures_per_minute => {
+                let left = 60u64.saturating_sub(since.elapsed().as_secs());
+                if left == 0 {
+                    return Ok(());
+                }
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorKind::RateLimited,
+                    "too many wrong enrolment codes or tokens from this address; wait a minute",
+                )
+                .retry_after(left.max(1)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a wrong enrolment code or token, and says so in the log once
+    /// an address reaches the limit.
+    pub(super) fn failed_guess(&self, client: Option<IpAddr>, what: &'static str) {
+        let Some(ip) = client else { return };
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if failures.len() >= MAX_REMEMBERED_ADDRESSES {
+            failures.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(60));
+            if failures.len() >= MAX_REMEMBERED_ADDRESSES {
+                failures.clear();
+            }
+        }
+        let now = Instant::now();
+        let entry = failures.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        if entry.1 == self.config.auth_failures_per_minute {
+            tracing::warn!(client = %ip, limit = entry.1, "{what}: too many wrong guesses in a minute from one address; refusing it for the rest of the minute");
+        } else {
+            tracing::debug!(client = %ip, "{what}");
+        }
+    }
+
+    /// A fixed one-minute window per device.
+    pub(super) fn check_rate(&self, device: Uuid) -> Result<(), ApiError> {
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let entry = windows.entry(device).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.config.rate_per_minute {
+            let wait = 60u64
+                .saturating_sub(now.duration_since(entry.0).as_secs())
+                .max(1);
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::RateLimited,
+                "too many uploads from this desk; it will retry by itself",
+            )
+            .retry_after(wait));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+/// The device behind a valid, unrevoked bearer token.
+pub struct AuthDevice(pub Device);
+
+impl FromRequestParts<AppState> for AuthDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized =
+            |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, ErrorKind::Unauthorized, m);
+        let client = state.client(parts.extensions.get::<Peer>(), &parts.headers);
+        state.check_guessing(client)?;
+        let Some(token) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            state.failed_guess(client, "upload without a token");
+            return Err(unauthorized(
+                "a bearer token is required; enrol the desk first",
+            ));
+        };
+        let token_hash = secrets::hash(token.trim());
+        let store = state.store.clone();
+        let Some(device) = blocking(move || store.device_by_token(&token_hash)).await? else {
+            state.failed_guess(client, "unknown token");
+            return Err(unauthorized("this desk is not enrolled with this hub"));
+        };
+        if device.revoked_at.is_some() {
+            return Err(unauthorized(
+                "this desk has been revoked by the partnership; ask them to enrol it again",
+            ));
+        }
+        Ok(AuthDevice(device))
+    }
+}
