@@ -4,6 +4,9 @@
 //! looking after it: it says what went wrong and, where there is one, what to
 //! do next. No message ever carries report content or a personal field, so an
 //! error can be shown, logged or printed without leaking anything.
+//!
+//! The same messages reach the app and the command line, so none names a
+//! command or a flag: `hirc` adds its own advice when it prints one.
 
 use std::path::PathBuf;
 
@@ -16,14 +19,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// There is no store at the given place yet.
-    #[error("no desk has been set up at {}; run `hirc init` to set one up", path.display())]
+    #[error("no desk has been set up at {} yet", path.display())]
     NotInitialised {
         /// Where the store was looked for.
         path: PathBuf,
     },
     /// `init` was asked to create a desk where one already exists.
     #[error(
-        "a desk already exists at {}; it was left untouched (use another --data-dir to set up a second desk)",
+        "a desk already exists at {}; it was left untouched",
         path.display()
     )]
     AlreadyInitialised {
@@ -75,7 +78,8 @@ pub enum Error {
         /// The desk's data directory.
         path: PathBuf,
     },
-    /// Any other database failure.
+    /// Any other database failure (made only by `classify_sqlite`, which
+    /// `?` goes through, so a damaged file never arrives as this).
     #[error("the desk's store could not be used: {0}")]
     Database(rusqlite::Error),
     /// A file-system failure.
@@ -128,8 +132,21 @@ pub enum Error {
     /// An input that is not well-formed (names, codes, ids).
     #[error("{0}")]
     InvalidInput(String),
+    /// The recovery code was used without saying which coordinator's
+    /// passphrase to set, and the desk has more than one.
+    #[error("this desk has several coordinators; say whose passphrase to set")]
+    WhichCoordinator,
+    /// Another save of the same report (another window, another process)
+    /// was committed between reading the report and writing it.
+    #[error(
+        "the report was changed elsewhere at the same moment; open it again and repeat the change"
+    )]
+    Conflict {
+        /// The report.
+        id: String,
+    },
     /// No report with that id or reference.
-    #[error("there is no report {0} at this desk (`hirc report list` shows them)")]
+    #[error("there is no report {0} at this desk")]
     UnknownReport(String),
     /// A prefix that matches more than one report.
     #[error("{0} matches more than one report; give more of the id")]
@@ -167,7 +184,7 @@ pub enum Error {
     },
     /// Re-enrolment would change the pinned partnership keys.
     #[error(
-        "the hub gave different partnership keys from the ones this desk pinned; check the new fingerprint with the partnership, then enrol again with --replace-recipients"
+        "the hub gave different partnership keys from the ones this desk pinned, so nothing was changed; check the new fingerprint with the partnership before accepting them"
     )]
     RecipientsChanged,
     /// A hub's receipt did not check, so nothing was marked delivered.

@@ -4,15 +4,61 @@
 use rusqlite::params;
 
 use crate::envelope::{self, BodyKind, BodyPlace, SealedBody};
-use crate::error::{Error, Result, classify_sqlite};
+use crate::error::{Error, Result};
 use crate::model::{Report, ReportFacts, ReportMeta, ReportState};
 use crate::time;
 
 use super::Desk;
-use super::rows::ReportRow;
+use super::rows::{ReportRow, row_from};
 use super::session::Session;
 
 impl Desk {
+    /// The reports `s` may see, newest first, each with its owner's name and
+    /// its facts opened once (listings and summaries both start here).
+    /// Facts that will not open are `None`, and their report is set aside:
+    /// one damaged report never stops a listing or a summary.
+    pub(crate) fn reports_with_facts(
+        &self,
+        s: &Session,
+    ) -> Result<Vec<(ReportRow, String, Option<ReportFacts>)>> {
+        self.check_session(s)?;
+        let mut out = Vec::new();
+        let mut damaged = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT r.id, r.state, r.reference, r.revision, r.save_seq, r.owner_id, r.created_at,
+                        r.updated_at, r.sealed_at, r.body_size, r.facts, u.name
+                 FROM reports r JOIN users u ON u.id = r.owner_id
+                 WHERE ?1 OR r.owner_id = ?2 OR r.state <> 'draft'
+                 ORDER BY r.created_at DESC, r.id DESC",
+            )?;
+            let rows = stmt.query_map(params![s.is_coordinator(), s.user.id.to_string()], |r| {
+                Ok((
+                    row_from(r),
+                    r.get::<_, Vec<u8>>(10)?,
+                    r.get::<_, String>(11)?,
+                ))
+            })?;
+            for item in rows {
+                let (row, facts, owner) = item?;
+                let row = row??;
+                let facts = match open_facts(s, &row, &facts) {
+                    Ok(facts) => Some(facts),
+                    Err(e) if e.is_damage() => {
+                        damaged.push((row.id, e));
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
+                out.push((row, owner, facts));
+            }
+        }
+        for (id, e) in &damaged {
+            self.set_aside(*id, e);
+        }
+        Ok(out)
+    }
+
     pub(crate) fn open_body(
         &self,
         s: &Session,
@@ -24,8 +70,7 @@ impl Desk {
                 "SELECT body FROM reports WHERE id = ?1",
                 [row.id.to_string()],
                 |r| r.get(0),
-            )
-            .map_err(classify_sqlite)?;
+            )?;
         let Some(body) = body else {
             return Err(Error::WrongState {
                 id: row.id.to_string(),
@@ -58,8 +103,7 @@ impl Desk {
         let blob: Vec<u8> = self
             .conn
             .prepare_cached("SELECT facts FROM reports WHERE id = ?1")?
-            .query_row([row.id.to_string()], |r| r.get(0))
-            .map_err(classify_sqlite)?;
+            .query_row([row.id.to_string()], |r| r.get(0))?;
         self.aside_on_damage(row.id, open_facts(s, row, &blob))
     }
 
@@ -97,9 +141,9 @@ impl Desk {
             .execute(params![body.0, body.0.len() as i64, facts, place.save_seq, revision, now, row.id.to_string(), row.save_seq],
             )?;
             if n != 1 {
-                return Err(Error::InvalidInput(
-                    "the report was changed elsewhere at the same moment; open it again and repeat the change".into(),
-                ));
+                return Err(Error::Conflict {
+                    id: row.id.to_string(),
+                });
             }
             extra(tx, &now)
         })?;

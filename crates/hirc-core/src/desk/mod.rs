@@ -21,10 +21,10 @@ mod users;
 
 pub use reports::ReportView;
 pub use rows::ReportRow;
+pub use rows::User;
 pub(crate) use session::require_coordinator;
 pub use session::{FAILED_UNLOCK_DELAY, Session};
 pub use status::{DeskStatus, ReportListing};
-pub use users::User;
 
 use std::path::{Path, PathBuf};
 

@@ -1,15 +1,13 @@
 //! A report's row: what the store keeps in clear, and reading rows back.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result, classify_sqlite};
-use crate::model::{ReportFacts, ReportState};
+use crate::model::{ReportState, Role};
 
 use super::Desk;
-use super::bodies::open_facts;
-use super::session::Session;
 
 /// A report's place in the store: everything kept in clear.
 #[derive(Debug, Clone, Serialize)]
@@ -36,51 +34,36 @@ pub struct ReportRow {
     pub body_size: i64,
 }
 
+/// A desk user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Stable id.
+    pub id: Uuid,
+    /// Display name, unique at the desk (ignoring case).
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+    /// When they were added.
+    pub created_at: String,
+}
+
 impl Desk {
-    /// The reports `s` may see, newest first, each with its owner's name and
-    /// its facts opened once (listings and summaries both start here).
-    /// Facts that will not open are `None`, and their report is set aside:
-    /// one damaged report never stops a listing or a summary.
-    pub(crate) fn reports_with_facts(
-        &self,
-        s: &Session,
-    ) -> Result<Vec<(ReportRow, String, Option<ReportFacts>)>> {
-        self.check_session(s)?;
-        let mut out = Vec::new();
-        let mut damaged = Vec::new();
-        {
-            let mut stmt = self.conn.prepare(
-                "SELECT r.id, r.state, r.reference, r.revision, r.save_seq, r.owner_id, r.created_at,
-                        r.updated_at, r.sealed_at, r.body_size, r.facts, u.name
-                 FROM reports r JOIN users u ON u.id = r.owner_id
-                 WHERE ?1 OR r.owner_id = ?2 OR r.state <> 'draft'
-                 ORDER BY r.created_at DESC, r.id DESC",
-            )?;
-            let rows = stmt.query_map(params![s.is_coordinator(), s.user.id.to_string()], |r| {
-                Ok((
-                    row_from(r),
-                    r.get::<_, Vec<u8>>(10)?,
-                    r.get::<_, String>(11)?,
-                ))
-            })?;
-            for item in rows {
-                let (row, facts, owner) = item?;
-                let row = row??;
-                let facts = match open_facts(s, &row, &facts) {
-                    Ok(facts) => Some(facts),
-                    Err(e) if e.is_damage() => {
-                        damaged.push((row.id, e));
-                        None
-                    }
-                    Err(e) => return Err(e),
-                };
-                out.push((row, owner, facts));
-            }
+    pub(super) fn user_slot(&self, name: &str) -> Result<Option<(User, Vec<u8>)>> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT u.id, u.name, u.role, u.created_at, k.wrapped
+                 FROM users u JOIN key_slots k ON k.user_id = u.id
+                 WHERE u.removed_at IS NULL AND u.name = ?1 COLLATE NOCASE",
+                [name.trim()],
+                |r| Ok((user_from_row(r)?, r.get::<_, Vec<u8>>(4)?)),
+            )
+            .optional()
+            .map_err(classify_sqlite)?;
+        match found {
+            Some((user, slot)) => Ok(Some((user?, slot))),
+            None => Ok(None),
         }
-        for (id, e) in &damaged {
-            self.set_aside(*id, e);
-        }
-        Ok(out)
     }
 
     pub(crate) fn row(&self, id: Uuid) -> Result<ReportRow> {
@@ -123,6 +106,21 @@ pub(super) fn row_from(r: &rusqlite::Row<'_>) -> RowResult<ReportRow> {
             updated_at,
             sealed_at,
             body_size,
+        })
+    })())
+}
+
+pub(super) fn user_from_row(r: &rusqlite::Row<'_>) -> RowResult<User> {
+    let id: String = r.get(0)?;
+    let role: String = r.get(2)?;
+    let name: String = r.get(1)?;
+    let created_at: String = r.get(3)?;
+    Ok((|| {
+        Ok(User {
+            id: Uuid::parse_str(&id).map_err(|_| Error::Integrity("a user id is not an id"))?,
+            name,
+            role: Role::from_word(&role).ok_or(Error::Integrity("a user has an unknown role"))?,
+            created_at,
         })
     })())
 }

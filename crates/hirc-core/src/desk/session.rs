@@ -12,7 +12,7 @@ use crate::model::Role;
 use crate::vault::{DeskKeys, KdfCost, Passphrase, RecoveryCode, SlotSecret};
 
 use super::Desk;
-use super::users::User;
+use super::rows::User;
 
 /// How long a failed unlock waits before answering. With scrypt's own second
 /// this keeps guessing at the desk slow, and it is short enough not to

@@ -1,30 +1,16 @@
 //! The desk's users: coordinators and ambassadors, each with a key slot.
 
-use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
-use crate::error::{Error, Result, classify_sqlite};
+use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::vault::{KdfCost, Passphrase, SlotSecret};
 
 use super::Desk;
-use super::rows::RowResult;
+use super::rows::{User, user_from_row};
 use super::session::{Session, require_coordinator};
-
-/// A desk user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    /// Stable id.
-    pub id: Uuid,
-    /// Display name, unique at the desk (ignoring case).
-    pub name: String,
-    /// What they may do.
-    pub role: Role,
-    /// When they were added.
-    pub created_at: String,
-}
 
 impl Desk {
     /// Active users, coordinators first, then by name.
@@ -158,24 +144,6 @@ impl Desk {
         })?;
         self.scrub()
     }
-
-    pub(super) fn user_slot(&self, name: &str) -> Result<Option<(User, Vec<u8>)>> {
-        let found = self
-            .conn
-            .query_row(
-                "SELECT u.id, u.name, u.role, u.created_at, k.wrapped
-                 FROM users u JOIN key_slots k ON k.user_id = u.id
-                 WHERE u.removed_at IS NULL AND u.name = ?1 COLLATE NOCASE",
-                [name.trim()],
-                |r| Ok((user_from_row(r)?, r.get::<_, Vec<u8>>(4)?)),
-            )
-            .optional()
-            .map_err(classify_sqlite)?;
-        match found {
-            Some((user, slot)) => Ok(Some((user?, slot))),
-            None => Ok(None),
-        }
-    }
 }
 
 /// Trims a name and checks it is printable and not too long.
@@ -214,19 +182,4 @@ pub(super) fn insert_user(
         params![id.to_string(), slot, now],
     )?;
     Ok(())
-}
-
-pub(super) fn user_from_row(r: &rusqlite::Row<'_>) -> RowResult<User> {
-    let id: String = r.get(0)?;
-    let role: String = r.get(2)?;
-    let name: String = r.get(1)?;
-    let created_at: String = r.get(3)?;
-    Ok((|| {
-        Ok(User {
-            id: Uuid::parse_str(&id).map_err(|_| Error::Integrity("a user id is not an id"))?,
-            name,
-            role: Role::from_word(&role).ok_or(Error::Integrity("a user has an unknown role"))?,
-            created_at,
-        })
-    })())
 }

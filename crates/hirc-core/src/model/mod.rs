@@ -2,17 +2,16 @@
 //! facts kept for listings and summaries. Plain data only: no storage, no keys.
 
 mod facts;
+mod problems;
 mod report;
 mod validate;
 mod vocab;
 
 pub use facts::ReportFacts;
+pub use problems::{FieldError, ValidationErrors};
 pub use report::{
     APP_SET_FIELDS, Consent, MAX_REPORT_JSON_BYTES, Person, REPORT_SCHEMA_VERSION, Report,
     ReportMeta, TimeOfDay,
 };
-pub use validate::{
-    FieldError, MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS, ValidationErrors, check_complete,
-    check_draft,
-};
+pub use validate::{MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS, check_complete, check_draft};
 pub use vocab::*;

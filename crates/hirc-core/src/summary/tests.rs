@@ -41,12 +41,7 @@ fn named_periods() {
     }
 }
 
-fn record(
-    day: u32,
-    strands: &[Strand],
-    types: &[IncidentType],
-    delivered: bool,
-) -> SummaryRecord {
+fn record(day: u32, strands: &[Strand], types: &[IncidentType], delivered: bool) -> SummaryRecord {
     SummaryRecord {
         taken_on: NaiveDate::from_ymd_opt(2026, 1 + (day / 31), 1 + (day % 28)).expect("date"),
         delivered,
@@ -210,8 +205,7 @@ fn assert_nothing_pinned(
 ) -> usize {
     let (rows, total_cell) = suppress::suppress(counts, total, shape, threshold);
     let cap = total + u64::from(threshold) + 2;
-    let (options, totals) =
-        readers_options(&rows, total_cell, shape, u64::from(threshold), cap);
+    let (options, totals) = readers_options(&rows, total_cell, shape, u64::from(threshold), cap);
     let shown = format!(
         "{counts:?} (total {total}, {shape:?}, threshold {threshold}) -> {rows:?}, {total_cell:?}"
     );
@@ -383,8 +377,7 @@ fn every_row_is_keyed_by_meaning() {
             .find(|t| t.key == key)
             .unwrap_or_else(|| panic!("no {key} table"))
     };
-    let keys =
-        |key: &str| -> Vec<String> { by(key).rows.iter().map(|r| r.key.clone()).collect() };
+    let keys = |key: &str| -> Vec<String> { by(key).rows.iter().map(|r| r.key.clone()).collect() };
     let strands: Vec<String> = Strand::ALL.iter().map(|s| s.as_str().to_string()).collect();
     assert_eq!(keys("strands"), strands);
     assert_eq!(by("strands").vocabulary, Some("strands"));

@@ -1,0 +1,123 @@
+//! The PDF's tests: every published number on the page, charts' scales.
+
+use super::*;
+use crate::summary::summarise;
+use crate::summary::tests::{data, options};
+
+fn texts(pages: &[Page]) -> Vec<String> {
+    pages
+        .iter()
+        .flatten()
+        .filter_map(|op| match op {
+            Op::Text { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_table_row_is_laid_out_within_the_page() {
+    let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+    let m = Measure::load().expect("fonts");
+    let pages = layout(&summary, &m);
+    let all = texts(&pages);
+    let shown = |label: &str| {
+        all.iter().any(|s| {
+            s == label
+                || s.strip_suffix('…')
+                    .is_some_and(|p| p.len() > 3 && label.starts_with(p))
+        })
+    };
+    for t in summary.tables.iter().filter(|t| t.key != "reports") {
+        assert!(shown(&t.title), "{} missing", t.title);
+        for row in &t.rows {
+            assert!(shown(&row.label), "{} / {} missing", t.title, row.label);
+        }
+    }
+    assert!(all.iter().any(|s| s.contains("Castle Point CVS (CP)")));
+    assert!(all.iter().any(|s| s.starts_with("Page 1 of")));
+    for op in pages.iter().flatten() {
+        if let Op::Text {
+            x,
+            y,
+            size,
+            text,
+            weight,
+            ..
+        } = op
+        {
+            assert!(
+                *x >= MARGIN - 0.01 && *y <= PAGE_H - MARGIN + 11.0,
+                "{text} at {x},{y}"
+            );
+            assert!(
+                x + m.width(text, *size, *weight) <= PAGE_W - MARGIN + 0.5,
+                "{text} overflows"
+            );
+        }
+    }
+}
+
+#[test]
+fn suppressed_counts_are_never_drawn_as_bars() {
+    let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+    let m = Measure::load().expect("fonts");
+    let pages = layout(&summary, &m);
+    let strands = summary
+        .tables
+        .iter()
+        .find(|t| t.key == "strands")
+        .expect("strands");
+    let shown = strands
+        .rows
+        .iter()
+        .filter(|r| matches!(r.cell, Cell::Count(n) if n > 0))
+        .count();
+    let bars = pages[0]
+        .iter()
+        .filter(|op| matches!(op, Op::Rect { colour, h, .. } if *colour == BAR && *h == 10.0))
+        .count();
+    let types = summary
+        .tables
+        .iter()
+        .find(|t| t.key == "incident_types")
+        .expect("types");
+    let shown_types = types
+        .rows
+        .iter()
+        .filter(|r| matches!(r.cell, Cell::Count(n) if n > 0))
+        .count();
+    // Both bar charts start on the first page or spill to the second.
+    let all_bars = pages
+        .iter()
+        .flatten()
+        .filter(|op| matches!(op, Op::Rect { colour, h, .. } if *colour == BAR && *h == 10.0))
+        .count();
+    assert!(bars <= all_bars);
+    assert_eq!(all_bars, shown + shown_types);
+}
+
+#[test]
+fn a_pdf_is_written() {
+    let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+    let pdf = to_pdf(&summary).expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.len() > 1000);
+}
+
+#[test]
+fn nice_ceilings() {
+    assert_eq!(nice_ceiling(0), 4);
+    assert_eq!(nice_ceiling(5), 8);
+    assert_eq!(nice_ceiling(9), 20);
+    assert_eq!(nice_ceiling(41), 80);
+    assert_eq!(nice_ceiling(120), 200);
+    let row = |key: &str, label: &str| Row {
+        key: key.into(),
+        label: label.into(),
+        cell: Cell::Count(1),
+        percent: None,
+    };
+    assert_eq!(short_month(&row("2026-03", "March 2026")), "Mar 26");
+    assert_eq!(short_month(&row("total", "Total")), "Total");
+}
