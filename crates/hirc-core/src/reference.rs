@@ -7,9 +7,10 @@
 
 use rand::Rng;
 
+use hirc_proto::crockford;
+
 use crate::error::{Error, Result};
 
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Odd weights are invertible mod 32, so any single wrong character changes
 /// the check.
 const WEIGHTS: [u32; 5] = [1, 3, 5, 7, 9];
@@ -42,14 +43,7 @@ impl Reference {
         let chars: Vec<u32> = rest
             .chars()
             .filter(|c| *c != '-' && *c != ' ')
-            .map(|c| match c {
-                'O' => Some(0),
-                'I' | 'L' => Some(1),
-                c => CROCKFORD
-                    .iter()
-                    .position(|&x| x as char == c)
-                    .map(|p| p as u32),
-            })
+            .map(crockford::value)
             .collect::<Option<_>>()
             .ok_or_else(bad)?;
         if chars.len() != 6 {
@@ -88,7 +82,7 @@ fn check(body: &[u32]) -> u32 {
 }
 
 fn format_reference(code: &str, body: &[u32]) -> String {
-    let ch = |v: u32| CROCKFORD[v as usize] as char;
+    let ch = crockford::char_of;
     let mut s = format!("{code}-");
     s.extend(body[..4].iter().map(|&v| ch(v)));
     s.push('-');

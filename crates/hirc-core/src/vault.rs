@@ -18,6 +18,7 @@ use std::io::Write as _;
 use age::secrecy::{ExposeSecret, SecretString};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hirc_proto::crockford;
 use rand::RngCore;
 use zeroize::Zeroizing;
 
@@ -83,8 +84,6 @@ impl std::fmt::Debug for Passphrase {
 /// (O for 0, I and L for 1).
 pub struct RecoveryCode(SecretString);
 
-/// Crockford's base32: no I, L, O or U, so a code copied by hand survives.
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const RECOVERY_CHARS: usize = 30;
 
 impl RecoveryCode {
@@ -96,7 +95,7 @@ impl RecoveryCode {
             if i > 0 && i % 5 == 0 {
                 text.push('-');
             }
-            text.push(CROCKFORD[(rng.next_u32() % 32) as usize] as char);
+            text.push(crockford::random_char(&mut rng));
         }
         Self(SecretString::from(text))
     }
@@ -106,12 +105,12 @@ impl RecoveryCode {
         let mut text = Zeroizing::new(String::with_capacity(RECOVERY_CHARS + 5));
         let mut count = 0usize;
         for c in typed.chars() {
-            let c = match c.to_ascii_uppercase() {
-                ' ' | '-' | '\t' => continue,
-                'O' => '0',
-                'I' | 'L' => '1',
-                c if CROCKFORD.contains(&(c as u8)) && c.is_ascii() => c,
-                _ => {
+            if matches!(c, ' ' | '-' | '\t') {
+                continue;
+            }
+            let c = match crockford::normalise(c) {
+                Some(c) => c,
+                None => {
                     return Err(Error::InvalidInput(
                         "a recovery code has only the letters and digits printed on it".into(),
                     ));

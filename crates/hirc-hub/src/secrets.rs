@@ -3,10 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hirc_proto::crockford;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A new bearer token: 256 random bits.
 pub fn new_token() -> String {
@@ -19,9 +18,7 @@ pub fn new_token() -> String {
 /// easy to read out over the phone. Single-use and short-lived.
 pub fn new_enrol_code() -> String {
     let mut rng = rand::rngs::OsRng;
-    let chars: Vec<char> = (0..12)
-        .map(|_| CROCKFORD[(rng.next_u32() % 32) as usize] as char)
-        .collect();
+    let chars: Vec<char> = (0..12).map(|_| crockford::random_char(&mut rng)).collect();
     chars
         .chunks(4)
         .map(|c| c.iter().collect::<String>())
@@ -34,11 +31,7 @@ pub fn normalise_code(typed: &str) -> String {
     typed
         .chars()
         .filter(|c| !matches!(c, '-' | ' ' | '\t'))
-        .map(|c| match c.to_ascii_uppercase() {
-            'O' => '0',
-            'I' | 'L' => '1',
-            c => c,
-        })
+        .map(|c| crockford::normalise(c).unwrap_or(c.to_ascii_uppercase()))
         .collect()
 }
 

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod crockford;
 pub mod sign;
 
 use base64::Engine as _;
