@@ -3,21 +3,38 @@
 //! `HIRC_LOG` set for the app) to standard error too. The engine logs ids,
 //! sizes and events, never content; the canary tests scan this file to hold
 //! it to that.
+//!
+//! The file is rotated by size (`hirc.log.1`, … `hirc.log.4`, the oldest
+//! dropped), so a desk that runs for years keeps at most
+//! [`MAX_LOG_BYTES`] × ([`KEPT_LOGS`] + 1) of log.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use file_rotate::compression::Compression;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
+
+/// A log file is rotated once it passes this size (bytes).
+pub const MAX_LOG_BYTES: usize = 1024 * 1024;
+/// Rotated files kept besides the current one.
+pub const KEPT_LOGS: usize = 4;
 
 /// Sets up logging for this process (once; later calls do nothing).
 pub fn init(data_dir: &Path, verbose: bool) {
     let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(false)
-        .with_writer(LogFile(data_dir.join("logs")))
+        .with_writer(LogFile::new(
+            data_dir.join("logs"),
+            MAX_LOG_BYTES,
+            KEPT_LOGS,
+        ))
         .with_filter(filter("info"));
     let stderr_layer = verbose.then(|| {
         tracing_subscriber::fmt::layer()
@@ -36,32 +53,80 @@ fn filter(default: &str) -> EnvFilter {
     EnvFilter::try_from_env("HIRC_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
-/// Appends to the log file, opening it per line: a desk writes a handful of
-/// lines, and the desk's folder may not exist yet (before `init`), in which
-/// case nothing is written rather than a folder made by accident.
-struct LogFile(PathBuf);
+type Rotating = FileRotate<AppendCount>;
+
+/// The log file, opened at the first line written once the desk's folder
+/// exists: before `init` there is no folder, and none is made by accident.
+struct LogFile {
+    dir: PathBuf,
+    max_bytes: usize,
+    kept: usize,
+    file: Mutex<Option<Rotating>>,
+}
+
+impl LogFile {
+    fn new(dir: PathBuf, max_bytes: usize, kept: usize) -> Self {
+        Self {
+            dir,
+            max_bytes,
+            kept,
+            file: Mutex::new(None),
+        }
+    }
+
+    fn open(&self) -> Option<Rotating> {
+        let desk_dir = self.dir.parent()?;
+        if !desk_dir.is_dir() || std::fs::create_dir_all(&self.dir).is_err() {
+            return None;
+        }
+        restrict(&self.dir, 0o700);
+        let path = self.dir.join("hirc.log");
+        let mut options = OpenOptions::new();
+        options.read(true).create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = FileRotate::new(
+            &path,
+            AppendCount::new(self.kept),
+            ContentLimit::BytesSurpassed(self.max_bytes),
+            Compression::None,
+            Some(options),
+        );
+        // A file left by an older version keeps the mode it was made with.
+        restrict(&path, 0o600);
+        Some(file)
+    }
+}
 
 impl<'a> MakeWriter<'a> for LogFile {
-    type Writer = Box<dyn Write + 'a>;
+    type Writer = LogWriter<'a>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        let Some(desk_dir) = self.0.parent() else {
-            return Box::new(std::io::sink());
-        };
-        if !desk_dir.is_dir() {
-            return Box::new(std::io::sink());
+        // A panic while a line was written leaves the file as it was: the
+        // next line may use it.
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        if file.is_none() {
+            *file = self.open();
         }
-        if std::fs::create_dir_all(&self.0).is_err() {
-            return Box::new(std::io::sink());
+        LogWriter(file)
+    }
+}
+
+/// One log line's access to the file (or to nowhere, before `init`).
+struct LogWriter<'a>(MutexGuard<'a, Option<Rotating>>);
+
+impl Write for LogWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.as_mut() {
+            Some(file) => file.write(buf),
+            None => Ok(buf.len()),
         }
-        restrict(&self.0, 0o700);
-        let path = self.0.join("hirc.log");
-        match OpenOptions::new().create(true).append(true).open(&path) {
-            Ok(file) => {
-                restrict(&path, 0o600);
-                Box::new(file)
-            }
-            Err(_) => Box::new(std::io::sink()),
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.as_mut() {
+            Some(file) => file.flush(),
+            None => Ok(()),
         }
     }
 }
@@ -75,3 +140,63 @@ fn restrict(path: &Path, mode: u32) {
 /// Windows: the per-user profile folder already limits access.
 #[cfg(not(unix))]
 fn restrict(_path: &Path, _mode: u32) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One line, written whole as the formatter writes it.
+    fn line(log: &LogFile, text: &str) {
+        let mut w = log.make_writer();
+        w.write_all(format!("{text}\n").as_bytes()).expect("write");
+    }
+
+    #[test]
+    fn nothing_is_written_before_the_desk_exists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let desk = dir.path().join("desk");
+        let log = LogFile::new(desk.join("logs"), 1000, 2);
+        line(&log, "before init");
+        assert!(!desk.exists(), "no folder is made by accident");
+        std::fs::create_dir(&desk).expect("init");
+        line(&log, "after init");
+        let text = std::fs::read_to_string(desk.join("logs/hirc.log")).expect("log");
+        assert_eq!(text, "after init\n");
+    }
+
+    #[test]
+    fn the_log_is_rotated_and_capped_and_stays_owner_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let logs = dir.path().join("logs");
+        let log = LogFile::new(logs.clone(), 1000, 2);
+        for i in 0..100 {
+            line(&log, &format!("{i:04} {}", "x".repeat(95)));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&logs)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["hirc.log", "hirc.log.1", "hirc.log.2"]);
+        let total: u64 = names
+            .iter()
+            .map(|n| std::fs::metadata(logs.join(n)).expect("meta").len())
+            .sum();
+        assert!(total <= 3 * (1000 + 101), "{total} bytes kept");
+        // The newest lines are kept, the oldest dropped.
+        let kept: String = names
+            .iter()
+            .map(|n| std::fs::read_to_string(logs.join(n)).expect("log"))
+            .collect();
+        assert!(kept.contains("0099 ") && !kept.contains("0000 "));
+        #[cfg(unix)]
+        for n in &names {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(logs.join(n))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{n}");
+        }
+    }
+}
