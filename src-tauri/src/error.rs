@@ -10,9 +10,10 @@ use serde::Serialize;
 #[error("{message}")]
 pub struct CommandError {
     /// A stable word: `wrong_passphrase`, `locked`, `not_permitted`,
-    /// `invalid`, `invalid_input`, `not_found`, `not_set_up`,
-    /// `already_set_up`, `hub_unreachable`, `hub_refused`, `disk_full`,
-    /// `damaged`, `store`, `internal`.
+    /// `invalid`, `invalid_input`, `conflict`, `which_coordinator`,
+    /// `not_found`, `not_set_up`, `already_set_up`, `hub_unreachable`,
+    /// `hub_refused`, `hub_config`, `disk_full`, `damaged`, `store`,
+    /// `interrupted`, `internal`.
     pub kind: &'static str,
     /// A sentence a person can act on (English).
     pub message: String,
@@ -46,6 +47,16 @@ impl CommandError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new("internal", message)
     }
+
+    /// An earlier command stopped part-way while it held the store (its
+    /// lock is poisoned). Whatever it was doing was rolled back, so what
+    /// was saved is intact; only starting the app again frees the store.
+    pub fn interrupted() -> Self {
+        Self::new(
+            "interrupted",
+            "the desk stopped part-way through an earlier action; close HIRC Desk and open it again (everything saved before is safe)",
+        )
+    }
 }
 
 impl From<hirc_core::Error> for CommandError {
@@ -59,6 +70,8 @@ impl From<hirc_core::Error> for CommandError {
             E::LastCoordinator { .. } => "last_coordinator",
             E::WeakPassphrase(_) => "weak_passphrase",
             E::InvalidInput(_) | E::BadReportJson(_) => "invalid_input",
+            E::Conflict { .. } => "conflict",
+            E::WhichCoordinator => "which_coordinator",
             E::UnknownReport(_) | E::AmbiguousReport(_) => "not_found",
             E::WrongState { .. } => "wrong_state",
             E::Invalid(_) => "invalid",
@@ -88,6 +101,7 @@ impl From<hirc_sync::client::UploadError> for CommandError {
         let kind = match &e {
             U::Unreachable(_) | U::Busy { .. } => "hub_unreachable",
             U::Refused { .. } | U::BadAnswer(_) | U::AlreadyHeld(_) => "hub_refused",
+            U::Config(_) => "hub_config",
         };
         Self::new(kind, e.to_string())
     }
@@ -117,5 +131,36 @@ mod tests {
         assert_eq!(json["kind"], "wrong_passphrase");
         assert!(json.get("fields").is_none());
         assert!(json["message"].as_str().is_some_and(|m| m.contains("Sam")));
+    }
+
+    #[test]
+    fn a_concurrent_save_and_a_bad_hub_address_have_kinds_of_their_own() {
+        let e: CommandError = hirc_core::Error::Conflict { id: "r1".into() }.into();
+        assert_eq!(e.kind, "conflict");
+        assert!(e.message.contains("changed elsewhere"), "{}", e.message);
+        let e: CommandError =
+            hirc_sync::client::UploadError::Config("ftp://hub is not a URL".into()).into();
+        assert_eq!(e.kind, "hub_config");
+    }
+
+    /// A kind without words would reach a Polish or Urdu screen in English.
+    #[test]
+    fn the_shells_own_kinds_have_words_in_every_language() {
+        for (lang, text) in [
+            ("en", include_str!("../../ui/src/i18n/en.json")),
+            ("pl", include_str!("../../ui/src/i18n/pl.json")),
+            ("ur", include_str!("../../ui/src/i18n/ur.json")),
+        ] {
+            let strings: serde_json::Value = serde_json::from_str(text).expect("json");
+            for kind in ["conflict", "hub_config", "interrupted", "locked"] {
+                let key = format!("error.{kind}");
+                assert!(
+                    strings[&key].as_str().is_some_and(|s| !s.is_empty()),
+                    "ui/src/i18n/{lang}.json has no {key}"
+                );
+            }
+        }
+        let interrupted = CommandError::interrupted();
+        assert!(!interrupted.message.contains("tampered"));
     }
 }

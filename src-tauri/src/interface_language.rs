@@ -38,7 +38,7 @@ pub fn set(dir: &Path, tag: &str) -> CommandResult<()> {
         ));
     }
     std::fs::create_dir_all(dir)
-        .and_then(|()| crate::files::write_atomically(&path(dir), tag.as_bytes()))
+        .and_then(|()| hirc_files::write_atomically(&path(dir), tag.as_bytes()))
         .map_err(|e| {
             CommandError::internal(format!(
                 "the interface language could not be remembered in {}: {e}",

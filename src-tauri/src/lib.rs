@@ -7,7 +7,6 @@
 //! - [`events`]: the sync status pushed to the window.
 //! - [`error`]: the `{kind, message}` error every command returns.
 //! - `resume`: where each user was in the form.
-//! - `files`: the one atomic, owner-only file writer (resume file, exports).
 //! - [`idle`]: the auto-lock, enforced here (the window only warns).
 //! - `interface_language`: the language the app reopens in.
 //! - `webview`: settings of the platform's web view.
@@ -15,7 +14,6 @@
 pub mod commands;
 pub mod error;
 pub mod events;
-mod files;
 pub mod idle;
 mod interface_language;
 mod resume;

@@ -48,7 +48,7 @@ pub fn set(dir: &Path, user: Uuid, place: Option<Place>) -> std::io::Result<()> 
         None => all.remove(&user),
     };
     let bytes = serde_json::to_vec(&all).map_err(std::io::Error::other)?;
-    crate::files::write_atomically(&path(dir), &bytes)
+    hirc_files::write_atomically(&path(dir), &bytes)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! tokio's blocking pool so scrypt and fsync never stall the window.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use hirc_core::vault::KdfCost;
@@ -112,13 +112,7 @@ impl AppState {
         F: FnOnce(&mut Desk, &Session) -> hirc_core::Result<T> + Send + 'static,
     {
         let (desk, session) = self.session().await?;
-        blocking(move || {
-            let mut desk = desk
-                .lock()
-                .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
-            f(&mut desk, &session)
-        })
-        .await
+        with_desk(desk, move |desk| f(desk, &session)).await
     }
 
     /// Starts the sync worker for the open desk (once), forwarding its
@@ -161,10 +155,7 @@ impl AppState {
         let Ok(Some(desk)) = self.desk().await else {
             return;
         };
-        let limits = blocking(move || {
-            let desk = desk
-                .lock()
-                .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+        let limits = with_desk(desk, |desk| {
             Ok((desk.auto_lock_minutes()?, desk.interview_lock_minutes()?))
         })
         .await;
@@ -237,8 +228,41 @@ where
     T: Send + 'static,
     F: FnOnce() -> hirc_core::Result<T> + Send + 'static,
 {
+    on_blocking_pool(move || f().map_err(CommandError::from)).await
+}
+
+/// Runs engine work with the store, locked, on the blocking pool.
+pub async fn with_desk<T, F>(desk: SharedDesk, f: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Desk) -> hirc_core::Result<T> + Send + 'static,
+{
+    on_blocking_pool(move || {
+        let mut guard = lock_desk(&desk)?;
+        f(&mut guard).map_err(CommandError::from)
+    })
+    .await
+}
+
+/// The store, locked for one engine call (which blocks: call it on the
+/// blocking pool). A poisoned lock means an earlier call panicked while it
+/// held the store: its transaction was rolled back, so nothing saved is
+/// harmed, but the open store may be half-way through a change in memory
+/// and the lock stays poisoned; only starting the app again clears both.
+pub fn lock_desk(desk: &SharedDesk) -> CommandResult<MutexGuard<'_, Desk>> {
+    desk.lock().map_err(|_| {
+        tracing::error!("the store's lock is poisoned: an earlier command stopped part-way");
+        CommandError::interrupted()
+    })
+}
+
+/// Runs `f` on the blocking pool; a thread that died is an internal error.
+async fn on_blocking_pool<T, F>(f: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> CommandResult<T> + Send + 'static,
+{
     tauri::async_runtime::spawn_blocking(f)
         .await
         .map_err(|e| CommandError::internal(format!("a worker thread failed: {e}")))?
-        .map_err(CommandError::from)
 }

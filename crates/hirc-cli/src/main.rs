@@ -19,6 +19,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use hirc_core::vault::KdfCost;
 use hirc_core::{Desk, Error, Session};
+use hirc_sync::SyncError;
 
 use crate::cli::{Cli, Command};
 use crate::input::Input;
@@ -46,7 +47,10 @@ fn main() -> ExitCode {
     match run(cli, data_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            match engine_error(&err).and_then(hint) {
+                Some(advice) => eprintln!("error: {err:#} ({advice})"),
+                None => eprintln!("error: {err:#}"),
+            }
             ExitCode::from(exit_code(&err))
         }
     }
@@ -150,6 +154,32 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             5
         }
         _ => 1,
+    }
+}
+
+/// The engine's error behind `err`, if one is: given by a command, or
+/// carried through the sync worker's error.
+fn engine_error(err: &anyhow::Error) -> Option<&Error> {
+    err.chain()
+        .find_map(|e| match e.downcast_ref::<SyncError>() {
+            Some(SyncError::Desk(inner)) => Some(inner),
+            _ => e.downcast_ref::<Error>(),
+        })
+}
+
+/// This tool's advice for an engine error whose way out is one of its
+/// commands or flags. The engine's messages are shared with the app, which
+/// has neither, so the advice is added here, after the message.
+fn hint(err: &Error) -> Option<&'static str> {
+    match err {
+        Error::NotInitialised { .. } => Some("run `hirc init` to set one up"),
+        Error::AlreadyInitialised { .. } => Some("use another --data-dir to set up a second desk"),
+        Error::UnknownReport(_) => Some("`hirc report list` shows them"),
+        Error::WhichCoordinator => Some("--user NAME"),
+        Error::RecipientsChanged => Some(
+            "once the partnership has confirmed the new fingerprint, enrol again with --replace-recipients",
+        ),
+        _ => None,
     }
 }
 

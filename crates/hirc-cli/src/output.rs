@@ -1,6 +1,6 @@
 //! Plain-text tables and JSON for standard output.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 /// Prints rows under a header, each column as wide as its widest cell.
@@ -56,23 +56,4 @@ pub fn size(bytes: u64) -> String {
     } else {
         format!("{:.0} KiB", (bytes as f64 / 1024.0).ceil())
     }
-}
-
-/// Writes `bytes` to a new file, owner-only, synced; an existing file is
-/// never overwritten (exports must not clobber anything).
-pub fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| {
-        format!(
-            "could not create {} (an existing file is never overwritten)",
-            path.display()
-        )
-    })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
 }

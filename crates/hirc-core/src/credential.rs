@@ -54,7 +54,7 @@ pub(crate) fn write(dir: &Path, device_id: Uuid, token: &str) -> Result<()> {
         })
         .map_err(|e| Error::Crypto(e.to_string()))?,
     );
-    crate::store::write_private_atomically(&path(dir), text.as_bytes())
+    hirc_files::write_atomically(&path(dir), text.as_bytes())
         .map_err(|e| Error::io("could not write the hub credential file", e))
 }
 

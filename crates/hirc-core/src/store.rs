@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use crate::error::{Error, Result, classify_sqlite};
+use crate::error::{Error, Result};
 
 /// Stamped into the SQLite header (`PRAGMA application_id`): "HIRC".
 pub const APPLICATION_ID: i32 = 0x4849_5243;
@@ -42,8 +42,7 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// - `temp_store = MEMORY`: no temporary files next to the store.
 /// - `trusted_schema = OFF`: the file may have been edited by someone else.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(classify_sqlite)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -51,8 +50,8 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
          PRAGMA secure_delete = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA trusted_schema = OFF;",
-    )
-    .map_err(classify_sqlite)
+    )?;
+    Ok(())
 }
 
 /// Opens an existing store, checking it is ours, and migrates it.
@@ -61,14 +60,11 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(classify_sqlite)?;
+    )?;
     // Check ownership before any pragma that writes (journal_mode = WAL
     // rewrites the header): someone else's database must stay byte for byte
     // as it was.
-    let app_id: i32 = conn
-        .pragma_query_value(None, "application_id", |r| r.get(0))
-        .map_err(classify_sqlite)?;
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
     if app_id != APPLICATION_ID {
         return Err(Error::ForeignStore {
             path: path.to_path_buf(),
@@ -81,9 +77,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     migrate(&mut conn, MIGRATIONS)?;
     // A store whose schema is there but whose desk row is not was damaged
     // (or edited) outside HIRC Desk.
-    let desks: i64 = conn
-        .query_row("SELECT count(*) FROM desk", [], |r| r.get(0))
-        .map_err(classify_sqlite)?;
+    let desks: i64 = conn.query_row("SELECT count(*) FROM desk", [], |r| r.get(0))?;
     if desks != 1 {
         return Err(Error::Corrupt {
             detail: "the desk record is missing".into(),
@@ -110,7 +104,7 @@ fn check_intact(conn: &Connection) -> Result<()> {
 /// An in-memory store at the latest schema, for unit tests.
 #[cfg(test)]
 pub(crate) fn open_in_memory() -> Result<Connection> {
-    let mut conn = Connection::open_in_memory().map_err(classify_sqlite)?;
+    let mut conn = Connection::open_in_memory()?;
     configure(&conn)?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     migrate(&mut conn, MIGRATIONS)?;
@@ -139,8 +133,7 @@ pub(crate) fn create<T>(
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(classify_sqlite)?;
+        )?;
         restrict_permissions(&tmp)?;
         configure(&conn)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -150,7 +143,7 @@ pub(crate) fn create<T>(
         tx.commit()?;
         // Closing the last connection checkpoints the WAL into the file, so
         // the one file we rename holds everything.
-        conn.close().map_err(|(_, e)| classify_sqlite(e))?;
+        conn.close().map_err(|(_, e)| Error::from(e))?;
         value
     };
     std::fs::rename(&tmp, path)
@@ -164,9 +157,7 @@ pub(crate) fn create<T>(
 /// store exactly at the version before it.
 pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
     let latest = migrations.len() as i64;
-    let current: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(classify_sqlite)?;
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > latest {
         return Err(Error::StoreTooNew {
             found: current,
@@ -178,13 +169,11 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> 
         // Another process (the app and the login service start together
         // after an upgrade) may have applied it while this one waited for
         // the lock: read the version again under the lock.
-        let now: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(classify_sqlite)?;
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if now > index as i64 {
             continue;
         }
-        tx.execute_batch(sql).map_err(classify_sqlite)?;
+        tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
         tracing::info!(to = index + 1, "store migrated");
@@ -251,25 +240,6 @@ pub(crate) fn restrict_dir(path: &Path) -> Result<()> {
 /// Windows: the per-user profile folder already limits access.
 #[cfg(not(unix))]
 pub(crate) fn restrict_dir(_path: &Path) -> Result<()> {
-    Ok(())
-}
-
-/// Writes a small owner-only file in full or not at all: a new file under
-/// a temporary name, synced, then renamed over `path`.
-pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = sibling(path, ".new");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    sync_parent(path);
     Ok(())
 }
 

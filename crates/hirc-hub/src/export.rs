@@ -251,7 +251,7 @@ pub fn keygen(path: &Path) -> anyhow::Result<String> {
         Utc::now().to_rfc3339(),
         identity.to_string().expose_secret()
     );
-    crate::files::write_new(path, text.as_bytes())?;
+    hirc_files::write_new(path, text.as_bytes())?;
     Ok(recipient)
 }
 

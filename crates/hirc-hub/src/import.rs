@@ -114,7 +114,7 @@ pub fn offline_enrolment(
         },
         device_key_secret: made_key.map(|k| k.secret_base64().to_string()),
     };
-    crate::files::write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
+    hirc_files::write_new(path, serde_json::to_string_pretty(&file)?.as_bytes())?;
     eprintln!(
         "Enrolled device {} for {centre}. The file {} holds its token: carry it to the desk, run `hirc enrol --file`, then delete it.",
         device.id,
@@ -234,7 +234,7 @@ pub fn outbox_file(
         device_id: device.id,
         receipts,
     };
-    crate::files::write_new(
+    hirc_files::write_new(
         receipts_path,
         serde_json::to_string_pretty(&out)?.as_bytes(),
     )?;

@@ -7,12 +7,10 @@
 //! - [`secrets`]: tokens and enrolment codes, stored hashed.
 //! - [`export`]: the partnership's offline decryption of what arrived.
 //! - [`import`]: reports carried by hand from desks that are never online.
-//! - [`files`]: owner-only files that are never overwritten.
 
 #![forbid(unsafe_code)]
 
 pub mod export;
-pub mod files;
 pub mod import;
 pub mod pg_store;
 pub mod secrets;

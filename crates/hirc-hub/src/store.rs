@@ -175,14 +175,14 @@ pub(crate) fn id(s: &str) -> Result<Uuid> {
 impl SqliteStore {
     /// Opens (or creates) the store in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self> {
-        crate::files::private_dir(data_dir)
+        hirc_files::private_dir(data_dir)
             .map_err(|e| StoreError::Foreign(format!("{} ({e})", data_dir.display())))?;
         let path = data_dir.join("hub.sqlite3");
         let fresh = !path.exists();
         if fresh {
             // Made owner-only before SQLite writes a byte; its -wal and -shm
             // files take the same mode.
-            crate::files::create_private(&path)
+            hirc_files::create_new(&path)
                 .map_err(|e| StoreError::Foreign(format!("{} ({e})", path.display())))?;
         }
         let mut conn = Connection::open(&path)?;

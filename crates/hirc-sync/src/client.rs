@@ -49,6 +49,11 @@ pub enum UploadError {
     /// hub's receipt for what it holds, for the desk to check.
     #[error("the hub already holds this report from this desk")]
     AlreadyHeld(Box<Receipt>),
+    /// The hub's address or certificate authority cannot be used, so no
+    /// request was made: the hub said nothing, and waiting will not help
+    /// until the desk's settings are put right.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The longest wait a hub's `Retry-After` can ask for: a hub (or something
@@ -61,9 +66,20 @@ const MAX_ERROR_BODY: usize = 16 * 1024;
 const MAX_ANSWER_BODY: usize = 64 * 1024;
 
 impl UploadError {
-    /// Whether trying again later may succeed.
+    /// Whether trying again later may succeed. A configuration error will
+    /// not, but it is no refusal either: it belongs to the desk, not to a
+    /// report (see [`UploadError::is_config`]).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Refused { .. } | Self::AlreadyHeld(_))
+        !matches!(
+            self,
+            Self::Refused { .. } | Self::AlreadyHeld(_) | Self::Config(_)
+        )
+    }
+
+    /// Whether the desk's own hub settings are at fault, so that nothing
+    /// was sent and nothing is to be recorded against a report.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::Config(_))
     }
 
     /// How long the hub asked us to wait.
@@ -94,11 +110,8 @@ impl HubClient {
     /// loopback only: reports are encrypted end to end, but tokens are not.
     pub fn new(base: &str, ca_pem: Option<&str>) -> Result<Self, UploadError> {
         let base = base.trim_end_matches('/').to_string();
-        let url = reqwest::Url::parse(&base).map_err(|_| UploadError::Refused {
-            status: 0,
-            kind: None,
-            message: format!("{base} is not a URL; use https://…"),
-        })?;
+        let url = reqwest::Url::parse(&base)
+            .map_err(|_| UploadError::Config(format!("{base} is not a URL; use https://…")))?;
         let loopback = match url.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -106,22 +119,16 @@ impl HubClient {
             None => false,
         };
         if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-            return Err(UploadError::Refused {
-                status: 0,
-                kind: None,
-                message: format!(
-                    "{base} must use https:// (plain http:// is allowed only to this computer)"
-                ),
-            });
+            return Err(UploadError::Config(format!(
+                "{base} must use https:// (plain http:// is allowed only to this computer)"
+            )));
         }
         let mut builder = reqwest::Client::builder();
         if let Some(pem) = ca_pem {
             let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|_| {
-                UploadError::Refused {
-                    status: 0,
-                    kind: None,
-                    message: "the hub's certificate authority file is not a PEM certificate".into(),
-                }
+                UploadError::Config(
+                    "the hub's certificate authority file is not a PEM certificate".into(),
+                )
             })?;
             builder = builder.add_root_certificate(cert);
         }
@@ -133,7 +140,18 @@ impl HubClient {
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("hirc-desk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| UploadError::Unreachable(e.to_string()))?;
+            .map_err(|e| {
+                // Building contacts no one: what fails here is the
+                // certificate authority given (a PEM block that is not a
+                // certificate) or this computer's TLS set-up.
+                tracing::warn!("the HTTP client could not be built: {e:?}");
+                UploadError::Config(if ca_pem.is_some() {
+                    "the hub's certificate authority file holds no certificate that can be trusted"
+                        .into()
+                } else {
+                    "this computer could not set up a secure connection to the hub".into()
+                })
+            })?;
         Ok(Self { http, base })
     }
 
@@ -232,12 +250,8 @@ impl HubClient {
 
 fn unreachable(e: reqwest::Error) -> UploadError {
     // Never include the URL's token or body; say only what kind of failure.
-    let detail = format!("{e:?}").to_lowercase();
-    tracing::debug!(error = %detail, "the hub could not be reached");
-    if detail.contains("certificate")
-        || detail.contains("unknownissuer")
-        || detail.contains("notvalidforname")
-    {
+    tracing::debug!(error = ?e, "the hub could not be reached");
+    if certificate_refused(&e) {
         return UploadError::Unreachable(
             "the hub's certificate is not trusted; if the partnership uses its own certificate authority, enrol with --hub-ca FILE"
                 .into(),
@@ -250,6 +264,26 @@ fn unreachable(e: reqwest::Error) -> UploadError {
     } else {
         "the connection failed".into()
     })
+}
+
+/// Whether the connection failed because the hub's certificate was not
+/// trusted (unknown authority, wrong name, expired…), by rustls's own error
+/// in the chain. The TLS layers wrap it in `io::Error`s, whose `source()`
+/// skips what they wrap, so those are opened with `get_ref()` instead.
+fn certificate_refused(e: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_));
+        }
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
 }
 
 /// Reads at most `limit` bytes of a body; more is an answer no hub gives.

@@ -42,7 +42,9 @@ pub enum SyncError {
     /// The store failed.
     #[error(transparent)]
     Desk(#[from] hirc_core::Error),
-    /// The hub's address is unusable.
+    /// The desk's hub settings (its address, its certificate authority)
+    /// cannot be used: nothing was sent, and nothing was recorded against
+    /// any report.
     #[error(transparent)]
     Client(#[from] UploadError),
     /// A worker thread failed.
@@ -243,6 +245,13 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
             }
             Err(e) => e,
         };
+        // The desk's settings are at fault, not this report, and no hub said
+        // anything: a refusal recorded now would stay after the settings are
+        // put right. The pass stops with the reason instead (uploads still in
+        // flight are dropped; one cut short is simply sent again).
+        if error.is_config() {
+            return Err(SyncError::Client(error));
+        }
         if !matches!(error, UploadError::Unreachable(_)) {
             report.reached_hub = true;
         } else {

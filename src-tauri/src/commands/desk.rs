@@ -9,7 +9,7 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::error::{CommandError, CommandResult};
 use crate::interface_language;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, blocking, with_desk};
 
 /// What the window needs before anyone unlocks.
 #[derive(Debug, Serialize)]
@@ -67,10 +67,7 @@ pub async fn desk_state(state: State<'_, AppState>) -> CommandResult<DeskState> 
     let dev_mode = state.dev_mode;
     let idle_minute_ms = idle_minute_ms(&state);
     let interface_language = interface_language::get(&state.data_dir);
-    blocking(move || {
-        let desk = desk
-            .lock()
-            .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+    with_desk(desk, move |desk| {
         Ok(DeskState {
             set_up: true,
             centre_name: Some(desk.info().centre_name.clone()),
@@ -159,10 +156,7 @@ pub async fn unlock<R: Runtime>(
     passphrase: String,
 ) -> CommandResult<UserEntry> {
     let desk = state.existing_desk().await?;
-    let session = blocking(move || {
-        let mut desk = desk
-            .lock()
-            .map_err(|_| hirc_core::Error::Integrity("the store's lock was poisoned"))?;
+    let session = with_desk(desk, move |desk| {
         desk.unlock(&name, &Passphrase::new(passphrase))
     })
     .await?;

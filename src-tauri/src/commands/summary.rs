@@ -8,8 +8,8 @@ use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::error::{CommandError, CommandResult};
-use crate::files::write_atomically;
 use crate::state::{AppState, blocking};
+use hirc_files::write_atomically;
 
 /// A summary's period and threshold, as the UI sends them.
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -346,7 +346,7 @@ const commands: Record<string, (a: Args) => unknown> = {
   },
   enrol: (a) => {
     mustBeCoordinator();
-    if (!String(a.url).startsWith('http')) fail('invalid_input', 'The hub address must start with http:// or https://.');
+    if (!String(a.url).startsWith('http')) fail('hub_config', 'The hub address must start with http:// or https://.');
     desk.hub = { hub_name: 'Local hub', url: String(a.url), fingerprint: '9C0D 41AA 7E3B 2F60 D18E', receipt_fingerprint: '2A6F 93D0 11C7 B845 0E9A', enrolled_at: now() };
     return { hub: desk.hub, prepared: desk.reports.filter((r) => r.state === 'sealed').length };
   },

@@ -259,7 +259,7 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
     };
     match &args.out {
         Some(path) => {
-            output::write_new(path, &bytes)?;
+            hirc_files::write_new(path, &bytes)?;
             eprintln!("Summary written to {}.", path.display());
         }
         None => std::io::stdout().write_all(&bytes)?,

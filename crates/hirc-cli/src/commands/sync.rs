@@ -99,7 +99,7 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
         )
         .map_err(|e| match e {
             hirc_core::Error::RecipientsChanged => anyhow::anyhow!(
-                "{e}. The new fingerprint is {fingerprint}. (The enrolment code has been used: ask the partnership for a new one.)"
+                "{e}. The new fingerprint is {fingerprint}: once the partnership has confirmed it, enrol again with --replace-recipients. (The enrolment code has been used: ask the partnership for a new one.)"
             ),
             other => other.into(),
         })?;
@@ -224,7 +224,7 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
     match cmd {
         OutboxCommand::Export { file } => {
             let out = desk.outbox_file(&session)?;
-            crate::output::write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
+            hirc_files::write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
             println!(
                 "Wrote {} report(s), encrypted for the hub and signed by this desk, to {}.",
                 out.reports.len(),

@@ -64,13 +64,11 @@ impl Desk {
         s: &Session,
         row: &ReportRow,
     ) -> Result<(ReportMeta, Option<Report>)> {
-        let body: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT body FROM reports WHERE id = ?1",
-                [row.id.to_string()],
-                |r| r.get(0),
-            )?;
+        let body: Option<Vec<u8>> = self.conn.query_row(
+            "SELECT body FROM reports WHERE id = ?1",
+            [row.id.to_string()],
+            |r| r.get(0),
+        )?;
         let Some(body) = body else {
             return Err(Error::WrongState {
                 id: row.id.to_string(),
@@ -133,13 +131,22 @@ impl Desk {
             // The save number in the WHERE clause makes a concurrent save
             // (another window, another process) fail loudly instead of one
             // silently overwriting the other.
-            let n = tx.prepare_cached(
-                "UPDATE reports SET body = ?1, body_size = ?2, facts = ?3, save_seq = ?4,
+            let n = tx
+                .prepare_cached(
+                    "UPDATE reports SET body = ?1, body_size = ?2, facts = ?3, save_seq = ?4,
                         revision = ?5, updated_at = ?6
                  WHERE id = ?7 AND save_seq = ?8",
-            )?
-            .execute(params![body.0, body.0.len() as i64, facts, place.save_seq, revision, now, row.id.to_string(), row.save_seq],
-            )?;
+                )?
+                .execute(params![
+                    body.0,
+                    body.0.len() as i64,
+                    facts,
+                    place.save_seq,
+                    revision,
+                    now,
+                    row.id.to_string(),
+                    row.save_seq
+                ])?;
             if n != 1 {
                 return Err(Error::Conflict {
                     id: row.id.to_string(),

@@ -125,11 +125,7 @@ impl Desk {
                     .collect();
                 match <[User; 1]>::try_from(coordinators) {
                     Ok([only]) => only,
-                    Err(_) => {
-                        return Err(Error::InvalidInput(
-                            "this desk has several coordinators; say whose passphrase to set (--user NAME)".into(),
-                        ));
-                    }
+                    Err(_) => return Err(Error::WhichCoordinator),
                 }
             }
         };

@@ -43,7 +43,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             // would keep its mode (readable by others, perhaps), and a
             // symbolic link would send the partnership's decrypted reports
             // wherever it points.
-            let file = hirc_hub::files::create_private(path).map_err(|e| {
+            let file = hirc_files::create_new(path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
                     anyhow::anyhow!(
                         "{} already exists (or is a link); an export never overwrites anything: choose a new file name",

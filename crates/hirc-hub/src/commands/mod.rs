@@ -74,7 +74,7 @@ pub fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
                 );
             }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                hirc_hub::files::private_dir(parent)
+                hirc_files::private_dir(parent)
                     .with_context(|| format!("could not create {}", parent.display()))?;
             }
             let key = SigningKey::generate();
@@ -84,7 +84,7 @@ pub fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
                 key.public(),
                 key.secret_base64().as_str()
             );
-            hirc_hub::files::write_new(&path, text.as_bytes())?;
+            hirc_files::write_new(&path, text.as_bytes())?;
             tracing::info!(path = %path.display(), fingerprint = %key_fingerprint(&key.public()), "made a new receipt-signing key");
             Ok(key)
         }
