@@ -3,7 +3,7 @@
 //! an interrupted session (Ctrl-C, a closed terminal) loses nothing.
 
 use anyhow::Result;
-use chrono::{Duration, Local, NaiveDate};
+use chrono::{Duration, NaiveDate};
 use hirc_core::model::*;
 use hirc_core::{Desk, Session};
 use serde_json::{Value, json};
@@ -157,7 +157,7 @@ impl Interview<'_> {
     fn date(&mut self) -> Result<NaiveDate> {
         loop {
             let answer = self.ask("When did it happen? (YYYY-MM-DD, today or yesterday): ")?;
-            let today = Local::now().date_naive();
+            let today = hirc_core::time::Clock::system().today();
             let date = match answer.to_lowercase().as_str() {
                 "today" => Some(today),
                 "yesterday" => Some(today - Duration::days(1)),

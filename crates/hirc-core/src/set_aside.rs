@@ -252,7 +252,6 @@ impl Desk {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
 
     use super::*;
     use crate::summary::SummaryOptions;
@@ -310,7 +309,7 @@ mod tests {
         let unreadable = list.iter().find(|l| l.row.id == bad_facts).expect("listed");
         assert!(unreadable.set_aside.is_some());
         assert!(unreadable.summary.contains("could not be read"));
-        let today = Utc::now().date_naive();
+        let today = desk.today();
         let summary = desk
             .summary(
                 &s,

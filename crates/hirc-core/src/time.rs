@@ -42,11 +42,20 @@ impl Clock {
         }
     }
 
-    /// Today at the desk (its local calendar date): what "in the future"
-    /// means for a date someone enters.
+    /// Today at the desk: what "in the future" means for a date someone
+    /// enters ([`desk_date`] of now).
     pub fn today(&self) -> NaiveDate {
-        self.now().with_timezone(&chrono::Local).date_naive()
+        desk_date(self.now())
     }
+}
+
+/// The desk's calendar date of a moment: the date on the desk's own
+/// calendar (its local time), the one the person and the ambassador see.
+/// Submitting, the app's date checks and summaries all count days by it,
+/// so a report taken at 00:30 on 1 April in summer time is an April report
+/// everywhere, not a March one in UTC.
+pub fn desk_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&chrono::Local).date_naive()
 }
 
 /// Now by the system's clock, as stored.

@@ -146,7 +146,9 @@ pub async fn save_draft(
 #[tauri::command]
 pub fn check_report(report: serde_json::Value) -> CommandResult<Vec<FieldProblem>> {
     let report = parse(report)?;
-    let today = chrono::Utc::now().date_naive();
+    // The same "today" as submitting uses, so the check page and Submit
+    // never disagree about a date near midnight.
+    let today = hirc_core::time::Clock::system().today();
     Ok(match check_complete(&report, today) {
         Ok(()) => Vec::new(),
         Err(errors) => errors.0,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use hirc_core::model::{IncidentType, LocationType, ReportState, Strand};
 use hirc_core::summary::{Cell, SummaryOptions};
+use hirc_core::time::desk_date;
 use hirc_e2e::contains;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -111,13 +112,13 @@ impl Year {
                 .values()
                 .map(|m| m.taken_on)
                 .min()
-                .unwrap_or(now.date_naive());
+                .unwrap_or(desk_date(now));
             let summary = desk
                 .summary(
                     s,
                     SummaryOptions {
                         from,
-                        to: now.date_naive(),
+                        to: desk_date(now),
                         threshold: 2,
                     },
                 )

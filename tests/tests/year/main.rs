@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 use hirc_core::model::Role;
 use hirc_core::outbox::Enrolment;
-use hirc_core::time::Clock;
+use hirc_core::time::{Clock, desk_date};
 use hirc_core::vault::{KdfCost, Passphrase};
 use hirc_core::{Desk, DeskSetup, Session};
 use hirc_hub::store::HubStore;
@@ -211,7 +211,7 @@ impl Year {
     }
 
     fn today(&self) -> NaiveDate {
-        self.clock.now().date_naive()
+        desk_date(self.clock.now())
     }
 
     /// `name`'s session, unlocking if needed.

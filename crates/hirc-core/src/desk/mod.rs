@@ -209,6 +209,11 @@ impl Desk {
         self.clock.now()
     }
 
+    /// Today on the desk's calendar ([`time::desk_date`]).
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today()
+    }
+
     /// Now, as stored.
     pub(crate) fn now_text(&self) -> String {
         time::to_text(self.now())

@@ -140,7 +140,7 @@ impl Desk {
         require_state(&row, ReportState::Draft, "submitted")?;
         let (meta, report) = self.open_body(s, &row)?;
         let mut report = report.unwrap_or_default();
-        check_complete(&report, self.clock.today()).map_err(Error::Invalid)?;
+        check_complete(&report, self.today()).map_err(Error::Invalid)?;
         if report.consent.consent_recorded_at.is_none() {
             report.consent.consent_recorded_at = Some(self.now());
         }
