@@ -143,15 +143,20 @@ pub fn export_csv(
             }
         }
     }
-    write_csv_line(out, columns.iter().map(String::as_str))?;
+    let mut csv = csv_writer(&mut *out);
+    csv.write_record(columns.iter().map(|c| formula_safe(c)))?;
     for row in &rows {
         let cells = columns.iter().map(|c| {
-            row.iter()
-                .find(|(n, _)| n == c)
-                .map_or("", |(_, v)| v.as_str())
+            formula_safe(
+                row.iter()
+                    .find(|(n, _)| n == c)
+                    .map_or("", |(_, v)| v.as_str()),
+            )
         });
-        write_csv_line(out, cells)?;
+        csv.write_record(cells)?;
     }
+    csv.flush()?;
+    drop(csv);
     out.flush()?;
     Ok(summary)
 }
@@ -177,33 +182,22 @@ fn flatten(prefix: &str, value: &serde_json::Value, row: &mut Vec<(String, Strin
     }
 }
 
-/// One RFC 4180 line: fields with a comma, quote or line break are quoted,
-/// quotes doubled; CRLF endings. A leading `=`, `+`, `-` or `@` gets a `'`
-/// in front, so a spreadsheet never runs a report's text as a formula.
-fn write_csv_line<'a>(
-    out: &mut dyn Write,
-    cells: impl Iterator<Item = &'a str>,
-) -> std::io::Result<()> {
-    let mut line = String::new();
-    for (i, cell) in cells.enumerate() {
-        if i > 0 {
-            line.push(',');
-        }
-        let guarded = if cell.starts_with(['=', '+', '-', '@']) {
-            format!("'{cell}")
-        } else {
-            cell.to_string()
-        };
-        if guarded.contains([',', '"', '\n', '\r']) {
-            line.push('"');
-            line.push_str(&guarded.replace('"', "\"\""));
-            line.push('"');
-        } else {
-            line.push_str(&guarded);
-        }
+/// RFC 4180: fields with a comma, quote or line break quoted, quotes
+/// doubled, CRLF endings.
+fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+/// A cell a spreadsheet will not run as a formula: a leading `=`, `+`, `-`
+/// or `@` gets a `'` in front (a report's text is anyone's words).
+fn formula_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
     }
-    line.push_str("\r\n");
-    out.write_all(line.as_bytes())
 }
 
 fn open(
@@ -270,7 +264,9 @@ mod tests {
             "=HYPERLINK()",
             "-3",
         ];
-        write_csv_line(&mut out, cells.into_iter()).expect("write");
+        let mut csv = csv_writer(&mut out);
+        csv.write_record(cells.map(formula_safe)).expect("write");
+        drop(csv);
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "plain,\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",'=HYPERLINK(),'-3\r\n"

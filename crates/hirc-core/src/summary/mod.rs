@@ -516,25 +516,12 @@ fn table(
 /// percent), opening with rows that name the centre, the period and the
 /// suppression rule.
 pub fn to_csv(summary: &Summary) -> String {
-    let mut out = String::new();
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     let mut line = |cells: [&str; 4]| {
-        let quoted: Vec<String> = cells
-            .iter()
-            .map(|c| {
-                let c = if c.starts_with(['=', '+', '-', '@']) {
-                    format!("'{c}")
-                } else {
-                    (*c).to_string()
-                };
-                if c.contains([',', '"', '\n', '\r']) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
-                } else {
-                    c
-                }
-            })
-            .collect();
-        out.push_str(&quoted.join(","));
-        out.push_str("\r\n");
+        // Writing to memory cannot fail.
+        let _ = csv.write_record(cells.map(formula_safe));
     };
     let o = summary.options;
     let centre = format!("{} ({})", summary.centre_name, summary.centre_code);
@@ -558,7 +545,18 @@ pub fn to_csv(summary: &Summary) -> String {
             line([&t.title, &row.label, &count, &percent]);
         }
     }
-    out
+    let bytes = csv.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A cell a spreadsheet will not run: a leading `=`, `+`, `-` or `@` gets a
+/// `'` in front (a centre's name could begin with one).
+fn formula_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
 }
 
 /// Writes a summary as an Excel workbook: a "Notes" sheet first (centre,
