@@ -3,7 +3,8 @@
 //! can scan it.
 //!
 //! The binaries are found next to the test executable (`target/debug`), so
-//! build the workspace first: `make test` does (`cargo build --workspace`).
+//! build the workspace first (`cargo build --workspace`): `scripts/test`
+//! does, before it runs the tests.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,7 @@ pub fn bin(name: &str) -> PathBuf {
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is not built; run `cargo build --workspace` (or `make test`) first",
+        "{} is not built; run `cargo build --workspace` (or scripts/test) first",
         path.display()
     );
     path

@@ -2,7 +2,10 @@
 //! request and response bodies, the receipt, the error body, and the
 //! `Content-Digest` header (RFC 9530) both sides compute.
 //!
-//! Nothing else lives here: the desk and the hub share only these types.
+//! Beside them, what both ends must compute alike: [`sign`] (receipts,
+//! enrolment proofs, outbox files) and [`crockford`] (the codes people
+//! copy by hand). Nothing else lives here: the desk and the hub share only
+//! this crate and `hirc-files`.
 
 #![forbid(unsafe_code)]
 
