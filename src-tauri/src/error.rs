@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// What went wrong, for the UI.
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, Serialize, thiserror::Error, specta::Type)]
 #[error("{message}")]
 pub struct CommandError {
     /// A stable word: `wrong_passphrase`, `locked`, `not_permitted`,

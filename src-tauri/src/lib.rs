@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use hirc_core::vault::KdfCost;
-use tauri::{Manager, Runtime};
+use tauri::Manager;
 
 pub use state::AppState;
 
@@ -39,20 +39,36 @@ const IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
 /// Set by `scripts/run`: a development desk with a local test hub.
 pub const DEV_MODE_ENV: &str = "HIRC_DEV_MODE";
 
-/// Adds the app's state and commands to a builder; generic over the runtime
-/// so tests can build it on Tauri's mock runtime.
-pub fn builder<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
-    use commands::*;
+/// Adds the app's state and commands to a builder.
+pub fn builder(builder: tauri::Builder<tauri::Wry>, state: AppState) -> tauri::Builder<tauri::Wry> {
     builder
         .manage(state)
-        .invoke_handler(tauri::generate_handler![
+        .invoke_handler(commands_builder().invoke_handler())
+}
+
+/// Every command the window may call: the one list the handler and the
+/// UI's TypeScript bindings (`ui/src/lib/bindings.ts`) are made from. A
+/// command added here and not to `commands/list.rs` (the permissions) fails
+/// a test.
+pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
+    use commands::*;
+    tauri_specta::Builder::<tauri::Wry>::new()
+        // Errors reject the promise with the `{kind, message}` of
+        // error::CommandError, as a plain `invoke` does.
+        .error_handling(tauri_specta::ErrorHandlingMode::Throw)
+        // Counts, sizes, revisions and seconds: all far below 2^53, where a
+        // JavaScript number stops being exact.
+        .dangerously_cast_bigints_to_number()
+        // One type per Rust type: what the window receives and sends.
+        .disable_serde_phases()
+        .commands(tauri_specta::collect_commands![
             desk::desk_state,
-            desk::set_up_desk,
-            desk::unlock,
+            desk::set_up_desk::<tauri::Wry>,
+            desk::unlock::<tauri::Wry>,
             desk::lock,
             desk::still_here,
             desk::set_interface_language,
-            desk::set_window_title,
+            desk::set_window_title::<tauri::Wry>,
             desk::vocabulary,
             reports::list_reports,
             reports::new_draft,
@@ -77,8 +93,35 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri
             settings::settings,
             settings::set_settings,
             summary::summary,
-            summary::export_summary,
+            summary::export_summary::<tauri::Wry>,
         ])
+}
+
+/// The UI's TypeScript bindings, as the commands and their types make them.
+pub fn typescript_bindings() -> Result<String, String> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("bindings.ts");
+    commands_builder()
+        .export(
+            specta_typescript::Typescript::default()
+                .header("// Generated from the Rust commands (src-tauri/src/lib.rs, commands_builder):\n// do not edit. `HIRC_UPDATE_BINDINGS=1 cargo test -p hirc-desk bindings` rewrites it.\n"),
+            &path,
+        )
+        .map_err(|e| format!("the bindings could not be made: {e}"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
+/// A fresh private folder for the exporter, which writes to a path.
+fn tempfile_dir() -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "hirc-bindings-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    hirc_files::private_dir(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
 /// The desk's data directory: `HIRC_DATA_DIR`, else the platform's per-user
@@ -297,19 +340,35 @@ mod tests {
         }
     }
 
-    /// Every command the handler knows is in the list (a command left out
-    /// of `list.rs` could never be called).
+    /// ui/src/lib/bindings.ts is what the commands make now: a command or a
+    /// type changed in Rust and not regenerated fails here (CI runs this).
+    /// `HIRC_UPDATE_BINDINGS=1 cargo test -p hirc-desk bindings` rewrites it.
     #[test]
-    fn every_handled_command_is_listed() {
-        let lib = include_str!("lib.rs");
-        let start = lib.find("generate_handler![").expect("handler");
-        let end = lib[start..].find("])").expect("end") + start;
-        let handled: BTreeSet<&str> = lib[start..end]
-            .lines()
-            .filter_map(|l| l.trim().trim_end_matches(',').rsplit("::").next())
-            .filter(|n| !n.is_empty() && !n.contains('['))
+    fn the_ui_bindings_are_current() {
+        let made = crate::typescript_bindings().expect("bindings");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings.ts");
+        if std::env::var_os("HIRC_UPDATE_BINDINGS").is_some() {
+            std::fs::write(path, &made).expect("write the bindings");
+        }
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            current == made,
+            "ui/src/lib/bindings.ts is stale: run HIRC_UPDATE_BINDINGS=1 cargo test -p hirc-desk bindings"
+        );
+    }
+
+    /// Every command the handler knows has a permission (commands/list.rs,
+    /// which build.rs reads): one left out could never be called.
+    #[test]
+    fn every_handled_command_has_a_permission() {
+        let made = crate::typescript_bindings().expect("bindings");
+        let handled: BTreeSet<&str> = made
+            .split("__TAURI_INVOKE<")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
+        assert_eq!(handled.len(), 32, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::model::ReportState;
 
 /// A report set aside, as coordinators see it.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct SetAside {
     /// The report.

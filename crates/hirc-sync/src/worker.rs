@@ -71,6 +71,7 @@ impl Default for PassOptions {
 }
 
 /// What one pass did.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PassReport {
     /// Receipts stored this pass.
@@ -88,6 +89,7 @@ pub struct PassReport {
 }
 
 /// The worker's published state.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Connection {
@@ -102,6 +104,7 @@ pub enum Connection {
 }
 
 /// What the UI and `hirc sync --watch` show.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
     /// Online, offline, syncing, not enrolled.

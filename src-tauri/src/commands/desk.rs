@@ -12,7 +12,7 @@ use crate::interface_language;
 use crate::state::{AppState, blocking, with_desk};
 
 /// What the window needs before anyone unlocks.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct DeskState {
     /// Whether a desk exists here.
     pub set_up: bool,
@@ -38,7 +38,7 @@ pub struct DeskState {
 }
 
 /// A user as the unlock screen lists them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct UserEntry {
     /// Their name.
     pub name: String,
@@ -48,6 +48,7 @@ pub struct UserEntry {
 
 /// The desk's state.
 #[tauri::command]
+#[specta::specta]
 pub async fn desk_state(state: State<'_, AppState>) -> CommandResult<DeskState> {
     let unlocked = state.session().await.ok().map(|(_, s)| entry(s.user()));
     let Some(desk) = state.desk().await? else {
@@ -96,7 +97,7 @@ fn entry(u: &hirc_core::User) -> UserEntry {
 }
 
 /// The recovery code, shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct SetUpDone {
     /// The code to store in a safe.
     pub recovery_code: String,
@@ -104,6 +105,7 @@ pub struct SetUpDone {
 
 /// Sets up a new desk and unlocks it as its first coordinator.
 #[tauri::command]
+#[specta::specta]
 pub async fn set_up_desk<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -149,6 +151,7 @@ pub async fn set_up_desk<R: Runtime>(
 
 /// Unlocks the desk as `name`; starts the sync worker.
 #[tauri::command]
+#[specta::specta]
 pub async fn unlock<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
@@ -167,6 +170,7 @@ pub async fn unlock<R: Runtime>(
 
 /// Locks the desk: stops the worker and forgets the keys.
 #[tauri::command]
+#[specta::specta]
 pub async fn lock(state: State<'_, AppState>) -> CommandResult<()> {
     state.end().await;
     Ok(())
@@ -176,6 +180,7 @@ pub async fn lock(state: State<'_, AppState>) -> CommandResult<()> {
 /// clock starts again. `interviewing`: a report is open, so the longer
 /// idle time applies. Answers how many seconds the desk may now rest.
 #[tauri::command]
+#[specta::specta]
 pub fn still_here(state: State<'_, AppState>, interviewing: bool) -> u64 {
     state.idle.touch(crate::idle::Moment::now(), interviewing);
     state.idle.limit().as_secs()
@@ -184,6 +189,7 @@ pub fn still_here(state: State<'_, AppState>, interviewing: bool) -> u64 {
 /// Remembers the interface language for the next start (not personal: the
 /// language of the volunteers' screens, kept beside the store).
 #[tauri::command]
+#[specta::specta]
 pub fn set_interface_language(state: State<'_, AppState>, language: String) -> CommandResult<()> {
     interface_language::set(&state.data_dir, &language)
 }
@@ -191,6 +197,7 @@ pub fn set_interface_language(state: State<'_, AppState>, language: String) -> C
 /// The window's title: the app's name, or a neutral one while quick-hide
 /// shows its neutral screen (the title is on the taskbar for anyone to see).
 #[tauri::command]
+#[specta::specta]
 pub fn set_window_title<R: Runtime>(
     window: tauri::WebviewWindow<R>,
     hidden: bool,
@@ -207,7 +214,7 @@ pub const APP_TITLE: &str = "HIRC Desk";
 pub const NEUTRAL_TITLE: &str = "Community information";
 
 /// One choice in a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct Choice {
     /// The JSON word.
     pub value: &'static str,
@@ -223,6 +230,7 @@ macro_rules! lists {
 
 /// Every closed list of report v1, by field.
 #[tauri::command]
+#[specta::specta]
 pub fn vocabulary() -> std::collections::BTreeMap<&'static str, Vec<Choice>> {
     let all: Vec<(&'static str, Vec<Choice>)> = lists! {
         "reporter_role" => model::ReporterRole,

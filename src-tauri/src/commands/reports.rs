@@ -12,7 +12,7 @@ use crate::resume::{self, Place};
 use crate::state::AppState;
 
 /// The reports this user may see, newest first, with counts for Home.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct ReportList {
     /// The reports.
     pub reports: Vec<ReportListing>,
@@ -28,6 +28,7 @@ pub struct ReportList {
 
 /// Reports set aside because they would not open (coordinators).
 #[tauri::command]
+#[specta::specta]
 pub async fn set_aside_reports(
     state: State<'_, AppState>,
 ) -> CommandResult<Vec<hirc_core::set_aside::SetAside>> {
@@ -38,6 +39,7 @@ pub async fn set_aside_reports(
 
 /// Opens a set-aside report again (coordinators).
 #[tauri::command]
+#[specta::specta]
 pub async fn retry_set_aside(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
     state
         .with_session(move |desk, s| desk.retry_set_aside(s, id))
@@ -46,6 +48,7 @@ pub async fn retry_set_aside(state: State<'_, AppState>, id: Uuid) -> CommandRes
 
 /// Deletes a set-aside report for good (coordinators; audited).
 #[tauri::command]
+#[specta::specta]
 pub async fn discard_set_aside(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
     state
         .with_session(move |desk, s| desk.discard_set_aside(s, id))
@@ -54,6 +57,7 @@ pub async fn discard_set_aside(state: State<'_, AppState>, id: Uuid) -> CommandR
 
 /// Lists reports.
 #[tauri::command]
+#[specta::specta]
 pub async fn list_reports(state: State<'_, AppState>) -> CommandResult<ReportList> {
     let dir = state.data_dir.clone();
     state
@@ -83,6 +87,7 @@ pub async fn list_reports(state: State<'_, AppState>) -> CommandResult<ReportLis
 
 /// Starts an empty draft (the form's first autosave) and returns its id.
 #[tauri::command]
+#[specta::specta]
 pub async fn new_draft(
     state: State<'_, AppState>,
     report: serde_json::Value,
@@ -94,7 +99,7 @@ pub async fn new_draft(
 }
 
 /// A report opened for the form or for reading.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct OpenedReport {
     /// Its id.
     pub id: Uuid,
@@ -110,6 +115,7 @@ pub struct OpenedReport {
 
 /// Opens a report.
 #[tauri::command]
+#[specta::specta]
 pub async fn open_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<OpenedReport> {
     state
         .with_session(move |desk, s| {
@@ -127,6 +133,7 @@ pub async fn open_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<
 
 /// Autosaves a draft's whole form; returns when it was saved.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_draft(
     state: State<'_, AppState>,
     id: Uuid,
@@ -144,6 +151,7 @@ pub async fn save_draft(
 /// Every problem that would stop this report being submitted, in form
 /// order (the UI shows those of the current step).
 #[tauri::command]
+#[specta::specta]
 pub fn check_report(report: serde_json::Value) -> CommandResult<Vec<FieldProblem>> {
     let report = parse(report)?;
     // The same "today" as submitting uses, so the check page and Submit
@@ -156,7 +164,7 @@ pub fn check_report(report: serde_json::Value) -> CommandResult<Vec<FieldProblem
 }
 
 /// What the person takes away.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct Submitted {
     /// The human reference, e.g. `CP-7K3M-Q9`.
     pub reference: String,
@@ -165,6 +173,7 @@ pub struct Submitted {
 /// Submits a draft: validated, sealed, encrypted for the hub, queued; the
 /// worker is woken at once.
 #[tauri::command]
+#[specta::specta]
 pub async fn submit_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<Submitted> {
     let dir = state.data_dir.clone();
     let reference = state
@@ -183,6 +192,7 @@ pub async fn submit_report(state: State<'_, AppState>, id: Uuid) -> CommandResul
 
 /// Deletes a draft (audited).
 #[tauri::command]
+#[specta::specta]
 pub async fn delete_draft(state: State<'_, AppState>, id: Uuid) -> CommandResult<()> {
     state
         .with_session(move |desk, s| desk.delete_draft(s, id))
@@ -191,6 +201,7 @@ pub async fn delete_draft(state: State<'_, AppState>, id: Uuid) -> CommandResult
 
 /// Remembers where this user is in the form (`null`: back at home).
 #[tauri::command]
+#[specta::specta]
 pub async fn remember_place(state: State<'_, AppState>, place: Option<Place>) -> CommandResult<()> {
     let (_, session) = state.session().await?;
     resume::set(&state.data_dir, session.user().id, place)?;

@@ -7,7 +7,7 @@ use crate::error::CommandResult;
 use crate::state::AppState;
 
 /// The settings a coordinator can change in the app.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, specta::Type)]
 pub struct Settings {
     /// Minutes of idleness before the app locks (1–60).
     pub auto_lock_minutes: u32,
@@ -20,6 +20,7 @@ pub struct Settings {
 
 /// The current settings.
 #[tauri::command]
+#[specta::specta]
 pub async fn settings(state: State<'_, AppState>) -> CommandResult<Settings> {
     state
         .with_session(|desk, _| {
@@ -34,6 +35,7 @@ pub async fn settings(state: State<'_, AppState>) -> CommandResult<Settings> {
 
 /// Changes what differs (coordinators; each change audited).
 #[tauri::command]
+#[specta::specta]
 pub async fn set_settings(
     state: State<'_, AppState>,
     settings: Settings,

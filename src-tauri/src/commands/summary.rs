@@ -12,7 +12,7 @@ use crate::state::{AppState, blocking};
 use hirc_files::write_atomically;
 
 /// A summary's period and threshold, as the UI sends them.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
 pub struct Period {
     /// First day.
     pub from: NaiveDate,
@@ -34,6 +34,7 @@ impl From<Period> for SummaryOptions {
 
 /// The summary for a period (coordinators only).
 #[tauri::command]
+#[specta::specta]
 pub async fn summary(state: State<'_, AppState>, period: Period) -> CommandResult<Summary> {
     state
         .with_session(move |desk, s| desk.summary(s, period.into()))
@@ -41,7 +42,7 @@ pub async fn summary(state: State<'_, AppState>, period: Period) -> CommandResul
 }
 
 /// Export formats.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// RFC 4180 CSV.
@@ -55,6 +56,7 @@ pub enum Format {
 /// Asks where to save, writes the export there and audits it. Returns the
 /// path, or `null` if the coordinator cancelled.
 #[tauri::command]
+#[specta::specta]
 pub async fn export_summary<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,

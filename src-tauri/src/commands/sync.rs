@@ -13,6 +13,7 @@ use crate::state::AppState;
 /// The worker's latest status (also pushed as `sync-status` events);
 /// `null` before the desk is set up.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<Option<SyncStatus>> {
     state.session().await?;
     state.sync_status().await
@@ -20,12 +21,13 @@ pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<Option<Syn
 
 /// Tries every waiting upload now, ignoring backoff.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_now(state: State<'_, AppState>) -> CommandResult<()> {
     state.sync_now().await
 }
 
 /// The hub this desk sends to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct HubInfo {
     /// The hub's name.
     pub hub_name: String,
@@ -41,6 +43,7 @@ pub struct HubInfo {
 
 /// The hub, or `null` before enrolment.
 #[tauri::command]
+#[specta::specta]
 pub async fn hub_info(state: State<'_, AppState>) -> CommandResult<Option<HubInfo>> {
     state
         .with_session(|desk, _| {
@@ -56,7 +59,7 @@ pub async fn hub_info(state: State<'_, AppState>) -> CommandResult<Option<HubInf
 }
 
 /// Enrolled: what to check, and how many waiting reports are now ready.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct Enrolled {
     /// The hub and its key's fingerprint.
     pub hub: HubInfo,
@@ -66,6 +69,7 @@ pub struct Enrolled {
 
 /// Enrols this desk with a hub using a one-time code (coordinators).
 #[tauri::command]
+#[specta::specta]
 pub async fn enrol(
     state: State<'_, AppState>,
     url: String,

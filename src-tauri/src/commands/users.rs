@@ -10,12 +10,14 @@ use crate::state::AppState;
 
 /// Every user of the desk.
 #[tauri::command]
+#[specta::specta]
 pub async fn list_users(state: State<'_, AppState>) -> CommandResult<Vec<User>> {
     state.with_session(|desk, _| desk.users()).await
 }
 
 /// Adds a user with a first passphrase they then change.
 #[tauri::command]
+#[specta::specta]
 pub async fn add_user(
     state: State<'_, AppState>,
     name: String,
@@ -32,6 +34,7 @@ pub async fn add_user(
 
 /// Removes a user (never the last coordinator).
 #[tauri::command]
+#[specta::specta]
 pub async fn remove_user(state: State<'_, AppState>, name: String) -> CommandResult<()> {
     state
         .with_session(move |desk, s| desk.remove_user(s, &name))
@@ -41,6 +44,7 @@ pub async fn remove_user(state: State<'_, AppState>, name: String) -> CommandRes
 /// Sets a new passphrase for a user (a coordinator resetting a forgotten
 /// one, or anyone changing their own).
 #[tauri::command]
+#[specta::specta]
 pub async fn reset_passphrase(
     state: State<'_, AppState>,
     name: String,
@@ -58,10 +62,11 @@ pub async fn reset_passphrase(
 /// typed again (an unlocked desk left for a moment must not let a passer-by
 /// take someone's passphrase over).
 #[tauri::command]
+#[specta::specta]
 pub async fn change_own_passphrase(
     state: State<'_, AppState>,
     current: String,
-    new: String,
+    next: String,
 ) -> CommandResult<()> {
     let kdf = state.kdf;
     state
@@ -70,7 +75,7 @@ pub async fn change_own_passphrase(
             // Checking the current passphrase is an unlock (audited, and
             // slowed after a wrong one); its session is dropped at once.
             drop(desk.unlock(&name, &Passphrase::new(current))?);
-            desk.set_passphrase(s, &name, &Passphrase::new(new), kdf)
+            desk.set_passphrase(s, &name, &Passphrase::new(next), kdf)
         })
         .await
 }

@@ -165,11 +165,18 @@ function listing(r: StoredReport): ReportListing {
     id: r.id,
     state: r.state,
     reference: r.reference,
+    revision: r.state === 'draft' ? 0 : 1,
+    save_seq: 1,
+    owner_id: '00000000-0000-4000-8000-0000000000ff',
     created_at: r.created_at,
     updated_at: r.updated_at,
+    sealed_at: r.state === 'draft' ? null : r.updated_at,
+    body_size: 1024,
     owner: r.owner,
     summary: types.join(', '),
-    upload: r.uploaded ? { receipt_id: `rcpt-${r.id.slice(-4)}`, attempts: 1 } : null,
+    upload: r.uploaded
+      ? { receipt: { receipt_id: `rcpt-${r.id.slice(-4)}`, digest: 'sha-256=:fake:', received_at: now(), device_id: null, signature: null }, checked: true, attempts: 1, last_error: null, refused: false, next_attempt_at: null }
+      : null,
     set_aside: desk.aside.find((x) => x.id === r.id)?.reason ?? null,
   };
 }
@@ -226,6 +233,7 @@ function summary(from: string, to: string, threshold: number): Summary {
     centre_name: desk.centreName ?? '',
     centre_code: desk.centreCode ?? '',
     options: { from, to, threshold },
+    not_counted: 0,
     tables: [
       table('reports', 'Reports taken', null, [row('all', 'All reports', total, total)]),
       table('strands', 'By strand', 'strands', [row('race_ethnicity', 'Race or ethnicity', 22, total), row('religion_belief', 'Religion or belief', 9, total), row('disability', 'Disability', 'small', total), row('sexual_orientation', 'Sexual orientation', 'secondary', total), row('transgender_identity', 'Transgender identity', 6, total)], true),
@@ -374,8 +382,8 @@ const commands: Record<string, (a: Args) => unknown> = {
   change_own_passphrase: (a) => {
     const who = mustBeUnlocked();
     if (who.passphrase !== a.current) fail('wrong_passphrase', `That is not ${who.name}'s passphrase.`);
-    if (String(a.new).length < MIN_PASSPHRASE_CHARS) fail('weak_passphrase', 'The passphrase is too short.');
-    who.passphrase = String(a.new);
+    if (String(a.next).length < MIN_PASSPHRASE_CHARS) fail('weak_passphrase', 'The passphrase is too short.');
+    who.passphrase = String(a.next);
   },
   settings: () => desk.settings,
   set_settings: (a) => {

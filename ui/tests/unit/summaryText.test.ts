@@ -8,6 +8,7 @@ const summary: Summary = {
   centre_name: 'Castle Point CVS',
   centre_code: 'CP',
   options: { from: '2026-10-01', to: '2026-12-31', threshold: 5 },
+  not_counted: 0,
   tables: [
     {
       key: 'strands',

@@ -64,6 +64,7 @@ pub struct DeskSetup<'a> {
 }
 
 /// The desk's identity, readable without unlocking.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct DeskInfo {
     /// A random id made at set-up.

@@ -10,6 +10,7 @@ use crate::model::{ReportState, Role};
 use super::Desk;
 
 /// A report's place in the store: everything kept in clear.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportRow {
     /// The report's id.
@@ -35,6 +36,7 @@ pub struct ReportRow {
 }
 
 /// A desk user.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     /// Stable id.

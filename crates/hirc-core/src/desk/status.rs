@@ -15,6 +15,7 @@ use super::session::{Session, require_coordinator};
 use super::{Desk, DeskInfo, STALE_DRAFT_DAYS};
 
 /// One line of the report list.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportListing {
     /// The row.
@@ -31,6 +32,7 @@ pub struct ReportListing {
 }
 
 /// What `status` reports.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct DeskStatus {
     /// The desk.

@@ -2,6 +2,7 @@
 //! its rule, and never echoes what was typed.
 
 /// One problem with one field.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     /// The field's JSON path, e.g. `consent.pass_to_police`.
@@ -15,6 +16,7 @@ pub struct FieldError {
 }
 
 /// Every problem found, in form order.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
 pub struct ValidationErrors(pub Vec<FieldError>);

@@ -37,6 +37,7 @@ pub const APP_SET_FIELDS: &[&str] = &[
 /// One report's content: everything the person told the ambassador.
 ///
 /// `Debug` is deliberately redacted: a report must never reach a log line.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Report {
@@ -101,6 +102,7 @@ pub struct Report {
 }
 
 /// The person's details and monitoring answers: all optional, all special care.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Person {
@@ -135,6 +137,7 @@ pub struct Person {
 }
 
 /// What the person agreed to, recorded before submit.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Consent {
@@ -170,6 +173,7 @@ redacted_debug!(Report, Person, Consent);
 
 /// A time of day written `HH:MM`, as forms and the example file have it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "bindings", derive(specta::Type), specta(type = String))]
 pub struct TimeOfDay(pub NaiveTime);
 
 impl Serialize for TimeOfDay {

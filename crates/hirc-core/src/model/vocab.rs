@@ -13,6 +13,7 @@ macro_rules! vocab {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "bindings", derive(specta::Type))]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $word)] $variant ),+
         }

@@ -164,6 +164,7 @@ impl std::fmt::Debug for Upload {
 }
 
 /// The hub's receipt, as the desk keeps it.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryReceipt {
     /// The receipt's id.
@@ -190,6 +191,7 @@ pub enum Delivery {
 }
 
 /// Where one report's upload stands (for listings).
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct UploadState {
     /// The receipt, once delivered.
@@ -207,6 +209,7 @@ pub struct UploadState {
 }
 
 /// Counts for the sync status line.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OutboxSummary {
     /// Sealed and waiting to upload (payload ready).

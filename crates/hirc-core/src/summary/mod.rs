@@ -77,6 +77,7 @@ pub fn period_bounds(text: &str) -> Result<(NaiveDate, NaiveDate)> {
 }
 
 /// What a summary covers and how it is protected.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SummaryOptions {
     /// First day, inclusive.
@@ -99,6 +100,7 @@ pub struct SummaryRecord {
 }
 
 /// A count as published.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Cell {
@@ -111,6 +113,7 @@ pub enum Cell {
 }
 
 /// One row of a table.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
     /// What is counted, by meaning, for translations and charts: the
@@ -127,6 +130,7 @@ pub struct Row {
 }
 
 /// One breakdown.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Table {
     /// A stable name for the breakdown (`strands`, `incident_types`,
@@ -146,6 +150,7 @@ pub struct Table {
 }
 
 /// A whole summary.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// The centre's name.
