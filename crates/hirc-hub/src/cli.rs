@@ -72,7 +72,8 @@ pub enum Command {
 
 /// Where the hub keeps its data: an embedded SQLite file in a directory
 /// (the default), or a PostgreSQL database.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DataDir {
     /// The hub's data directory (embedded SQLite: DIR/hub.sqlite3).
     #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
@@ -87,8 +88,17 @@ pub struct DataDir {
     pub receipt_key: Option<PathBuf>,
     /// Make a new receipt-signing key although desks are enrolled (its
     /// file is missing): every desk must then be enrolled again.
+    // A decision for the moment it is needed, never a standing setting: a
+    // config file naming it is refused as an unknown key.
     #[arg(long)]
+    #[serde(skip)]
     pub new_receipt_key: bool,
+}
+
+impl DataDir {
+    /// Its settings as a config file names them (`new-receipt-key` is not
+    /// one: it is a decision for the moment, never a standing setting).
+    pub const CONFIG_KEYS: [&str; 3] = ["data-dir", "database", "receipt-key"];
 }
 
 /// `hirc-hub serve`'s settings, read the same way from flags, the
@@ -99,29 +109,16 @@ pub struct DataDir {
 /// [`ServeArgs::resolve`], and the help shows them in the text because clap
 /// has none to show.
 ///
-/// The first four repeat [`DataDir`]'s rather than flatten it: serde cannot
-/// flatten into a struct that refuses unknown keys, and a misspelt key must
-/// stay an error.
+/// The config file may name the data settings too (`data-dir`, …): they
+/// are read into `dir` on their own ([`DataDir::CONFIG_KEYS`]), and any key
+/// neither struct knows is refused.
 #[derive(Debug, Default, Args, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServeArgs {
-    /// The hub's data directory (embedded SQLite: DIR/hub.sqlite3).
-    #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// A PostgreSQL database instead: postgres://USER:PASSWORD@HOST/DB.
-    #[arg(long, env = "HIRC_HUB_DATABASE", value_name = "URL")]
-    pub database: Option<String>,
-    /// The hub's receipt-signing key (made on first use if missing; default
-    /// DIR/receipt-signing.key). Every hub process on one database, and the
-    /// import command, must use the same file.
-    #[arg(long, env = "HIRC_HUB_RECEIPT_KEY", value_name = "FILE")]
-    pub receipt_key: Option<PathBuf>,
-    /// Make a new receipt-signing key although desks are enrolled (its
-    /// file is missing): every desk must then be enrolled again.
-    // A decision for the moment it is needed, never a standing setting.
-    #[arg(long)]
+    /// Where the data is.
+    #[command(flatten)]
     #[serde(skip)]
-    pub new_receipt_key: bool,
+    pub dir: DataDir,
     /// Address to listen on. Plain HTTP is served on loopback only: put a
     /// TLS-terminating proxy in front for anything else.
     /// [default: 127.0.0.1:8740]

@@ -40,10 +40,12 @@ impl ServeArgs {
     pub fn or(self, file: ServeArgs) -> ServeArgs {
         // No `..`: a setting added later must be merged here too.
         ServeArgs {
-            data_dir: self.data_dir.or(file.data_dir),
-            database: self.database.or(file.database),
-            receipt_key: self.receipt_key.or(file.receipt_key),
-            new_receipt_key: self.new_receipt_key || file.new_receipt_key,
+            dir: DataDir {
+                data_dir: self.dir.data_dir.or(file.dir.data_dir),
+                database: self.dir.database.or(file.dir.database),
+                receipt_key: self.dir.receipt_key.or(file.dir.receipt_key),
+                new_receipt_key: self.dir.new_receipt_key || file.dir.new_receipt_key,
+            },
             listen: self.listen.or(file.listen),
             recipients: self.recipients.or(file.recipients),
             hub_name: self.hub_name.or(file.hub_name),
@@ -91,12 +93,7 @@ impl ServeArgs {
             );
         }
         Ok(ServeSettings {
-            dir: DataDir {
-                data_dir: self.data_dir,
-                database: self.database,
-                receipt_key: self.receipt_key,
-                new_receipt_key: self.new_receipt_key,
-            },
+            dir: self.dir,
             listen,
             tls,
             header_timeout: Duration::from_secs(self.header_timeout.unwrap_or(10).max(1)),
@@ -119,8 +116,19 @@ impl ServeArgs {
 fn read_config(path: &Path) -> Result<ServeArgs> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read the config file {}", path.display()))?;
-    toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("the config file {} is not valid: {e}", path.display()))
+    let invalid = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("the config file {} is not valid: {e}", path.display())
+    };
+    let mut settings: toml::Table = toml::from_str(&text).map_err(|e| invalid(&e))?;
+    // Each struct refuses keys it does not know, so the data settings are
+    // taken out and read on their own: a misspelt key is never ignored.
+    let data: toml::Table = DataDir::CONFIG_KEYS
+        .iter()
+        .filter_map(|key| Some((key.to_string(), settings.remove(*key)?)))
+        .collect();
+    let mut args: ServeArgs = settings.try_into().map_err(|e| invalid(&e))?;
+    args.dir = data.try_into().map_err(|e| invalid(&e))?;
+    Ok(args)
 }
 
 /// `hirc-hub serve`: `args` holds what the flags and the environment gave.
@@ -239,12 +247,26 @@ mod tests {
             "new-receipt-key = true\n",
             "config = \"x\"\n",
         ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("hub.toml");
         for text in files {
-            let err = toml::from_str::<ServeArgs>(text)
-                .expect_err(text)
-                .to_string();
-            assert!(err.contains("unknown field"), "{err}");
+            std::fs::write(&path, text).expect("write");
+            let err = read_config(&path).expect_err(text).to_string();
+            assert!(
+                err.contains("unknown field") && err.contains("is not valid"),
+                "{err}"
+            );
         }
+        // The data settings are settings of the file too.
+        std::fs::write(&path, "data-dir = \"/srv/hub\"\nhub-name = \"Essex\"\n").expect("write");
+        let args = read_config(&path).expect("valid");
+        assert_eq!(args.dir.data_dir, Some(PathBuf::from("/srv/hub")));
+        assert_eq!(args.hub_name.as_deref(), Some("Essex"));
+        std::fs::write(&path, "data-dir = \"/srv/hub\"\ndata-dri = 1\n").expect("write");
+        assert!(
+            read_config(&path).is_err(),
+            "a misspelt key next to a data setting"
+        );
     }
 
     /// The help states the defaults in words; they must be the ones used.
