@@ -260,12 +260,18 @@ fn summary(n: usize) {
         let (m, _) = stats(&mut times);
         println!("  then as {name:<5} median {:>8}  ({size} bytes)", ms(m));
     };
-    export("CSV", &|| hirc_core::summary::to_csv(&summary).len());
+    export("CSV", &|| {
+        hirc_core::summary::to_csv(&summary, &hirc_core::summary::Wording::english()).len()
+    });
     export("XLSX", &|| {
-        hirc_core::summary::to_xlsx(&summary).expect("xlsx").len()
+        hirc_core::summary::to_xlsx(&summary, &hirc_core::summary::Wording::english())
+            .expect("xlsx")
+            .len()
     });
     export("PDF", &|| {
-        hirc_core::summary::to_pdf(&summary).expect("pdf").len()
+        hirc_core::summary::to_pdf(&summary, &hirc_core::summary::Wording::english())
+            .expect("pdf")
+            .len()
     });
 }
 

@@ -255,7 +255,7 @@ impl Desk {
 mod tests {
 
     use super::*;
-    use crate::summary::SummaryOptions;
+    use crate::summary::{SummaryOptions, Wording};
     use crate::testing::{TestHub, example, new_desk, pass};
 
     /// One report's body damaged and another's facts: uploads, the list,
@@ -326,7 +326,9 @@ mod tests {
             summary.tables[0].rows[0].cell,
             crate::summary::Cell::Count(3)
         );
-        assert!(crate::summary::to_csv(&summary).contains("could not be read"));
+        assert!(
+            crate::summary::to_csv(&summary, &Wording::english()).contains("could not be read")
+        );
 
         let aside = desk.set_aside_reports(&s).expect("aside");
         assert_eq!(

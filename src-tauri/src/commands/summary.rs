@@ -2,7 +2,7 @@
 //! chooses (a save dialog), each export audited.
 
 use chrono::NaiveDate;
-use hirc_core::summary::{Summary, SummaryOptions, to_csv, to_pdf, to_xlsx};
+use hirc_core::summary::{Summary, SummaryOptions, Wording, to_csv, to_pdf, to_xlsx};
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
@@ -54,7 +54,8 @@ pub enum Format {
 }
 
 /// Asks where to save, writes the export there and audits it. Returns the
-/// path, or `null` if the coordinator cancelled.
+/// path, or `null` if the coordinator cancelled. `language`: the export's
+/// language (`en`, `pl`, `ur`); English when `null`.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_summary<R: Runtime>(
@@ -62,7 +63,9 @@ pub async fn export_summary<R: Runtime>(
     state: State<'_, AppState>,
     period: Period,
     format: Format,
+    language: Option<String>,
 ) -> CommandResult<Option<String>> {
+    let words = wording(language.as_deref().unwrap_or("en"))?;
     let summary = state
         .with_session(move |desk, s| desk.summary(s, period.into()))
         .await?;
@@ -91,24 +94,173 @@ pub async fn export_summary<R: Runtime>(
     let path = chosen
         .into_path()
         .map_err(|e| CommandError::internal(format!("that place cannot be saved to: {e}")))?;
-    let bytes = blocking(move || render(&summary, format)).await?;
+    let language = words.language().to_string();
+    let bytes = blocking(move || render(&summary, format, &words)).await?;
     write_atomically(&path, &bytes)?;
     let shown = path.display().to_string();
     state
         .with_session(move |desk, s| {
             desk.record_export(
                 s,
-                &format!("summary {} to {} ({ext})", period.from, period.to),
+                &format!(
+                    "summary {} to {} ({ext}, {language})",
+                    period.from, period.to
+                ),
             )
         })
         .await?;
     Ok(Some(shown))
 }
 
-fn render(summary: &Summary, format: Format) -> hirc_core::Result<Vec<u8>> {
+fn render(summary: &Summary, format: Format, words: &Wording) -> hirc_core::Result<Vec<u8>> {
     Ok(match format {
-        Format::Csv => to_csv(summary).into_bytes(),
-        Format::Xlsx => to_xlsx(summary)?,
-        Format::Pdf => to_pdf(summary)?,
+        Format::Csv => to_csv(summary, words).into_bytes(),
+        Format::Xlsx => to_xlsx(summary, words)?,
+        Format::Pdf => to_pdf(summary, words)?,
     })
+}
+
+/// The interface's translations, which an export in that language uses
+/// (ui/src/i18n: one set of words for the screen and the files).
+const TRANSLATIONS: &[(&str, &str)] = &[
+    ("en", include_str!("../../../ui/src/i18n/en.json")),
+    ("pl", include_str!("../../../ui/src/i18n/pl.json")),
+    ("ur", include_str!("../../../ui/src/i18n/ur.json")),
+];
+
+/// An export's words in `language`.
+pub fn wording(language: &str) -> CommandResult<Wording> {
+    if language == "en" {
+        return Ok(Wording::english());
+    }
+    let (_, json) = TRANSLATIONS
+        .iter()
+        .find(|(tag, _)| *tag == language)
+        .ok_or_else(|| {
+            CommandError::new(
+                "invalid_input",
+                format!("summaries can be exported in English, Polish or Urdu, not `{language}`"),
+            )
+        })?;
+    let texts: std::collections::HashMap<String, String> =
+        serde_json::from_str(json).map_err(|e| {
+            CommandError::internal(format!("the {language} translations are damaged: {e}"))
+        })?;
+    Ok(Wording::new(language, texts))
+}
+
+#[cfg(test)]
+mod tests {
+    use hirc_core::model::{IncidentType, Report, ReportFacts, Strand};
+    use hirc_core::summary::{SummaryRecord, summarise};
+
+    use super::*;
+
+    /// Twelve reports in November 2026, every one delivered.
+    fn november() -> Summary {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
+        let report = Report {
+            strands: vec![Strand::RaceEthnicity],
+            incident_types: vec![IncidentType::VerbalAbuse],
+            ..Report::default()
+        };
+        let records: Vec<SummaryRecord> = (1..=12)
+            .map(|d| SummaryRecord {
+                taken_on: day(d),
+                delivered: true,
+                facts: ReportFacts::of(&report),
+            })
+            .collect();
+        summarise(
+            "Castle Point CVS",
+            "CP",
+            &records,
+            SummaryOptions {
+                from: day(1),
+                to: day(30),
+                threshold: 5,
+            },
+        )
+    }
+
+    fn csv(language: &str) -> String {
+        let bytes =
+            render(&november(), Format::Csv, &wording(language).expect("words")).expect("csv");
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn a_summary_exports_in_polish() {
+        let text = csv("pl");
+        for words in [
+            "Według przesłanki",
+            "Rasa lub pochodzenie etniczne",
+            "listopad 2026",
+            "Razem",
+            "Próg ukrywania",
+            "Małe liczby są ukryte",
+        ] {
+            assert!(text.contains(words), "{words} missing from:\n{text}");
+        }
+        for english in ["By strand", "Race or ethnicity", "November", "Suppression"] {
+            assert!(
+                !text.contains(english),
+                "{english} left in English:\n{text}"
+            );
+        }
+        // The numbers are the English export's (after the header and the
+        // four lines about the export).
+        let counts = |t: &str| -> Vec<String> {
+            t.lines()
+                .skip(5)
+                .filter_map(|l| l.rsplit(',').nth(1).map(str::to_string))
+                .collect()
+        };
+        assert_eq!(counts(&text), counts(&csv("en")));
+        let pdf = render(&november(), Format::Pdf, &wording("pl").expect("words")).expect("pdf");
+        assert!(pdf.starts_with(b"%PDF"));
+        render(&november(), Format::Xlsx, &wording("pl").expect("words")).expect("xlsx");
+    }
+
+    #[test]
+    fn a_summary_exports_in_urdu_with_an_arabic_script_font() {
+        let text = csv("ur");
+        for words in [
+            "نشانے کی وجہ کے لحاظ سے",
+            "نومبر 2026",
+            "کل",
+            "چھپانے کی حد",
+        ] {
+            assert!(text.contains(words), "{words} missing from:\n{text}");
+        }
+        assert!(!text.contains("By strand"), "{text}");
+        let words = wording("ur").expect("words");
+        assert!(words.right_to_left());
+        let pdf = render(&november(), Format::Pdf, &words).expect("pdf");
+        let holds = |name: &[u8]| pdf.windows(name.len()).any(|w| w == name);
+        // Urdu is set in Noto Naskh Arabic (DejaVu Sans lacks letters such
+        // as ے and ہ); an English PDF does not carry it.
+        assert!(
+            holds(b"NotoNaskhArabic"),
+            "the Urdu PDF has no Arabic-script font"
+        );
+        let english = render(&november(), Format::Pdf, &Wording::english()).expect("pdf");
+        assert!(!english.windows(15).any(|w| w == b"NotoNaskhArabic"));
+        render(&november(), Format::Xlsx, &words).expect("xlsx");
+        // `HIRC_EXPORT_SAMPLES=DIR` keeps the Urdu and Polish PDFs to look
+        // at (docs/screenshots shows them).
+        if let Some(dir) = std::env::var_os("HIRC_EXPORT_SAMPLES") {
+            let dir = std::path::PathBuf::from(dir);
+            std::fs::write(dir.join("summary-ur.pdf"), &pdf).expect("write");
+            let pl = render(&november(), Format::Pdf, &wording("pl").expect("words")).expect("pdf");
+            std::fs::write(dir.join("summary-pl.pdf"), pl).expect("write");
+        }
+    }
+
+    #[test]
+    fn an_unknown_export_language_is_refused() {
+        let err = wording("fr").expect_err("French");
+        assert_eq!(err.kind, "invalid_input");
+        assert!(err.message.contains("English, Polish or Urdu"));
+    }
 }

@@ -97,9 +97,10 @@ export const commands = {
 	summary: (period: Period) => __TAURI_INVOKE<Summary>("summary", { period }),
 	/**
 	 *  Asks where to save, writes the export there and audits it. Returns the
-	 *  path, or `null` if the coordinator cancelled.
+	 *  path, or `null` if the coordinator cancelled. `language`: the export's
+	 *  language (`en`, `pl`, `ur`); English when `null`.
 	 */
-	exportSummary: (period: Period, format: Format) => __TAURI_INVOKE<string | null>("export_summary", { period, format }),
+	exportSummary: (period: Period, format: Format, language: string | null) => __TAURI_INVOKE<string | null>("export_summary", { period, format, language }),
 };
 
 /* Types */

@@ -290,6 +290,17 @@ for (const width of [1280, 640]) {
     const [exported] = await page.evaluate(() => window.fakeDesk.exports);
     assert.equal(exported.format, 'csv');
     assert.equal(exported.period.threshold, 5);
+    assert.equal(exported.language, 'en', 'an English screen exports in English');
+    // In Polish the coordinator may choose the export's language: English
+    // for the partnership by default, or the interface's.
+    await page.locator('#language').selectOption('pl');
+    assert.equal(await page.locator('#export-language').isChecked(), true);
+    await page.locator('#export-language-1').check();
+    await kb.press('#export-pdf');
+    await page.waitForFunction(() => window.fakeDesk.exports.length === 2);
+    const second = (await page.evaluate(() => window.fakeDesk.exports))[1];
+    assert.deepEqual([second.format, second.language], ['pdf', 'pl']);
+    await page.locator('#language').selectOption('en');
     // The quarter before this one, chosen by keyboard, is what is shown.
     await kb.reach('#which');
     await page.keyboard.press('ArrowDown');

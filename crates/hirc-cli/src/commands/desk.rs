@@ -247,11 +247,19 @@ pub fn summary(ctx: &mut Ctx, args: crate::cli::SummaryArgs) -> Result<()> {
     }
     let summary = desk.summary(&session, options)?;
     let (bytes, kind) = match args.format {
-        crate::cli::SummaryFormat::Csv => {
-            (hirc_core::summary::to_csv(&summary).into_bytes(), "csv")
-        }
-        crate::cli::SummaryFormat::Xlsx => (hirc_core::summary::to_xlsx(&summary)?, "xlsx"),
-        crate::cli::SummaryFormat::Pdf => (hirc_core::summary::to_pdf(&summary)?, "pdf"),
+        crate::cli::SummaryFormat::Csv => (
+            hirc_core::summary::to_csv(&summary, &hirc_core::summary::Wording::english())
+                .into_bytes(),
+            "csv",
+        ),
+        crate::cli::SummaryFormat::Xlsx => (
+            hirc_core::summary::to_xlsx(&summary, &hirc_core::summary::Wording::english())?,
+            "xlsx",
+        ),
+        crate::cli::SummaryFormat::Pdf => (
+            hirc_core::summary::to_pdf(&summary, &hirc_core::summary::Wording::english())?,
+            "pdf",
+        ),
         crate::cli::SummaryFormat::Json => (
             (serde_json::to_string_pretty(&summary)? + "\n").into_bytes(),
             "json",

@@ -18,8 +18,10 @@
 
 mod pdf;
 mod suppress;
+mod wording;
 
 pub use pdf::to_pdf;
+pub use wording::{EXPORT_TEXTS, Wording};
 
 use std::collections::BTreeMap;
 
@@ -164,27 +166,6 @@ pub struct Summary {
     /// Reports taken in the period that could not be read (set aside) and
     /// so are not counted.
     pub not_counted: u64,
-}
-
-impl Summary {
-    /// Said when reports in the period could not be read (set aside).
-    pub fn not_counted_note(&self) -> Option<String> {
-        (self.not_counted > 0).then(|| {
-            format!(
-                "{} report(s) taken in this period could not be read (set aside on the desk for a coordinator) and are not counted here.",
-                self.not_counted
-            )
-        })
-    }
-
-    /// The statement every export carries.
-    pub fn suppression_note(&self) -> String {
-        let t = self.options.threshold;
-        format!(
-            "Small numbers are suppressed: counts from 1 to {} are shown as <{t}. Where the other numbers or a total would let a hidden count be worked out, more counts are hidden, shown as [c] (a [c] may stand for any count, 0 included). Percentages are shown only where the total is {MIN_PERCENT_BASE} or more.",
-            t.saturating_sub(1)
-        )
-    }
 }
 
 impl std::fmt::Display for Cell {
@@ -520,7 +501,8 @@ fn table(
 /// Writes a summary as RFC 4180 CSV: four columns (section, item, count,
 /// percent), opening with rows that name the centre, the period and the
 /// suppression rule.
-pub fn to_csv(summary: &Summary) -> String {
+pub fn to_csv(summary: &Summary, words: &Wording) -> String {
+    let summary = &summary.worded(words);
     let mut csv = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -530,16 +512,23 @@ pub fn to_csv(summary: &Summary) -> String {
     };
     let o = summary.options;
     let centre = format!("{} ({})", summary.centre_name, summary.centre_code);
-    let period = format!("{} to {}", o.from, o.to);
+    let period = period_value(summary, words);
     let threshold = o.threshold.to_string();
-    let note = summary.suppression_note();
-    line(["section", "item", "count", "percent"]);
-    line(["About", "Centre", &centre, ""]);
-    line(["About", "Period", &period, ""]);
-    line(["About", "Suppression threshold", &threshold, ""]);
-    line(["About", "Note", &note, ""]);
-    if let Some(missing) = summary.not_counted_note() {
-        line(["About", "Not counted", &missing, ""]);
+    let note = words.suppression_note(summary);
+    let w = |key: &str| words.text(key);
+    let about = w("export.about");
+    line([
+        &w("export.csv.section"),
+        &w("export.csv.item"),
+        &w("export.csv.count"),
+        &w("export.csv.percent"),
+    ]);
+    line([&about, &w("export.centre"), &centre, ""]);
+    line([&about, &w("export.period_word"), &period, ""]);
+    line([&about, &w("export.threshold_word"), &threshold, ""]);
+    line([&about, &w("export.note"), &note, ""]);
+    if let Some(missing) = words.not_counted_note(summary) {
+        line([&about, &w("export.not_counted"), &missing, ""]);
     }
     for t in &summary.tables {
         // A one-row table is its own total.
@@ -567,7 +556,8 @@ fn formula_safe(cell: &str) -> String {
 /// Writes a summary as an Excel workbook: a "Notes" sheet first (centre,
 /// period, threshold and the suppression rule), then one sheet per
 /// breakdown with counts as numbers and suppressed cells as text.
-pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
+pub fn to_xlsx(summary: &Summary, words: &Wording) -> Result<Vec<u8>> {
+    let summary = &summary.worded(words);
     use rust_xlsxwriter::{Format, Workbook, XlsxError};
     let fail = |e: XlsxError| Error::Export(e.to_string());
     let bold = Format::new().set_bold();
@@ -575,24 +565,32 @@ pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
     let o = summary.options;
     let mut workbook = Workbook::new();
     let notes = workbook.add_worksheet();
-    notes.set_name("Notes").map_err(fail)?;
+    notes
+        .set_name(sheet_name(&words.text("export.notes_sheet")))
+        .map_err(fail)?;
+    if words.right_to_left() {
+        notes.set_right_to_left(true);
+    }
     notes.set_column_width(0, 24).map_err(fail)?;
     notes.set_column_width(1, 110).map_err(fail)?;
     let mut about = vec![
         (
-            "Centre",
+            words.text("export.centre"),
             format!("{} ({})", summary.centre_name, summary.centre_code),
         ),
-        ("Period", format!("{} to {}", o.from, o.to)),
-        ("Suppression threshold", o.threshold.to_string()),
-        ("Note", summary.suppression_note()),
+        (
+            words.text("export.period_word"),
+            period_value(summary, words),
+        ),
+        (words.text("export.threshold_word"), o.threshold.to_string()),
+        (words.text("export.note"), words.suppression_note(summary)),
     ];
-    if let Some(missing) = summary.not_counted_note() {
-        about.push(("Not counted", missing));
+    if let Some(missing) = words.not_counted_note(summary) {
+        about.push((words.text("export.not_counted"), missing));
     }
     for (r, (k, v)) in about.iter().enumerate() {
         notes
-            .write_string_with_format(r as u32, 0, *k, &bold)
+            .write_string_with_format(r as u32, 0, k, &bold)
             .map_err(fail)?;
         notes.write_string(r as u32, 1, v).map_err(fail)?;
     }
@@ -600,9 +598,13 @@ pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name(&t.title)).map_err(fail)?;
         sheet.set_column_width(0, 36).map_err(fail)?;
-        for (c, h) in ["Category", "Count", "Percent"].iter().enumerate() {
+        if words.right_to_left() {
+            sheet.set_right_to_left(true);
+        }
+        let headings = ["summaries.category", "summaries.count", "summaries.percent"];
+        for (c, h) in headings.iter().enumerate() {
             sheet
-                .write_string_with_format(0, c as u16, *h, &bold)
+                .write_string_with_format(0, c as u16, words.text(h), &bold)
                 .map_err(fail)?;
         }
         let total = (t.rows.len() > 1).then_some(&t.total);
@@ -623,6 +625,17 @@ pub fn to_xlsx(summary: &Summary) -> Result<Vec<u8>> {
         }
     }
     workbook.save_to_buffer().map_err(fail)
+}
+
+/// "2026-01-01 to 2026-12-31", in the export's words.
+fn period_value(summary: &Summary, words: &Wording) -> String {
+    words.fill(
+        "export.period_value",
+        &[
+            ("from", &summary.options.from.to_string()),
+            ("to", &summary.options.to.to_string()),
+        ],
+    )
 }
 
 /// Excel's sheet-name rules: at most 31 characters, none of `[]:*?/\`.

@@ -105,7 +105,7 @@ pub(crate) fn data() -> Vec<SummaryRecord> {
 #[test]
 fn the_numbers_match_a_known_data_set() {
     let s = summarise("Castle Point CVS", "CP", &data(), options(5));
-    let csv = to_csv(&s);
+    let csv = to_csv(&s, &Wording::english());
     let golden = include_str!("../../tests/data/summary-golden.csv");
     assert_eq!(
         csv.replace("\r\n", "\n"),
@@ -314,7 +314,7 @@ fn a_summary_of_a_handful_hides_every_row() {
 fn the_workbook_holds_the_same_numbers_as_the_csv() {
     use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
     let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
-    let bytes = to_xlsx(&summary).expect("workbook");
+    let bytes = to_xlsx(&summary, &Wording::english()).expect("workbook");
     let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("opens");
     let names = book.sheet_names();
     assert_eq!(names[0], "Notes");
@@ -326,7 +326,7 @@ fn the_workbook_holds_the_same_numbers_as_the_csv() {
         .unwrap_or_default();
     assert!(note.contains("shown as <5"), "{note}");
     let mut compared = 0;
-    for line in to_csv(&summary).lines().skip(1) {
+    for line in to_csv(&summary, &Wording::english()).lines().skip(1) {
         let cells = parse_csv_line(line);
         if cells[0] == "About" {
             continue;

@@ -4,15 +4,21 @@
 //!
 //! Layout and drawing are kept apart: [`layout`] turns a [`Summary`] into
 //! pages of plain drawing operations (testable without a PDF reader), and
-//! [`to_pdf`] paints them with krilla. The fonts (DejaVu Sans) are embedded
-//! from `assets/fonts/` so the file looks the same on every machine and
-//! nothing is fetched.
+//! [`to_pdf`] paints them with krilla. The fonts are embedded from
+//! `assets/fonts/` so the file looks the same on every machine and nothing
+//! is fetched: DejaVu Sans, and Noto Naskh Arabic for Urdu (and any
+//! Arabic-script text), chosen run by run ([`runs`]). In a right-to-left
+//! language each line's runs are set from right to left, each Arabic-script
+//! run shaped right to left and each other run (numbers, dates, names in
+//! Latin letters) left to right.
 //!
 //! Suppressed counts are never drawn as bars or points: their row shows the
 //! published text (`<5`, `[c]`) where the value would be, so a reader cannot
 //! measure a hidden number off the chart, and no meaning rests on colour.
 
-use std::sync::Arc;
+mod fonts;
+
+pub use fonts::{Measure, Script, runs};
 
 use krilla::Document;
 use krilla::color::rgb;
@@ -21,15 +27,11 @@ use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
-use skrifa::MetadataProvider;
-use skrifa::instance::{LocationRef, Size};
+use krilla::text::TextDirection;
 
-use super::{Cell, Row, Summary, Table};
+use super::{Cell, Row, Summary, Table, Wording};
 use crate::error::{Error, Result};
-
-const REGULAR: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans-Bold.ttf");
+use fonts::Fonts;
 
 /// A4 in points.
 const PAGE_W: f32 = 595.28;
@@ -106,18 +108,31 @@ pub enum Op {
 pub type Page = Vec<Op>;
 
 /// Writes the summary as a PDF document.
-pub fn to_pdf(summary: &Summary) -> Result<Vec<u8>> {
+pub fn to_pdf(summary: &Summary, words: &Wording) -> Result<Vec<u8>> {
+    let summary = &summary.worded(words);
     let fonts = Fonts::load()?;
-    let pages = layout(summary, &fonts.measure);
+    let pages = layout(summary, &fonts.measure, words);
+    let rtl = words.right_to_left();
     let mut document = Document::new();
+    let language = match words.language() {
+        "en" => "en-GB".to_string(),
+        other => other.to_string(),
+    };
     document.set_metadata(
         Metadata::new()
-            .title(format!(
-                "Hate incident reports: summary, {} ({}), {} to {}",
-                summary.centre_name, summary.centre_code, summary.options.from, summary.options.to
+            .title(words.fill(
+                "export.document_title",
+                &[
+                    (
+                        "centre",
+                        &format!("{} ({})", summary.centre_name, summary.centre_code),
+                    ),
+                    ("from", &summary.options.from.to_string()),
+                    ("to", &summary.options.to.to_string()),
+                ],
             ))
             .creator("HIRC Desk".into())
-            .language("en-GB".into()),
+            .language(language),
     );
     for ops in pages {
         let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
@@ -135,18 +150,40 @@ pub fn to_pdf(summary: &Summary) -> Result<Vec<u8>> {
                     text,
                 } => {
                     surface.set_fill(Some(fill(colour)));
-                    let font = match weight {
-                        Weight::Regular => fonts.regular.clone(),
-                        Weight::Bold => fonts.bold.clone(),
-                    };
-                    surface.draw_text(
-                        Point::from_xy(x, y),
-                        font,
-                        size,
-                        &text,
-                        false,
-                        TextDirection::Auto,
-                    );
+                    // Each run in its own font and direction, placed in
+                    // reading order: from the right in a right-to-left
+                    // language.
+                    let mut pieces = runs(&text);
+                    if rtl {
+                        pieces.reverse();
+                    }
+                    let mut at = x;
+                    for (script, piece) in pieces {
+                        let (font, direction) = match (script, weight) {
+                            (Script::Arabic, Weight::Regular) => {
+                                (fonts.arabic.clone(), TextDirection::RightToLeft)
+                            }
+                            (Script::Arabic, Weight::Bold) => {
+                                (fonts.arabic_bold.clone(), TextDirection::RightToLeft)
+                            }
+                            (Script::Other, Weight::Regular) => {
+                                (fonts.regular.clone(), TextDirection::LeftToRight)
+                            }
+                            (Script::Other, Weight::Bold) => {
+                                (fonts.bold.clone(), TextDirection::LeftToRight)
+                            }
+                        };
+                        surface.draw_text(
+                            Point::from_xy(at, y),
+                            font,
+                            size,
+                            &piece,
+                            false,
+                            direction,
+                        );
+                        at += fonts.measure.width(&piece, size, weight)
+                            + fonts.measure.space(size, weight);
+                    }
                 }
                 Op::Rect { x, y, w, h, colour } => {
                     let mut pb = PathBuilder::new();
@@ -201,104 +238,19 @@ fn fill(c: Colour) -> Fill {
     }
 }
 
-struct Fonts {
-    regular: Font,
-    bold: Font,
-    measure: Measure,
-}
-
-impl Fonts {
-    fn load() -> Result<Self> {
-        let font = |bytes: &'static [u8]| {
-            Font::new(Arc::new(bytes.to_vec()).into(), 0)
-                .ok_or_else(|| Error::Export("the bundled PDF font could not be read".into()))
-        };
-        Ok(Fonts {
-            regular: font(REGULAR)?,
-            bold: font(BOLD)?,
-            measure: Measure::load()?,
-        })
-    }
-}
-
-/// Text widths, from the same fonts the PDF embeds, so columns line up
-/// and long labels wrap instead of running off the page.
-pub struct Measure {
-    regular: skrifa::FontRef<'static>,
-    bold: skrifa::FontRef<'static>,
-}
-
-impl Measure {
-    /// Reads the bundled fonts' metrics.
-    pub fn load() -> Result<Self> {
-        let font = |bytes: &'static [u8]| {
-            skrifa::FontRef::new(bytes)
-                .map_err(|_| Error::Export("the bundled PDF font could not be read".into()))
-        };
-        Ok(Measure {
-            regular: font(REGULAR)?,
-            bold: font(BOLD)?,
-        })
-    }
-
-    /// The advance width of `text` at `size` points (no kerning: close
-    /// enough for layout, and never narrower than what is drawn).
-    pub fn width(&self, text: &str, size: f32, weight: Weight) -> f32 {
-        let font = match weight {
-            Weight::Regular => &self.regular,
-            Weight::Bold => &self.bold,
-        };
-        let charmap = font.charmap();
-        let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
-        text.chars()
-            .map(|c| {
-                charmap
-                    .map(c)
-                    .and_then(|g| metrics.advance_width(g))
-                    .unwrap_or(size * 0.6)
-            })
-            .sum()
-    }
-
-    /// Splits `text` into lines no wider than `max` (words longer than a
-    /// line are left whole rather than cut).
-    pub fn wrap(&self, text: &str, size: f32, weight: Weight, max: f32) -> Vec<String> {
-        let mut lines = Vec::new();
-        let mut line = String::new();
-        for word in text.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
-            if !line.is_empty() && self.width(&candidate, size, weight) > max {
-                lines.push(std::mem::replace(&mut line, word.to_string()));
-            } else {
-                line = candidate;
-            }
-        }
-        if !line.is_empty() {
-            lines.push(line);
-        }
-        lines
-    }
-}
-
 /// Lays the summary out on A4 pages.
-pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
+pub fn layout(summary: &Summary, m: &Measure, words: &Wording) -> Vec<Page> {
     let mut w = Writer {
         m,
+        words,
         pages: vec![Vec::new()],
         y: MARGIN,
     };
     let o = summary.options;
-    w.text(
-        MARGIN,
-        20.0,
-        Weight::Bold,
-        INK,
-        "Hate incident reports: summary",
-    );
+    // A title longer in another language wraps rather than run off the page.
+    for line in m.wrap(&words.text("export.title"), 20.0, Weight::Bold, CONTENT_W) {
+        w.text(MARGIN, 20.0, Weight::Bold, INK, &line);
+    }
     w.gap(6.0);
     w.text(
         MARGIN,
@@ -312,10 +264,12 @@ pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
         12.0,
         Weight::Regular,
         INK,
-        &format!(
-            "Period: {} to {}",
-            o.from.format("%-d %B %Y"),
-            o.to.format("%-d %B %Y")
+        &words.fill(
+            "export.period",
+            &[
+                ("from", &long_date(o.from, words)),
+                ("to", &long_date(o.to, words)),
+            ],
         ),
     );
     w.text(
@@ -323,11 +277,11 @@ pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
         12.0,
         Weight::Regular,
         INK,
-        &format!("Suppression threshold: {}", o.threshold),
+        &words.fill("export.threshold", &[("n", &o.threshold.to_string())]),
     );
     w.gap(8.0);
-    w.panel(&summary.suppression_note());
-    if let Some(missing) = summary.not_counted_note() {
+    w.panel(&words.suppression_note(summary));
+    if let Some(missing) = words.not_counted_note(summary) {
         w.gap(6.0);
         w.panel(&missing);
     }
@@ -340,7 +294,10 @@ pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
             14.0,
             Weight::Bold,
             INK,
-            &format!("Reports taken: {}", t.total.cell.text(o.threshold)),
+            &words.fill(
+                "export.reports_taken",
+                &[("n", &t.total.cell.text(o.threshold))],
+            ),
         );
         w.gap(10.0);
     }
@@ -357,12 +314,22 @@ pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
     }
 
     let pages = w.pages.len();
-    let footer = format!(
-        "HIRC Desk summary · {} · {} to {} · small numbers suppressed",
-        summary.centre_code, o.from, o.to
+    let footer = words.fill(
+        "export.footer",
+        &[
+            ("centre", &summary.centre_code),
+            ("from", &o.from.to_string()),
+            ("to", &o.to.to_string()),
+        ],
     );
     for (i, page) in w.pages.iter_mut().enumerate() {
-        let number = format!("Page {} of {pages}", i + 1);
+        let number = words.fill(
+            "export.page",
+            &[
+                ("page", &(i + 1).to_string()),
+                ("pages", &pages.to_string()),
+            ],
+        );
         let y = PAGE_H - MARGIN + 10.0;
         page.push(Op::Text {
             x: MARGIN,
@@ -386,6 +353,7 @@ pub fn layout(summary: &Summary, m: &Measure) -> Vec<Page> {
 
 struct Writer<'a> {
     m: &'a Measure,
+    words: &'a Wording,
     pages: Vec<Page>,
     /// The top of the free space on the current page.
     y: f32,
@@ -474,7 +442,7 @@ impl Writer<'_> {
             .unwrap_or(0)
             .max(1) as f32;
         self.room(30.0 + row_h * t.rows.len() as f32);
-        self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t));
+        self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t, self.words));
         self.gap(4.0);
         for row in &t.rows {
             let top = self.y;
@@ -511,7 +479,7 @@ impl Writer<'_> {
         let left = MARGIN + 30.0;
         let right = PAGE_W - MARGIN - 10.0;
         self.room(40.0 + plot_h + 40.0);
-        self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t));
+        self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t, self.words));
         self.gap(8.0);
         let top = self.y;
         let bottom = top + plot_h;
@@ -579,7 +547,7 @@ impl Writer<'_> {
             let vw = self.m.width(&value, 8.0, Weight::Regular);
             self.put(x_of(i) - vw / 2.0, vy, 8.0, Weight::Regular, INK, &value);
             if i % every == 0 {
-                let label = short_month(row);
+                let label = short_month(row, self.words);
                 let lw = self.m.width(&label, 8.0, Weight::Regular);
                 self.put(
                     x_of(i) - lw / 2.0,
@@ -605,9 +573,31 @@ impl Writer<'_> {
         self.room(40.0 + row_h * 3.0);
         self.text(MARGIN, 12.0, Weight::Bold, INK, &t.title);
         let head = self.y + size;
-        self.put(MARGIN, head, size, Weight::Bold, MUTED, "Category");
-        self.right(count_right, head, size, Weight::Bold, MUTED, "Count");
-        self.right(percent_right, head, size, Weight::Bold, MUTED, "Percent");
+        let words = self.words;
+        self.put(
+            MARGIN,
+            head,
+            size,
+            Weight::Bold,
+            MUTED,
+            &words.text("summaries.category"),
+        );
+        self.right(
+            count_right,
+            head,
+            size,
+            Weight::Bold,
+            MUTED,
+            &words.text("summaries.count"),
+        );
+        self.right(
+            percent_right,
+            head,
+            size,
+            Weight::Bold,
+            MUTED,
+            &words.text("summaries.percent"),
+        );
         self.y += row_h;
         self.line(
             vec![(MARGIN, self.y - 3.0), (PAGE_W - MARGIN, self.y - 3.0)],
@@ -693,20 +683,36 @@ impl Writer<'_> {
     }
 }
 
-fn chart_title(t: &Table) -> String {
+fn chart_title(t: &Table, words: &Wording) -> String {
     match t.key {
-        "strands" => "Reports by strand".into(),
-        "incident_types" => "Reports by incident type".into(),
-        "months" => "Reports by month".into(),
+        "strands" => words.text("summaries.chart_strand"),
+        "incident_types" => words.text("summaries.chart_type"),
+        "months" => words.text("summaries.chart_month"),
         _ => t.title.clone(),
     }
 }
 
-/// A month row ("2026-01", "January 2026") → "Jan 26"; any other row keeps
-/// its label.
-fn short_month(row: &Row) -> String {
+/// A month row ("2026-01") on the chart's axis: "Jan 26" in English, "01/26"
+/// in any other language (a short month name is not three letters in every
+/// language); any other row keeps its label.
+fn short_month(row: &Row, words: &Wording) -> String {
+    let format = if words.language() == "en" {
+        "%b %y"
+    } else {
+        "%m/%y"
+    };
     chrono::NaiveDate::parse_from_str(&format!("{}-01", row.key), "%Y-%m-%d")
-        .map_or_else(|_| row.label.clone(), |d| d.format("%b %y").to_string())
+        .map_or_else(|_| row.label.clone(), |d| d.format(format).to_string())
+}
+
+/// "1 January 2026" in English; the plain date (2026-01-01) in any other
+/// language, which every reader can read.
+fn long_date(date: chrono::NaiveDate, words: &Wording) -> String {
+    if words.language() == "en" {
+        date.format("%-d %B %Y").to_string()
+    } else {
+        date.to_string()
+    }
 }
 
 /// The smallest of 4, 8, 20, 40, 100, … (a multiple of 4 so the four grid

@@ -19,7 +19,7 @@ fn texts(pages: &[Page]) -> Vec<String> {
 fn every_table_row_is_laid_out_within_the_page() {
     let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
     let m = Measure::load().expect("fonts");
-    let pages = layout(&summary, &m);
+    let pages = layout(&summary, &m, &Wording::english());
     let all = texts(&pages);
     let shown = |label: &str| {
         all.iter().any(|s| {
@@ -62,7 +62,7 @@ fn every_table_row_is_laid_out_within_the_page() {
 fn suppressed_counts_are_never_drawn_as_bars() {
     let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
     let m = Measure::load().expect("fonts");
-    let pages = layout(&summary, &m);
+    let pages = layout(&summary, &m, &Wording::english());
     let strands = summary
         .tables
         .iter()
@@ -100,7 +100,7 @@ fn suppressed_counts_are_never_drawn_as_bars() {
 #[test]
 fn a_pdf_is_written() {
     let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
-    let pdf = to_pdf(&summary).expect("pdf");
+    let pdf = to_pdf(&summary, &Wording::english()).expect("pdf");
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(pdf.len() > 1000);
 }
@@ -118,6 +118,36 @@ fn nice_ceilings() {
         cell: Cell::Count(1),
         percent: None,
     };
-    assert_eq!(short_month(&row("2026-03", "March 2026")), "Mar 26");
-    assert_eq!(short_month(&row("total", "Total")), "Total");
+    assert_eq!(
+        short_month(&row("2026-03", "March 2026"), &Wording::english()),
+        "Mar 26"
+    );
+    assert_eq!(
+        short_month(&row("total", "Total"), &Wording::english()),
+        "Total"
+    );
+}
+
+#[test]
+fn a_line_is_split_into_runs_by_script() {
+    let line = "مدت: 2026-11-01 سے 2026-11-30 تک";
+    assert_eq!(
+        runs(line),
+        vec![
+            (Script::Arabic, "مدت:".to_string()),
+            (Script::Other, "2026-11-01".to_string()),
+            (Script::Arabic, "سے".to_string()),
+            (Script::Other, "2026-11-30".to_string()),
+            (Script::Arabic, "تک".to_string()),
+        ]
+    );
+    assert_eq!(
+        runs("Castle Point CVS (CP)"),
+        vec![(Script::Other, "Castle Point CVS (CP)".to_string())]
+    );
+    // Urdu's own letters (ے, ہ, ں, ٹ) and full stop are in the Arabic font.
+    let m = Measure::load().expect("fonts");
+    let text = "چھوٹی گنتیاں چھپائی گئی ہیں۔ ٹوٹے";
+    assert_eq!(m.missing(text), Vec::<char>::new());
+    assert_eq!(m.missing("Próg ukrywania: 5 · <5 [c]"), Vec::<char>::new());
 }
