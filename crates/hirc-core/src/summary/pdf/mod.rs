@@ -431,16 +431,7 @@ impl Writer<'_> {
         let label_w = 190.0;
         let value_w = 40.0;
         let bar_max = CONTENT_W - label_w - value_w;
-        let max = t
-            .rows
-            .iter()
-            .filter_map(|r| match r.cell {
-                Cell::Count(n) => Some(n),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0)
-            .max(1) as f32;
+        let max = largest_count(t).max(1) as f32;
         self.room(30.0 + row_h * t.rows.len() as f32);
         self.text(MARGIN, 13.0, Weight::Bold, INK, &chart_title(t, self.words));
         self.gap(4.0);
@@ -483,15 +474,7 @@ impl Writer<'_> {
         self.gap(8.0);
         let top = self.y;
         let bottom = top + plot_h;
-        let max = t
-            .rows
-            .iter()
-            .filter_map(|r| match r.cell {
-                Cell::Count(n) => Some(n),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0);
+        let max = largest_count(t);
         let scale_max = nice_ceiling(max);
         // Grid lines with their values.
         for i in 0..=4 {
@@ -713,6 +696,18 @@ fn long_date(date: chrono::NaiveDate, words: &Wording) -> String {
     } else {
         date.to_string()
     }
+}
+
+/// The largest count a table publishes (suppressed cells are not counts).
+fn largest_count(t: &Table) -> u64 {
+    t.rows
+        .iter()
+        .filter_map(|r| match r.cell {
+            Cell::Count(n) => Some(n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The smallest of 4, 8, 20, 40, 100, … (a multiple of 4 so the four grid
