@@ -47,7 +47,10 @@ fn main() -> ExitCode {
     match run(cli, data_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            match engine_error(&err).and_then(hint) {
+            match engine_error(&err)
+                .and_then(hint)
+                .or_else(|| sync_hint(&err))
+            {
                 Some(advice) => eprintln!("error: {err:#} ({advice})"),
                 None => eprintln!("error: {err:#}"),
             }
@@ -181,6 +184,15 @@ fn hint(err: &Error) -> Option<&'static str> {
         ),
         _ => None,
     }
+}
+
+/// This tool's advice for a sync error whose way out is one of its commands.
+fn sync_hint(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain()
+        .find_map(|e| match e.downcast_ref::<SyncError>() {
+            Some(SyncError::NotEnrolled) => Some("`hirc enrol --hub URL --code CODE`"),
+            _ => None,
+        })
 }
 
 /// A panic's message could quote data it was handling; print only where it

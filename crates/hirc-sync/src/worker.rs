@@ -35,9 +35,7 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The desk has no hub yet.
-    #[error(
-        "this desk is not enrolled with a hub yet; a coordinator runs `hirc enrol --hub URL --code CODE`"
-    )]
+    #[error("this desk is not enrolled with a hub yet: a coordinator enrols it")]
     NotEnrolled,
     /// The store failed.
     #[error(transparent)]
