@@ -196,7 +196,7 @@ impl TestDesk {
     /// `hirc summary` of the reports taken today, as the coordinator, with
     /// `extra` flags (threshold, format, output).
     pub fn summary_of_today(&mut self, extra: &[&str]) -> Run {
-        let today = today_utc();
+        let today = desk_today();
         let mut args = vec!["summary", "--from", &today, "--to", &today];
         args.extend_from_slice(extra);
         self.as_coordinator(&args, "")
@@ -221,11 +221,11 @@ impl TestDesk {
     }
 }
 
-/// Today's date in UTC, `YYYY-MM-DD`: the day the desk stamps on reports
-/// taken now.
-pub fn today_utc() -> String {
+/// Today on the desk's calendar, `YYYY-MM-DD`: the day summaries count a
+/// report taken now under (hirc_core::time::desk_date, the local date).
+pub fn desk_today() -> String {
     let out = Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
+        .arg("+%Y-%m-%d")
         .output()
         .expect("date");
     String::from_utf8_lossy(&out.stdout).trim().to_string()

@@ -222,7 +222,7 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
             &[
                 "summary",
                 "--period",
-                &hirc_e2e::today_utc()[..4],
+                &hirc_e2e::desk_today()[..4],
                 "--format",
                 format,
                 "--out",

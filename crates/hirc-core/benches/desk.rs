@@ -222,7 +222,7 @@ fn summary(n: usize) {
         let id = d.create_draft(&s, &report(i)).expect("draft");
         d.submit(&s, id).expect("submit");
     }
-    let today = chrono::Utc::now().date_naive();
+    let today = hirc_core::time::Clock::system().today();
     let options = hirc_core::summary::SummaryOptions {
         from: today - chrono::Duration::days(365),
         to: today,

@@ -55,7 +55,13 @@ pub(crate) fn write(dir: &Path, device_id: Uuid, token: &str) -> Result<()> {
         .map_err(|e| Error::Crypto(e.to_string()))?,
     );
     hirc_files::write_atomically(&path(dir), text.as_bytes())
-        .map_err(|e| Error::io("could not write the hub credential file", e))
+        .map_err(|e| Error::io("could not write the hub credential file", e))?;
+    // Versions before hirc-files wrote through `NAME.new`: one a crash left
+    // behind holds a token, and nothing else would ever remove it.
+    let mut older = path(dir).into_os_string();
+    older.push(".new");
+    let _ = std::fs::remove_file(older);
+    Ok(())
 }
 
 /// Reads the credential; `None` if there is no file.

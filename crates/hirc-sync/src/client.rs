@@ -253,7 +253,7 @@ fn unreachable(e: reqwest::Error) -> UploadError {
     tracing::debug!(error = ?e, "the hub could not be reached");
     if certificate_refused(&e) {
         return UploadError::Unreachable(
-            "the hub's certificate is not trusted; if the partnership uses its own certificate authority, enrol with --hub-ca FILE"
+            "the hub's certificate is not trusted; if the partnership uses its own certificate authority, the desk must be enrolled again with that authority's certificate"
                 .into(),
         );
     }

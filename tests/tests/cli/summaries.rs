@@ -14,7 +14,7 @@ fn summaries_count_submitted_reports_and_are_audited() {
         desk.as_coordinator(&["report", "submit", &id], "").ok();
     }
     new_from_example(&mut desk); // a draft: not counted
-    let today = hirc_e2e::today_utc();
+    let today = hirc_e2e::desk_today();
     let out = desk.path().join("summary.csv");
     let run = desk
         .as_coordinator(
@@ -123,7 +123,7 @@ fn the_summary_pdf_renders_and_holds_the_csvs_numbers() {
         let id = new_from_example(&mut desk);
         desk.as_coordinator(&["report", "submit", &id], "").ok();
     }
-    let year = &hirc_e2e::today_utc()[..4];
+    let year = &hirc_e2e::desk_today()[..4];
     let csv = desk
         .as_coordinator(&["summary", "--period", year], "")
         .ok()

@@ -39,6 +39,10 @@ pub const EXPORT_TEXTS: &[(&str, &str)] = &[
     ("export.note", "Note"),
     ("export.not_counted", "Not counted"),
     ("export.notes_sheet", "Notes"),
+    (
+        "export.overlapping_note",
+        "A report can count in more than one row, so the rows add up to more than the distinct reports.",
+    ),
     ("export.csv.section", "section"),
     ("export.csv.item", "item"),
     ("export.csv.count", "count"),

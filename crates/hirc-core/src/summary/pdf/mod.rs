@@ -635,14 +635,8 @@ impl Writer<'_> {
         if t.overlapping {
             self.room(row_h);
             let y = self.y + 8.0;
-            self.put(
-                MARGIN,
-                y,
-                8.0,
-                Weight::Regular,
-                MUTED,
-                "A report can count in more than one row, so the rows add up to more than the distinct reports.",
-            );
+            let note = self.words.text("export.overlapping_note");
+            self.put(MARGIN, y, 8.0, Weight::Regular, MUTED, &note);
             self.y += row_h;
         }
         self.gap(12.0);
