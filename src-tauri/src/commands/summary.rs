@@ -94,7 +94,12 @@ pub async fn export_summary<R: Runtime>(
     let path = chosen
         .into_path()
         .map_err(|e| CommandError::internal(format!("that place cannot be saved to: {e}")))?;
-    let language = words.language().to_string();
+    // The audit says which language only when it is not English, so the
+    // entry of an English export reads as it always has.
+    let language = match words.language() {
+        "en" => String::new(),
+        other => format!(", {other}"),
+    };
     let bytes = blocking(move || render(&summary, format, &words)).await?;
     write_atomically(&path, &bytes)?;
     let shown = path.display().to_string();
@@ -102,10 +107,7 @@ pub async fn export_summary<R: Runtime>(
         .with_session(move |desk, s| {
             desk.record_export(
                 s,
-                &format!(
-                    "summary {} to {} ({ext}, {language})",
-                    period.from, period.to
-                ),
+                &format!("summary {} to {} ({ext}{language})", period.from, period.to),
             )
         })
         .await?;
