@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use krilla::text::Font;
+use krilla::text::{Font, TextDirection};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
@@ -37,6 +37,18 @@ impl Fonts {
             arabic_bold: font(ARABIC_BOLD)?,
             measure: Measure::load()?,
         })
+    }
+
+    /// The font a run is drawn in, and the direction it is shaped in.
+    pub(super) fn face(&self, script: Script, weight: Weight) -> (Font, TextDirection) {
+        match (script, weight) {
+            (Script::Arabic, Weight::Regular) => (self.arabic.clone(), TextDirection::RightToLeft),
+            (Script::Arabic, Weight::Bold) => {
+                (self.arabic_bold.clone(), TextDirection::RightToLeft)
+            }
+            (Script::Other, Weight::Regular) => (self.regular.clone(), TextDirection::LeftToRight),
+            (Script::Other, Weight::Bold) => (self.bold.clone(), TextDirection::LeftToRight),
+        }
     }
 }
 

@@ -18,7 +18,7 @@
 
 mod fonts;
 
-pub use fonts::{Measure, Script, runs};
+pub use fonts::{Measure, runs};
 
 use krilla::Document;
 use krilla::color::rgb;
@@ -27,7 +27,6 @@ use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::TextDirection;
 
 use super::{Cell, Row, Summary, Table, Wording};
 use crate::error::{Error, Result};
@@ -159,20 +158,7 @@ pub fn to_pdf(summary: &Summary, words: &Wording) -> Result<Vec<u8>> {
                     }
                     let mut at = x;
                     for (script, piece) in pieces {
-                        let (font, direction) = match (script, weight) {
-                            (Script::Arabic, Weight::Regular) => {
-                                (fonts.arabic.clone(), TextDirection::RightToLeft)
-                            }
-                            (Script::Arabic, Weight::Bold) => {
-                                (fonts.arabic_bold.clone(), TextDirection::RightToLeft)
-                            }
-                            (Script::Other, Weight::Regular) => {
-                                (fonts.regular.clone(), TextDirection::LeftToRight)
-                            }
-                            (Script::Other, Weight::Bold) => {
-                                (fonts.bold.clone(), TextDirection::LeftToRight)
-                            }
-                        };
+                        let (font, direction) = fonts.face(script, weight);
                         surface.draw_text(
                             Point::from_xy(at, y),
                             font,

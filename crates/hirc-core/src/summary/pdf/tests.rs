@@ -1,5 +1,6 @@
 //! The PDF's tests: every published number on the page, charts' scales.
 
+use super::fonts::Script;
 use super::*;
 use crate::summary::summarise;
 use crate::summary::tests::{data, options};
