@@ -38,14 +38,18 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// A stored RFC 3339 time as `YYYY-MM-DD HH:MM` in local time.
-pub fn when(text: &str) -> String {
-    hirc_core::desk::parse_time(text)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
+/// A time as `YYYY-MM-DD HH:MM` in local time.
+pub fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// An audit entry's time (kept as the text its hash covers) as [`when`]
+/// shows times; the text itself if it is not one.
+pub fn when_text(text: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| when(&t.with_timezone(&chrono::Utc)))
         .unwrap_or_else(|_| text.to_string())
 }
 

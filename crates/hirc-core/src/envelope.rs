@@ -45,7 +45,7 @@ pub struct BodyPlace {
     /// How many times the body has been written (1 for the first save).
     pub save_seq: i64,
     /// The sealed revision (0 while a draft).
-    pub revision: i64,
+    pub revision: u32,
     /// Draft or sealed.
     pub kind: BodyKind,
 }
@@ -57,7 +57,7 @@ struct EnvelopeOut<'a> {
     kind: BodyKind,
     report_id: Uuid,
     save_seq: i64,
-    revision: i64,
+    revision: u32,
     meta: &'a ReportMeta,
     report: &'a Report,
 }
@@ -70,7 +70,7 @@ struct EnvelopeIn {
     kind: BodyKind,
     report_id: Uuid,
     save_seq: i64,
-    revision: i64,
+    revision: u32,
     meta: ReportMeta,
     report: Report,
 }

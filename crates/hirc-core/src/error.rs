@@ -246,6 +246,19 @@ impl From<rusqlite::Error> for Error {
 /// so callers never see them as a generic database failure.
 pub(crate) fn classify_sqlite(err: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode;
+    // A column that does not hold what the store writes (see `columns`).
+    match &err {
+        rusqlite::Error::FromSqlConversionFailure(_, _, e) => {
+            return Error::Integrity(match e.downcast_ref::<crate::columns::Unreadable>() {
+                Some(what) => what.0,
+                None => "a stored value is not of its kind",
+            });
+        }
+        rusqlite::Error::InvalidColumnType(..) | rusqlite::Error::IntegralValueOutOfRange(..) => {
+            return Error::Integrity("a stored value is not of its kind");
+        }
+        _ => {}
+    }
     match err.sqlite_error_code() {
         Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => Error::Corrupt {
             detail: plain_detail(&err),

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod columns;
 mod credential;
 pub mod desk;
 pub mod envelope;

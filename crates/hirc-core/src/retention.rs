@@ -16,6 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
+use crate::columns::TextId;
 use crate::desk::{Desk, Session};
 use crate::error::{Error, Result};
 use crate::time;
@@ -33,7 +34,8 @@ pub struct Purgeable {
     /// Its reference.
     pub reference: Option<String>,
     /// When it was delivered.
-    pub delivered_at: String,
+    #[serde(serialize_with = "time::as_text")]
+    pub delivered_at: DateTime<Utc>,
 }
 
 impl Desk {
@@ -77,18 +79,13 @@ impl Desk {
              ORDER BY r.delivered_at",
         )?;
         let rows = stmt.query_map([cutoff], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-        })?;
-        rows.map(|row| {
-            let (id, reference, delivered_at) = row?;
             Ok(Purgeable {
-                id: Uuid::parse_str(&id)
-                    .map_err(|_| Error::Integrity("a report id is not an id"))?,
-                reference,
-                delivered_at,
+                id: r.get::<_, TextId>(0)?.0,
+                reference: r.get(1)?,
+                delivered_at: r.get(2)?,
             })
-        })
-        .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Purges every report past its retention period: one transaction each,

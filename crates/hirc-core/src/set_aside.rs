@@ -13,14 +13,17 @@
 //! Setting aside happens where the damage is found, from read paths too, so
 //! it takes `&self`: a small transaction of its own on the same connection.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
+use crate::columns::TextId;
 use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
 use crate::model::ReportState;
+use crate::time;
 
 /// A report set aside, as coordinators see it.
 #[cfg_attr(feature = "bindings", derive(specta::Type))]
@@ -33,7 +36,9 @@ pub struct SetAside {
     /// Its state.
     pub state: ReportState,
     /// When it was set aside.
-    pub since: String,
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub since: DateTime<Utc>,
     /// Why (what would not open; never content).
     pub reason: String,
 }
@@ -98,16 +103,12 @@ impl Desk {
             .db()
             .prepare("SELECT id, set_aside_reason FROM reports WHERE set_aside_at IS NOT NULL")?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            Ok((
+                r.get::<_, TextId>(0)?.0,
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ))
         })?;
-        let mut out = std::collections::HashMap::new();
-        for row in rows {
-            let (id, reason) = row?;
-            if let Ok(id) = Uuid::parse_str(&id) {
-                out.insert(id, reason.unwrap_or_default());
-            }
-        }
-        Ok(out)
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// How many reports are set aside (no unlock needed: it names none).
@@ -128,27 +129,15 @@ impl Desk {
              WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (id, reference, state, since, reason) = row?;
             Ok(SetAside {
-                id: Uuid::parse_str(&id)
-                    .map_err(|_| Error::Integrity("a report id is not an id"))?,
-                reference,
-                state: ReportState::from_word(&state)
-                    .ok_or(Error::Integrity("a report has an unknown state"))?,
-                since,
-                reason: reason.unwrap_or_default(),
+                id: r.get::<_, TextId>(0)?.0,
+                reference: r.get(1)?,
+                state: r.get(2)?,
+                since: r.get(3)?,
+                reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             })
-        })
-        .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Opens a set-aside report again (coordinators): if its body (unless

@@ -1,5 +1,8 @@
 //! Timestamps as the store keeps them: RFC 3339, UTC, milliseconds. Text
 //! sorts in time order, and a person reading the file can understand it.
+//! They are written by [`to_text`] and read back as `DateTime<Utc>` (see
+//! `columns`); the app and the CLI's JSON show them in the same text
+//! ([`as_text`]). The audit log keeps its times as the text it hashed.
 //!
 //! A desk reads the time from its [`Clock`]: the system's, or one a test
 //! drives (a simulated year runs in seconds). The audit log keeps the
@@ -63,14 +66,31 @@ pub(crate) fn now_text() -> String {
     to_text(Utc::now())
 }
 
-/// A time, as stored.
-pub(crate) fn to_text(t: DateTime<Utc>) -> String {
+/// A moment as the store keeps it: to the millisecond.
+pub(crate) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(3)
+}
+
+/// A time, as stored (and as the app and the CLI's JSON show it).
+pub fn to_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Reads a stored time back.
-pub(crate) fn parse(text: &str) -> crate::Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| crate::Error::Integrity("a stored time is not a time"))
+/// Serialises a time as stored (`#[serde(serialize_with = "time::as_text")]`),
+/// so what the app and the CLI's JSON show does not depend on chrono's own
+/// format.
+pub fn as_text<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&to_text(*t))
+}
+
+/// [`as_text`] for a time that may be missing.
+pub fn as_text_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => as_text(t, s),
+        None => s.serialize_none(),
+    }
 }

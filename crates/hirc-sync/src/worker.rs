@@ -114,7 +114,9 @@ pub struct SyncStatus {
     /// Reports delivered.
     pub delivered: i64,
     /// When a receipt was last stored.
-    pub last_success: Option<String>,
+    #[serde(serialize_with = "hirc_core::time::as_text_opt")]
+    #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
+    pub last_success: Option<chrono::DateTime<chrono::Utc>>,
     /// The most recent failure.
     pub last_error: Option<String>,
 }
@@ -355,7 +357,7 @@ impl Worker {
                         queued: pass.outbox.waiting + pass.outbox.waiting_for_enrolment,
                         refused: pass.outbox.refused,
                         delivered: pass.outbox.delivered,
-                        last_success: pass.outbox.last_delivered_at.clone(),
+                        last_success: pass.outbox.last_delivered_at,
                         last_error: pass
                             .errors
                             .first()

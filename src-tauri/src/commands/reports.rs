@@ -125,7 +125,7 @@ pub async fn open_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<
                 state: view.row.state,
                 reference: view.row.reference.clone(),
                 report: view.report,
-                updated_at: view.row.updated_at,
+                updated_at: hirc_core::time::to_text(view.row.updated_at),
             })
         })
         .await

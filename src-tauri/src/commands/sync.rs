@@ -52,7 +52,7 @@ pub async fn hub_info(state: State<'_, AppState>) -> CommandResult<Option<HubInf
                 receipt_fingerprint: h.receipt_key.as_deref().map(key_fingerprint),
                 hub_name: h.hub_name,
                 url: h.url,
-                enrolled_at: h.enrolled_at,
+                enrolled_at: hirc_core::time::to_text(h.enrolled_at),
             }))
         })
         .await
@@ -117,7 +117,10 @@ pub async fn enrol(
                 },
                 false,
             )?;
-            let at = desk.hub()?.map(|h| h.enrolled_at).unwrap_or_default();
+            let at = desk
+                .hub()?
+                .map(|h| hirc_core::time::to_text(h.enrolled_at))
+                .unwrap_or_default();
             Ok((prepared, (at, response.hub_name)))
         })
         .await?;

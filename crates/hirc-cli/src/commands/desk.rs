@@ -100,7 +100,7 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
                 o.delivered,
                 o.refused,
                 o.last_delivered_at
-                    .as_deref()
+                    .as_ref()
                     .map(output::when)
                     .unwrap_or_else(|| "never".into())
             );
@@ -153,7 +153,7 @@ pub fn audit(ctx: &mut Ctx, args: AuditArgs) -> Result<()> {
                 .map(|e| {
                     vec![
                         e.seq.to_string(),
-                        output::when(&e.at),
+                        output::when_text(&e.at),
                         e.actor.clone().unwrap_or_else(|| "-".into()),
                         e.action.clone(),
                         e.subject.clone().unwrap_or_default(),

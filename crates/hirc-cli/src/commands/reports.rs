@@ -61,7 +61,10 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             out.insert("centre_code".into(), view.meta.centre_code.clone().into());
             out.insert("ambassador".into(), view.meta.ambassador.to_string().into());
             out.insert("taken_at".into(), view.meta.taken_at.to_rfc3339().into());
-            out.insert("updated_at".into(), view.row.updated_at.clone().into());
+            out.insert(
+                "updated_at".into(),
+                hirc_core::time::to_text(view.row.updated_at).into(),
+            );
             if let Some(report) = &view.report
                 && let serde_json::Value::Object(fields) = serde_json::to_value(report)?
             {

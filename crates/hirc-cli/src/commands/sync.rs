@@ -180,7 +180,7 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
                         s.queued,
                         s.delivered,
                         s.refused,
-                        s.last_success.as_deref().map(crate::output::when).unwrap_or_else(|| "-".into()),
+                        s.last_success.as_ref().map(crate::output::when).unwrap_or_else(|| "-".into()),
                         s.last_error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default(),
                     );
                     if tty { print!("\r\x1b[2K{line}"); } else { println!("{line}"); }

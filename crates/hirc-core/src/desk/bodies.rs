@@ -6,7 +6,6 @@ use rusqlite::params;
 use crate::envelope::{self, BodyKind, BodyPlace, SealedBody};
 use crate::error::{Error, Result};
 use crate::model::{Report, ReportFacts, ReportMeta, ReportState};
-use crate::time;
 
 use super::Desk;
 use super::rows::{ReportRow, row_from};
@@ -34,14 +33,13 @@ impl Desk {
             )?;
             let rows = stmt.query_map(params![s.is_coordinator(), s.user.id.to_string()], |r| {
                 Ok((
-                    row_from(r),
+                    row_from(r)?,
                     r.get::<_, Vec<u8>>(10)?,
                     r.get::<_, String>(11)?,
                 ))
             })?;
             for item in rows {
                 let (row, facts, owner) = item?;
-                let row = row??;
                 let facts = match open_facts(s, &row, &facts) {
                     Ok(facts) => Some(facts),
                     Err(e) if e.is_damage() => {
@@ -93,7 +91,7 @@ impl Desk {
             id: row.id,
             centre_code: self.info.centre_code.clone(),
             ambassador: row.owner_id,
-            taken_at: time::parse(&row.created_at)?,
+            taken_at: row.created_at,
         })
     }
 
@@ -115,7 +113,7 @@ impl Desk {
         meta: &ReportMeta,
         report: &Report,
         kind: BodyKind,
-        revision: i64,
+        revision: u32,
         extra: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()>,
     ) -> Result<()> {
         let place = BodyPlace {

@@ -34,7 +34,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
-use crate::error::{Error, Result, classify_sqlite};
+use crate::columns::TextId;
+use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::reference::is_centre_code;
 use crate::store;
@@ -76,7 +77,9 @@ pub struct DeskInfo {
     /// The desk key's public half.
     pub recipient: String,
     /// When the desk was set up.
-    pub created_at: String,
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub created_at: DateTime<Utc>,
 }
 
 /// A desk store, opened.
@@ -220,6 +223,12 @@ impl Desk {
         time::to_text(self.now())
     }
 
+    /// Now, to the millisecond: the moment a stored time reads back as, so
+    /// a row held in memory and the same row read again agree.
+    pub(crate) fn now_stored(&self) -> DateTime<Utc> {
+        time::stored(self.now())
+    }
+
     /// The store, for reading. Every change goes through [`Desk::write`],
     /// so that it is one transaction with its audit entry and a removed
     /// secret is scrubbed from every file.
@@ -281,33 +290,17 @@ impl Desk {
 }
 
 pub(super) fn read_info(conn: &Connection) -> Result<DeskInfo> {
-    conn.query_row(
+    Ok(conn.query_row(
         "SELECT desk_id, centre_name, centre_code, desk_recipient, created_at FROM desk",
         [],
         |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-            ))
+            Ok(DeskInfo {
+                desk_id: r.get::<_, TextId>(0)?.0,
+                centre_name: r.get(1)?,
+                centre_code: r.get(2)?,
+                recipient: r.get(3)?,
+                created_at: r.get(4)?,
+            })
         },
-    )
-    .map_err(classify_sqlite)
-    .and_then(|(id, centre_name, centre_code, recipient, created_at)| {
-        Ok(DeskInfo {
-            desk_id: Uuid::parse_str(&id)
-                .map_err(|_| Error::Integrity("the desk id is not an id"))?,
-            centre_name,
-            centre_code,
-            recipient,
-            created_at,
-        })
-    })
-}
-
-/// The time a stored timestamp names.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
-    time::parse(text)
+    )?)
 }

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
+use crate::columns::TextId;
 use crate::envelope::{self, BodyKind, BodyPlace};
 use crate::error::{Error, Result, classify_sqlite};
 use crate::model::{Report, ReportFacts, ReportMeta, ReportState, check_complete, check_draft};
@@ -39,7 +40,7 @@ impl Desk {
             centre_code: self.info.centre_code.clone(),
             ambassador: s.user.id,
             // Stored to the millisecond, so the clear row and the body agree.
-            taken_at: time::parse(&self.now_text())?,
+            taken_at: self.now_stored(),
         };
         let place = BodyPlace {
             report_id: meta.id,
@@ -160,9 +161,10 @@ impl Desk {
         };
         // Sealing prepares the upload at once (when the desk is enrolled),
         // so sending it later needs no one signed in.
-        let sealed_at = self.now_text();
+        let sealed_at = self.now_stored();
         let payload =
-            self.payload_at_sealing(&row, reference.as_str(), &sealed_at, &meta, &report)?;
+            self.payload_at_sealing(&row, reference.as_str(), sealed_at, &meta, &report)?;
+        let sealed_at = time::to_text(sealed_at);
         self.write_body(s, &row, &meta, &report, BodyKind::Sealed, 1, |tx, _| {
             tx.execute(
                 "UPDATE reports SET state = 'sealed', reference = ?1, sealed_at = ?2 WHERE id = ?3",
@@ -186,7 +188,7 @@ impl Desk {
             return self.row(id).map(|r| r.id);
         }
         if let Ok(reference) = Reference::parse(key) {
-            let id: Option<String> = self
+            let id: Option<TextId> = self
                 .conn
                 .query_row(
                     "SELECT id FROM reports WHERE reference = ?1",
@@ -195,7 +197,7 @@ impl Desk {
                 )
                 .optional()?;
             return id
-                .and_then(|i| Uuid::parse_str(&i).ok())
+                .map(|TextId(id)| id)
                 .ok_or_else(|| Error::UnknownReport(key.into()));
         }
         let prefix = key.to_ascii_lowercase();
@@ -205,11 +207,11 @@ impl Desk {
         let mut stmt = self
             .conn
             .prepare("SELECT id FROM reports WHERE substr(id, 1, ?1) = ?2 LIMIT 2")?;
-        let ids: Vec<String> = stmt
+        let ids: Vec<TextId> = stmt
             .query_map(params![prefix.len() as i64, prefix], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         match ids.as_slice() {
-            [one] => Uuid::parse_str(one).map_err(|_| Error::UnknownReport(key.into())),
+            [TextId(one)] => Ok(*one),
             [] => Err(Error::UnknownReport(key.into())),
             _ => Err(Error::AmbiguousReport(key.into())),
         }

@@ -1,11 +1,14 @@
 //! A report's row: what the store keeps in clear, and reading rows back.
 
+use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::{Error, Result, classify_sqlite};
+use crate::columns::TextId;
+use crate::error::{Error, Result};
 use crate::model::{ReportState, Role};
+use crate::time;
 
 use super::Desk;
 
@@ -20,17 +23,23 @@ pub struct ReportRow {
     /// The human reference, once sealed.
     pub reference: Option<String>,
     /// The sealed revision (0 while a draft).
-    pub revision: i64,
+    pub revision: u32,
     /// Body writes so far.
     pub save_seq: i64,
     /// The user who took it.
     pub owner_id: Uuid,
     /// When it was started.
-    pub created_at: String,
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub created_at: DateTime<Utc>,
     /// When it last changed.
-    pub updated_at: String,
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub updated_at: DateTime<Utc>,
     /// When it was sealed.
-    pub sealed_at: Option<String>,
+    #[serde(serialize_with = "time::as_text_opt")]
+    #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
+    pub sealed_at: Option<DateTime<Utc>>,
     /// Ciphertext size in bytes.
     pub body_size: i64,
 }
@@ -46,26 +55,23 @@ pub struct User {
     /// What they may do.
     pub role: Role,
     /// When they were added.
-    pub created_at: String,
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub created_at: DateTime<Utc>,
 }
 
 impl Desk {
     pub(super) fn user_slot(&self, name: &str) -> Result<Option<(User, Vec<u8>)>> {
-        let found = self
+        Ok(self
             .conn
             .query_row(
                 "SELECT u.id, u.name, u.role, u.created_at, k.wrapped
                  FROM users u JOIN key_slots k ON k.user_id = u.id
                  WHERE u.removed_at IS NULL AND u.name = ?1 COLLATE NOCASE",
                 [name.trim()],
-                |r| Ok((user_from_row(r)?, r.get::<_, Vec<u8>>(4)?)),
+                |r| Ok((user_from(r)?, r.get::<_, Vec<u8>>(4)?)),
             )
-            .optional()
-            .map_err(classify_sqlite)?;
-        match found {
-            Some((user, slot)) => Ok(Some((user?, slot))),
-            None => Ok(None),
-        }
+            .optional()?)
     }
 
     pub(crate) fn row(&self, id: Uuid) -> Result<ReportRow> {
@@ -75,54 +81,35 @@ impl Desk {
                         sealed_at, body_size FROM reports WHERE id = ?1",
             )?
             .query_row([id.to_string()], row_from)
-            .optional()
-            .map_err(classify_sqlite)?
-            .ok_or_else(|| Error::UnknownReport(id.to_string()))?
+            .optional()?
+            .ok_or_else(|| Error::UnknownReport(id.to_string()))
     }
 }
 
-pub(super) type RowResult<T> = rusqlite::Result<Result<T>>;
-
-pub(super) fn row_from(r: &rusqlite::Row<'_>) -> RowResult<ReportRow> {
-    let id: String = r.get(0)?;
-    let state: String = r.get(1)?;
-    let owner: String = r.get(5)?;
-    let reference = r.get(2)?;
-    let revision = r.get(3)?;
-    let save_seq = r.get(4)?;
-    let created_at = r.get(6)?;
-    let updated_at = r.get(7)?;
-    let sealed_at = r.get(8)?;
-    let body_size = r.get(9)?;
-    Ok((|| {
-        Ok(ReportRow {
-            id: Uuid::parse_str(&id).map_err(|_| Error::Integrity("a report id is not an id"))?,
-            state: ReportState::from_word(&state)
-                .ok_or(Error::Integrity("a report has an unknown state"))?,
-            reference,
-            revision,
-            save_seq,
-            owner_id: Uuid::parse_str(&owner)
-                .map_err(|_| Error::Integrity("an owner id is not an id"))?,
-            created_at,
-            updated_at,
-            sealed_at,
-            body_size,
-        })
-    })())
+/// A report's row from the first ten columns of `SELECT id, state,
+/// reference, revision, save_seq, owner_id, created_at, updated_at,
+/// sealed_at, body_size`.
+pub(super) fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
+    Ok(ReportRow {
+        id: r.get::<_, TextId>(0)?.0,
+        state: r.get(1)?,
+        reference: r.get(2)?,
+        revision: r.get(3)?,
+        save_seq: r.get(4)?,
+        owner_id: r.get::<_, TextId>(5)?.0,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        sealed_at: r.get(8)?,
+        body_size: r.get(9)?,
+    })
 }
 
-pub(super) fn user_from_row(r: &rusqlite::Row<'_>) -> RowResult<User> {
-    let id: String = r.get(0)?;
-    let role: String = r.get(2)?;
-    let name: String = r.get(1)?;
-    let created_at: String = r.get(3)?;
-    Ok((|| {
-        Ok(User {
-            id: Uuid::parse_str(&id).map_err(|_| Error::Integrity("a user id is not an id"))?,
-            name,
-            role: Role::from_word(&role).ok_or(Error::Integrity("a user has an unknown role"))?,
-            created_at,
-        })
-    })())
+/// A user from `SELECT id, name, role, created_at`.
+pub(super) fn user_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get::<_, TextId>(0)?.0,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        created_at: r.get(3)?,
+    })
 }

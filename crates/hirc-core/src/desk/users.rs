@@ -6,10 +6,11 @@ use uuid::Uuid;
 use crate::audit::{self, AuditAction};
 use crate::error::{Error, Result};
 use crate::model::Role;
+use crate::time;
 use crate::vault::{KdfCost, Passphrase, SlotSecret};
 
 use super::Desk;
-use super::rows::{User, user_from_row};
+use super::rows::{User, user_from};
 use super::session::{Session, require_coordinator};
 
 impl Desk {
@@ -19,9 +20,8 @@ impl Desk {
             "SELECT id, name, role, created_at FROM users WHERE removed_at IS NULL
              ORDER BY role = 'ambassador', name COLLATE NOCASE",
         )?;
-        let rows = stmt.query_map([], user_from_row)?;
-        rows.map(|r| r.map_err(Error::from).and_then(|u| u))
-            .collect()
+        let rows = stmt.query_map([], user_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Adds a user (coordinators only).
@@ -51,10 +51,17 @@ impl Desk {
             id: Uuid::now_v7(),
             name,
             role,
-            created_at: self.now_text(),
+            created_at: self.now_stored(),
         };
         self.write(|tx| {
-            insert_user(tx, user.id, &user.name, role, &user.created_at, &slot)?;
+            insert_user(
+                tx,
+                user.id,
+                &user.name,
+                role,
+                &time::to_text(user.created_at),
+                &slot,
+            )?;
             audit::append(
                 tx,
                 Some(&s.user.name),

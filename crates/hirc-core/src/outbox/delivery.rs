@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use super::*;
 use crate::audit::{self, AuditAction};
+use crate::columns::TextId;
 use crate::desk::{Desk, ReportRow, Session, require_coordinator};
 use crate::envelope;
 use crate::error::{Error, Result};
@@ -29,7 +30,8 @@ pub(super) struct UploadPlain<'a> {
     desk_id: Uuid,
     ambassador: Uuid,
     taken_at: DateTime<Utc>,
-    sealed_at: Option<&'a str>,
+    #[serde(serialize_with = "time::as_text_opt")]
+    sealed_at: Option<DateTime<Utc>>,
     // Consent first: the partnership reads it before anything else.
     consent: &'a Consent,
     report: &'a Report,
@@ -48,7 +50,7 @@ pub(super) fn payload_for(
     report_id: Uuid,
     revision: u32,
     reference: Option<&str>,
-    sealed_at: Option<&str>,
+    sealed_at: Option<DateTime<Utc>>,
     meta: &ReportMeta,
     report: &Report,
 ) -> Result<Vec<u8>> {
@@ -91,7 +93,7 @@ impl Desk {
         let Some(link) = self.hub()? else {
             return Ok(0);
         };
-        let pending: Vec<(String, i64)> = {
+        let pending: Vec<(TextId, u32)> = {
             // Delivered rows lose their payload when retention purges
             // them: only undelivered ones are ever (re)encrypted.
             let mut stmt = self.db().prepare(
@@ -103,9 +105,7 @@ impl Desk {
                 .collect::<Result<_, _>>()?
         };
         let mut prepared = 0;
-        for (id, revision) in pending {
-            let id =
-                Uuid::parse_str(&id).map_err(|_| Error::Integrity("an outbox id is not an id"))?;
+        for (TextId(id), revision) in pending {
             let row = self.row(id)?;
             // A body that will not open is set aside (by `open_body`) and
             // the others go on.
@@ -115,15 +115,13 @@ impl Desk {
                 Err(e) => return Err(e),
             };
             let report = report.unwrap_or_default();
-            let revision = u32::try_from(revision)
-                .map_err(|_| Error::Integrity("a revision is out of range"))?;
             let payload = payload_for(
                 self,
                 &link,
                 id,
                 revision,
                 row.reference.as_deref(),
-                row.sealed_at.as_deref(),
+                row.sealed_at,
                 &meta,
                 &report,
             )?;
@@ -155,7 +153,7 @@ impl Desk {
         &self,
         row: &ReportRow,
         reference: &str,
-        sealed_at: &str,
+        sealed_at: DateTime<Utc>,
         meta: &ReportMeta,
         report: &Report,
     ) -> Result<Option<Vec<u8>>> {
@@ -191,26 +189,15 @@ impl Desk {
         let rows = stmt.query_map(
             params![ignore_backoff, time::to_text(now), can_check],
             |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
+                Ok(Upload {
+                    report_id: r.get::<_, TextId>(0)?.0,
+                    revision: r.get(1)?,
+                    payload: r.get(2)?,
+                    attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
+                })
             },
         )?;
-        rows.map(|row| {
-            let (id, revision, payload, attempts) = row?;
-            Ok(Upload {
-                report_id: Uuid::parse_str(&id)
-                    .map_err(|_| Error::Integrity("an outbox id is not an id"))?,
-                revision: u32::try_from(revision)
-                    .map_err(|_| Error::Integrity("a revision is out of range"))?,
-                payload,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            })
-        })
-        .collect()
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Checks the hub's receipt and, only if it holds, marks the report
@@ -392,12 +379,12 @@ impl Desk {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, TextId>(0)?.0,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, bool>(4)?,
-                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<DateTime<Utc>>>(5)?,
                 r.get::<_, bool>(6)?,
             ))
         })?;
@@ -411,7 +398,7 @@ impl Desk {
                 })
                 .transpose()?;
             out.insert(
-                Uuid::parse_str(&id).map_err(|_| Error::Integrity("an outbox id is not an id"))?,
+                id,
                 UploadState {
                     receipt,
                     checked,

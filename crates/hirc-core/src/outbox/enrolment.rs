@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use super::*;
 use crate::audit::{self, AuditAction};
+use crate::columns::TextId;
 use crate::credential;
 use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
@@ -45,10 +46,10 @@ pub(super) fn superseded_digests(
 pub(super) type LinkRow = (
     String,
     String,
-    String,
+    Uuid,
     String,
     Option<String>,
-    String,
+    DateTime<Utc>,
     Option<String>,
     String,
 );
@@ -67,7 +68,7 @@ impl Desk {
                     Ok((
                         r.get(0)?,
                         r.get(1)?,
-                        r.get(2)?,
+                        r.get::<_, TextId>(2)?.0,
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
@@ -78,12 +79,11 @@ impl Desk {
             )
             .optional()?;
         row.map(
-            |(url, hub_name, device, recipients, ca_pem, enrolled_at, receipt_key, former)| {
+            |(url, hub_name, device_id, recipients, ca_pem, enrolled_at, receipt_key, former)| {
                 Ok(HubLink {
                     url,
                     hub_name,
-                    device_id: Uuid::parse_str(&device)
-                        .map_err(|_| Error::Integrity("the hub's device id is not an id"))?,
+                    device_id,
                     recipients: serde_json::from_str(&recipients)
                         .map_err(|_| Error::Integrity("the hub's recipients are unreadable"))?,
                     ca_pem,
@@ -138,7 +138,7 @@ impl Desk {
     /// to the desk key: the first unlock moves it out, so uploads need no
     /// one signed in from then on.
     pub(crate) fn move_token_out(&mut self, s: &Session) -> Result<()> {
-        let row: Option<(String, Vec<u8>)> = self
+        let row: Option<(TextId, Vec<u8>)> = self
             .db()
             .query_row("SELECT device_id, token FROM hub", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -150,8 +150,7 @@ impl Desk {
         if sealed.is_empty() {
             return Ok(());
         }
-        let device = Uuid::parse_str(&device)
-            .map_err(|_| Error::Integrity("the hub's device id is not an id"))?;
+        let TextId(device) = device;
         let plain = Zeroizing::new(
             age::decrypt(s.keys.identity(), &sealed)
                 .map_err(|_| Error::Integrity("the hub token does not open with the desk key"))?,

@@ -34,6 +34,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::time;
+
 /// The most of a failure's reason that is kept (characters).
 pub const MAX_REASON_CHARS: usize = 300;
 
@@ -78,7 +80,8 @@ pub struct HubLink {
     /// A private certificate authority (PEM) to trust for this hub, if any.
     pub ca_pem: Option<String>,
     /// When the desk enrolled.
-    pub enrolled_at: String,
+    #[serde(serialize_with = "time::as_text")]
+    pub enrolled_at: DateTime<Utc>,
     /// The hub's receipt key (public half), pinned at enrolment; `None`
     /// for a desk enrolled before receipts were signed, until the worker
     /// fetches it.
@@ -205,7 +208,9 @@ pub struct UploadState {
     /// Whether the hub refused it for good.
     pub refused: bool,
     /// When the next attempt is due.
-    pub next_attempt_at: Option<String>,
+    #[serde(serialize_with = "time::as_text_opt")]
+    #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// Counts for the sync status line.
@@ -224,11 +229,15 @@ pub struct OutboxSummary {
     /// receipt (they keep their personal data until then).
     pub unchecked: i64,
     /// The last delivery.
-    pub last_delivered_at: Option<String>,
+    #[serde(serialize_with = "time::as_text_opt")]
+    #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
+    pub last_delivered_at: Option<DateTime<Utc>>,
     /// The most recent failure, if any report is failing.
     pub last_error: Option<String>,
     /// The earliest next attempt among waiting reports.
-    pub next_attempt_at: Option<String>,
+    #[serde(serialize_with = "time::as_text_opt")]
+    #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// What a receipt file did.

@@ -662,7 +662,7 @@ impl Desk {
             if row.state == ReportState::Draft {
                 continue;
             }
-            let taken_on = crate::time::desk_date(crate::time::parse(&row.created_at)?);
+            let taken_on = crate::time::desk_date(row.created_at);
             if taken_on < from || taken_on > to {
                 continue;
             }
