@@ -3,7 +3,7 @@
 // back in the person's language. The report itself keeps the engine's
 // forms: "17:30", "2026-03-27", language tags, closed-list words.
 import type { Report } from './api';
-import { getPath, setPath } from './form';
+import { getPath, setPath, type FieldPath, type PathValue } from './form';
 
 const ARABIC_INDIC = /[\u0660-\u0669\u06F0-\u06F9]/g;
 
@@ -109,19 +109,19 @@ export function asksMedicalTreatment(r: Report): boolean {
  *  recorded for someone who stays anonymous). */
 export const asksContact = (r: Report): boolean => r.anonymous !== true;
 
-const includes = (list: unknown, value: string) => Array.isArray(list) && list.includes(value);
+const includes = (list: readonly string[] | undefined, value: string) => !!list?.includes(value);
 
 /** Answers that only belong while an earlier answer makes them a question:
  *  taken out of play, they leave the report (never hidden yet sent);
  *  the police-contact answer is instead settled to "No" (see `settle`). */
-const DEPENDENT: [string, (r: Report) => boolean][] = [
+const DEPENDENT: [FieldPath, (r: Report) => boolean][] = [
   ['medical_treatment', asksMedicalTreatment],
   ['witness_details', (r) => r.witnesses_present === 'yes'],
   ['incident_type_other', (r) => includes(r.incident_types, 'other')],
   ['strand_other', (r) => includes(r.strands, 'other')],
   ['crime_reference', (r) => r.already_reported === true],
-  ...['name', 'phone', 'email', 'address', 'safe_contact_method', 'safe_contact_times'].map(
-    (f): [string, (r: Report) => boolean] => [`person.${f}`, asksContact],
+  ...(['name', 'phone', 'email', 'address', 'safe_contact_method', 'safe_contact_times'] as const).map(
+    (f): [FieldPath, (r: Report) => boolean] => [`person.${f}`, asksContact],
   ),
 ];
 
@@ -131,7 +131,7 @@ const DEPENDENT: [string, (r: Report) => boolean][] = [
  *  through "None" must not lose "Yes, treated", and a slip onto
  *  "anonymous" must not lose a phone number typed a minute ago. */
 export class Settler {
-  private kept = new Map<string, unknown>();
+  private kept = new Map<FieldPath, PathValue<FieldPath>>();
 
   /** `after` settled, with kept answers restored. */
   apply(before: Report, after: Report): Report {
@@ -148,11 +148,12 @@ export class Settler {
         this.kept.delete(path);
       }
     }
-    const police = 'consent.police_may_contact';
+    const police = 'consent.police_may_contact' as const;
     const was = getPath(before, police);
     if (asksPoliceContact(before) && !asksPoliceContact(r) && was !== undefined) this.kept.set(police, was);
     if (asksPoliceContact(r) && !asksPoliceContact(before) && getPath(r, police) === undefined && this.kept.has(police)) {
-      r = setPath(r, police, this.kept.get(police));
+      // Kept under this path, so it is this path's value.
+      r = setPath(r, police, this.kept.get(police) as PathValue<typeof police>);
       this.kept.delete(police);
     }
     return r;

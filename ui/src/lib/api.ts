@@ -3,13 +3,32 @@
 // types are generated from the Rust code (./bindings.ts, checked current by
 // the shell's tests); this file only gives them the app's names.
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import { commands, type Choice, type CommandError, type SyncStatus, type Value } from './bindings';
+import { commands, type Choice, type CommandError, type Report, type SyncStatus, type Value } from './bindings';
 
 export type {
+  AgeBand,
   Cell,
   Choice,
   CommandError,
   Connection,
+  Consent,
+  Ethnicity,
+  Gender,
+  IncidentType,
+  Injury,
+  LocationType,
+  OffenderCount,
+  PassToPolice,
+  Person,
+  Religion,
+  Report,
+  ReporterRole,
+  Repeat,
+  SexualOrientation,
+  Strand,
+  SupportNeed,
+  YesNoPreferNot,
+  YesNoUnknown,
   DeskState,
   DeliveryReceipt,
   HubInfo,
@@ -30,11 +49,8 @@ export type {
 } from './bindings';
 export type { FieldError as FieldProblem, Format as ExportFormat, Row as SummaryRow, Table as SummaryTable } from './bindings';
 
-/** Every closed list of report v1, by field. */
+/** Every closed list of report v1, by its name. */
 export type Vocabulary = Record<string, Choice[]>;
-/** A report as the form holds it while it is typed: any part may be
- *  missing, and the engine judges it (check_report, submit). */
-export type Report = Record<string, unknown>;
 
 export const SYNC_STATUS_EVENT = 'sync-status';
 /** The Rust side locked the desk after it rested past its auto-lock time. */

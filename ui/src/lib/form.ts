@@ -1,11 +1,50 @@
 // The report form's steps (DOMAIN.md's groups) and the helpers that read
-// and write the report object, which has the JSON shape of report v1.
-import type { FieldProblem, Report } from './api';
+// and write the report object, which has the JSON shape of report v1 (the
+// engine's own type, generated into bindings.ts).
+import type * as R from './api';
+import type { Consent, FieldProblem, Person, Report } from './api';
+
+/** A question's place in the report: a field of its own, or one of the
+ *  person's or the consent's (`person.phone`, `consent.pass_to_police`). */
+export type FieldPath =
+  | Exclude<keyof Report, 'person' | 'consent'>
+  | `person.${keyof Person}`
+  | `consent.${keyof Consent}`;
+
+/** What the report holds at a path. */
+export type PathValue<P extends FieldPath> = P extends `person.${infer K extends keyof Person}`
+  ? Person[K]
+  : P extends `consent.${infer K extends keyof Consent}`
+    ? Consent[K]
+    : P extends keyof Report
+      ? Report[P]
+      : never;
+
+/** The closed lists of report v1 (the engine's `vocabulary`), by name,
+ *  with the words each holds. */
+export interface Lists {
+  reporter_role: R.ReporterRole;
+  strands: R.Strand;
+  incident_types: R.IncidentType;
+  repeat: R.Repeat;
+  location_type: R.LocationType;
+  offender_count: R.OffenderCount;
+  yes_no_unknown: R.YesNoUnknown;
+  injury: R.Injury;
+  pass_to_police: R.PassToPolice;
+  support_needs: R.SupportNeed;
+  age_band: R.AgeBand;
+  gender: R.Gender;
+  ethnicity: R.Ethnicity;
+  religion: R.Religion;
+  yes_no_prefer_not: R.YesNoPreferNot;
+  sexual_orientation: R.SexualOrientation;
+}
 
 export interface Step {
   key: string;
   /** The JSON paths this step asks about (for the error summary). */
-  fields: string[];
+  fields: FieldPath[];
 }
 
 export const STEPS: Step[] = [
@@ -71,22 +110,27 @@ export function emptyReport(language: string): Report {
   return { strands: [], incident_types: [], support_needs: [], person: {}, consent: {}, language_used: language };
 }
 
-/** The value at a dotted path. */
-export function getPath(report: Report, path: string): unknown {
-  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Report)[k] : undefined), report);
+/** The value at a path. */
+export function getPath<P extends FieldPath>(report: Report, path: P): PathValue<P> | undefined {
+  const [head, field] = path.split('.');
+  const top: unknown = (report as Record<string, unknown>)[head];
+  if (field === undefined) return top as PathValue<P> | undefined;
+  return top && typeof top === 'object' ? ((top as Record<string, unknown>)[field] as PathValue<P> | undefined) : undefined;
 }
 
-/** A copy of `report` with the value at `path` set (`undefined` removes it). */
-export function setPath(report: Report, path: string, value: unknown): Report {
-  const [head, ...rest] = path.split('.');
-  const copy: Report = { ...report };
-  if (rest.length === 0) {
-    if (value === undefined || value === '') delete copy[head];
-    else copy[head] = value;
-  } else {
-    copy[head] = setPath((report[head] as Report) ?? {}, rest.join('.'), value);
-  }
-  return copy;
+/** A copy of `report` with the value at `path` set (`undefined` or an empty
+ *  text removes it). */
+export function setPath<P extends FieldPath>(report: Report, path: P, value: PathValue<P> | undefined): Report {
+  const [head, field] = path.split('.');
+  const put = (o: Record<string, unknown>, key: string) => {
+    const copy = { ...o };
+    if (value === undefined || value === '') delete copy[key];
+    else copy[key] = value;
+    return copy;
+  };
+  const r = report as Record<string, unknown>;
+  if (field === undefined) return put(r, head) as Report;
+  return { ...report, [head]: put((r[head] as Record<string, unknown> | undefined) ?? {}, field) } as Report;
 }
 
 /** The step a field belongs to (the field path may carry an index, as in

@@ -94,7 +94,7 @@ const complete: Report = {
   occurred_on: '2026-11-02',
   location_type: 'public_transport',
   area: 'SS8',
-  strands: ['race'],
+  strands: ['race_ethnicity'],
   anonymous: true,
   person: {},
   consent: { pass_to_police: 'no', police_may_contact: false, refer_to_support: false },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Settler, asciiDigits, fullYear, languageName, parseMonth, parseTime, settle, splitTypedDate } from '../../src/lib/answers';
-import { emptyReport, setPath } from '../../src/lib/form';
+import { emptyReport, setPath, type FieldPath, type PathValue } from '../../src/lib/form';
+import type { Report } from '../../src/lib/api';
 
 describe('times as people write them', () => {
   it.each([
@@ -74,19 +75,19 @@ describe('questions earlier answers decide', () => {
 
   it('takes contact details out while the person is anonymous, and brings them back', () => {
     const settler = new Settler();
-    const change = (r: ReturnType<typeof emptyReport>, path: string, value: unknown) => settler.apply(r, setPath(r, path, value));
+    const change = <P extends FieldPath>(r: Report, path: P, value: PathValue<P>) => settler.apply(r, setPath(r, path, value));
     let r = change(emptyReport('en'), 'anonymous', false);
     r = change(r, 'person.phone', '07700 900123');
-    r = change(r, 'person.age_band', '25_34');
+    r = change(r, 'person.age_band', '25-34');
     r = change(r, 'anonymous', true);
-    expect(r.person).toEqual({ age_band: '25_34' });
+    expect(r.person).toEqual({ age_band: '25-34' });
     r = change(r, 'anonymous', false);
-    expect(r.person).toEqual({ age_band: '25_34', phone: '07700 900123' });
+    expect(r.person).toEqual({ age_band: '25-34', phone: '07700 900123' });
   });
 
   it("leaves an older draft's contradiction alone until the answer that rules it changes", () => {
     const settler = new Settler();
-    const old = { ...emptyReport('en'), witnesses_present: 'no', witness_details: 'a neighbour' };
+    const old: Report = { ...emptyReport('en'), witnesses_present: 'no', witness_details: 'a neighbour' };
     const r = settler.apply(old, setPath(old, 'area', 'SS8'));
     expect(r.witness_details).toBe('a neighbour');
     const yes = settler.apply(r, setPath(r, 'witnesses_present', 'yes'));
@@ -97,7 +98,7 @@ describe('questions earlier answers decide', () => {
 describe('answers kept while their question is out of play', () => {
   it('brings "treated: yes" back when the injury comes back, as an arrow key passing "None" would', () => {
     const settler = new Settler();
-    const change = (r: ReturnType<typeof emptyReport>, path: string, value: unknown) => settler.apply(r, setPath(r, path, value));
+    const change = <P extends FieldPath>(r: Report, path: P, value: PathValue<P>) => settler.apply(r, setPath(r, path, value));
     let r = change(emptyReport('en'), 'injury', 'minor');
     r = change(r, 'medical_treatment', true);
     r = change(r, 'injury', 'none');
@@ -108,7 +109,7 @@ describe('answers kept while their question is out of play', () => {
 
   it('brings the police-contact answer back, and otherwise asks it afresh', () => {
     const settler = new Settler();
-    const change = (r: ReturnType<typeof emptyReport>, path: string, value: unknown) => settler.apply(r, setPath(r, path, value));
+    const change = <P extends FieldPath>(r: Report, path: P, value: PathValue<P>) => settler.apply(r, setPath(r, path, value));
     let r = change(setPath(emptyReport('en'), 'anonymous', false), 'consent.pass_to_police', 'identified');
     expect((r.consent as Record<string, unknown>).police_may_contact).toBeUndefined();
     r = change(r, 'consent.police_may_contact', true);
