@@ -99,7 +99,7 @@ impl From<hirc_sync::client::UploadError> for CommandError {
     fn from(e: hirc_sync::client::UploadError) -> Self {
         use hirc_sync::client::UploadError as U;
         let kind = match &e {
-            U::Unreachable(_) | U::Busy { .. } => "hub_unreachable",
+            U::Unreachable(_) | U::CertificateRefused | U::Busy { .. } => "hub_unreachable",
             U::Refused { .. } | U::BadAnswer(_) | U::AlreadyHeld(_) => "hub_refused",
             U::Config(_) => "hub_config",
         };

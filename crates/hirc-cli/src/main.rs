@@ -20,6 +20,7 @@ use clap::Parser;
 use hirc_core::vault::KdfCost;
 use hirc_core::{Desk, Error, Session};
 use hirc_sync::SyncError;
+use hirc_sync::client::UploadError;
 
 use crate::cli::{Cli, Command};
 use crate::input::Input;
@@ -188,11 +189,17 @@ fn hint(err: &Error) -> Option<&'static str> {
 
 /// This tool's advice for a sync error whose way out is one of its commands.
 fn sync_hint(err: &anyhow::Error) -> Option<&'static str> {
-    err.chain()
-        .find_map(|e| match e.downcast_ref::<SyncError>() {
-            Some(SyncError::NotEnrolled) => Some("`hirc enrol --hub URL --code CODE`"),
+    err.chain().find_map(|e| {
+        match (
+            e.downcast_ref::<SyncError>(),
+            e.downcast_ref::<UploadError>(),
+        ) {
+            (Some(SyncError::NotEnrolled), _) => Some("`hirc enrol --hub URL --code CODE`"),
+            (Some(SyncError::Client(UploadError::CertificateRefused)), _)
+            | (_, Some(UploadError::CertificateRefused)) => Some(commands::sync::CERTIFICATE_HINT),
             _ => None,
-        })
+        }
+    })
 }
 
 /// A panic's message could quote data it was handling; print only where it

@@ -19,6 +19,15 @@ pub enum UploadError {
     /// No answer: offline, refused connection, timeout, reset.
     #[error("the hub could not be reached ({0})")]
     Unreachable(String),
+    /// Something answered at the hub's address with a certificate this desk
+    /// does not trust (another authority, wrong name, expired): nothing was
+    /// sent. Tried again later, as when offline: a certificate can be put
+    /// right at the hub, or the desk enrolled again with the partnership's
+    /// authority.
+    #[error(
+        "the hub could not be reached: its certificate is not trusted; if the partnership uses its own certificate authority, the desk must be enrolled again with that authority's certificate"
+    )]
+    CertificateRefused,
     /// The hub answered, but asked us to come back later (408, 429, 5xx).
     #[error("the hub is busy or failing (HTTP {status}): {message}")]
     Busy {
@@ -80,6 +89,12 @@ impl UploadError {
     /// was sent and nothing is to be recorded against a report.
     pub fn is_config(&self) -> bool {
         matches!(self, Self::Config(_))
+    }
+
+    /// Whether no hub was reached (offline, or a certificate not trusted):
+    /// no new uploads are started this pass.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::CertificateRefused)
     }
 
     /// How long the hub asked us to wait.
@@ -252,10 +267,7 @@ fn unreachable(e: reqwest::Error) -> UploadError {
     // Never include the URL's token or body; say only what kind of failure.
     tracing::debug!(error = ?e, "the hub could not be reached");
     if certificate_refused(&e) {
-        return UploadError::Unreachable(
-            "the hub's certificate is not trusted; if the partnership uses its own certificate authority, the desk must be enrolled again with that authority's certificate"
-                .into(),
-        );
+        return UploadError::CertificateRefused;
     }
     UploadError::Unreachable(if e.is_timeout() {
         "timed out".into()

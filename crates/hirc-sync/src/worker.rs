@@ -82,6 +82,9 @@ pub struct PassReport {
     pub reached_hub: bool,
     /// Distinct failure messages (no content, ever).
     pub errors: Vec<String>,
+    /// Whether the hub's certificate was not trusted (so a tool can say
+    /// how to trust the partnership's own authority).
+    pub certificate_refused: bool,
     /// The outbox after the pass.
     pub outbox: hirc_core::outbox::OutboxSummary,
 }
@@ -255,7 +258,8 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
         if error.is_config() {
             return Err(SyncError::Client(error));
         }
-        if !matches!(error, UploadError::Unreachable(_)) {
+        report.certificate_refused |= matches!(error, UploadError::CertificateRefused);
+        if !error.is_unreachable() {
             report.reached_hub = true;
         } else {
             // Offline: stop starting new uploads; those in flight finish.

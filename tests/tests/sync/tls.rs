@@ -103,7 +103,7 @@ fn over_tls_with_the_partnerships_own_certificate_authority() {
         .as_coordinator(&["enrol", "--hub", &url, "--code", &code], "")
         .expect_code(1);
     assert!(
-        run.stderr.contains("certificate is not trusted"),
+        run.stderr.contains("certificate is not trusted") && run.stderr.contains("--hub-ca FILE"),
         "{}",
         run.stderr
     );
@@ -128,6 +128,51 @@ fn over_tls_with_the_partnerships_own_certificate_authority() {
     );
     assert_delivered_exactly_once(&hub, &mut desk, &reports);
     drop(tls);
+
+    // At the same address, a certificate the pinned authority did not sign
+    // (an impostor, or a hub whose certificate was replaced): nothing is
+    // sent, the report stays queued, and `hirc sync` says how to trust the
+    // partnership's authority.
+    let (other_cert, other_key) = (at("other-cert.pem"), at("other-key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509"])
+        .args(ec)
+        .args([
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            &other_key,
+            "-out",
+            &other_cert,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(made.success(), "a second, self-signed certificate");
+    let impostor = HubProcess::start_on(
+        &hub.data,
+        &hub.recipient,
+        url.trim_start_matches("https://"),
+        &["--tls-cert", &other_cert, "--tls-key", &other_key],
+    );
+    submit(&mut desk, 1, "CANARY-tls-impostor");
+    let run = desk.as_coordinator(&["sync"], "").ok();
+    assert!(
+        run.stderr.contains("certificate is not trusted") && run.stderr.contains("--hub-ca FILE"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.last_line(),
+        "delivered 0, waiting 1, failed 0",
+        "nothing was sent, nothing refused"
+    );
+    drop(impostor);
 
     // Plain HTTP is for loopback only, on both sides.
     let run = hub_admin(&[

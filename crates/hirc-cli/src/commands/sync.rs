@@ -122,6 +122,9 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
     Ok(())
 }
 
+/// What to do when the hub's certificate is not trusted.
+pub(crate) const CERTIFICATE_HINT: &str = "if the partnership uses its own certificate authority, enrol again with `hirc enrol --hub URL --code CODE --hub-ca FILE`, FILE being that authority's certificate";
+
 /// `hirc sync`: needs no passphrase (uploads touch no report content),
 /// except to put refused reports back in the queue.
 pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
@@ -150,6 +153,9 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
         }
         for e in &pass.errors {
             eprintln!("  {e}");
+        }
+        if pass.certificate_refused {
+            eprintln!("  ({CERTIFICATE_HINT})");
         }
         if !pass.reached_hub {
             eprintln!(
