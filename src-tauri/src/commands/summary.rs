@@ -260,6 +260,18 @@ mod tests {
     }
 
     #[test]
+    fn every_character_of_an_export_has_a_glyph_in_its_fonts() {
+        for language in ["en", "pl", "ur"] {
+            let words = wording(language).expect("words");
+            assert_eq!(
+                hirc_core::summary::undrawable(&november(), &words).expect("layout"),
+                Vec::<char>::new(),
+                "{language}: characters the PDF's fonts cannot draw"
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_export_language_is_refused() {
         let err = wording("fr").expect_err("French");
         assert_eq!(err.kind, "invalid_input");

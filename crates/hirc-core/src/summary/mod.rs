@@ -20,7 +20,7 @@ mod pdf;
 mod suppress;
 mod wording;
 
-pub use pdf::to_pdf;
+pub use pdf::{to_pdf, undrawable};
 pub use wording::{EXPORT_TEXTS, Wording};
 
 use std::collections::BTreeMap;

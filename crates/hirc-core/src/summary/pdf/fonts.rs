@@ -57,8 +57,10 @@ impl Fonts {
 pub struct Measure {
     regular: skrifa::FontRef<'static>,
     bold: skrifa::FontRef<'static>,
-    arabic: skrifa::FontRef<'static>,
-    arabic_bold: skrifa::FontRef<'static>,
+    /// Urdu is measured shaped, as drawn: its joined letters are narrower
+    /// than the letters alone, and a sum of those would leave gaps.
+    arabic_shaped: rustybuzz::Face<'static>,
+    arabic_bold_shaped: rustybuzz::Face<'static>,
 }
 
 impl Measure {
@@ -68,58 +70,58 @@ impl Measure {
             skrifa::FontRef::new(bytes)
                 .map_err(|_| Error::Export("the bundled PDF font could not be read".into()))
         };
+        let shaped = |bytes: &'static [u8]| {
+            rustybuzz::Face::from_slice(bytes, 0)
+                .ok_or_else(|| Error::Export("the bundled PDF font could not be read".into()))
+        };
         Ok(Measure {
             regular: font(REGULAR)?,
             bold: font(BOLD)?,
-            arabic: font(ARABIC)?,
-            arabic_bold: font(ARABIC_BOLD)?,
+            arabic_shaped: shaped(ARABIC)?,
+            arabic_bold_shaped: shaped(ARABIC_BOLD)?,
         })
     }
 
     /// The advance width of `text` at `size` points, each run in the font
-    /// it is drawn in (no kerning or joining: close enough for layout).
+    /// it is drawn in: Urdu shaped right to left as drawn, other text by
+    /// its letters' advances (no kerning: close enough for layout).
     pub fn width(&self, text: &str, size: f32, weight: Weight) -> f32 {
-        let pieces = runs(text);
-        let gaps = pieces.len().saturating_sub(1) as f32 * self.space(size, weight);
+        let pieces = pieces(text);
+        let gaps =
+            pieces.iter().skip(1).filter(|p| p.spaced).count() as f32 * self.space(size, weight);
         gaps + pieces
             .iter()
-            .map(|(script, piece)| {
-                let font = match (script, weight) {
-                    (Script::Arabic, Weight::Regular) => &self.arabic,
-                    (Script::Arabic, Weight::Bold) => &self.arabic_bold,
-                    (Script::Other, Weight::Regular) => &self.regular,
-                    (Script::Other, Weight::Bold) => &self.bold,
-                };
-                let charmap = font.charmap();
-                let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
-                piece
-                    .chars()
-                    .map(|c| {
-                        charmap
-                            .map(c)
-                            .and_then(|g| metrics.advance_width(g))
-                            .unwrap_or(size * 0.6)
-                    })
-                    .sum::<f32>()
-            })
+            .map(
+                |Piece {
+                     script,
+                     text: piece,
+                     ..
+                 }| match (script, weight) {
+                    (Script::Arabic, Weight::Regular) => {
+                        shaped_width(&self.arabic_shaped, piece, size)
+                    }
+                    (Script::Arabic, Weight::Bold) => {
+                        shaped_width(&self.arabic_bold_shaped, piece, size)
+                    }
+                    (Script::Other, Weight::Regular) => advances(&self.regular, piece, size),
+                    (Script::Other, Weight::Bold) => advances(&self.bold, piece, size),
+                },
+            )
             .sum::<f32>()
     }
 
     /// The characters of `text` that the font of their run has no glyph
     /// for (they would print as empty boxes).
-    #[cfg(test)]
     pub(super) fn missing(&self, text: &str) -> Vec<char> {
         runs(text)
             .iter()
             .flat_map(|(script, piece)| {
-                let font = match script {
-                    Script::Arabic => &self.arabic,
-                    Script::Other => &self.regular,
-                };
-                let charmap = font.charmap();
                 piece
                     .chars()
-                    .filter(move |c| charmap.map(*c).is_none())
+                    .filter(|c| match script {
+                        Script::Arabic => self.arabic_shaped.glyph_index(*c).is_none(),
+                        Script::Other => self.regular.charmap().map(*c).is_none(),
+                    })
                     .collect::<Vec<_>>()
             })
             .collect()
@@ -164,6 +166,32 @@ impl Measure {
     }
 }
 
+fn advances(font: &skrifa::FontRef<'_>, text: &str, size: f32) -> f32 {
+    let charmap = font.charmap();
+    let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
+    text.chars()
+        .map(|c| {
+            charmap
+                .map(c)
+                .and_then(|g| metrics.advance_width(g))
+                .unwrap_or(size * 0.6)
+        })
+        .sum()
+}
+
+fn shaped_width(face: &rustybuzz::Face<'_>, text: &str, size: f32) -> f32 {
+    let mut buffer = rustybuzz::UnicodeBuffer::new();
+    buffer.push_str(text);
+    buffer.set_direction(rustybuzz::Direction::RightToLeft);
+    let glyphs = rustybuzz::shape(face, &[], buffer);
+    let units: i64 = glyphs
+        .glyph_positions()
+        .iter()
+        .map(|p| i64::from(p.x_advance))
+        .sum();
+    units as f32 * size / face.units_per_em().max(1) as f32
+}
+
 /// Which font a run of text needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Script {
@@ -177,26 +205,104 @@ fn is_arabic(c: char) -> bool {
     matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
 }
 
+/// Brackets the Arabic-script font has no glyph for: where they touch an
+/// Arabic-script word they are drawn apart from it, in the other font
+/// (and mirrored on a right-to-left page, as bidi text mirrors them).
+const BRACKETS: &[char] = &['(', ')', '[', ']', '{', '}'];
+
+/// One piece of a line: a run of one script, or a bracket split from an
+/// Arabic-script word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// Which font it is drawn in.
+    pub script: Script,
+    /// Its text.
+    pub text: String,
+    /// Whether a space separates it from the piece before (none between a
+    /// word and its brackets).
+    pub spaced: bool,
+    /// Whether it is a bracket split from an Arabic-script word.
+    pub bracket: bool,
+}
+
 /// `text` split into runs by script, in logical order: a word with an
 /// Arabic-script letter is Arabic, any other word is not; the spaces inside
 /// a run stay in it, and one space separates runs (drawn between them, so
 /// it falls right whichever way the line runs). Word by word is enough for
 /// the exports' short labels and sentences.
 pub fn runs(text: &str) -> Vec<(Script, String)> {
-    let mut out: Vec<(Script, String)> = Vec::new();
-    for word in text.split(' ') {
-        let script = if word.chars().any(is_arabic) {
-            Script::Arabic
-        } else {
-            Script::Other
-        };
+    pieces(text)
+        .into_iter()
+        .map(|p| (p.script, p.text))
+        .collect()
+}
+
+/// [`runs`], with the brackets of Arabic-script words split off.
+pub fn pieces(text: &str) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    let mut push = |script: Script, text: &str, spaced: bool, bracket: bool| {
+        if text.is_empty() {
+            return;
+        }
         match out.last_mut() {
-            Some((last, piece)) if *last == script => {
-                piece.push(' ');
-                piece.push_str(word);
+            Some(last) if last.script == script && !last.bracket && !bracket => {
+                if spaced {
+                    last.text.push(' ');
+                }
+                last.text.push_str(text);
             }
-            _ => out.push((script, word.to_string())),
+            _ => out.push(Piece {
+                script,
+                text: text.to_string(),
+                spaced,
+                bracket,
+            }),
+        }
+    };
+    for word in text.split(' ') {
+        if !word.chars().any(is_arabic) {
+            push(Script::Other, word, true, false);
+            continue;
+        }
+        // The word's brackets apart, the rest of it as Arabic-script text.
+        let mut spaced = true;
+        let mut rest = word;
+        while !rest.is_empty() {
+            let cut = rest.find(BRACKETS).unwrap_or(rest.len());
+            let (text, after) = if cut == 0 {
+                rest.split_at(rest.chars().next().map_or(1, char::len_utf8))
+            } else {
+                rest.split_at(cut)
+            };
+            push(
+                if cut == 0 {
+                    Script::Other
+                } else {
+                    Script::Arabic
+                },
+                text,
+                spaced,
+                cut == 0,
+            );
+            spaced = false;
+            rest = after;
         }
     }
     out
+}
+
+/// A bracket as it looks on a right-to-left page.
+pub(super) fn mirrored(bracket: &str) -> String {
+    bracket
+        .chars()
+        .map(|c| match c {
+            '(' => ')',
+            ')' => '(',
+            '[' => ']',
+            ']' => '[',
+            '{' => '}',
+            '}' => '{',
+            other => other,
+        })
+        .collect()
 }

@@ -152,3 +152,137 @@ fn a_line_is_split_into_runs_by_script() {
     assert_eq!(m.missing(text), Vec::<char>::new());
     assert_eq!(m.missing("Próg ukrywania: 5 · <5 [c]"), Vec::<char>::new());
 }
+
+/// Where each text starts and ends on the page, by its text.
+fn placed(pages: &[Page], m: &Measure) -> Vec<(String, f32, f32)> {
+    pages
+        .iter()
+        .flatten()
+        .filter_map(|op| match op {
+            Op::Text {
+                x,
+                size,
+                weight,
+                text,
+                ..
+            } => Some((text.clone(), *x, *x + m.width(text, *size, *weight))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_right_to_left_language_reads_the_page_from_the_right() {
+    let summary = summarise("Castle Point CVS", "CP", &data(), options(5));
+    let m = Measure::load().expect("fonts");
+    let urdu = Wording::new(
+        "ur",
+        [
+            ("summaries.category".to_string(), "زمرہ".to_string()),
+            ("summaries.count".to_string(), "تعداد".to_string()),
+        ],
+    );
+    let strands = summary
+        .tables
+        .iter()
+        .find(|t| t.key == "strands")
+        .expect("strands");
+    let row = strands
+        .rows
+        .iter()
+        .find(|r| matches!(r.cell, Cell::Count(n) if n >= 5))
+        .expect("a shown count");
+    for (words, rtl) in [(Wording::english(), false), (urdu, true)] {
+        let worded = summary.worded(&words);
+        let pages = layout(&worded, &m, &words);
+        let at = placed(&pages, &m);
+        let heading = |text: &str| {
+            at.iter()
+                .find(|(t, ..)| t == &words.text(text))
+                .cloned()
+                .expect("a table heading")
+        };
+        let (_, category_left, category_right) = heading("summaries.category");
+        let (_, count_left, count_right) = heading("summaries.count");
+        if rtl {
+            // The category column is on the right, the count to its left.
+            assert!((category_right - (PAGE_W - MARGIN)).abs() < 0.5);
+            assert!(count_right < category_left, "{count_right} {category_left}");
+        } else {
+            assert!((category_left - MARGIN).abs() < 0.5);
+            assert!(count_left > category_right, "{count_left} {category_right}");
+        }
+        // The row's label sits on the category's side, and its bar grows
+        // from the axis towards the other side.
+        let label = worded
+            .tables
+            .iter()
+            .find(|t| t.key == "strands")
+            .and_then(|t| t.rows.iter().find(|r| r.key == row.key))
+            .map(|r| r.label.clone())
+            .expect("the row, worded");
+        let (_, label_left, label_right) = at
+            .iter()
+            .find(|(t, ..)| *t == label)
+            .cloned()
+            .expect("the label on the page");
+        let bar = pages
+            .iter()
+            .flatten()
+            .find_map(|op| match op {
+                Op::Rect {
+                    x, w, colour, h, ..
+                } if *colour == BAR && *h == 10.0 => Some((*x, *w)),
+                _ => None,
+            })
+            .expect("a bar");
+        if rtl {
+            assert!((label_right - (PAGE_W - MARGIN)).abs() < 0.5);
+            assert!(bar.0 + bar.1 < label_left, "the bar is left of its label");
+        } else {
+            assert!(bar.0 > label_right, "the bar is right of its label");
+        }
+        // Nothing leaves the page either way.
+        for (text, left, right) in &at {
+            assert!(
+                *left >= MARGIN - 0.5 && *right <= PAGE_W - MARGIN + 0.5,
+                "{text}: {left}..{right}"
+            );
+        }
+    }
+}
+
+#[test]
+fn brackets_the_arabic_font_lacks_are_drawn_apart_and_mirrored_on_the_page() {
+    let piece = |script, text: &str, spaced, bracket| super::fonts::Piece {
+        script,
+        text: text.to_string(),
+        spaced,
+        bracket,
+    };
+    assert_eq!(
+        pieces("ہیں (یہ بھی، صفر بھی)۔ [c]"),
+        vec![
+            piece(Script::Arabic, "ہیں", true, false),
+            piece(Script::Other, "(", true, true),
+            piece(Script::Arabic, "یہ بھی، صفر بھی", false, false),
+            piece(Script::Other, ")", false, true),
+            piece(Script::Arabic, "۔", false, false),
+            piece(Script::Other, "[c]", true, false),
+        ]
+    );
+    let m = Measure::load().expect("fonts");
+    for p in pieces("ہیں (یہ بھی، صفر بھی)۔ [c]") {
+        assert_eq!(m.missing(&p.text), Vec::<char>::new(), "{p:?}");
+    }
+    assert_eq!(mirrored("("), ")");
+    // A bracket touching its word adds no space: the line is as wide as
+    // its pieces and the spaces between words.
+    let line = "بھی (یہ)";
+    let parts: f32 = ["بھی", "(", "یہ", ")"]
+        .iter()
+        .map(|t| m.width(t, 10.0, Weight::Regular))
+        .sum();
+    let width = m.width(line, 10.0, Weight::Regular);
+    assert!((width - parts - m.space(10.0, Weight::Regular)).abs() < 0.01);
+}
