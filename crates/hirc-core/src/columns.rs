@@ -1,12 +1,15 @@
 //! Values as the store's columns keep them, read back typed: ids as text,
-//! states and roles as their words, times as RFC 3339 text (read through
-//! rusqlite's chrono support, written by [`crate::time::to_text`] so that
-//! text still sorts in time order).
+//! states and roles as their words, times as the RFC 3339 text that
+//! [`crate::time::to_text`] writes (so that text sorts in time order).
+//! Times are read by [`crate::time::from_text`], not rusqlite's `chrono`
+//! support, which tries a format string first: three times a row, that
+//! made listing and summarising 10,000 reports a fifth slower.
 //!
 //! A column that does not hold what the store writes is damage: reading it
 //! fails with [`Unreadable`], which [`crate::error::classify_sqlite`] turns
 //! into [`crate::Error::Integrity`] naming what the value should have been.
 
+use chrono::{DateTime, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use uuid::Uuid;
 
@@ -35,6 +38,43 @@ impl FromSql for TextId {
     }
 }
 
+/// A time kept as RFC 3339 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoredTime(pub DateTime<Utc>);
+
+impl FromSql for StoredTime {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match crate::time::from_text(value.as_str()?) {
+            Some(t) => Ok(Self(t)),
+            None => unreadable("a stored time is not a time"),
+        }
+    }
+}
+
+/// Reading a row's ids and times by their column's index.
+pub(crate) trait Columns {
+    /// An id kept as text.
+    fn id(&self, i: usize) -> rusqlite::Result<Uuid>;
+    /// A time kept as RFC 3339 text.
+    fn time(&self, i: usize) -> rusqlite::Result<DateTime<Utc>>;
+    /// A time that may be missing (NULL).
+    fn time_opt(&self, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>>;
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn id(&self, i: usize) -> rusqlite::Result<Uuid> {
+        Ok(self.get::<_, TextId>(i)?.0)
+    }
+
+    fn time(&self, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+        Ok(self.get::<_, StoredTime>(i)?.0)
+    }
+
+    fn time_opt(&self, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(self.get::<_, Option<StoredTime>>(i)?.map(|t| t.0))
+    }
+}
+
 impl FromSql for ReportState {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         match Self::from_word(value.as_str()?) {
@@ -55,7 +95,7 @@ impl FromSql for Role {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::{TimeZone, Utc};
     use rusqlite::Connection;
 
     use super::*;
@@ -94,7 +134,7 @@ mod tests {
             + chrono::Duration::milliseconds(120);
         let text = crate::time::to_text(t);
         assert_eq!(
-            read::<DateTime<Utc>>(&format!("'{text}'")).expect("a time"),
+            read::<StoredTime>(&format!("'{text}'")).expect("a time").0,
             t
         );
     }
@@ -105,7 +145,8 @@ mod tests {
             read::<TextId>("'not-an-id'").map(drop),
             read::<ReportState>("'lost'").map(drop),
             read::<Role>("'owner'").map(drop),
-            read::<DateTime<Utc>>("'yesterday'").map(drop),
+            read::<StoredTime>("'yesterday'").map(drop),
+            read::<StoredTime>("'2026-12-03 10:00:00'").map(drop),
             read::<u32>("-1").map(drop),
             read::<TextId>("42").map(drop),
         ];
@@ -122,7 +163,8 @@ mod tests {
                 "a stored id is not an id",
                 "a report has an unknown state",
                 "a user has an unknown role",
-                "a stored value is not of its kind",
+                "a stored time is not a time",
+                "a stored time is not a time",
                 "a stored value is not of its kind",
                 "a stored value is not of its kind",
             ]

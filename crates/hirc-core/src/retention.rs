@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
-use crate::columns::TextId;
+use crate::columns::Columns;
 use crate::desk::{Desk, Session};
 use crate::error::{Error, Result};
 use crate::time;
@@ -80,9 +80,9 @@ impl Desk {
         )?;
         let rows = stmt.query_map([cutoff], |r| {
             Ok(Purgeable {
-                id: r.get::<_, TextId>(0)?.0,
+                id: r.id(0)?,
                 reference: r.get(1)?,
-                delivered_at: r.get(2)?,
+                delivered_at: r.time(2)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

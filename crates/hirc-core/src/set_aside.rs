@@ -19,7 +19,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
-use crate::columns::TextId;
+use crate::columns::Columns;
 use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
 use crate::model::ReportState;
@@ -103,10 +103,7 @@ impl Desk {
             .db()
             .prepare("SELECT id, set_aside_reason FROM reports WHERE set_aside_at IS NOT NULL")?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, TextId>(0)?.0,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            ))
+            Ok((r.id(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default()))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -130,10 +127,10 @@ impl Desk {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(SetAside {
-                id: r.get::<_, TextId>(0)?.0,
+                id: r.id(0)?,
                 reference: r.get(1)?,
                 state: r.get(2)?,
-                since: r.get(3)?,
+                since: r.time(3)?,
                 reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             })
         })?;

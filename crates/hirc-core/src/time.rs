@@ -77,6 +77,36 @@ pub fn to_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Reads a stored time back: the form [`to_text`] writes
+/// (`2026-12-03T19:33:13.120Z`) directly, anything else through chrono's
+/// RFC 3339 parser; `None` for text that is not a time. Every row read
+/// holds two or three, so the usual form is read without a parser.
+pub(crate) fn from_text(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let shape = b.len() == 24
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[23] == b'Z';
+    if shape {
+        let n = |from: usize, to: usize| -> Option<u32> {
+            b[from..to].iter().try_fold(0u32, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })
+        };
+        let date = NaiveDate::from_ymd_opt(i32::try_from(n(0, 4)?).ok()?, n(5, 7)?, n(8, 10)?)?;
+        let time =
+            chrono::NaiveTime::from_hms_milli_opt(n(11, 13)?, n(14, 16)?, n(17, 19)?, n(20, 23)?)?;
+        return Some(date.and_time(time).and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// Serialises a time as stored (`#[serde(serialize_with = "time::as_text")]`),
 /// so what the app and the CLI's JSON show does not depend on chrono's own
 /// format.
@@ -92,5 +122,40 @@ pub fn as_text_opt<S: serde::Serializer>(
     match t {
         Some(t) => as_text(t, s),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    use super::{from_text, to_text};
+
+    #[test]
+    fn a_stored_time_reads_back_as_written_and_nothing_else_is_a_time() {
+        let start = Utc
+            .with_ymd_and_hms(2024, 2, 29, 23, 59, 59)
+            .single()
+            .expect("a time");
+        for step in 0..500 {
+            let t = start + Duration::milliseconds(step * 86_399_937);
+            let t = super::stored(t);
+            assert_eq!(from_text(&to_text(t)), Some(t), "{}", to_text(t));
+            // The same moment written another way (chrono's own form).
+            let other = t.to_rfc3339();
+            assert_eq!(from_text(&other), Some(t), "{other}");
+        }
+        for text in [
+            "",
+            "yesterday",
+            "2026-02-30T10:00:00.000Z",
+            "2026-12-03T24:00:00.000Z",
+            "2026-12-03T10:00:00.0x0Z",
+            "+026-12-03T10:00:00.000Z",
+        ] {
+            assert_eq!(from_text(text), None, "{text}");
+        }
+        let offset: DateTime<Utc> = from_text("2026-03-29T02:30:00.000+01:00").expect("a time");
+        assert_eq!(to_text(offset), "2026-03-29T01:30:00.000Z");
     }
 }

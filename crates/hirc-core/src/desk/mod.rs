@@ -34,7 +34,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditAction};
-use crate::columns::TextId;
+use crate::columns::Columns;
 use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::reference::is_centre_code;
@@ -295,11 +295,11 @@ pub(super) fn read_info(conn: &Connection) -> Result<DeskInfo> {
         [],
         |r| {
             Ok(DeskInfo {
-                desk_id: r.get::<_, TextId>(0)?.0,
+                desk_id: r.id(0)?,
                 centre_name: r.get(1)?,
                 centre_code: r.get(2)?,
                 recipient: r.get(3)?,
-                created_at: r.get(4)?,
+                created_at: r.time(4)?,
             })
         },
     )?)

@@ -5,7 +5,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::columns::TextId;
+use crate::columns::Columns;
 use crate::error::{Error, Result};
 use crate::model::{ReportState, Role};
 use crate::time;
@@ -91,15 +91,15 @@ impl Desk {
 /// sealed_at, body_size`.
 pub(super) fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
     Ok(ReportRow {
-        id: r.get::<_, TextId>(0)?.0,
+        id: r.id(0)?,
         state: r.get(1)?,
         reference: r.get(2)?,
         revision: r.get(3)?,
         save_seq: r.get(4)?,
-        owner_id: r.get::<_, TextId>(5)?.0,
-        created_at: r.get(6)?,
-        updated_at: r.get(7)?,
-        sealed_at: r.get(8)?,
+        owner_id: r.id(5)?,
+        created_at: r.time(6)?,
+        updated_at: r.time(7)?,
+        sealed_at: r.time_opt(8)?,
         body_size: r.get(9)?,
     })
 }
@@ -107,9 +107,9 @@ pub(super) fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
 /// A user from `SELECT id, name, role, created_at`.
 pub(super) fn user_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
-        id: r.get::<_, TextId>(0)?.0,
+        id: r.id(0)?,
         name: r.get(1)?,
         role: r.get(2)?,
-        created_at: r.get(3)?,
+        created_at: r.time(3)?,
     })
 }

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::*;
 use crate::audit::{self, AuditAction};
-use crate::columns::TextId;
+use crate::columns::{Columns, TextId};
 use crate::desk::{Desk, ReportRow, Session, require_coordinator};
 use crate::envelope;
 use crate::error::{Error, Result};
@@ -190,7 +190,7 @@ impl Desk {
             params![ignore_backoff, time::to_text(now), can_check],
             |r| {
                 Ok(Upload {
-                    report_id: r.get::<_, TextId>(0)?.0,
+                    report_id: r.id(0)?,
                     revision: r.get(1)?,
                     payload: r.get(2)?,
                     attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
@@ -362,9 +362,9 @@ impl Desk {
                     refused: r.get(2)?,
                     delivered: r.get(3)?,
                     unchecked: r.get(4)?,
-                    last_delivered_at: r.get(5)?,
+                    last_delivered_at: r.time_opt(5)?,
                     last_error: r.get(6)?,
-                    next_attempt_at: r.get(7)?,
+                    next_attempt_at: r.time_opt(7)?,
                 })
             },
         )?)
@@ -379,12 +379,12 @@ impl Desk {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, TextId>(0)?.0,
+                r.id(0)?,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, bool>(4)?,
-                r.get::<_, Option<DateTime<Utc>>>(5)?,
+                r.time_opt(5)?,
                 r.get::<_, bool>(6)?,
             ))
         })?;

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::*;
 use crate::audit::{self, AuditAction};
-use crate::columns::TextId;
+use crate::columns::{Columns, TextId};
 use crate::credential;
 use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
@@ -68,10 +68,10 @@ impl Desk {
                     Ok((
                         r.get(0)?,
                         r.get(1)?,
-                        r.get::<_, TextId>(2)?.0,
+                        r.id(2)?,
                         r.get(3)?,
                         r.get(4)?,
-                        r.get(5)?,
+                        r.time(5)?,
                         r.get(6)?,
                         r.get(7)?,
                     ))

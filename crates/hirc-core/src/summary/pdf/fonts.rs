@@ -2,7 +2,7 @@
 //! layout, and the runs a line is split into: Arabic-script words in Noto
 //! Naskh Arabic, everything else in DejaVu Sans.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use krilla::text::{Font, TextDirection};
 use skrifa::MetadataProvider;
@@ -58,9 +58,10 @@ pub struct Measure {
     regular: skrifa::FontRef<'static>,
     bold: skrifa::FontRef<'static>,
     /// Urdu is measured shaped, as drawn: its joined letters are narrower
-    /// than the letters alone, and a sum of those would leave gaps.
-    arabic_shaped: rustybuzz::Face<'static>,
-    arabic_bold_shaped: rustybuzz::Face<'static>,
+    /// than the letters alone, and a sum of those would leave gaps. Read
+    /// when first needed (an English export never needs them).
+    arabic_shaped: OnceLock<Option<rustybuzz::Face<'static>>>,
+    arabic_bold_shaped: OnceLock<Option<rustybuzz::Face<'static>>>,
 }
 
 impl Measure {
@@ -70,16 +71,21 @@ impl Measure {
             skrifa::FontRef::new(bytes)
                 .map_err(|_| Error::Export("the bundled PDF font could not be read".into()))
         };
-        let shaped = |bytes: &'static [u8]| {
-            rustybuzz::Face::from_slice(bytes, 0)
-                .ok_or_else(|| Error::Export("the bundled PDF font could not be read".into()))
-        };
         Ok(Measure {
             regular: font(REGULAR)?,
             bold: font(BOLD)?,
-            arabic_shaped: shaped(ARABIC)?,
-            arabic_bold_shaped: shaped(ARABIC_BOLD)?,
+            arabic_shaped: OnceLock::new(),
+            arabic_bold_shaped: OnceLock::new(),
         })
+    }
+
+    fn arabic(&self, weight: Weight) -> Option<&rustybuzz::Face<'static>> {
+        let (cell, bytes) = match weight {
+            Weight::Regular => (&self.arabic_shaped, ARABIC),
+            Weight::Bold => (&self.arabic_bold_shaped, ARABIC_BOLD),
+        };
+        cell.get_or_init(|| rustybuzz::Face::from_slice(bytes, 0))
+            .as_ref()
     }
 
     /// The advance width of `text` at `size` points, each run in the font
@@ -97,12 +103,11 @@ impl Measure {
                      text: piece,
                      ..
                  }| match (script, weight) {
-                    (Script::Arabic, Weight::Regular) => {
-                        shaped_width(&self.arabic_shaped, piece, size)
-                    }
-                    (Script::Arabic, Weight::Bold) => {
-                        shaped_width(&self.arabic_bold_shaped, piece, size)
-                    }
+                    (Script::Arabic, _) => self
+                        .arabic(weight)
+                        .map_or(size * 0.5 * piece.chars().count() as f32, |face| {
+                            shaped_width(face, piece, size)
+                        }),
                     (Script::Other, Weight::Regular) => advances(&self.regular, piece, size),
                     (Script::Other, Weight::Bold) => advances(&self.bold, piece, size),
                 },
@@ -119,7 +124,9 @@ impl Measure {
                 piece
                     .chars()
                     .filter(|c| match script {
-                        Script::Arabic => self.arabic_shaped.glyph_index(*c).is_none(),
+                        Script::Arabic => self
+                            .arabic(Weight::Regular)
+                            .is_none_or(|face| face.glyph_index(*c).is_none()),
                         Script::Other => self.regular.charmap().map(*c).is_none(),
                     })
                     .collect::<Vec<_>>()
