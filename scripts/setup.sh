@@ -5,8 +5,9 @@ set -euo pipefail
 # Debian packages the build needs: a C compiler for the bundled SQLite;
 # openssl makes throwaway TLS certificates in the tests; poppler-utils
 # (pdftoppm, pdftotext) renders and reads the summary PDFs the tests write;
-# python3 runs scripts/check-modules (no import cycle, no file too long).
-APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils python3)
+# python3 runs scripts/check-modules (no import cycle, no file too long);
+# systemd's systemd-analyze checks the hub's units (scripts/check-units).
+APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils python3 systemd)
 
 apt_updated=0
 ensure_apt() {

@@ -151,6 +151,27 @@ impl TestDesk {
         self.dir.path()
     }
 
+    /// A copy of this desk's data directory as it is now, with no `hirc`
+    /// running on it: the same desk, as a copy taken before a fault would
+    /// leave it.
+    pub fn copy(&self) -> Self {
+        fn copy_tree(from: &Path, to: &Path) {
+            for entry in std::fs::read_dir(from).expect("list the desk's files") {
+                let entry = entry.expect("entry");
+                let target = to.join(entry.file_name());
+                if entry.file_type().expect("file type").is_dir() {
+                    std::fs::create_dir(&target).expect("make a folder");
+                    copy_tree(&entry.path(), &target);
+                } else {
+                    std::fs::copy(entry.path(), &target).expect("copy a file");
+                }
+            }
+        }
+        let copy = Self::new();
+        copy_tree(self.path(), copy.path());
+        copy
+    }
+
     /// Runs `hirc --passphrase-stdin ARGS` with `stdin`.
     pub fn run(&mut self, args: &[&str], stdin: &str) -> Run {
         self.run_with(args, stdin.as_bytes())

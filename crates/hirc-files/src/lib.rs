@@ -30,6 +30,14 @@ pub enum FileError {
         /// The file asked for.
         path: PathBuf,
     },
+    /// The file to copy could not be read.
+    #[error("could not read {}: {source}", path.display())]
+    Read {
+        /// The file to copy.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// The disk or the folder refused.
     #[error("could not write {}: {source}", path.display())]
     Io {
@@ -72,6 +80,28 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| FileError::of(path, e))
+}
+
+/// Copies the file `from` to a new owner-only file `to`, streamed (a large
+/// store is never held in memory) and synced; never overwrites. A copy cut
+/// short is removed, so `to` is whole or absent.
+pub fn copy_new(from: &Path, to: &Path) -> Result<u64, FileError> {
+    let mut source = File::open(from).map_err(|source| FileError::Read {
+        path: from.to_path_buf(),
+        source,
+    })?;
+    let mut file = create_new(to).map_err(|e| FileError::of(to, e))?;
+    match std::io::copy(&mut source, &mut file).and_then(|n| file.sync_all().map(|()| n)) {
+        Ok(n) => {
+            sync_parent(to);
+            Ok(n)
+        }
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(to);
+            Err(FileError::of(to, e))
+        }
+    }
 }
 
 /// Replaces `path` with `bytes`, whole or not at all: a new owner-only
@@ -149,6 +179,27 @@ mod tests {
         assert_eq!(names(dir.path()), ["summary.csv"]);
         #[cfg(unix)]
         assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn a_copy_is_a_new_owner_only_file_and_never_replaces_anything() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let from = dir.path().join("hub.sqlite3");
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&from, &bytes).expect("source");
+        let to = dir.path().join("copy.sqlite3");
+        assert_eq!(copy_new(&from, &to).expect("copy"), bytes.len() as u64);
+        assert_eq!(std::fs::read(&to).expect("read back"), bytes);
+        #[cfg(unix)]
+        assert_eq!(mode(&to), 0o600);
+        let again = copy_new(&from, &to).expect_err("exists");
+        assert!(matches!(again, FileError::Exists { .. }), "{again:?}");
+        let missing = copy_new(&dir.path().join("nothing"), &dir.path().join("x"));
+        assert!(missing.is_err());
+        assert!(
+            !dir.path().join("x").exists(),
+            "nothing made for a missing source"
+        );
     }
 
     #[test]

@@ -17,6 +17,25 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written to standard error: `text` for people,
+    /// `json` (one object per line) for a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "HIRC_HUB_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The commands.
@@ -68,6 +87,35 @@ pub enum Command {
     /// Decrypt what arrived with the partnership's identity file and write it
     /// out, one report per line. Reports that do not decrypt are listed.
     Export(ExportArgs),
+    /// Copy the embedded store and the receipt-signing key into a new
+    /// folder, while the hub runs (every upload is in it whole or not at
+    /// all). A PostgreSQL hub is backed up with pg_dump (docs/hub.md).
+    Backup(BackupArgs),
+    /// Put a backup into an empty data directory; `serve` then carries on
+    /// from it, and desks' receipts still verify.
+    Restore(RestoreArgs),
+}
+
+/// `hirc-hub backup`'s arguments.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The hub to back up.
+    #[command(flatten)]
+    pub dir: DataDir,
+    /// A new folder for the backup (made owner-only; never overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `hirc-hub restore`'s arguments.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The folder `hirc-hub backup` made.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The data directory to restore into (empty, or not there yet).
+    #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: PathBuf,
 }
 
 /// Where the hub keeps its data: an embedded SQLite file in a directory
@@ -177,6 +225,16 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub trust_forwarded_for: Option<bool>,
+    /// A bearer token (16 characters or more) with which `GET /metrics` may
+    /// be read from another machine, such as a Prometheus elsewhere;
+    /// without one, only clients on this machine may read it.
+    #[arg(
+        long,
+        env = "HIRC_HUB_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
     /// TLS certificate chain (PEM). With --tls-key, the hub serves HTTPS
     /// and may listen on any address.
     #[arg(

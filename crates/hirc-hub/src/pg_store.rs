@@ -126,6 +126,15 @@ fn receipt_of(row: &postgres::Row) -> Result<hirc_proto::Receipt> {
 }
 
 impl HubStore for PgStore {
+    fn ping(&self) -> Result<()> {
+        self.client().simple_query("SELECT 1")?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
     fn add_enrol_code(
         &self,
         code_hash: &str,

@@ -145,6 +145,10 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> Result<Put>;
     /// Stored reports received at or after `since`, oldest first.
     fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>>;
+    /// Whether the storage answers now (the hub's readiness).
+    fn ping(&self) -> Result<()>;
+    /// Which storage this is (`sqlite`, `postgres`), for the metrics.
+    fn backend(&self) -> &'static str;
 }
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -208,6 +212,51 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Writes a consistent copy of the store to `to`, a new owner-only
+    /// file, while hubs go on using it: SQLite's `VACUUM INTO` reads in one
+    /// transaction, so every upload is in the copy whole or not at all.
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        // Made empty and owner-only first: VACUUM INTO fills an empty file
+        // and keeps its mode.
+        hirc_files::create_new(to)
+            .map_err(|e| StoreError::Foreign(format!("{} ({e})", to.display())))?;
+        let copied = self
+            .conn()
+            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()]);
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Checks, without changing it, that the file at `path` is a whole hub
+    /// store this version can open: its header, its id, every page.
+    pub fn check_file(path: &Path) -> Result<()> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|_| StoreError::Foreign(path.display().to_string()))?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|_| StoreError::Foreign(path.display().to_string()))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign(path.display().to_string()));
+        }
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt(
+                "a page of the store (SQLite's quick_check)",
+            ));
+        }
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::Foreign(format!(
+                "{} (made by a newer hirc-hub)",
+                path.display()
+            )));
+        }
+        Ok(())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -317,6 +366,15 @@ pub(crate) fn desk_revision_sql(placeholder: char) -> String {
 }
 
 impl HubStore for SqliteStore {
+    fn ping(&self) -> Result<()> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
     fn add_enrol_code(
         &self,
         code_hash: &str,

@@ -10,7 +10,9 @@ use crate::limits::{
     oversized_bodies_get_413_without_the_hub_holding_them_on,
     uploads_beyond_the_rate_limit_get_429_with_retry_after_on,
 };
-use crate::service::{health_and_unknown_routes_on, stops_cleanly_on_sigterm_on};
+use crate::service::{
+    health_and_unknown_routes_on, metrics_and_readiness_on, stops_cleanly_on_sigterm_on,
+};
 use crate::uploads::{
     export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaintext_on,
     uploads_are_stored_once_with_a_receipt_and_never_changed_on,
@@ -20,6 +22,13 @@ use crate::uploads::{
 fn stops_cleanly_on_sigterm() {
     for backend in backends() {
         stops_cleanly_on_sigterm_on(backend);
+    }
+}
+
+#[test]
+fn metrics_and_readiness() {
+    for backend in backends() {
+        metrics_and_readiness_on(backend);
     }
 }
 

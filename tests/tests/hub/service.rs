@@ -217,3 +217,199 @@ fn admin_commands_keep_to_safe_edges() {
     .ok();
     assert_eq!(mode(&fresh), 0o600);
 }
+
+/// The value of one sample in a metrics text (`name{labels} value`).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+pub(crate) fn metrics_and_readiness_on(backend: Backend) {
+    let hub = Hub::start(backend.clone(), &[]);
+    let url = &hub.process.url;
+    let ready = hub
+        .http
+        .get(format!("{url}/v1/ready"))
+        .send()
+        .expect("ready");
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: Value = ready.json().expect("json");
+    assert_eq!(ready["status"], "ready");
+
+    let (_, token) = hub.device();
+    let id = Uuid::now_v7();
+    let body = sealed(&hub.recipient, id, 1, "CANARY-metrics account");
+    assert_eq!(
+        hub.upload(&token, id, 1, &body).status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(hub.upload(&token, id, 1, &body).status(), StatusCode::OK);
+    assert_eq!(
+        hub.upload("not-a-token", id, 1, &body).status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        hub.enrol("AAAA-BBBB-CCCC").status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let scrape = hub
+        .http
+        .get(format!("{url}/metrics"))
+        .send()
+        .expect("metrics");
+    assert_eq!(scrape.status(), StatusCode::OK);
+    assert!(
+        scrape.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("application/openmetrics-text")),
+        "{:?}",
+        scrape.headers()
+    );
+    let text = scrape.text().expect("text");
+    let route = "/v1/reports/{report_id}/revisions/{revision}";
+    let created = format!("hirc_hub_requests_total{{route=\"{route}\",status=\"201\"}}");
+    let refused = format!("hirc_hub_requests_total{{route=\"{route}\",status=\"401\"}}");
+    let timed = format!("hirc_hub_request_duration_seconds_count{{route=\"{route}\"}}");
+    for (series, want) in [
+        ("hirc_hub_uploads_total{outcome=\"created\"}", 1.0),
+        ("hirc_hub_uploads_total{outcome=\"repeat\"}", 1.0),
+        ("hirc_hub_enrolments_total{outcome=\"enrolled\"}", 1.0),
+        ("hirc_hub_enrolments_total{outcome=\"unknown_code\"}", 1.0),
+        (
+            "hirc_hub_auth_failures_total{reason=\"unknown_token\"}",
+            1.0,
+        ),
+        (created.as_str(), 1.0),
+        (refused.as_str(), 1.0),
+        (timed.as_str(), 3.0),
+        ("hirc_hub_store_operations_in_flight", 0.0),
+    ] {
+        assert_eq!(sample(&text, series), want, "{series} in:\n{text}");
+    }
+    let store = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres(_) => "postgres",
+    };
+    assert!(
+        text.contains(&format!("store=\"{store}\"")) && text.contains("hirc_hub_build_info"),
+        "{text}"
+    );
+    // Counts only: no report, device or token in it.
+    for secret in [
+        id.to_string(),
+        token.clone(),
+        "CANARY".into(),
+        "front desk".into(),
+    ] {
+        assert!(!text.contains(&secret), "{secret} in the metrics");
+    }
+}
+
+#[test]
+fn metrics_need_the_token_from_elsewhere_and_refuse_a_short_one() {
+    let token = "a-metrics-token-for-tests";
+    let hub = Hub::start(Backend::Sqlite, &["--metrics-token", token]);
+    let url = &hub.process.url;
+    let without = hub
+        .http
+        .get(format!("{url}/metrics"))
+        .send()
+        .expect("metrics");
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_kind(without), ErrorKind::Unauthorized);
+    let wrong = hub
+        .http
+        .get(format!("{url}/metrics"))
+        .bearer_auth("a-wrong-token-of-some-length")
+        .send()
+        .expect("metrics");
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let with = hub
+        .http
+        .get(format!("{url}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .expect("metrics");
+    assert_eq!(with.status(), StatusCode::OK);
+    assert!(with.text().expect("text").contains("hirc_hub_build_info"));
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = hub_admin(&[
+        "serve",
+        "--data-dir",
+        &dir.path().to_string_lossy(),
+        "--recipient",
+        &hub.recipient,
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-token",
+        "short",
+    ])
+    .expect_code(1);
+    assert!(run.stderr.contains("16 characters"), "{}", run.stderr);
+}
+
+#[test]
+fn logs_are_json_lines_when_asked_each_with_its_request_id_and_never_content() {
+    let hub = Hub::start(Backend::Sqlite, &["--log-format", "json"]);
+    let (_, token) = hub.device();
+    let id = Uuid::now_v7();
+    let body = sealed(&hub.recipient, id, 1, "CANARY-json-log account");
+    let stored = hub
+        .http
+        .put(format!(
+            "{}{}",
+            hub.process.url,
+            hirc_proto::report_path(id, 1)
+        ))
+        .bearer_auth(&token)
+        .header(hirc_proto::DIGEST_HEADER, hirc_proto::content_digest(&body))
+        .header("x-request-id", "desk-req-42")
+        .body(body)
+        .send()
+        .expect("put");
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    assert_eq!(stored.headers()["x-request-id"], "desk-req-42");
+    // An id that could be anything (long, or with odd characters) is not
+    // kept: the hub gives the request its own.
+    for lie in ["x".repeat(200), "a b".to_string()] {
+        let answered = hub
+            .http
+            .get(format!("{}/v1/health", hub.process.url))
+            .header("x-request-id", &lie)
+            .send()
+            .expect("health");
+        let given = answered.headers()["x-request-id"].to_str().expect("text");
+        assert!(Uuid::parse_str(given).is_ok(), "{given}");
+    }
+
+    // The line is written before the answer; the reader may lag behind.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let log = loop {
+        let log = hub
+            .process
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if log.contains("report stored") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let stored = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "report stored")
+        .unwrap_or_else(|| panic!("no 'report stored' line in:\n{log}"));
+    assert_eq!(stored["span"]["request_id"], "desk-req-42", "{stored}");
+    assert_eq!(stored["fields"]["report"], id.to_string());
+    for secret in ["CANARY", token.as_str()] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}

@@ -10,6 +10,7 @@ use std::time::Duration;
 use hirc_e2e::{EXAMPLE_REPORT, HubProcess, TestDesk, free_port, hub_admin};
 use serde_json::Value;
 
+mod backup;
 mod delivery;
 mod faults;
 mod retention;

@@ -2,6 +2,7 @@
 //! here, what most of them share: the hub's store and its receipt-signing
 //! key.
 
+pub mod backup;
 pub mod devices;
 pub mod enrol;
 pub mod export;
@@ -26,6 +27,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Devices { dir, json } => devices::list(&dir, json),
         Command::Revoke { dir, device } => devices::revoke(&dir, device),
         Command::Export(args) => export::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     }
 }
 
@@ -58,11 +61,7 @@ pub fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
         ),
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) => text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .and_then(SigningKey::from_secret_base64)
+        Ok(text) => key_from(&text)
             .ok_or_else(|| anyhow::anyhow!("{} is not a receipt-signing key file", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // Desks have pinned the key that was here: a new one silently
@@ -90,4 +89,12 @@ pub fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
         }
         Err(e) => Err(anyhow::anyhow!("could not read {}: {e}", path.display())),
     }
+}
+
+/// The key in a receipt-signing key file's text (comment lines skipped).
+pub fn key_from(text: &str) -> Option<SigningKey> {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .and_then(SigningKey::from_secret_base64)
 }

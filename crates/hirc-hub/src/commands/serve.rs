@@ -61,6 +61,7 @@ impl ServeArgs {
                 .auth_failures_per_minute
                 .or(file.auth_failures_per_minute),
             trust_forwarded_for: self.trust_forwarded_for.or(file.trust_forwarded_for),
+            metrics_token: self.metrics_token.or(file.metrics_token),
             tls_cert: self.tls_cert.or(file.tls_cert),
             tls_key: self.tls_key.or(file.tls_key),
         }
@@ -84,6 +85,15 @@ impl ServeArgs {
             (None, None) => None,
             _ => bail!("TLS needs both a certificate and its key (--tls-cert and --tls-key)"),
         };
+        let metrics_token = self.metrics_token.map(|t| t.trim().to_string());
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < 16)
+        {
+            bail!(
+                "the metrics token must be 16 characters or more (anyone who guesses it reads the hub's counts)"
+            );
+        }
         let listen = self
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8740)));
@@ -107,6 +117,7 @@ impl ServeArgs {
                 request_timeout: Duration::from_secs(self.request_timeout.unwrap_or(30)),
                 auth_failures_per_minute: self.auth_failures_per_minute.unwrap_or(30).max(1),
                 trust_forwarded_for: self.trust_forwarded_for.unwrap_or(false),
+                metrics_token,
             },
         })
     }

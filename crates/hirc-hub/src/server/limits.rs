@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use hirc_proto::ErrorKind;
 use uuid::Uuid;
 
-use super::{ApiError, AppState, MAX_REMEMBERED_ADDRESSES, Peer, blocking};
+use super::{ApiError, AppState, MAX_REMEMBERED_ADDRESSES, Peer};
 use crate::secrets;
 use crate::store::Device;
 
@@ -46,6 +46,7 @@ impl AppState {
                 if left == 0 {
                     return Ok(());
                 }
+                self.metrics.rate_limited("address_guesses");
                 Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     ErrorKind::RateLimited,
@@ -96,6 +97,7 @@ impl AppState {
             *entry = (now, 0);
         }
         if entry.1 >= self.config.rate_per_minute {
+            self.metrics.rate_limited("device_uploads");
             let wait = 60u64
                 .saturating_sub(now.duration_since(entry.0).as_secs())
                 .max(1);
@@ -132,17 +134,23 @@ impl FromRequestParts<AppState> for AuthDevice {
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
             state.failed_guess(client, "upload without a token");
+            state.metrics.auth_failure("no_token");
             return Err(unauthorized(
                 "a bearer token is required; enrol the desk first",
             ));
         };
         let token_hash = secrets::hash(token.trim());
         let store = state.store.clone();
-        let Some(device) = blocking(move || store.device_by_token(&token_hash)).await? else {
+        let Some(device) = state
+            .blocking(move || store.device_by_token(&token_hash))
+            .await?
+        else {
             state.failed_guess(client, "unknown token");
+            state.metrics.auth_failure("unknown_token");
             return Err(unauthorized("this desk is not enrolled with this hub"));
         };
         if device.revoked_at.is_some() {
+            state.metrics.auth_failure("revoked");
             return Err(unauthorized(
                 "this desk has been revoked by the partnership; ask them to enrol it again",
             ));

@@ -7,13 +7,15 @@
 
 mod limits;
 mod listen;
+mod metrics;
 mod routes;
 
 pub use limits::AuthDevice;
 pub use listen::{Listen, serve, serve_with, tls_config};
+pub use metrics::Metrics;
 
 use listen::MAX_ENROL_BYTES;
-use routes::{enrol, health, receipt_key, upload};
+use routes::{enrol, health, ready, receipt_key, upload};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -50,6 +52,9 @@ pub struct HubConfig {
     /// Behind a reverse proxy on this machine: take the client's address
     /// from the proxy's `X-Forwarded-For` (only ever from a loopback peer).
     pub trust_forwarded_for: bool,
+    /// A bearer token that opens `GET /metrics` from anywhere; without one,
+    /// only clients on this machine may read it.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HubConfig {
@@ -64,6 +69,7 @@ impl Default for HubConfig {
             request_timeout: Duration::from_secs(30),
             auth_failures_per_minute: 30,
             trust_forwarded_for: false,
+            metrics_token: None,
         }
     }
 }
@@ -76,18 +82,51 @@ pub struct AppState {
     receipt_key: Arc<SigningKey>,
     windows: Arc<Mutex<HashMap<Uuid, (Instant, u32)>>>,
     failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// State over a store, a configuration and the key receipts are signed
     /// with.
     pub fn new(store: Arc<dyn HubStore>, config: HubConfig, receipt_key: SigningKey) -> Self {
+        let metrics = Arc::new(Metrics::new(store.backend()));
         Self {
             store,
             config: Arc::new(config),
             receipt_key: Arc::new(receipt_key),
             windows: Arc::default(),
             failures: Arc::default(),
+            metrics,
+        }
+    }
+
+    /// Runs a store call on tokio's blocking pool, counted in the metrics;
+    /// a store failure is a 500 the desk retries.
+    pub(super) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> crate::store::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _counted = self.metrics.store_started();
+        match tokio::task::spawn_blocking(f).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                self.metrics.store_failed();
+                tracing::error!(error = %e, "store failed");
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorKind::Internal,
+                    "the hub could not reach its storage; try again later",
+                )
+                .retry_after(30))
+            }
+            Err(_) => {
+                self.metrics.store_failed();
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorKind::Internal,
+                    "the hub failed; try again later",
+                ))
+            }
         }
     }
 }
@@ -107,6 +146,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/ready", get(ready))
+        .route("/metrics", get(metrics::metrics))
         // An enrolment is a few hundred bytes: a small limit, so a client
         // cannot hold a connection busy for long sending a large one.
         .route(
@@ -129,6 +170,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(stamp_protocol))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(axum::middleware::from_fn(with_request_id))
         .with_state(state)
 }
 
@@ -186,33 +232,40 @@ async fn json_errors(mut response: Response) -> Response {
     fixed
 }
 
+/// The header a request's id travels in, both ways.
+const REQUEST_ID: &str = "x-request-id";
+
+/// Every request has an id, in every log line it causes and in its
+/// answer's `X-Request-Id`: the one a proxy or client gave, if it is a
+/// short plain token (it may lie, so nothing else is kept), or a new one.
+async fn with_request_id(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tracing::Instrument as _;
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
 pub(super) async fn stamp_protocol(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(PROTOCOL_HEADER, HeaderValue::from_static(PROTOCOL_VERSION));
     response
-}
-
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> crate::store::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "store failed");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorKind::Internal,
-                "the hub could not reach its storage; try again later",
-            )
-            .retry_after(30))
-        }
-        Err(_) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Internal,
-            "the hub failed; try again later",
-        )),
-    }
 }
 
 /// An error answer: a status, a JSON body and maybe `Retry-After`.

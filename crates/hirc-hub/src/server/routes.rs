@@ -15,7 +15,7 @@ use hirc_proto::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{ApiError, AppState, AuthDevice, Peer, blocking};
+use super::{ApiError, AppState, AuthDevice, Peer};
 use crate::secrets;
 use crate::store::{Put, Redeem};
 
@@ -24,6 +24,24 @@ pub(super) async fn health() -> Json<Health> {
         status: "ok".into(),
         protocol: PROTOCOL_VERSION.into(),
     })
+}
+
+/// Ready to take uploads: the storage answers. (`/v1/health` says only
+/// that the process is up.)
+pub(super) async fn ready(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let store = state.store.clone();
+    state.blocking(move || store.ping()).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            "the hub cannot reach its storage",
+        )
+        .retry_after(5)
+    })?;
+    Ok(Json(Health {
+        status: "ready".into(),
+        protocol: PROTOCOL_VERSION.into(),
+    }))
 }
 
 pub(super) async fn enrol(
@@ -79,36 +97,39 @@ pub(super) async fn enrol(
     let token_hash = secrets::hash(&token);
     let store = state.store.clone();
     let previous = request.previous.clone();
-    let outcome = blocking(move || {
-        let outcome = store.redeem(
-            &code_hash,
-            &name,
-            &token_hash,
-            device_key.as_deref(),
-            Utc::now(),
-        )?;
-        // The desk was this device before: proved by that device's token
-        // (not a revoked one), a device from before device keys takes the
-        // desk's key. The enrolment stands even if this fails.
-        if let (Redeem::Enrolled(_), Some(key), Some(previous)) = (&outcome, &device_key, &previous)
-        {
-            let adopted = store
-                .device_by_token(&secrets::hash(previous.token.trim()))
-                .and_then(|old| match old {
-                    Some(old) if old.id == previous.device_id && old.revoked_at.is_none() => {
-                        store.adopt_key(old.id, key)
-                    }
-                    _ => Ok(()),
-                });
-            if let Err(e) = adopted {
-                tracing::warn!(error = %e, "the previous device could not take the desk's key");
+    let outcome = state
+        .blocking(move || {
+            let outcome = store.redeem(
+                &code_hash,
+                &name,
+                &token_hash,
+                device_key.as_deref(),
+                Utc::now(),
+            )?;
+            // The desk was this device before: proved by that device's token
+            // (not a revoked one), a device from before device keys takes the
+            // desk's key. The enrolment stands even if this fails.
+            if let (Redeem::Enrolled(_), Some(key), Some(previous)) =
+                (&outcome, &device_key, &previous)
+            {
+                let adopted = store
+                    .device_by_token(&secrets::hash(previous.token.trim()))
+                    .and_then(|old| match old {
+                        Some(old) if old.id == previous.device_id && old.revoked_at.is_none() => {
+                            store.adopt_key(old.id, key)
+                        }
+                        _ => Ok(()),
+                    });
+                if let Err(e) = adopted {
+                    tracing::warn!(error = %e, "the previous device could not take the desk's key");
+                }
             }
-        }
-        Ok(outcome)
-    })
-    .await?;
+            Ok(outcome)
+        })
+        .await?;
     match outcome {
         Redeem::Enrolled(device) => {
+            state.metrics.enrolment("enrolled");
             tracing::info!(device = %device.id, centre = %device.centre, "device enrolled");
             let body = EnrolResponse {
                 device_id: device.id,
@@ -120,6 +141,7 @@ pub(super) async fn enrol(
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
         Redeem::Unknown => {
+            state.metrics.enrolment("unknown_code");
             state.failed_guess(client, "unknown enrolment code");
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -128,6 +150,7 @@ pub(super) async fn enrol(
             ))
         }
         Redeem::UsedOrExpired => {
+            state.metrics.enrolment("used_or_expired");
             state.failed_guess(client, "used or expired enrolment code");
             Err(ApiError::new(
                 StatusCode::GONE,
@@ -199,20 +222,25 @@ pub(super) async fn upload(
     let store = state.store.clone();
     let device_id = device.id;
     let size = body.len();
-    let outcome =
-        blocking(move || store.put(device_id, report_id, revision, &digest, &body, Utc::now()))
-            .await?;
+    let outcome = state
+        .blocking(move || store.put(device_id, report_id, revision, &digest, &body, Utc::now()))
+        .await?;
     let sign = |mut receipt: Receipt| {
         state.receipt_key.sign_receipt(&mut receipt);
         receipt
     };
     match outcome {
         Put::Created(receipt) => {
+            state.metrics.upload("created");
             tracing::info!(device = %device_id, report = %report_id, revision, bytes = size, "report stored");
             Ok((StatusCode::CREATED, Json(sign(receipt))).into_response())
         }
-        Put::Repeat(receipt) => Ok((StatusCode::OK, Json(sign(receipt))).into_response()),
+        Put::Repeat(receipt) => {
+            state.metrics.upload("repeat");
+            Ok((StatusCode::OK, Json(sign(receipt))).into_response())
+        }
         Put::Conflict(held) => {
+            state.metrics.upload("conflict");
             tracing::warn!(device = %device_id, report = %report_id, revision, "conflicting upload refused");
             let mut error = ApiError::new(
                 StatusCode::CONFLICT,

@@ -1,0 +1,262 @@
+//! What the hub counts, for its operators: `GET /metrics` in the
+//! Prometheus (OpenMetrics) text format. Counts, durations and states only:
+//! no report, token, device name or centre ever becomes a label.
+//!
+//! - `hirc_hub_requests_total{route, status}` and
+//!   `hirc_hub_request_duration_seconds{route}`: every answer, by the
+//!   route's template (never the path a client sent) and its status.
+//! - `hirc_hub_uploads_total{outcome}`: stored (`created`), the same body
+//!   again (`repeat`), other bytes for a held revision (`conflict`).
+//! - `hirc_hub_enrolments_total{outcome}`: `enrolled`, `unknown_code`,
+//!   `used_or_expired`.
+//! - `hirc_hub_auth_failures_total{reason}`: uploads without a token, with
+//!   an unknown one, or from a revoked desk.
+//! - `hirc_hub_rate_limited_total{limit}`: `device_uploads` (a desk past its
+//!   uploads per minute) and `address_guesses` (an address past its wrong
+//!   codes or tokens).
+//! - `hirc_hub_store_operations_in_flight` and `hirc_hub_store_errors_total`:
+//!   the storage's state (operations waiting on it, and failures).
+//! - `hirc_hub_build_info{version, store}`.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use super::{AppState, Peer};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatus {
+    route: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Route {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Limit {
+    limit: &'static str,
+}
+
+fn latency() -> Histogram {
+    // 1 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// The hub's counters, shared by every request.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RouteStatus, Counter>,
+    durations: Family<Route, Histogram>,
+    uploads: Family<Outcome, Counter>,
+    enrolments: Family<Outcome, Counter>,
+    auth_failures: Family<Reason, Counter>,
+    rate_limited: Family<Limit, Counter>,
+    store_in_flight: Gauge,
+    store_errors: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Counters at zero, for a hub whose storage is `store` ("sqlite" or
+    /// "postgres").
+    pub fn new(store: &'static str) -> Self {
+        let mut registry = Registry::with_prefix("hirc_hub");
+        let requests = Family::<RouteStatus, Counter>::default();
+        let durations = Family::<Route, Histogram>::new_with_constructor(latency);
+        let uploads = Family::<Outcome, Counter>::default();
+        let enrolments = Family::<Outcome, Counter>::default();
+        let auth_failures = Family::<Reason, Counter>::default();
+        let rate_limited = Family::<Limit, Counter>::default();
+        let store_in_flight = Gauge::default();
+        let store_errors = Counter::default();
+        registry.register(
+            "requests",
+            "Requests answered, by route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a request, by route template",
+            durations.clone(),
+        );
+        registry.register(
+            "uploads",
+            "Uploads that reached the store, by outcome",
+            uploads.clone(),
+        );
+        registry.register(
+            "enrolments",
+            "Enrolment attempts, by outcome",
+            enrolments.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Requests refused for their token, by reason",
+            auth_failures.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit, by limit",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "store_operations_in_flight",
+            "Storage operations running or waiting now",
+            store_in_flight.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Storage operations that failed",
+            store_errors.clone(),
+        );
+        registry.register(
+            "build",
+            "This hub's version and storage",
+            Info::new(vec![
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("store", store),
+            ]),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            uploads,
+            enrolments,
+            auth_failures,
+            rate_limited,
+            store_in_flight,
+            store_errors,
+        }
+    }
+
+    /// The text a scrape gets.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub(super) fn upload(&self, outcome: &'static str) {
+        self.uploads.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    pub(super) fn enrolment(&self, outcome: &'static str) {
+        self.enrolments.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    pub(super) fn auth_failure(&self, reason: &'static str) {
+        self.auth_failures.get_or_create(&Reason { reason }).inc();
+    }
+
+    pub(super) fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited.get_or_create(&Limit { limit }).inc();
+    }
+
+    pub(super) fn store_started(&self) -> StoreOperation<'_> {
+        self.store_in_flight.inc();
+        StoreOperation(self)
+    }
+
+    pub(super) fn store_failed(&self) {
+        self.store_errors.inc();
+    }
+}
+
+/// A storage operation counted as in flight until it is dropped (finished,
+/// failed or abandoned).
+pub(super) struct StoreOperation<'a>(&'a Metrics);
+
+impl Drop for StoreOperation<'_> {
+    fn drop(&mut self) {
+        self.0.store_in_flight.dec();
+    }
+}
+
+/// Counts and times every answer by its route's template.
+pub(super) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let metrics = &state.metrics;
+    metrics
+        .requests
+        .get_or_create(&RouteStatus {
+            route: route.clone(),
+            status: response.status().as_u16().to_string(),
+        })
+        .inc();
+    metrics
+        .durations
+        .get_or_create(&Route { route })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: to a client presenting the metrics token, or, when no
+/// token is set, to one on this machine (as the guessing throttle sees it,
+/// so behind a trusted proxy the forwarded address counts).
+pub(super) async fn metrics(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<Peer>>,
+    request: Request<Body>,
+) -> Response {
+    let headers = request.headers();
+    let allowed = match &state.config.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::secrets::hash(given.trim()) == crate::secrets::hash(token)),
+        None => state
+            .client(peer.as_deref(), headers)
+            .is_some_and(|ip| ip.is_loopback()),
+    };
+    if !allowed {
+        return super::ApiError::new(
+            StatusCode::FORBIDDEN,
+            hirc_proto::ErrorKind::Unauthorized,
+            "the hub's metrics are for its operators: scrape from this machine, or with the metrics token",
+        )
+        .into_response();
+    }
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
