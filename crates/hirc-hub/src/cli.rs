@@ -87,9 +87,9 @@ pub enum Command {
     /// Decrypt what arrived with the partnership's identity file and write it
     /// out, one report per line. Reports that do not decrypt are listed.
     Export(ExportArgs),
-    /// Copy the embedded store and the receipt-signing key into a new
-    /// folder, while the hub runs (every upload is in it whole or not at
-    /// all). A PostgreSQL hub is backed up with pg_dump (docs/hub.md).
+    /// Copy the store and the receipt-signing key into a new folder, while
+    /// the hub runs (every upload is in it whole or not at all): the
+    /// embedded store as a file, a PostgreSQL one with pg_dump.
     Backup(BackupArgs),
     /// Put a backup into an empty data directory; `serve` then carries on
     /// from it, and desks' receipts still verify.
@@ -114,8 +114,30 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
     /// The data directory to restore into (empty, or not there yet).
-    #[arg(long, env = "HIRC_HUB_DATA_DIR", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[arg(
+        long,
+        env = "HIRC_HUB_DATA_DIR",
+        value_name = "DIR",
+        required_unless_present = "database"
+    )]
+    pub data_dir: Option<PathBuf>,
+    /// Or an empty PostgreSQL database to restore a PostgreSQL backup into.
+    #[arg(
+        long,
+        env = "HIRC_HUB_DATABASE",
+        value_name = "URL",
+        conflicts_with = "data_dir"
+    )]
+    pub database: Option<String>,
+    /// With --database: where to put the receipt-signing key (a new file;
+    /// give the same path to every hub process and to `import`).
+    #[arg(
+        long,
+        env = "HIRC_HUB_RECEIPT_KEY",
+        value_name = "FILE",
+        requires = "database"
+    )]
+    pub receipt_key: Option<PathBuf>,
 }
 
 /// Where the hub keeps its data: an embedded SQLite file in a directory

@@ -140,3 +140,126 @@ fn a_hub_restored_from_its_backup_carries_on() {
     all.extend(more);
     assert_delivered_exactly_once(&hub, &mut desk, &all);
 }
+
+#[test]
+fn a_postgres_hub_restored_from_pg_dump_carries_on() {
+    let fresh = || {
+        hirc_e2e::backends().into_iter().find_map(|b| match b {
+            hirc_e2e::Backend::Postgres(url) => Some(url),
+            hirc_e2e::Backend::Sqlite => None,
+        })
+    };
+    let Some(database) = fresh() else {
+        eprintln!("HIRC_TEST_POSTGRES is not set: the PostgreSQL backup test is skipped");
+        return;
+    };
+    let place = tempfile::tempdir().expect("tmp");
+    let key = place
+        .path()
+        .join("receipt.key")
+        .to_string_lossy()
+        .into_owned();
+    let mut hub = Hub::start_with(&["--database", &database, "--receipt-key", &key]);
+    let url = hub.url();
+    let code = hub_admin(&[
+        "enrol",
+        "--database",
+        &database,
+        "--receipt-key",
+        &key,
+        "--centre",
+        "Castle Point CVS",
+    ])
+    .ok()
+    .last_line();
+    let (mut desk, _) = TestDesk::init();
+    desk.as_coordinator(&["enrol", "--hub", &url, "--code", &code], "")
+        .ok();
+    let reports = submit(&mut desk, 2, "CANARY-pg-backup");
+    let mut earlier = desk.copy();
+    sync_until_done(&mut desk);
+    let first = receipts(&mut desk);
+    assert_eq!(first.len(), 2);
+
+    // pg_dump while the hub serves; the password never on a command line.
+    let out = place.path().join("pg-backup");
+    let run = hub_admin(&[
+        "backup",
+        "--database",
+        &database,
+        "--receipt-key",
+        &key,
+        "--out",
+        &out.to_string_lossy(),
+    ])
+    .ok();
+    assert!(
+        run.stdout.contains("1 desk(s) and 2 report revision(s)"),
+        "{}",
+        run.stdout
+    );
+    #[cfg(unix)]
+    for name in ["hub.dump", "receipt-signing.key", "BACKUP.txt"] {
+        assert_eq!(mode(&out.join(name)), 0o600, "{name}: owner-only");
+    }
+
+    // The database is lost: a new one, restored from the dump, and the key
+    // put where the hub processes read it.
+    hub.down();
+    let restored_db = fresh().expect("a second database");
+    let restored_key = place
+        .path()
+        .join("restored.key")
+        .to_string_lossy()
+        .into_owned();
+    let restore = |db: &str, key: &str| {
+        hub_admin(&[
+            "restore",
+            "--from",
+            &out.to_string_lossy(),
+            "--database",
+            db,
+            "--receipt-key",
+            key,
+        ])
+    };
+    let run = restore(&restored_db, &restored_key).ok();
+    assert!(
+        run.stdout.contains("1 desk(s) and 2 report revision(s)"),
+        "{}",
+        run.stdout
+    );
+    // A database that holds a hub already is never restored over.
+    let other_key = place
+        .path()
+        .join("other.key")
+        .to_string_lossy()
+        .into_owned();
+    let run = restore(&restored_db, &other_key).expect_code(1);
+    assert!(run.stderr.contains("not empty"), "{}", run.stderr);
+    hub.flags = ["--database", &restored_db, "--receipt-key", &restored_key]
+        .iter()
+        .map(|f| (*f).to_string())
+        .collect();
+    hub.up();
+
+    // The desk that lost its receipts gets the originals, signed by the
+    // restored key, which it checks before it marks anything delivered.
+    assert_eq!(sync(&mut earlier), (2, 0, 0));
+    assert_eq!(receipts(&mut earlier), first);
+    let held = hub_admin(&[
+        "export",
+        "--database",
+        &restored_db,
+        "--identity",
+        &hub.identity.to_string_lossy(),
+    ])
+    .ok();
+    for (id, account) in &reports {
+        assert!(
+            held.stdout.contains(id.as_str()),
+            "{id} in the restored hub"
+        );
+        assert!(held.stdout.contains(account.as_str()), "{id}'s account");
+    }
+}

@@ -1,53 +1,69 @@
-//! `backup` and `restore`: the embedded store and the receipt-signing key,
+//! `backup` and `restore`: the hub's store and its receipt-signing key,
 //! copied whole into a new folder while the hub runs, and put back into an
-//! empty data directory.
+//! empty data directory or database.
+//!
+//! The embedded store is copied by SQLite (`VACUUM INTO`); a PostgreSQL
+//! store by PostgreSQL's own `pg_dump` and `pg_restore`, which must be
+//! installed (Debian: postgresql-client).
 
 use std::path::Path;
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
+use hirc_hub::pg_store::PgStore;
 use hirc_hub::store::{HubStore, SqliteStore};
 use hirc_proto::sign::{SigningKey, key_fingerprint};
 
 use crate::cli::{BackupArgs, RestoreArgs};
 
 const STORE_FILE: &str = "hub.sqlite3";
+const DUMP_FILE: &str = "hub.dump";
 const KEY_FILE: &str = "receipt-signing.key";
 const NOTE_FILE: &str = "BACKUP.txt";
 
 /// `hirc-hub backup`.
 pub fn backup(args: BackupArgs) -> Result<()> {
     let dir = &args.dir;
-    if dir.database.is_some() {
-        bail!(
-            "a PostgreSQL hub is backed up with PostgreSQL's own tool: `pg_dump --format=custom --file=hub.dump URL`, with the --receipt-key file kept beside it (docs/hub.md, \"Backup and restore\")"
-        );
-    }
-    let Some(data) = &dir.data_dir else {
-        bail!("give --data-dir DIR, the hub's data directory");
+    let key_path = match (&dir.receipt_key, &dir.data_dir, &dir.database) {
+        (Some(key), _, _) => key.clone(),
+        (None, Some(data), None) => data.join(KEY_FILE),
+        (None, _, Some(_)) => bail!(
+            "give --receipt-key FILE, the key every hub process on this database signs with: a backup without it cannot be restored into a hub that desks trust"
+        ),
+        (None, None, None) => {
+            bail!("give --data-dir DIR (embedded SQLite) or --database postgres://…")
+        }
     };
-    if !data.join(STORE_FILE).is_file() {
-        bail!(
-            "there is no hub store in {} (no {STORE_FILE}): nothing to back up",
-            data.display()
-        );
-    }
     if args.out.exists() {
         bail!(
             "{} already exists: a backup goes into a new folder, so that an older one is never mixed with it",
             args.out.display()
         );
     }
-    let store = SqliteStore::open(data)?;
-    hirc_files::private_dir(&args.out)
-        .with_context(|| format!("could not create {}", args.out.display()))?;
-    store
-        .backup_to(&args.out.join(STORE_FILE))
-        .context("could not copy the hub's store")?;
-    let key_path = dir
-        .receipt_key
-        .clone()
-        .unwrap_or_else(|| data.join(KEY_FILE));
+    let store: Box<dyn HubStore> = match (&dir.database, &dir.data_dir) {
+        (Some(url), _) => {
+            let store = PgStore::connect(url).context("could not use the PostgreSQL database")?;
+            make_folder(&args.out)?;
+            dump(url, &args.out.join(DUMP_FILE))?;
+            Box::new(store)
+        }
+        (None, Some(data)) => {
+            if !data.join(STORE_FILE).is_file() {
+                bail!(
+                    "there is no hub store in {} (no {STORE_FILE}): nothing to back up",
+                    data.display()
+                );
+            }
+            let store = SqliteStore::open(data)?;
+            make_folder(&args.out)?;
+            store
+                .backup_to(&args.out.join(STORE_FILE))
+                .context("could not copy the hub's store")?;
+            Box::new(store)
+        }
+        (None, None) => unreachable!("checked above"),
+    };
     let key = if key_path.is_file() {
         hirc_files::copy_new(&key_path, &args.out.join(KEY_FILE))?;
         Some(read_key(&key_path)?)
@@ -59,14 +75,23 @@ pub fn backup(args: BackupArgs) -> Result<()> {
     let fingerprint = key
         .as_ref()
         .map_or("none yet".to_string(), |k| key_fingerprint(&k.public()));
+    let source = match (&dir.database, &dir.data_dir) {
+        (Some(_), _) => "a PostgreSQL database".to_string(),
+        (None, Some(data)) => data.display().to_string(),
+        (None, None) => unreachable!("checked above"),
+    };
+    let restore = if dir.database.is_some() {
+        "hirc-hub restore --from <this folder> --database <URL of an empty database> --receipt-key <FILE>"
+    } else {
+        "hirc-hub restore --from <this folder> --data-dir <DIR>"
+    };
     let note = format!(
-        "HIRC hub backup, made {} from {}.\n\
+        "HIRC hub backup, made {} from {source}.\n\
          {} desk(s) enrolled, {} report revision(s) held (ciphertext only).\n\
          Receipt-signing key fingerprint: {fingerprint}.\n\
          {KEY_FILE} is the hub's signing key: keep this folder as safe as the hub itself.\n\
-         Restore into an empty data directory with:\n  hirc-hub restore --from <this folder> --data-dir <DIR>\n",
+         Restore with:\n  {restore}\n",
         Utc::now().to_rfc3339(),
-        data.display(),
         devices.len(),
         revisions
     );
@@ -87,21 +112,73 @@ pub fn backup(args: BackupArgs) -> Result<()> {
 
 /// `hirc-hub restore`.
 pub fn restore(args: RestoreArgs) -> Result<()> {
-    let from_store = args.from.join(STORE_FILE);
-    if !from_store.is_file() {
-        bail!(
-            "{} is not a hub backup: it has no {STORE_FILE} (`hirc-hub backup --out DIR` makes one)",
-            args.from.display()
-        );
-    }
-    SqliteStore::check_file(&from_store)
-        .with_context(|| format!("the backup in {} cannot be restored", args.from.display()))?;
     let from_key = args.from.join(KEY_FILE);
     let key = from_key
         .is_file()
         .then(|| read_key(&from_key))
         .transpose()?;
-    let data = &args.data_dir;
+    let store: Box<dyn HubStore> = match (&args.database, &args.data_dir) {
+        (Some(url), _) => {
+            let dump_file = args.from.join(DUMP_FILE);
+            if !dump_file.is_file() {
+                bail!(
+                    "{} is not a PostgreSQL hub backup: it has no {DUMP_FILE} (`hirc-hub backup --database URL --out DIR` makes one)",
+                    args.from.display()
+                );
+            }
+            let Some(to_key) = &args.receipt_key else {
+                bail!(
+                    "give --receipt-key FILE: where to put the backup's receipt-signing key for the hub processes on this database"
+                );
+            };
+            if key.is_some() && to_key.exists() {
+                bail!(
+                    "{} already exists: the key is restored to a new file; nothing was changed",
+                    to_key.display()
+                );
+            }
+            require_empty(url)?;
+            restore_dump(url, &dump_file)?;
+            if key.is_some() {
+                hirc_files::copy_new(&from_key, to_key)?;
+            }
+            // Connecting brings a dump from an older hub up to this one's
+            // schema.
+            Box::new(PgStore::connect(url).context("could not use the PostgreSQL database")?)
+        }
+        (None, Some(data)) => restore_file(&args.from, data, key.is_some())?,
+        (None, None) => bail!("give --data-dir DIR, or --database URL for a PostgreSQL backup"),
+    };
+    let devices = store.devices()?;
+    let revisions: i64 = devices.iter().map(|d| d.reports).sum();
+    let into = match (&args.database, &args.data_dir) {
+        (Some(_), _) => "the PostgreSQL database".to_string(),
+        (None, Some(data)) => data.display().to_string(),
+        (None, None) => unreachable!("checked above"),
+    };
+    println!(
+        "Restored {} desk(s) and {revisions} report revision(s) into {into}{}.",
+        devices.len(),
+        key.map_or(String::new(), |k| format!(
+            ", with the receipt-signing key {}",
+            key_fingerprint(&k.public())
+        ))
+    );
+    Ok(())
+}
+
+/// Puts an embedded store's backup into `data`, refusing to go over
+/// anything and checking the backup first.
+fn restore_file(from: &Path, data: &Path, with_key: bool) -> Result<Box<dyn HubStore>> {
+    let from_store = from.join(STORE_FILE);
+    if !from_store.is_file() {
+        bail!(
+            "{} is not a hub backup: it has no {STORE_FILE} (`hirc-hub backup --out DIR` makes one)",
+            from.display()
+        );
+    }
+    SqliteStore::check_file(&from_store)
+        .with_context(|| format!("the backup in {} cannot be restored", from.display()))?;
     let (to_store, to_key) = (data.join(STORE_FILE), data.join(KEY_FILE));
     for existing in [&to_store, &to_key] {
         if existing.exists() {
@@ -113,26 +190,163 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
     }
     hirc_files::private_dir(data)
         .with_context(|| format!("could not create {}", data.display()))?;
-    if key.is_some() {
-        hirc_files::copy_new(&from_key, &to_key)?;
+    if with_key {
+        hirc_files::copy_new(&from.join(KEY_FILE), &to_key)?;
     }
     if let Err(e) = hirc_files::copy_new(&from_store, &to_store) {
         let _ = std::fs::remove_file(&to_key);
         return Err(e.into());
     }
     // Opening brings a backup from an older hub up to this one's schema.
-    let store = SqliteStore::open(data)?;
-    let devices = store.devices()?;
-    let revisions: i64 = devices.iter().map(|d| d.reports).sum();
-    println!(
-        "Restored {} desk(s) and {revisions} report revision(s) into {}{}.",
-        devices.len(),
-        data.display(),
-        key.map_or(String::new(), |k| format!(
-            ", with the receipt-signing key {}",
-            key_fingerprint(&k.public())
-        ))
+    Ok(Box::new(SqliteStore::open(data)?))
+}
+
+fn make_folder(out: &Path) -> Result<()> {
+    hirc_files::private_dir(out).with_context(|| format!("could not create {}", out.display()))
+}
+
+/// A PostgreSQL URL split into the URL without its password, and the
+/// password (given to the tools in their environment, never on a command
+/// line another user could read).
+fn without_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_string(), None);
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) => (
+            format!("{scheme}://{user}@{host}{tail}"),
+            Some(percent_decode(password)),
+        ),
+        None => (url.to_string(), None),
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs one of PostgreSQL's tools with the database's URL (its password in
+/// the environment).
+fn run_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
+    let (url, password) = without_password(url);
+    let mut command = Command::new(tool);
+    command.args(args).arg(format!("--dbname={url}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let out = command.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "{tool} was not found: install PostgreSQL's client tools (Debian: postgresql-client)"
+            )
+        } else {
+            anyhow::anyhow!("could not run {tool}: {e}")
+        }
+    })?;
+    if !out.status.success() {
+        bail!(
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// `pg_dump` in PostgreSQL's own format into `file`, a new owner-only file
+/// (one consistent snapshot: pg_dump reads in one transaction).
+fn dump(url: &str, file: &Path) -> Result<()> {
+    hirc_files::create_new(file).with_context(|| format!("could not create {}", file.display()))?;
+    let dumped = run_tool(
+        "pg_dump",
+        url,
+        &[
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            &format!("--file={}", file.display()),
+        ],
     );
+    if dumped.is_err() {
+        let _ = std::fs::remove_file(file);
+    }
+    dumped
+}
+
+/// `pg_restore` of `file` in one transaction: all of it or nothing.
+fn restore_dump(url: &str, file: &Path) -> Result<()> {
+    run_tool(
+        "pg_restore",
+        url,
+        &[
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            &file.display().to_string(),
+        ],
+    )
+    .context("the backup could not be restored; the database was left as it was")
+}
+
+/// Refuses a database that already holds a hub (or anything else in its
+/// public schema): a restore never mixes two hubs' data.
+fn require_empty(url: &str) -> Result<()> {
+    let (url_only, password) = without_password(url);
+    let mut command = Command::new("psql");
+    command.args([
+        "--no-psqlrc",
+        "--tuples-only",
+        "--no-align",
+        "--command=SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        &format!("--dbname={url_only}"),
+    ]);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let out = command.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "psql was not found: install PostgreSQL's client tools (Debian: postgresql-client)"
+            )
+        } else {
+            anyhow::anyhow!("could not run psql: {e}")
+        }
+    })?;
+    if !out.status.success() {
+        bail!(
+            "could not reach the database: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let tables: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(u64::MAX);
+    if tables != 0 {
+        bail!(
+            "the database is not empty ({tables} tables): restore into a new, empty database; nothing was changed"
+        );
+    }
     Ok(())
 }
 
@@ -141,4 +355,45 @@ fn read_key(path: &Path) -> Result<SigningKey> {
         .with_context(|| format!("could not read {}", path.display()))?;
     super::key_from(&text)
         .ok_or_else(|| anyhow::anyhow!("{} is not a receipt-signing key file", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn the_password_goes_to_the_environment_not_the_command_line() {
+        assert_eq!(
+            without_password("postgres://hirc:s%40cret:x@db.example:5432/hub?sslmode=require"),
+            (
+                "postgres://hirc@db.example:5432/hub?sslmode=require".to_string(),
+                Some("s@cret:x".to_string())
+            )
+        );
+        assert_eq!(
+            without_password("postgres://hirc@localhost/hub"),
+            ("postgres://hirc@localhost/hub".to_string(), None)
+        );
+        assert_eq!(
+            without_password("postgresql://localhost/hub"),
+            ("postgresql://localhost/hub".to_string(), None)
+        );
+    }
+
+    #[test]
+    fn a_backup_folder_is_never_reused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let out: PathBuf = dir.path().to_path_buf();
+        let err = backup(BackupArgs {
+            dir: crate::cli::DataDir {
+                data_dir: Some(dir.path().join("hub")),
+                ..Default::default()
+            },
+            out,
+        })
+        .expect_err("exists");
+        assert!(err.to_string().contains("already exists"), "{err}");
+    }
 }
