@@ -13,13 +13,14 @@ use postgres::{Client, NoTls};
 use uuid::Uuid;
 
 use crate::store::{
-    DEVICE_COLUMNS, Device, HubStore, Put, RECEIPT_COLUMNS, Redeem, Result, StoreError,
-    StoredReport, desk_revision_sql, device, receipt, text, time,
+    DEVICE_COLUMNS, Device, HubStore, Put, RECEIPT_COLUMNS, Redeem, Result, SharedLimits,
+    StoreError, StoredReport, desk_revision_sql, device, receipt, text, time,
 };
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_desk_scope.sql"),
+    include_str!("../migrations/postgres/0003_shared_limits.sql"),
 ];
 
 /// A hub store in PostgreSQL.
@@ -125,6 +126,32 @@ fn receipt_of(row: &postgres::Row) -> Result<hirc_proto::Receipt> {
     ))
 }
 
+impl SharedLimits for PgStore {
+    fn hit(&self, key: &str, minute: i64) -> Result<u32> {
+        let row = self.client().query_one(
+            "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, $2, 1)
+             ON CONFLICT (key, minute) DO UPDATE SET hits = limit_hits.hits + 1
+             RETURNING hits",
+            &[&key, &minute],
+        )?;
+        Ok(u32::try_from(row.get::<_, i32>(0)).unwrap_or(u32::MAX))
+    }
+
+    fn hits(&self, key: &str, minute: i64) -> Result<u32> {
+        let row = self.client().query_opt(
+            "SELECT hits FROM limit_hits WHERE key = $1 AND minute = $2",
+            &[&key, &minute],
+        )?;
+        Ok(row.map_or(0, |r| u32::try_from(r.get::<_, i32>(0)).unwrap_or(u32::MAX)))
+    }
+
+    fn forget_hits_before(&self, minute: i64) -> Result<()> {
+        self.client()
+            .execute("DELETE FROM limit_hits WHERE minute < $1", &[&minute])?;
+        Ok(())
+    }
+}
+
 impl HubStore for PgStore {
     fn ping(&self) -> Result<()> {
         self.client().simple_query("SELECT 1")?;
@@ -133,6 +160,10 @@ impl HubStore for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn shared_limits(&self) -> Option<&dyn SharedLimits> {
+        Some(self)
     }
 
     fn add_enrol_code(
@@ -347,5 +378,25 @@ mod tests {
         crate::store::tests::exercise(&store);
         // Connecting again finds the schema up to date.
         PgStore::connect(&url).expect("reconnect");
+    }
+
+    #[test]
+    fn hits_are_counted_per_key_and_minute_and_old_minutes_forgotten() {
+        let Some(url) = fresh_database() else { return };
+        let store = PgStore::connect(&url).expect("connect");
+        let limits = store.shared_limits().expect("PostgreSQL shares its limits");
+        assert_eq!(limits.hits("uploads:a", 100).expect("hits"), 0);
+        assert_eq!(limits.hit("uploads:a", 100).expect("hit"), 1);
+        assert_eq!(limits.hit("uploads:a", 100).expect("hit"), 2);
+        assert_eq!(limits.hit("uploads:b", 100).expect("hit"), 1);
+        assert_eq!(limits.hit("uploads:a", 101).expect("hit"), 1);
+        assert_eq!(limits.hits("uploads:a", 100).expect("hits"), 2);
+        limits.forget_hits_before(101).expect("forget");
+        assert_eq!(limits.hits("uploads:a", 100).expect("hits"), 0);
+        assert_eq!(limits.hits("uploads:a", 101).expect("hits"), 1);
+        // Another process on the same database counts on the same rows.
+        let other = PgStore::connect(&url).expect("connect");
+        let shared = other.shared_limits().expect("shared");
+        assert_eq!(shared.hit("uploads:a", 101).expect("hit"), 2);
     }
 }

@@ -149,6 +149,24 @@ pub trait HubStore: Send + Sync + 'static {
     fn ping(&self) -> Result<()>;
     /// Which storage this is (`sqlite`, `postgres`), for the metrics.
     fn backend(&self) -> &'static str;
+    /// Where the rate limits and the guessing throttle are counted so that
+    /// every hub process on this storage sees them; `None` where one
+    /// process's memory is enough (the embedded store serves one hub).
+    fn shared_limits(&self) -> Option<&dyn SharedLimits> {
+        None
+    }
+}
+
+/// Hits counted per key and minute in the storage, seen by every hub
+/// process on it: a desk's uploads per minute, an address's wrong guesses.
+pub trait SharedLimits {
+    /// Counts one hit for `key` in `minute` (minutes since the Unix epoch)
+    /// and returns the hits so far in that minute.
+    fn hit(&self, key: &str, minute: i64) -> Result<u32>;
+    /// The hits for `key` in `minute` so far.
+    fn hits(&self, key: &str, minute: i64) -> Result<u32>;
+    /// Forgets the hits of minutes before `minute`.
+    fn forget_hits_before(&self, minute: i64) -> Result<()>;
 }
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"

@@ -286,3 +286,100 @@ fn every_error_is_json_and_echoes_nothing() {
         serde_json::from_str(json.trim()).unwrap_or_else(|_| panic!("JSON: {answer}"));
     assert_eq!(body.error, ErrorKind::BadRequest);
 }
+
+/// The minute now (since the Unix epoch): the window the shared counts use.
+fn minute_now() -> i64 {
+    chrono::Utc::now().timestamp().div_euclid(60)
+}
+
+/// Runs `burst` within one minute: if a minute ends during it, waits for
+/// the next minute to begin (observed on the clock) and runs it again
+/// there, fresh.
+fn within_one_minute<T>(mut burst: impl FnMut() -> T) -> T {
+    loop {
+        let started = minute_now();
+        let out = burst();
+        if minute_now() == started {
+            return out;
+        }
+        let now = minute_now();
+        while minute_now() == now {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[test]
+fn limits_hold_across_hub_processes_on_one_database() {
+    let Some(backend) = hirc_e2e::backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::Postgres(_)))
+    else {
+        eprintln!("HIRC_TEST_POSTGRES is not set: the shared-limits test is skipped");
+        return;
+    };
+    let flags = ["--rate-per-minute", "4", "--auth-failures-per-minute", "3"];
+    let hub = Hub::start(backend.clone(), &flags);
+    // A second hub process on the same database, as behind a load balancer.
+    let second = crate::launch(&backend, &hub.data_path(), &hub.recipient, &flags);
+    let urls = [hub.process.url.clone(), second.url.clone()];
+    let (_, token) = hub.device();
+
+    // Eight uploads, in turn to each process: four in the minute, counted
+    // together, so four are refused (each process alone would take four).
+    let statuses = within_one_minute(|| {
+        (0..8)
+            .map(|i| {
+                let id = Uuid::now_v7();
+                let body = sealed(&hub.recipient, id, 1, "shared limits");
+                let r = hub
+                    .http
+                    .put(format!("{}{}", urls[i % 2], report_path(id, 1)))
+                    .bearer_auth(&token)
+                    .header(hirc_proto::DIGEST_HEADER, content_digest(&body))
+                    .body(body)
+                    .send()
+                    .expect("put");
+                let wait: Option<u64> = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()?.parse().ok());
+                (r.status(), wait)
+            })
+            .collect::<Vec<_>>()
+    });
+    let created = statuses
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 4, "{statuses:?}");
+    for (status, wait) in statuses.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(wait.is_some_and(|w| (1..=60).contains(&w)), "{wait:?}");
+    }
+
+    // Wrong enrolment codes, in turn to each process: three in the minute
+    // together, then both refuse the address.
+    let answers = within_one_minute(|| {
+        (0..5)
+            .map(|i| {
+                hub.http
+                    .post(format!("{}/v1/enrol", urls[i % 2]))
+                    .json(&serde_json::json!({"code": "AAAA-BBBB-CCCC", "device_name": "guess"}))
+                    .send()
+                    .expect("enrol")
+                    .status()
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        answers,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}

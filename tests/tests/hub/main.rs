@@ -159,7 +159,12 @@ fn error_kind(response: reqwest::blocking::Response) -> ErrorKind {
     body.error
 }
 
-fn launch(backend: &Backend, data_dir: &Path, recipient: &str, extra: &[&str]) -> HubProcess {
+pub(crate) fn launch(
+    backend: &Backend,
+    data_dir: &Path,
+    recipient: &str,
+    extra: &[&str],
+) -> HubProcess {
     let mut args: Vec<&str> = extra.to_vec();
     let store = match backend {
         Backend::Sqlite => Vec::new(),

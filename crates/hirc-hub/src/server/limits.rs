@@ -2,6 +2,7 @@
 //! limits, and the device a token names.
 
 use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -32,10 +33,58 @@ impl AppState {
         Some(peer)
     }
 
+    /// Counts (`add`) or reads a hit in the storage's shared counts for the
+    /// current minute; `None` when this hub's storage keeps no shared counts
+    /// (then this process's memory does). Returns the hits and the seconds
+    /// left in the minute.
+    async fn shared(&self, key: String, add: bool) -> Result<Option<(u32, u64)>, ApiError> {
+        if self.store.shared_limits().is_none() {
+            return Ok(None);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let (minute, left) = (now.div_euclid(60), 60 - now.rem_euclid(60) as u64);
+        // The first hit of a new minute forgets the ones before it.
+        if self.limits_minute.fetch_max(minute, Ordering::Relaxed) < minute {
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Some(Err(e)) = store.shared_limits().map(|l| l.forget_hits_before(minute)) {
+                    tracing::warn!(error = %e, "old rate-limit counts could not be deleted");
+                }
+            });
+        }
+        let store = self.store.clone();
+        let hits = self
+            .blocking(move || match store.shared_limits() {
+                Some(limits) if add => limits.hit(&key, minute),
+                Some(limits) => limits.hits(&key, minute),
+                None => Ok(0),
+            })
+            .await?;
+        Ok(Some((hits, left)))
+    }
+
     /// Refuses, until its minute is up, an address that has sent too many
     /// wrong enrolment codes or tokens: guessing is slowed to a trickle.
-    pub(super) fn check_guessing(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+    /// With several hub processes on one database, the count is theirs
+    /// together.
+    pub(super) async fn check_guessing(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
         let Some(ip) = client else { return Ok(()) };
+        let refuse = |this: &Self, left: u64| {
+            this.metrics.rate_limited("address_guesses");
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::RateLimited,
+                "too many wrong enrolment codes or tokens from this address; wait a minute",
+            )
+            .retry_after(left.max(1)))
+        };
+        if let Some((hits, left)) = self.shared(format!("guesses:{ip}"), false).await? {
+            return if hits >= self.config.auth_failures_per_minute {
+                refuse(self, left)
+            } else {
+                Ok(())
+            };
+        }
         let failures = self
             .failures
             .lock()
@@ -60,8 +109,17 @@ impl AppState {
 
     /// Counts a wrong enrolment code or token, and says so in the log once
     /// an address reaches the limit.
-    pub(super) fn failed_guess(&self, client: Option<IpAddr>, what: &'static str) {
+    pub(super) async fn failed_guess(&self, client: Option<IpAddr>, what: &'static str) {
         let Some(ip) = client else { return };
+        match self.shared(format!("guesses:{ip}"), true).await {
+            Ok(Some((hits, _))) => {
+                self.log_guess(ip, hits, what);
+                return;
+            }
+            Ok(None) => {}
+            // The storage failed: counted in this process's memory instead.
+            Err(_) => {}
+        }
         let mut failures = self
             .failures
             .lock()
@@ -78,15 +136,34 @@ impl AppState {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        if entry.1 == self.config.auth_failures_per_minute {
-            tracing::warn!(client = %ip, limit = entry.1, "{what}: too many wrong guesses in a minute from one address; refusing it for the rest of the minute");
+        let hits = entry.1;
+        drop(failures);
+        self.log_guess(ip, hits, what);
+    }
+
+    fn log_guess(&self, ip: IpAddr, hits: u32, what: &'static str) {
+        if hits == self.config.auth_failures_per_minute {
+            tracing::warn!(client = %ip, limit = hits, "{what}: too many wrong guesses in a minute from one address; refusing it for the rest of the minute");
         } else {
             tracing::debug!(client = %ip, "{what}");
         }
     }
 
-    /// A fixed one-minute window per device.
-    pub(super) fn check_rate(&self, device: Uuid) -> Result<(), ApiError> {
+    /// A fixed one-minute window per device. With several hub processes on
+    /// one database, the uploads counted are theirs together.
+    pub(super) async fn check_rate(&self, device: Uuid) -> Result<(), ApiError> {
+        if let Some((hits, left)) = self.shared(format!("uploads:{device}"), true).await? {
+            if hits > self.config.rate_per_minute {
+                self.metrics.rate_limited("device_uploads");
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorKind::RateLimited,
+                    "too many uploads from this desk; it will retry by itself",
+                )
+                .retry_after(left.max(1)));
+            }
+            return Ok(());
+        }
         let mut windows = self
             .windows
             .lock()
@@ -126,14 +203,14 @@ impl FromRequestParts<AppState> for AuthDevice {
         let unauthorized =
             |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, ErrorKind::Unauthorized, m);
         let client = state.client(parts.extensions.get::<Peer>(), &parts.headers);
-        state.check_guessing(client)?;
+        state.check_guessing(client).await?;
         let Some(token) = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
-            state.failed_guess(client, "upload without a token");
+            state.failed_guess(client, "upload without a token").await;
             state.metrics.auth_failure("no_token");
             return Err(unauthorized(
                 "a bearer token is required; enrol the desk first",
@@ -145,7 +222,7 @@ impl FromRequestParts<AppState> for AuthDevice {
             .blocking(move || store.device_by_token(&token_hash))
             .await?
         else {
-            state.failed_guess(client, "unknown token");
+            state.failed_guess(client, "unknown token").await;
             state.metrics.auth_failure("unknown_token");
             return Err(unauthorized("this desk is not enrolled with this hub"));
         };

@@ -83,6 +83,8 @@ pub struct AppState {
     windows: Arc<Mutex<HashMap<Uuid, (Instant, u32)>>>,
     failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
     metrics: Arc<Metrics>,
+    /// The last minute whose first shared hit forgot the minutes before.
+    limits_minute: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             windows: Arc::default(),
             failures: Arc::default(),
             metrics,
+            limits_minute: Arc::default(),
         }
     }
 

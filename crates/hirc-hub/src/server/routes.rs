@@ -51,7 +51,7 @@ pub(super) async fn enrol(
     body: Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let client = state.client(peer.as_deref(), &headers);
-    state.check_guessing(client)?;
+    state.check_guessing(client).await?;
     let Json(request) = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -142,7 +142,7 @@ pub(super) async fn enrol(
         }
         Redeem::Unknown => {
             state.metrics.enrolment("unknown_code");
-            state.failed_guess(client, "unknown enrolment code");
+            state.failed_guess(client, "unknown enrolment code").await;
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorKind::Unauthorized,
@@ -151,7 +151,9 @@ pub(super) async fn enrol(
         }
         Redeem::UsedOrExpired => {
             state.metrics.enrolment("used_or_expired");
-            state.failed_guess(client, "used or expired enrolment code");
+            state
+                .failed_guess(client, "used or expired enrolment code")
+                .await;
             Err(ApiError::new(
                 StatusCode::GONE,
                 ErrorKind::CodeUsed,
@@ -168,7 +170,7 @@ pub(super) async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    state.check_rate(device.id)?;
+    state.check_rate(device.id).await?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
