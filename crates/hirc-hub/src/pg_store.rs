@@ -5,11 +5,11 @@
 //! Times are stored as RFC 3339 text in UTC with milliseconds, exactly as in
 //! SQLite, so both stores order and compare them the same way.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, Utc};
 use hirc_proto::Receipt;
-use postgres::{Client, NoTls};
+use postgres::NoTls;
+use r2d2::PooledConnection;
+use r2d2_postgres::PostgresConnectionManager;
 use uuid::Uuid;
 
 use crate::store::{
@@ -23,23 +23,28 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_shared_limits.sql"),
 ];
 
-/// A hub store in PostgreSQL.
+/// How many connections one hub process keeps to the database at most.
+const POOL_SIZE: u32 = 8;
+/// The advisory lock that one hub process holds while it brings the schema
+/// up to date ("HIRC"): others starting at the same moment wait for it.
+const MIGRATION_LOCK: i64 = 0x4849_5243;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// A hub store in PostgreSQL: a pool of connections, so requests use the
+/// database side by side, and a connection the database dropped (a restart,
+/// a failover) is replaced by a new one on the next request.
 pub struct PgStore {
-    client: Mutex<Option<Client>>,
+    pool: Option<Pool>,
 }
 
 impl Drop for PgStore {
     /// The synchronous client runs its own small runtime and panics if it is
     /// dropped on an async thread, which is where the server's state ends up
-    /// at shutdown: close it on a plain thread instead.
+    /// at shutdown: close the connections on a plain thread instead.
     fn drop(&mut self) {
-        let client = self
-            .client
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(client) = client {
-            let _ = std::thread::spawn(move || drop(client)).join();
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
         }
     }
 }
@@ -49,16 +54,40 @@ impl PgStore {
     /// date. TLS to the database is left to a local socket or a private
     /// network: the bodies are ciphertext, and tokens are hashes.
     pub fn connect(url: &str) -> Result<Self> {
-        let mut client = Client::connect(url, NoTls)?;
-        client
-            .batch_execute("CREATE TABLE IF NOT EXISTS hirc_schema (version INTEGER NOT NULL)")?;
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::Unavailable(e.to_string()))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(10))
+            // A connection is checked when it comes back broken, not each
+            // time it is taken (that would cost a round trip per request).
+            .test_on_check_out(false)
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = Self { pool: Some(pool) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings the schema up to date, in one transaction under an advisory
+    /// lock: several hubs starting at once on one database are safe (one
+    /// migrates, the others wait and then find nothing left to do), and a
+    /// migration that fails leaves the schema as it was.
+    fn migrate(&self) -> Result<()> {
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        // Several hubs may start at once on one database: one migrates, the
-        // others wait here and then find nothing left to do.
-        tx.batch_execute("LOCK TABLE hirc_schema IN EXCLUSIVE MODE")?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS hirc_schema (version INTEGER NOT NULL)")?;
         let current: i32 = tx
             .query_opt("SELECT version FROM hirc_schema", &[])?
             .map_or(0, |r| r.get(0));
+        if current as usize > MIGRATIONS.len() {
+            return Err(StoreError::Foreign(format!(
+                "the PostgreSQL database (schema {current}, made by a newer hirc-hub)"
+            )));
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.batch_execute(sql)?;
             tx.execute("DELETE FROM hirc_schema", &[])?;
@@ -68,38 +97,16 @@ impl PgStore {
             )?;
         }
         tx.commit()?;
-        Ok(Self {
-            client: Mutex::new(Some(client)),
-        })
+        Ok(())
     }
 
-    fn client(&self) -> ClientGuard<'_> {
-        ClientGuard(
-            self.client
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-}
-
-/// The locked client. It is `None` only while the store is being dropped,
-/// when no method can be running.
-struct ClientGuard<'a>(std::sync::MutexGuard<'a, Option<Client>>);
-
-impl std::ops::Deref for ClientGuard<'_> {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        self.0
+    /// A connection from the pool (waiting, bounded, for one to be free).
+    fn client(&self) -> Result<PooledConnection<PostgresConnectionManager<NoTls>>> {
+        self.pool
             .as_ref()
-            .unwrap_or_else(|| unreachable!("the client is only taken on drop"))
-    }
-}
-
-impl std::ops::DerefMut for ClientGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Client {
-        self.0
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("the client is only taken on drop"))
+            .unwrap_or_else(|| unreachable!("the pool is only taken on drop"))
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 }
 
@@ -128,7 +135,7 @@ fn receipt_of(row: &postgres::Row) -> Result<hirc_proto::Receipt> {
 
 impl SharedLimits for PgStore {
     fn hit(&self, key: &str, minute: i64) -> Result<u32> {
-        let row = self.client().query_one(
+        let row = self.client()?.query_one(
             "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, $2, 1)
              ON CONFLICT (key, minute) DO UPDATE SET hits = limit_hits.hits + 1
              RETURNING hits",
@@ -138,7 +145,7 @@ impl SharedLimits for PgStore {
     }
 
     fn hits(&self, key: &str, minute: i64) -> Result<u32> {
-        let row = self.client().query_opt(
+        let row = self.client()?.query_opt(
             "SELECT hits FROM limit_hits WHERE key = $1 AND minute = $2",
             &[&key, &minute],
         )?;
@@ -146,7 +153,7 @@ impl SharedLimits for PgStore {
     }
 
     fn forget_hits_before(&self, minute: i64) -> Result<()> {
-        self.client()
+        self.client()?
             .execute("DELETE FROM limit_hits WHERE minute < $1", &[&minute])?;
         Ok(())
     }
@@ -154,7 +161,7 @@ impl SharedLimits for PgStore {
 
 impl HubStore for PgStore {
     fn ping(&self) -> Result<()> {
-        self.client().simple_query("SELECT 1")?;
+        self.client()?.simple_query("SELECT 1")?;
         Ok(())
     }
 
@@ -172,7 +179,7 @@ impl HubStore for PgStore {
         centre: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        self.client().execute(
+        self.client()?.execute(
             "INSERT INTO enrol_codes (code_hash, centre, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             &[&code_hash, &centre, &text(Utc::now()), &text(expires_at)],
         )?;
@@ -187,7 +194,7 @@ impl HubStore for PgStore {
         device_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Redeem> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction()?;
         let Some(code) = tx.query_opt(
             "SELECT centre, expires_at, used_at FROM enrol_codes WHERE code_hash = $1 FOR UPDATE",
@@ -223,7 +230,7 @@ impl HubStore for PgStore {
     }
 
     fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
-        let row = self.client().query_opt(
+        let row = self.client()?.query_opt(
             &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = $1"),
             &[&device_id.to_string()],
         )?;
@@ -231,7 +238,7 @@ impl HubStore for PgStore {
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
-        let row = self.client().query_opt(
+        let row = self.client()?.query_opt(
             &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1"),
             &[&token_hash],
         )?;
@@ -239,7 +246,7 @@ impl HubStore for PgStore {
     }
 
     fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
-        self.client().execute(
+        self.client()?.execute(
             "UPDATE devices SET device_key = $1 WHERE id = $2 AND device_key IS NULL",
             &[&device_key, &device_id.to_string()],
         )?;
@@ -247,7 +254,7 @@ impl HubStore for PgStore {
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             &format!("SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at, d.id"),
             &[],
         )?;
@@ -255,7 +262,7 @@ impl HubStore for PgStore {
     }
 
     fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
-        let n = self.client().execute(
+        let n = self.client()?.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2",
             &[&text(now), &device_id.to_string()],
         )?;
@@ -280,7 +287,7 @@ impl HubStore for PgStore {
             device_id: Some(device_id),
             signature: None,
         };
-        let mut client = self.client();
+        let mut client = self.client()?;
         // One round trip in the usual case (a new upload): insert unless
         // this desk (any of its devices) already holds the revision. The
         // insert-or-nothing is atomic even with several hubs on one
@@ -324,7 +331,7 @@ impl HubStore for PgStore {
 
     fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
         let since = since.map(text).unwrap_or_default();
-        let rows = self.client().query(
+        let rows = self.client()?.query(
             &format!(
                 "SELECT {RECEIPT_COLUMNS}, r.body FROM reports r
                  WHERE r.received_at >= $1 ORDER BY r.received_at, r.report_id, r.revision"
@@ -348,6 +355,8 @@ impl HubStore for PgStore {
 
 #[cfg(test)]
 mod tests {
+    use postgres::Client;
+
     use super::*;
 
     /// A fresh database on the server named by `HIRC_TEST_POSTGRES`
@@ -378,6 +387,47 @@ mod tests {
         crate::store::tests::exercise(&store);
         // Connecting again finds the schema up to date.
         PgStore::connect(&url).expect("reconnect");
+    }
+
+    #[test]
+    fn hubs_starting_together_on_a_new_database_all_come_up() {
+        let Some(url) = fresh_database() else { return };
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || PgStore::connect(&url).map(drop))
+            })
+            .collect();
+        for start in starts {
+            start.join().expect("thread").expect("each hub comes up");
+        }
+    }
+
+    #[test]
+    fn connections_the_database_drops_are_replaced() {
+        let Some(url) = fresh_database() else { return };
+        let store = PgStore::connect(&url).expect("connect");
+        store.ping().expect("ping");
+        let (base, name) = (
+            std::env::var("HIRC_TEST_POSTGRES").expect("set"),
+            url.rsplit('/').next().expect("a database name").to_string(),
+        );
+        // As a restart or a failover would: every connection of the hub's
+        // database is cut.
+        let mut admin = Client::connect(&base, NoTls).expect("admin");
+        let cut = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                &[&name],
+            )
+            .expect("terminate");
+        assert!(!cut.is_empty(), "the store had a connection");
+        // Each cut connection fails once, is found broken and replaced.
+        let answered = (0..=POOL_SIZE + 1).find(|_| store.ping().is_ok());
+        assert!(answered.is_some(), "the store answers again");
+        for _ in 0..20 {
+            store.ping().expect("and keeps answering");
+        }
     }
 
     #[test]

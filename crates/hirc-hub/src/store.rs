@@ -33,6 +33,10 @@ pub enum StoreError {
     /// PostgreSQL failed.
     #[error("the hub's PostgreSQL database failed: {0}")]
     Postgres(#[from] postgres::Error),
+    /// No connection to PostgreSQL could be had (it is down, restarting, or
+    /// every connection is busy for too long).
+    #[error("the hub's PostgreSQL database cannot be reached: {0}")]
+    Unavailable(String),
     /// A stored value does not parse.
     #[error("the hub's database holds a value it cannot read ({0})")]
     Corrupt(&'static str),
