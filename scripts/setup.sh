@@ -6,8 +6,9 @@ set -euo pipefail
 # openssl makes throwaway TLS certificates in the tests; poppler-utils
 # (pdftoppm, pdftotext) renders and reads the summary PDFs the tests write;
 # python3 runs scripts/check-modules (no import cycle, no file too long);
-# systemd's systemd-analyze checks the hub's units (scripts/check-units).
-APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils python3 systemd)
+# systemd's systemd-analyze checks the hub's units (scripts/check-units);
+# HAProxy balances the hub replicas in tests/tests/replicas.rs.
+APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils python3 systemd haproxy)
 
 apt_updated=0
 ensure_apt() {
@@ -73,6 +74,8 @@ ensure_postgres() {
     "${psql[@]}" -c "SELECT datname FROM pg_database WHERE datname LIKE 'hirc_e2e_%' OR datname LIKE 'hirc_unit_%'" |
         while read -r db; do [ -n "$db" ] && "${psql[@]}" -c "DROP DATABASE \"$db\"" >/dev/null; done
     export HIRC_TEST_POSTGRES="postgres://hirc:hirc@127.0.0.1:5432/postgres"
+    # The replica test restarts it under load (tests/tests/replicas.rs).
+    export HIRC_TEST_POSTGRES_CLUSTER="$version main"
 }
 
 # The desktop app: WebKitGTK and friends to build it (Tauri 2 on Linux), and
