@@ -247,9 +247,8 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub trust_forwarded_for: Option<bool>,
-    /// A bearer token (16 characters or more) with which `GET /metrics` may
-    /// be read from another machine, such as a Prometheus elsewhere;
-    /// without one, only clients on this machine may read it.
+    /// A bearer token (16 characters or more) that opens `GET /metrics` to
+    /// a Prometheus scraping with it; without one the metrics are off.
     #[arg(
         long,
         env = "HIRC_HUB_METRICS_TOKEN",

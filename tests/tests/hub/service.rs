@@ -219,14 +219,14 @@ fn admin_commands_keep_to_safe_edges() {
 }
 
 /// The value of one sample in a metrics text (`name{labels} value`).
-fn sample(text: &str, series: &str) -> f64 {
+fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 pub(crate) fn metrics_and_readiness_on(backend: Backend) {
-    let hub = Hub::start(backend.clone(), &[]);
+    let metrics_token = "a-metrics-token-for-tests";
+    let hub = Hub::start(backend.clone(), &["--metrics-token", metrics_token]);
     let url = &hub.process.url;
     let ready = hub
         .http
@@ -257,6 +257,7 @@ pub(crate) fn metrics_and_readiness_on(backend: Backend) {
     let scrape = hub
         .http
         .get(format!("{url}/metrics"))
+        .bearer_auth(metrics_token)
         .send()
         .expect("metrics");
     assert_eq!(scrape.status(), StatusCode::OK);
@@ -286,7 +287,7 @@ pub(crate) fn metrics_and_readiness_on(backend: Backend) {
         (timed.as_str(), 3.0),
         ("hirc_hub_store_operations_in_flight", 0.0),
     ] {
-        assert_eq!(sample(&text, series), want, "{series} in:\n{text}");
+        assert_eq!(sample(&text, series), Some(want), "{series} in:\n{text}");
     }
     let store = match backend {
         Backend::Sqlite => "sqlite",
@@ -308,7 +309,20 @@ pub(crate) fn metrics_and_readiness_on(backend: Backend) {
 }
 
 #[test]
-fn metrics_need_the_token_from_elsewhere_and_refuse_a_short_one() {
+fn metrics_are_off_without_a_token_even_from_this_machine() {
+    let hub = Hub::start(Backend::Sqlite, &[]);
+    let r = hub
+        .http
+        .get(format!("{}/metrics", hub.process.url))
+        .send()
+        .expect("metrics");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: hirc_proto::ErrorBody = r.json().expect("json");
+    assert!(body.message.contains("--metrics-token"), "{}", body.message);
+}
+
+#[test]
+fn metrics_need_the_token_and_refuse_a_short_one() {
     let token = "a-metrics-token-for-tests";
     let hub = Hub::start(Backend::Sqlite, &["--metrics-token", token]);
     let url = &hub.process.url;

@@ -78,6 +78,37 @@ fn a_hub_restored_from_its_backup_carries_on() {
     .expect_code(1);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
 
+    // Without the key the desks pinned, a backup is refused (it could not
+    // be restored into a hub they trust).
+    let keyless = place.path().join("keyless");
+    let run = hub_admin(&[
+        "backup",
+        "--data-dir",
+        &data,
+        "--receipt-key",
+        &place.path().join("no-such.key").to_string_lossy(),
+        "--out",
+        &keyless.to_string_lossy(),
+    ])
+    .expect_code(1);
+    assert!(run.stderr.contains("pinned it"), "{}", run.stderr);
+
+    // A leftover SQLite log where the store is to go would be replayed over
+    // it: refused, nothing made.
+    let crashed = place.path().join("crashed");
+    std::fs::create_dir(&crashed).expect("dir");
+    std::fs::write(crashed.join("hub.sqlite3-wal"), b"an old store's log").expect("wal");
+    let run = hub_admin(&[
+        "restore",
+        "--from",
+        &out.to_string_lossy(),
+        "--data-dir",
+        &crashed.to_string_lossy(),
+    ])
+    .expect_code(1);
+    assert!(run.stderr.contains("hub.sqlite3-wal"), "{}", run.stderr);
+    assert!(!crashed.join("hub.sqlite3").exists());
+
     // A damaged copy of the backup is refused, and nothing is made.
     let damaged = place.path().join("damaged");
     std::fs::create_dir(&damaged).expect("dir");

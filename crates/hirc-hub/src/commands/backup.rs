@@ -35,6 +35,9 @@ pub fn backup(args: BackupArgs) -> Result<()> {
             bail!("give --data-dir DIR (embedded SQLite) or --database postgres://…")
         }
     };
+    if let Some(url) = &dir.database {
+        require_url(url)?;
+    }
     if args.out.exists() {
         bail!(
             "{} already exists: a backup goes into a new folder, so that an older one is never mixed with it",
@@ -64,13 +67,21 @@ pub fn backup(args: BackupArgs) -> Result<()> {
         }
         (None, None) => unreachable!("checked above"),
     };
+    let devices = store.devices()?;
     let key = if key_path.is_file() {
         hirc_files::copy_new(&key_path, &args.out.join(KEY_FILE))?;
         Some(read_key(&key_path)?)
+    } else if !devices.is_empty() {
+        // Desks have pinned it: a backup without it restores a hub they
+        // would refuse. Say so now, not on the day of the restore.
+        bail!(
+            "the receipt-signing key {} is not there, but desks are enrolled and have pinned it: give --receipt-key FILE (the file the hub signs with); the copy in {} is incomplete",
+            key_path.display(),
+            args.out.display()
+        );
     } else {
         None
     };
-    let devices = store.devices()?;
     let revisions: i64 = devices.iter().map(|d| d.reports).sum();
     let fingerprint = key
         .as_ref()
@@ -137,10 +148,18 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
                     to_key.display()
                 );
             }
+            require_url(url)?;
             require_empty(url)?;
-            restore_dump(url, &dump_file)?;
+            // The key first: a restore that fails takes it away again, so
+            // nothing is left half done.
             if key.is_some() {
                 hirc_files::copy_new(&from_key, to_key)?;
+            }
+            if let Err(e) = restore_dump(url, &dump_file) {
+                if key.is_some() {
+                    let _ = std::fs::remove_file(to_key);
+                }
+                return Err(e);
             }
             // Connecting brings a dump from an older hub up to this one's
             // schema.
@@ -180,7 +199,13 @@ fn restore_file(from: &Path, data: &Path, with_key: bool) -> Result<Box<dyn HubS
     SqliteStore::check_file(&from_store)
         .with_context(|| format!("the backup in {} cannot be restored", from.display()))?;
     let (to_store, to_key) = (data.join(STORE_FILE), data.join(KEY_FILE));
-    for existing in [&to_store, &to_key] {
+    // SQLite's files beside a store (its log after a crash) would be
+    // replayed over the restored one: none may be there either.
+    let beside: Vec<std::path::PathBuf> = ["-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| data.join(format!("{STORE_FILE}{suffix}")))
+        .collect();
+    for existing in [&to_store, &to_key].into_iter().chain(&beside) {
         if existing.exists() {
             bail!(
                 "{} already exists: restore into an empty data directory (move the old one aside first); nothing was changed",
@@ -213,16 +238,48 @@ fn without_password(url: &str) -> (String, Option<String>) {
         return (url.to_string(), None);
     };
     let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return (url.to_string(), None);
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, authority),
     };
-    match userinfo.split_once(':') {
-        Some((user, password)) => (
-            format!("{scheme}://{user}@{host}{tail}"),
-            Some(percent_decode(password)),
-        ),
-        None => (url.to_string(), None),
+    let (user, password) = match userinfo.map(|u| u.split_once(':').ok_or(u)) {
+        Some(Ok((user, password))) => (Some(user), Some(percent_decode(password))),
+        Some(Err(user)) => (Some(user), None),
+        None => (None, None),
+    };
+    // A password may also come as a parameter (`?password=…`).
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    let mut from_query = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| match p.strip_prefix("password=") {
+            Some(value) => {
+                from_query = Some(percent_decode(value));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let tail = if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    let user = user.map_or(String::new(), |u| format!("{u}@"));
+    (
+        format!("{scheme}://{user}{host}{tail}"),
+        password.or(from_query),
+    )
+}
+
+/// Only a `postgres://` URL is passed to PostgreSQL's tools (a key=value
+/// string would carry its password onto their command line).
+fn require_url(url: &str) -> Result<()> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!("--database takes a postgres:// URL");
     }
+    Ok(())
 }
 
 fn percent_decode(text: &str) -> String {
@@ -377,9 +434,20 @@ mod tests {
             ("postgres://hirc@localhost/hub".to_string(), None)
         );
         assert_eq!(
-            without_password("postgresql://localhost/hub"),
-            ("postgresql://localhost/hub".to_string(), None)
+            without_password("postgres://hirc@db/hub?sslmode=require&password=p%26w&x=1"),
+            (
+                "postgres://hirc@db/hub?sslmode=require&x=1".to_string(),
+                Some("p&w".to_string())
+            )
         );
+        assert_eq!(
+            without_password("postgresql://localhost/hub?password=x"),
+            (
+                "postgresql://localhost/hub".to_string(),
+                Some("x".to_string())
+            )
+        );
+        assert!(require_url("host=db password=secret").is_err());
     }
 
     #[test]

@@ -21,8 +21,12 @@ impl AppState {
     pub(super) fn client(&self, peer: Option<&Peer>, headers: &HeaderMap) -> Option<IpAddr> {
         let peer = peer?.0.ip();
         if self.config.trust_forwarded_for && peer.is_loopback() {
+            // The proxy appends the address it saw, after whatever the
+            // client wrote (which may lie): the last value of the last line.
             let forwarded = headers
-                .get("x-forwarded-for")
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse().ok());
@@ -64,23 +68,15 @@ impl AppState {
     }
 
     /// Refuses, until its minute is up, an address that has sent too many
-    /// wrong enrolment codes or tokens: guessing is slowed to a trickle.
-    /// With several hub processes on one database, the count is theirs
-    /// together.
+    /// wrong enrolment codes: guessing is slowed to a trickle. With several
+    /// hub processes on one database, the count is theirs together. (An
+    /// upload is never refused for others' guesses: only its own wrong
+    /// token counts, in [`AuthDevice`].)
     pub(super) async fn check_guessing(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
         let Some(ip) = client else { return Ok(()) };
-        let refuse = |this: &Self, left: u64| {
-            this.metrics.rate_limited("address_guesses");
-            Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorKind::RateLimited,
-                "too many wrong enrolment codes or tokens from this address; wait a minute",
-            )
-            .retry_after(left.max(1)))
-        };
         if let Some((hits, left)) = self.shared(format!("guesses:{ip}"), false).await? {
             return if hits >= self.config.auth_failures_per_minute {
-                refuse(self, left)
+                Err(self.guessing_refused(left))
             } else {
                 Ok(())
             };
@@ -95,30 +91,27 @@ impl AppState {
                 if left == 0 {
                     return Ok(());
                 }
-                self.metrics.rate_limited("address_guesses");
-                Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    ErrorKind::RateLimited,
-                    "too many wrong enrolment codes or tokens from this address; wait a minute",
-                )
-                .retry_after(left.max(1)))
+                drop(failures);
+                Err(self.guessing_refused(left))
             }
             _ => Ok(()),
         }
     }
 
     /// Counts a wrong enrolment code or token, and says so in the log once
-    /// an address reaches the limit.
-    pub(super) async fn failed_guess(&self, client: Option<IpAddr>, what: &'static str) {
-        let Some(ip) = client else { return };
-        match self.shared(format!("guesses:{ip}"), true).await {
-            Ok(Some((hits, _))) => {
-                self.log_guess(ip, hits, what);
-                return;
-            }
-            Ok(None) => {}
-            // The storage failed: counted in this process's memory instead.
-            Err(_) => {}
+    /// an address reaches the limit. Returns the seconds left in the minute
+    /// when this guess takes the address past its limit (it is refused).
+    pub(super) async fn failed_guess(
+        &self,
+        client: Option<IpAddr>,
+        what: &'static str,
+    ) -> Option<u64> {
+        let ip = client?;
+        let limit = self.config.auth_failures_per_minute;
+        // The storage failing falls back to this process's memory.
+        if let Ok(Some((hits, left))) = self.shared(format!("guesses:{ip}"), true).await {
+            self.log_guess(ip, hits, what);
+            return (hits > limit).then_some(left);
         }
         let mut failures = self
             .failures
@@ -136,9 +129,21 @@ impl AppState {
             *entry = (now, 0);
         }
         entry.1 += 1;
-        let hits = entry.1;
+        let (hits, since) = (entry.1, entry.0);
         drop(failures);
         self.log_guess(ip, hits, what);
+        (hits > limit).then(|| 60u64.saturating_sub(since.elapsed().as_secs()).max(1))
+    }
+
+    /// The answer to a guess past the limit.
+    pub(super) fn guessing_refused(&self, left: u64) -> ApiError {
+        self.metrics.rate_limited("address_guesses");
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::RateLimited,
+            "too many wrong enrolment codes or tokens from this address; wait a minute",
+        )
+        .retry_after(left.max(1))
     }
 
     fn log_guess(&self, ip: IpAddr, hits: u32, what: &'static str) {
@@ -202,16 +207,20 @@ impl FromRequestParts<AppState> for AuthDevice {
     ) -> Result<Self, Self::Rejection> {
         let unauthorized =
             |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, ErrorKind::Unauthorized, m);
+        // A desk with a valid token is never held up by others' wrong
+        // guesses (behind a load balancer, every desk shares its address);
+        // only a wrong token counts, and one past the limit is refused.
         let client = state.client(parts.extensions.get::<Peer>(), &parts.headers);
-        state.check_guessing(client).await?;
         let Some(token) = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
-            state.failed_guess(client, "upload without a token").await;
             state.metrics.auth_failure("no_token");
+            if let Some(left) = state.failed_guess(client, "upload without a token").await {
+                return Err(state.guessing_refused(left));
+            }
             return Err(unauthorized(
                 "a bearer token is required; enrol the desk first",
             ));
@@ -222,8 +231,10 @@ impl FromRequestParts<AppState> for AuthDevice {
             .blocking(move || store.device_by_token(&token_hash))
             .await?
         else {
-            state.failed_guess(client, "unknown token").await;
             state.metrics.auth_failure("unknown_token");
+            if let Some(left) = state.failed_guess(client, "unknown token").await {
+                return Err(state.guessing_refused(left));
+            }
             return Err(unauthorized("this desk is not enrolled with this hub"));
         };
         if device.revoked_at.is_some() {

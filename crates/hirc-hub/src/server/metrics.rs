@@ -33,7 +33,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use super::{AppState, Peer};
+use super::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteStatus {
@@ -226,30 +226,31 @@ pub(super) async fn track(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// `GET /metrics`: to a client presenting the metrics token, or, when no
-/// token is set, to one on this machine (as the guessing throttle sees it,
-/// so behind a trusted proxy the forwarded address counts).
-pub(super) async fn metrics(
-    State(state): State<AppState>,
-    peer: Option<axum::Extension<Peer>>,
-    request: Request<Body>,
-) -> Response {
-    let headers = request.headers();
-    let allowed = match &state.config.metrics_token {
-        Some(token) => headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| crate::secrets::hash(given.trim()) == crate::secrets::hash(token)),
-        None => state
-            .client(peer.as_deref(), headers)
-            .is_some_and(|ip| ip.is_loopback()),
+/// `GET /metrics`: only to a client presenting the metrics token. There is
+/// no unauthenticated way in: "from this machine" cannot be told apart from
+/// "through a proxy on this machine", which is how the hub is usually run.
+pub(super) async fn metrics(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let allowed = match (&state.config.metrics_token, given) {
+        // Hashes compared, so the time taken says nothing of the token.
+        (Some(token), Some(given)) => crate::secrets::hash(given) == crate::secrets::hash(token),
+        _ => false,
     };
     if !allowed {
+        let message = if state.config.metrics_token.is_some() {
+            "the hub's metrics are for its operators: send the metrics token"
+        } else {
+            "the hub's metrics are off: start it with --metrics-token TOKEN and scrape with that token"
+        };
         return super::ApiError::new(
             StatusCode::FORBIDDEN,
             hirc_proto::ErrorKind::Unauthorized,
-            "the hub's metrics are for its operators: scrape from this machine, or with the metrics token",
+            message,
         )
         .into_response();
     }

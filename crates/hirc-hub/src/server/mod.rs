@@ -52,8 +52,8 @@ pub struct HubConfig {
     /// Behind a reverse proxy on this machine: take the client's address
     /// from the proxy's `X-Forwarded-For` (only ever from a loopback peer).
     pub trust_forwarded_for: bool,
-    /// A bearer token that opens `GET /metrics` from anywhere; without one,
-    /// only clients on this machine may read it.
+    /// The bearer token that opens `GET /metrics`; without one the metrics
+    /// are off.
     pub metrics_token: Option<String>,
 }
 

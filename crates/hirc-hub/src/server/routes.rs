@@ -142,7 +142,9 @@ pub(super) async fn enrol(
         }
         Redeem::Unknown => {
             state.metrics.enrolment("unknown_code");
-            state.failed_guess(client, "unknown enrolment code").await;
+            if let Some(left) = state.failed_guess(client, "unknown enrolment code").await {
+                return Err(state.guessing_refused(left));
+            }
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorKind::Unauthorized,
@@ -151,9 +153,12 @@ pub(super) async fn enrol(
         }
         Redeem::UsedOrExpired => {
             state.metrics.enrolment("used_or_expired");
-            state
+            if let Some(left) = state
                 .failed_guess(client, "used or expired enrolment code")
-                .await;
+                .await
+            {
+                return Err(state.guessing_refused(left));
+            }
             Err(ApiError::new(
                 StatusCode::GONE,
                 ErrorKind::CodeUsed,
