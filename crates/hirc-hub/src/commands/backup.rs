@@ -303,8 +303,8 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// Runs one of PostgreSQL's tools with the database's URL (its password in
-/// the environment).
-fn run_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
+/// the environment); returns what it printed.
+fn run_tool(tool: &str, url: &str, args: &[&str]) -> Result<String> {
     let (url, password) = without_password(url);
     let mut command = Command::new(tool);
     command.args(args).arg(format!("--dbname={url}"));
@@ -326,7 +326,7 @@ fn run_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `pg_dump` in PostgreSQL's own format into `file`, a new owner-only file
@@ -346,7 +346,7 @@ fn dump(url: &str, file: &Path) -> Result<()> {
     if dumped.is_err() {
         let _ = std::fs::remove_file(file);
     }
-    dumped
+    dumped.map(drop)
 }
 
 /// `pg_restore` of `file` in one transaction: all of it or nothing.
@@ -362,43 +362,27 @@ fn restore_dump(url: &str, file: &Path) -> Result<()> {
             &file.display().to_string(),
         ],
     )
+    .map(drop)
     .context("the backup could not be restored; the database was left as it was")
 }
 
 /// Refuses a database that already holds a hub (or anything else in its
 /// public schema): a restore never mixes two hubs' data.
 fn require_empty(url: &str) -> Result<()> {
-    let (url_only, password) = without_password(url);
-    let mut command = Command::new("psql");
-    command.args([
-        "--no-psqlrc",
-        "--tuples-only",
-        "--no-align",
-        "--command=SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
-        &format!("--dbname={url_only}"),
-    ]);
-    if let Some(password) = password {
-        command.env("PGPASSWORD", password);
-    }
-    let out = command.output().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            anyhow::anyhow!(
-                "psql was not found: install PostgreSQL's client tools (Debian: postgresql-client)"
-            )
-        } else {
-            anyhow::anyhow!("could not run psql: {e}")
-        }
-    })?;
-    if !out.status.success() {
-        bail!(
-            "could not reach the database: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let tables: u64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(u64::MAX);
+    let tables: u64 = run_tool(
+        "psql",
+        url,
+        &[
+            "--no-psqlrc",
+            "--tuples-only",
+            "--no-align",
+            "--command=SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        ],
+    )
+    .context("could not reach the database")?
+    .trim()
+    .parse()
+    .unwrap_or(u64::MAX);
     if tables != 0 {
         bail!(
             "the database is not empty ({tables} tables): restore into a new, empty database; nothing was changed"
