@@ -157,41 +157,39 @@ impl AppState {
     /// A fixed one-minute window per device. With several hub processes on
     /// one database, the uploads counted are theirs together.
     pub(super) async fn check_rate(&self, device: Uuid) -> Result<(), ApiError> {
-        if let Some((hits, left)) = self.shared(format!("uploads:{device}"), true).await? {
-            if hits > self.config.rate_per_minute {
+        // Past the limit, and the seconds left in its window.
+        let refused = match self.shared(format!("uploads:{device}"), true).await? {
+            Some((hits, left)) => (hits > self.config.rate_per_minute).then_some(left),
+            None => {
+                let mut windows = self
+                    .windows
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let now = Instant::now();
+                let entry = windows.entry(device).or_insert((now, 0));
+                if now.duration_since(entry.0) >= Duration::from_secs(60) {
+                    *entry = (now, 0);
+                }
+                if entry.1 >= self.config.rate_per_minute {
+                    Some(60u64.saturating_sub(now.duration_since(entry.0).as_secs()))
+                } else {
+                    entry.1 += 1;
+                    None
+                }
+            }
+        };
+        match refused {
+            Some(left) => {
                 self.metrics.rate_limited("device_uploads");
-                return Err(ApiError::new(
+                Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     ErrorKind::RateLimited,
                     "too many uploads from this desk; it will retry by itself",
                 )
-                .retry_after(left.max(1)));
+                .retry_after(left.max(1)))
             }
-            return Ok(());
+            None => Ok(()),
         }
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        let entry = windows.entry(device).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.config.rate_per_minute {
-            self.metrics.rate_limited("device_uploads");
-            let wait = 60u64
-                .saturating_sub(now.duration_since(entry.0).as_secs())
-                .max(1);
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorKind::RateLimited,
-                "too many uploads from this desk; it will retry by itself",
-            )
-            .retry_after(wait));
-        }
-        entry.1 += 1;
-        Ok(())
     }
 }
 
