@@ -586,6 +586,16 @@ impl Backend {
     }
 }
 
+/// A new, empty PostgreSQL database on the `HIRC_TEST_POSTGRES` server, for
+/// a test that needs PostgreSQL alone; `None` without one (not under CI,
+/// where [`backends`] insists).
+pub fn fresh_postgres() -> Option<String> {
+    backends().into_iter().find_map(|b| match b {
+        Backend::Postgres(url) => Some(url),
+        Backend::Sqlite => None,
+    })
+}
+
 /// The back ends every hub test runs on: SQLite always, and PostgreSQL when
 /// `HIRC_TEST_POSTGRES` names a server (`scripts/test` starts one and sets
 /// it; under CI it must be set).

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hirc_e2e::{Backend, EXAMPLE_REPORT, HubProcess, TestDesk, backends, free_port, hub_admin};
+use hirc_e2e::{EXAMPLE_REPORT, HubProcess, TestDesk, free_port, fresh_postgres, hub_admin};
 use hirc_proto::{DIGEST_HEADER, content_digest, report_path};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -286,10 +286,7 @@ fn restart_database(database: &str) {
 
 #[test]
 fn replicas_behind_a_load_balancer_deliver_every_report_exactly_once() {
-    let Some(database) = backends().into_iter().find_map(|b| match b {
-        Backend::Postgres(url) => Some(url),
-        Backend::Sqlite => None,
-    }) else {
+    let Some(database) = fresh_postgres() else {
         eprintln!("HIRC_TEST_POSTGRES is not set: the replica test is skipped");
         return;
     };

@@ -311,10 +311,7 @@ fn within_one_minute<T>(mut burst: impl FnMut() -> T) -> T {
 
 #[test]
 fn limits_hold_across_hub_processes_on_one_database() {
-    let Some(backend) = hirc_e2e::backends()
-        .into_iter()
-        .find(|b| matches!(b, Backend::Postgres(_)))
-    else {
+    let Some(backend) = hirc_e2e::fresh_postgres().map(Backend::Postgres) else {
         eprintln!("HIRC_TEST_POSTGRES is not set: the shared-limits test is skipped");
         return;
     };

@@ -174,13 +174,7 @@ fn a_hub_restored_from_its_backup_carries_on() {
 
 #[test]
 fn a_postgres_hub_restored_from_pg_dump_carries_on() {
-    let fresh = || {
-        hirc_e2e::backends().into_iter().find_map(|b| match b {
-            hirc_e2e::Backend::Postgres(url) => Some(url),
-            hirc_e2e::Backend::Sqlite => None,
-        })
-    };
-    let Some(database) = fresh() else {
+    let Some(database) = hirc_e2e::fresh_postgres() else {
         eprintln!("HIRC_TEST_POSTGRES is not set: the PostgreSQL backup test is skipped");
         return;
     };
@@ -237,7 +231,7 @@ fn a_postgres_hub_restored_from_pg_dump_carries_on() {
     // The database is lost: a new one, restored from the dump, and the key
     // put where the hub processes read it.
     hub.down();
-    let restored_db = fresh().expect("a second database");
+    let restored_db = hirc_e2e::fresh_postgres().expect("a second database");
     let restored_key = place
         .path()
         .join("restored.key")
