@@ -17,7 +17,8 @@ use hirc_core::{Desk, DeskSetup};
 use hirc_hub::pg_store::PgStore;
 use hirc_hub::secrets;
 use hirc_hub::server::{AppState, HubConfig};
-use hirc_hub::store::{HubStore, SqliteStore};
+use hirc_hub::sqlite_store::SqliteStore;
+use hirc_hub::store::HubStore;
 use hirc_sync::{HubClient, PassOptions, run_pass};
 use uuid::Uuid;
 
@@ -40,7 +41,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("tmp");
         let (desk, session) = backlog(dir.path(), n);
         let (url, store, _hub_dir) = hub(Backend::Sqlite, &recipient).await;
-        let code = blocking_code(&store).await;
+        let code = new_code(&store).await;
         let device_key = desk
             .lock()
             .expect("desk")
@@ -96,11 +97,7 @@ fn main() {
             }
         }
         let desk_time = started.elapsed();
-        let counted = store.clone();
-        let held =
-            tokio::task::spawn_blocking(move || counted.reports_since(None).expect("count").len())
-                .await
-                .expect("count");
+        let held = store.reports_since(None).await.expect("count").len();
         assert_eq!(held, n);
         println!(
             "\nBacklog of {n} queued reports (~4.6 KB ciphertext each), loopback hub on SQLite"
@@ -172,15 +169,7 @@ fn backlog(dir: &std::path::Path, n: usize) -> (Arc<Mutex<Desk>>, Arc<hirc_core:
     (Arc::new(Mutex::new(desk)), Arc::new(session))
 }
 
-/// Stores are blocking (the hub calls them on tokio's blocking pool).
-async fn blocking_code(store: &Arc<dyn HubStore>) -> String {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || new_code(&store))
-        .await
-        .expect("code")
-}
-
-fn new_code(store: &Arc<dyn HubStore>) -> String {
+async fn new_code(store: &Arc<dyn HubStore>) -> String {
     let code = secrets::new_enrol_code();
     store
         .add_enrol_code(
@@ -188,6 +177,7 @@ fn new_code(store: &Arc<dyn HubStore>) -> String {
             "Bench",
             chrono::Utc::now() + chrono::Duration::hours(1),
         )
+        .await
         .expect("code");
     code
 }
@@ -211,11 +201,7 @@ async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, t
             .await
             .expect("create db");
             let url = format!("{prefix}/{name}");
-            Arc::new(
-                tokio::task::spawn_blocking(move || PgStore::connect(&url).expect("pg"))
-                    .await
-                    .expect("connect"),
-            )
+            Arc::new(PgStore::connect(&url).await.expect("pg"))
         }
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -241,7 +227,7 @@ async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, t
 }
 
 async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
-    let code = blocking_code(store).await;
+    let code = new_code(store).await;
     HubClient::new(url, None)
         .expect("client")
         .enrol(

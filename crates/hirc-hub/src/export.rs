@@ -55,7 +55,7 @@ pub enum Format {
 }
 
 /// Decrypts what arrived and writes it in `format`.
-pub fn export(
+pub async fn export(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
     since: Option<DateTime<Utc>>,
@@ -63,20 +63,20 @@ pub fn export(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     match format {
-        Format::Jsonl => export_jsonl(store, identities, since, out),
-        Format::Csv => export_csv(store, identities, since, out),
+        Format::Jsonl => export_jsonl(store, identities, since, out).await,
+        Format::Csv => export_csv(store, identities, since, out).await,
     }
 }
 
 /// Writes one JSON object per line: `{receipt, device_id, report}`.
-pub fn export_jsonl(
+pub async fn export_jsonl(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
     since: Option<DateTime<Utc>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
-    for stored in store.reports_since(since)? {
+    for stored in store.reports_since(since).await? {
         match open(&stored, identities) {
             Ok(report) => {
                 let line = serde_json::json!({
@@ -96,7 +96,7 @@ pub fn export_jsonl(
 
 /// Writes CSV: one row per report; the columns are the union of every
 /// report's fields, consent first.
-pub fn export_csv(
+pub async fn export_csv(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
     since: Option<DateTime<Utc>>,
@@ -104,7 +104,7 @@ pub fn export_csv(
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
     let mut rows: Vec<Vec<(String, String)>> = Vec::new();
-    for stored in store.reports_since(since)? {
+    for stored in store.reports_since(since).await? {
         match open(&stored, identities) {
             Ok(report) => {
                 let mut row = vec![

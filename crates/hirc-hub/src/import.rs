@@ -48,7 +48,7 @@ pub struct HubIdentity<'a> {
 }
 
 /// Enrols a desk on the spot and writes its enrolment file.
-pub fn offline_enrolment(
+pub async fn offline_enrolment(
     store: &dyn HubStore,
     code: &str,
     centre: &str,
@@ -75,7 +75,7 @@ pub fn offline_enrolment(
     // unless it is a desk enrolled before whose key the hub knows: it
     // keeps that one, so what it stored stays its own.
     let old = match same_desk_as {
-        Some(id) => Some(store.device(id)?.ok_or_else(|| {
+        Some(id) => Some(store.device(id).await?.ok_or_else(|| {
             anyhow::anyhow!(
                 "there is no device {id} (`hirc-hub devices` lists them); nothing was enrolled"
             )
@@ -88,19 +88,22 @@ pub fn offline_enrolment(
         .clone()
         .or_else(|| made_key.as_ref().map(SigningKey::public))
         .unwrap_or_default();
-    let device = match store.redeem(
-        &secrets::hash(&secrets::normalise_code(code)),
-        &format!("{centre} (offline)"),
-        &secrets::hash(&token),
-        Some(&public),
-        Utc::now(),
-    )? {
+    let device = match store
+        .redeem(
+            &secrets::hash(&secrets::normalise_code(code)),
+            &format!("{centre} (offline)"),
+            &secrets::hash(&token),
+            Some(&public),
+            Utc::now(),
+        )
+        .await?
+    {
         Redeem::Enrolled(device) => device,
         other => anyhow::bail!("could not enrol the desk ({other:?})"),
     };
     if let (Some(old), None) = (&old, &kept_key) {
         // A device from before device keys takes the new one.
-        store.adopt_key(old.id, &public)?;
+        store.adopt_key(old.id, &public).await?;
     }
     let file = OfflineEnrolment {
         format: OFFLINE_ENROLMENT_FORMAT.into(),
@@ -125,7 +128,7 @@ pub fn offline_enrolment(
 }
 
 /// Ingests an outbox file and writes the receipt file.
-pub fn outbox_file(
+pub async fn outbox_file(
     store: &dyn HubStore,
     path: &Path,
     receipts_path: &Path,
@@ -152,7 +155,7 @@ pub fn outbox_file(
     if file.format != OUTBOX_FILE_FORMAT {
         anyhow::bail!("{} is not an outbox file", path.display());
     }
-    let device = store.device(file.device_id)?.ok_or_else(|| {
+    let device = store.device(file.device_id).await?.ok_or_else(|| {
         anyhow::anyhow!(
             "the file names device {}, which is not enrolled with this hub; nothing was imported",
             file.device_id
@@ -199,14 +202,17 @@ pub fn outbox_file(
                 .push((entry.report_id, "the payload is not an age file".into()));
             continue;
         }
-        match store.put(
-            device.id,
-            entry.report_id,
-            entry.revision,
-            &entry.digest,
-            &body,
-            Utc::now(),
-        )? {
+        match store
+            .put(
+                device.id,
+                entry.report_id,
+                entry.revision,
+                &entry.digest,
+                body,
+                Utc::now(),
+            )
+            .await?
+        {
             Put::Created(r) => {
                 summary.stored += 1;
                 receipts.push(r);

@@ -3,7 +3,8 @@
 //!
 //! - [`server`]: the HTTP API (protocol v1).
 //! - [`store`]: devices, enrolment codes and report ciphertexts, behind one trait;
-//!   embedded SQLite by default, [`pg_store`] for PostgreSQL.
+//!   embedded SQLite by default ([`sqlite_store`]), [`pg_store`] for
+//!   PostgreSQL.
 //! - [`secrets`]: tokens and enrolment codes, stored hashed.
 //! - [`export`]: the partnership's offline decryption of what arrived.
 //! - [`import`]: reports carried by hand from desks that are never online.
@@ -15,4 +16,5 @@ pub mod import;
 pub mod pg_store;
 pub mod secrets;
 pub mod server;
+pub mod sqlite_store;
 pub mod store;

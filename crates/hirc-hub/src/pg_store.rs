@@ -1,15 +1,22 @@
 //! The PostgreSQL store, for a partnership that outgrows one machine: several
 //! hub processes behind a load balancer on one database. Same trait, same
-//! rules, same tests as [`crate::store::SqliteStore`].
+//! rules, same tests as [`crate::sqlite_store::SqliteStore`].
+//!
+//! Spoken asynchronously (tokio-postgres) over a pool of connections
+//! (deadpool), each keeping its prepared statements, so a request costs one
+//! round trip per statement and no thread waits on the database. The schema
+//! is brought up to date by refinery under an advisory lock.
 //!
 //! Times are stored as RFC 3339 text in UTC with milliseconds, exactly as in
 //! SQLite, so both stores order and compare them the same way.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use hirc_proto::Receipt;
-use postgres::NoTls;
-use r2d2::PooledConnection;
-use r2d2_postgres::PostgresConnectionManager;
+use refinery::{Migration, Runner, Target};
+use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::store::{
@@ -17,100 +24,156 @@ use crate::store::{
     StoreError, StoredReport, desk_revision_sql, device, receipt, text, time,
 };
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/postgres/0001_init.sql"),
-    include_str!("../migrations/postgres/0002_desk_scope.sql"),
-    include_str!("../migrations/postgres/0003_shared_limits.sql"),
+/// The schema's migrations, in order. A migration's name and text are part
+/// of its checksum in `refinery_schema_history`: once released, neither
+/// changes; a change to the schema is a new migration.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "V1__init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        "V2__desk_scope",
+        include_str!("../migrations/postgres/0002_desk_scope.sql"),
+    ),
+    (
+        "V3__shared_limits",
+        include_str!("../migrations/postgres/0003_shared_limits.sql"),
+    ),
 ];
 
 /// How many connections one hub process keeps to the database at most.
-const POOL_SIZE: u32 = 8;
+const POOL_SIZE: usize = 8;
+/// How long a request waits for a connection (and a new connection for the
+/// database) before it is answered "try again later".
+const WAIT: Duration = Duration::from_secs(10);
 /// The advisory lock that one hub process holds while it brings the schema
 /// up to date ("HIRC"): others starting at the same moment wait for it.
 const MIGRATION_LOCK: i64 = 0x4849_5243;
-
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// A hub store in PostgreSQL: a pool of connections, so requests use the
 /// database side by side, and a connection the database dropped (a restart,
 /// a failover) is replaced by a new one on the next request.
 pub struct PgStore {
-    pool: Option<Pool>,
-}
-
-impl Drop for PgStore {
-    /// The synchronous client runs its own small runtime and panics if it is
-    /// dropped on an async thread, which is where the server's state ends up
-    /// at shutdown: close the connections on a plain thread instead.
-    fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            let _ = std::thread::spawn(move || drop(pool)).join();
-        }
-    }
+    pool: Pool,
 }
 
 impl PgStore {
     /// Connects (`postgres://user:pass@host/db`) and brings the schema up to
     /// date. TLS to the database is left to a local socket or a private
     /// network: the bodies are ciphertext, and tokens are hashes.
-    pub fn connect(url: &str) -> Result<Self> {
-        let config: postgres::Config = url
+    pub async fn connect(url: &str) -> Result<Self> {
+        let config: tokio_postgres::Config = url
             .parse()
-            .map_err(|e: postgres::Error| StoreError::Unavailable(e.to_string()))?;
-        let pool = r2d2::Pool::builder()
+            .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            // A connection is checked for being closed when it is taken, not
+            // queried (that would cost a round trip per request); one the
+            // database cut fails its request once and is then replaced.
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
-            .min_idle(Some(1))
-            .connection_timeout(std::time::Duration::from_secs(10))
-            // A connection is checked when it comes back broken, not each
-            // time it is taken (that would cost a round trip per request).
-            .test_on_check_out(false)
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(WAIT))
+            .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = Self { pool: Some(pool) };
-        store.migrate()?;
+        let store = Self { pool };
+        store.migrate().await?;
         Ok(store)
     }
 
-    /// Brings the schema up to date, in one transaction under an advisory
-    /// lock: several hubs starting at once on one database are safe (one
-    /// migrates, the others wait and then find nothing left to do), and a
-    /// migration that fails leaves the schema as it was.
-    fn migrate(&self) -> Result<()> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS hirc_schema (version INTEGER NOT NULL)")?;
-        let current: i32 = tx
-            .query_opt("SELECT version FROM hirc_schema", &[])?
-            .map_or(0, |r| r.get(0));
-        if current as usize > MIGRATIONS.len() {
-            return Err(StoreError::Foreign(format!(
-                "the PostgreSQL database (schema {current}, made by a newer hirc-hub)"
-            )));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.batch_execute(sql)?;
-            tx.execute("DELETE FROM hirc_schema", &[])?;
-            tx.execute(
-                "INSERT INTO hirc_schema (version) VALUES ($1)",
-                &[&(i as i32 + 1)],
-            )?;
-        }
-        tx.commit()?;
+    /// Brings the schema up to date under an advisory lock: several hubs
+    /// starting at once on one database are safe (one migrates, the others
+    /// wait and then find nothing left to do). The migrations run in one
+    /// transaction, so one that fails leaves the schema as it was.
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.client().await?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let migrated = migrate_locked(&mut client).await;
+        // Unlocked whatever happened (a lost connection unlocks by itself).
+        let unlocked = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await;
+        migrated?;
+        unlocked?;
         Ok(())
     }
 
     /// A connection from the pool (waiting, bounded, for one to be free).
-    fn client(&self) -> Result<PooledConnection<PostgresConnectionManager<NoTls>>> {
+    async fn client(&self) -> Result<Object> {
         self.pool
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("the pool is only taken on drop"))
             .get()
+            .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 }
 
-fn device_of(row: &postgres::Row) -> Result<Device> {
+fn migrations() -> Result<Vec<Migration>> {
+    MIGRATIONS
+        .iter()
+        .map(|(name, sql)| {
+            Migration::unapplied(name, sql).map_err(|e| StoreError::Migration(e.to_string()))
+        })
+        .collect()
+}
+
+/// The migrations, with the advisory lock held. A database made before
+/// refinery ran the migrations recorded its version in `hirc_schema`: those
+/// are recorded as applied (not run again) and that table dropped.
+async fn migrate_locked(client: &mut Object) -> Result<()> {
+    let failed = |e: refinery::Error| StoreError::Migration(e.to_string());
+    if table_exists(client, "hirc_schema").await? {
+        if !table_exists(client, "refinery_schema_history").await? {
+            let version: i32 = client
+                .query_opt("SELECT version FROM hirc_schema", &[])
+                .await?
+                .map_or(0, |r| r.get(0));
+            if version > 0 {
+                Runner::new(&migrations()?)
+                    .set_grouped(true)
+                    .set_target(Target::FakeVersion(version))
+                    .run_async(&mut ***client)
+                    .await
+                    .map_err(failed)?;
+            }
+        }
+        client.batch_execute("DROP TABLE hirc_schema").await?;
+    }
+    let runner = Runner::new(&migrations()?).set_grouped(true);
+    let last = if table_exists(client, "refinery_schema_history").await? {
+        runner
+            .get_last_applied_migration_async(&mut ***client)
+            .await
+            .map_err(failed)?
+    } else {
+        None
+    };
+    if let Some(last) = last.filter(|m| m.version() as usize > MIGRATIONS.len()) {
+        return Err(StoreError::Foreign(format!(
+            "the PostgreSQL database (schema {}, made by a newer hirc-hub)",
+            last.version()
+        )));
+    }
+    runner.run_async(&mut ***client).await.map_err(failed)?;
+    Ok(())
+}
+
+async fn table_exists(client: &Object, table: &str) -> Result<bool> {
+    let row = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .await?;
+    Ok(row.get(0))
+}
+
+fn device_of(row: &tokio_postgres::Row) -> Result<Device> {
     device((
         row.get(0),
         row.get(1),
@@ -122,7 +185,7 @@ fn device_of(row: &postgres::Row) -> Result<Device> {
     ))
 }
 
-fn receipt_of(row: &postgres::Row) -> Result<hirc_proto::Receipt> {
+fn receipt_of(row: &tokio_postgres::Row) -> Result<hirc_proto::Receipt> {
     receipt((
         row.get(0),
         row.get(1),
@@ -133,35 +196,43 @@ fn receipt_of(row: &postgres::Row) -> Result<hirc_proto::Receipt> {
     ))
 }
 
+#[async_trait::async_trait]
 impl SharedLimits for PgStore {
-    fn hit(&self, key: &str, minute: i64) -> Result<u32> {
-        let row = self.client()?.query_one(
-            "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, $2, 1)
-             ON CONFLICT (key, minute) DO UPDATE SET hits = limit_hits.hits + 1
-             RETURNING hits",
-            &[&key, &minute],
-        )?;
+    async fn hit(&self, key: &str, minute: i64) -> Result<u32> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, $2, 1)
+                 ON CONFLICT (key, minute) DO UPDATE SET hits = limit_hits.hits + 1
+                 RETURNING hits",
+            )
+            .await?;
+        let row = client.query_one(&statement, &[&key, &minute]).await?;
         Ok(u32::try_from(row.get::<_, i32>(0)).unwrap_or(u32::MAX))
     }
 
-    fn hits(&self, key: &str, minute: i64) -> Result<u32> {
-        let row = self.client()?.query_opt(
-            "SELECT hits FROM limit_hits WHERE key = $1 AND minute = $2",
-            &[&key, &minute],
-        )?;
+    async fn hits(&self, key: &str, minute: i64) -> Result<u32> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT hits FROM limit_hits WHERE key = $1 AND minute = $2")
+            .await?;
+        let row = client.query_opt(&statement, &[&key, &minute]).await?;
         Ok(row.map_or(0, |r| u32::try_from(r.get::<_, i32>(0)).unwrap_or(u32::MAX)))
     }
 
-    fn forget_hits_before(&self, minute: i64) -> Result<()> {
-        self.client()?
-            .execute("DELETE FROM limit_hits WHERE minute < $1", &[&minute])?;
+    async fn forget_hits_before(&self, minute: i64) -> Result<()> {
+        self.client()
+            .await?
+            .execute("DELETE FROM limit_hits WHERE minute < $1", &[&minute])
+            .await?;
         Ok(())
     }
 }
 
+#[async_trait::async_trait]
 impl HubStore for PgStore {
-    fn ping(&self) -> Result<()> {
-        self.client()?.simple_query("SELECT 1")?;
+    async fn ping(&self) -> Result<()> {
+        self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
     }
 
@@ -173,20 +244,20 @@ impl HubStore for PgStore {
         Some(self)
     }
 
-    fn add_enrol_code(
+    async fn add_enrol_code(
         &self,
         code_hash: &str,
         centre: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        self.client()?.execute(
+        self.client().await?.execute(
             "INSERT INTO enrol_codes (code_hash, centre, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             &[&code_hash, &centre, &text(Utc::now()), &text(expires_at)],
-        )?;
+        ).await?;
         Ok(())
     }
 
-    fn redeem(
+    async fn redeem(
         &self,
         code_hash: &str,
         device_name: &str,
@@ -194,12 +265,14 @@ impl HubStore for PgStore {
         device_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Redeem> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        let Some(code) = tx.query_opt(
-            "SELECT centre, expires_at, used_at FROM enrol_codes WHERE code_hash = $1 FOR UPDATE",
-            &[&code_hash],
-        )?
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(code) = tx
+            .query_opt(
+                "SELECT centre, expires_at, used_at FROM enrol_codes WHERE code_hash = $1 FOR UPDATE",
+                &[&code_hash],
+            )
+            .await?
         else {
             return Ok(Redeem::Unknown);
         };
@@ -212,12 +285,14 @@ impl HubStore for PgStore {
         tx.execute(
             "INSERT INTO devices (id, centre, name, token_hash, created_at, device_key) VALUES ($1, $2, $3, $4, $5, $6)",
             &[&device_id.to_string(), &centre, &device_name, &token_hash, &text(now), &device_key],
-        )?;
+        )
+        .await?;
         tx.execute(
             "UPDATE enrol_codes SET used_at = $1, device_id = $2 WHERE code_hash = $3",
             &[&text(now), &device_id.to_string(), &code_hash],
-        )?;
-        tx.commit()?;
+        )
+        .await?;
+        tx.commit().await?;
         Ok(Redeem::Enrolled(Device {
             id: device_id,
             centre,
@@ -229,53 +304,72 @@ impl HubStore for PgStore {
         }))
     }
 
-    fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
-        let row = self.client()?.query_opt(
-            &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = $1"),
-            &[&device_id.to_string()],
-        )?;
+    async fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = $1"),
+                &[&device_id.to_string()],
+            )
+            .await?;
         row.as_ref().map(device_of).transpose()
     }
 
-    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
-        let row = self.client()?.query_opt(
-            &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1"),
-            &[&token_hash],
-        )?;
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        // Every upload asks: prepared once per connection.
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1"
+            ))
+            .await?;
+        let row = client.query_opt(&statement, &[&token_hash]).await?;
         row.as_ref().map(device_of).transpose()
     }
 
-    fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
-        self.client()?.execute(
-            "UPDATE devices SET device_key = $1 WHERE id = $2 AND device_key IS NULL",
-            &[&device_key, &device_id.to_string()],
-        )?;
+    async fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE devices SET device_key = $1 WHERE id = $2 AND device_key IS NULL",
+                &[&device_key, &device_id.to_string()],
+            )
+            .await?;
         Ok(())
     }
 
-    fn devices(&self) -> Result<Vec<Device>> {
-        let rows = self.client()?.query(
-            &format!("SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at, d.id"),
-            &[],
-        )?;
+    async fn devices(&self) -> Result<Vec<Device>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at, d.id"),
+                &[],
+            )
+            .await?;
         rows.iter().map(device_of).collect()
     }
 
-    fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
-        let n = self.client()?.execute(
-            "UPDATE devices SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2",
-            &[&text(now), &device_id.to_string()],
-        )?;
+    async fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2",
+                &[&text(now), &device_id.to_string()],
+            )
+            .await?;
         Ok(n == 1)
     }
 
-    fn put(
+    async fn put(
         &self,
         device_id: Uuid,
         report_id: Uuid,
         revision: u32,
         digest: &str,
-        body: &[u8],
+        body: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<Put> {
         let fresh = Receipt {
@@ -287,31 +381,36 @@ impl HubStore for PgStore {
             device_id: Some(device_id),
             signature: None,
         };
-        let mut client = self.client()?;
+        let client = self.client().await?;
         // One round trip in the usual case (a new upload): insert unless
         // this desk (any of its devices) already holds the revision. The
         // insert-or-nothing is atomic even with several hubs on one
         // database; whoever did not insert reads what is held.
-        let inserted = client.execute(
-            &format!(
+        let insert = client
+            .prepare_cached(&format!(
                 "WITH held AS ({})
                  INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
                  SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8
                  WHERE NOT EXISTS (SELECT 1 FROM held)
                  ON CONFLICT (device_id, report_id, revision) DO NOTHING",
                 desk_revision_sql('$')
-            ),
-            &[
-                &report_id.to_string(),
-                &i64::from(revision),
-                &device_id.to_string(),
-                &digest,
-                &(body.len() as i64),
-                &body,
-                &fresh.receipt_id.to_string(),
-                &text(fresh.received_at),
-            ],
-        )?;
+            ))
+            .await?;
+        let inserted = client
+            .execute(
+                &insert,
+                &[
+                    &report_id.to_string(),
+                    &i64::from(revision),
+                    &device_id.to_string(),
+                    &digest,
+                    &(body.len() as i64),
+                    &body,
+                    &fresh.receipt_id.to_string(),
+                    &text(fresh.received_at),
+                ],
+            )
+            .await?;
         if inserted == 1 {
             return Ok(Put::Created(fresh));
         }
@@ -324,20 +423,25 @@ impl HubStore for PgStore {
                     &device_id.to_string(),
                     &digest,
                 ],
-            )?
+            )
+            .await?
             .ok_or(StoreError::Corrupt("a revision that vanished"))?;
         Ok(Put::for_held(receipt_of(&held)?, digest))
     }
 
-    fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
+    async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
         let since = since.map(text).unwrap_or_default();
-        let rows = self.client()?.query(
-            &format!(
-                "SELECT {RECEIPT_COLUMNS}, r.body FROM reports r
-                 WHERE r.received_at >= $1 ORDER BY r.received_at, r.report_id, r.revision"
-            ),
-            &[&since],
-        )?;
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {RECEIPT_COLUMNS}, r.body FROM reports r
+                     WHERE r.received_at >= $1 ORDER BY r.received_at, r.report_id, r.revision"
+                ),
+                &[&since],
+            )
+            .await?;
         rows.iter()
             .map(|r| {
                 let receipt = receipt_of(r)?;
@@ -355,14 +459,21 @@ impl HubStore for PgStore {
 
 #[cfg(test)]
 mod tests {
-    use postgres::Client;
-
     use super::*;
+
+    /// A connection for the test's own statements, its driver spawned.
+    async fn admin(url: &str) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .expect("connect to HIRC_TEST_POSTGRES");
+        tokio::spawn(connection);
+        client
+    }
 
     /// A fresh database on the server named by `HIRC_TEST_POSTGRES`
     /// (`scripts/test` starts PostgreSQL and sets it). Without it the test
     /// says so and passes, except under CI, where it must run.
-    pub(crate) fn fresh_database() -> Option<String> {
+    pub(crate) async fn fresh_database() -> Option<String> {
         let Ok(base) = std::env::var("HIRC_TEST_POSTGRES") else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -372,81 +483,165 @@ mod tests {
             return None;
         };
         let name = format!("hirc_unit_{}", Uuid::now_v7().simple());
-        let mut admin = Client::connect(&base, NoTls).expect("connect to HIRC_TEST_POSTGRES");
-        admin
+        admin(&base)
+            .await
             .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
             .expect("create database");
         let (prefix, _) = base.rsplit_once('/').expect("a database URL");
         Some(format!("{prefix}/{name}"))
     }
 
-    #[test]
-    fn the_postgres_store_keeps_the_contract() {
-        let Some(url) = fresh_database() else { return };
-        let store = PgStore::connect(&url).expect("connect");
-        crate::store::tests::exercise(&store);
+    #[tokio::test]
+    async fn the_postgres_store_keeps_the_contract() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        let store = PgStore::connect(&url).await.expect("connect");
+        crate::store::tests::exercise(&store).await;
         // Connecting again finds the schema up to date.
-        PgStore::connect(&url).expect("reconnect");
+        PgStore::connect(&url).await.expect("reconnect");
     }
 
-    #[test]
-    fn hubs_starting_together_on_a_new_database_all_come_up() {
-        let Some(url) = fresh_database() else { return };
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hubs_starting_together_on_a_new_database_all_come_up() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
         let starts: Vec<_> = (0..4)
             .map(|_| {
                 let url = url.clone();
-                std::thread::spawn(move || PgStore::connect(&url).map(drop))
+                tokio::spawn(async move { PgStore::connect(&url).await.map(drop) })
             })
             .collect();
         for start in starts {
-            start.join().expect("thread").expect("each hub comes up");
+            start.await.expect("task").expect("each hub comes up");
         }
+        let applied: i64 = admin(&url)
+            .await
+            .query_one("SELECT count(*) FROM refinery_schema_history", &[])
+            .await
+            .expect("history")
+            .get(0);
+        assert_eq!(applied, MIGRATIONS.len() as i64, "each migration once");
     }
 
-    #[test]
-    fn connections_the_database_drops_are_replaced() {
-        let Some(url) = fresh_database() else { return };
-        let store = PgStore::connect(&url).expect("connect");
-        store.ping().expect("ping");
+    #[tokio::test]
+    async fn a_database_migrated_before_refinery_is_taken_over_as_it_is() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        // As the hub before refinery left it: the first two migrations run,
+        // their count in hirc_schema, a device enrolled.
+        let old = admin(&url).await;
+        for (_, sql) in &MIGRATIONS[..2] {
+            old.batch_execute(sql).await.expect("old migration");
+        }
+        old.batch_execute(
+            "CREATE TABLE hirc_schema (version INTEGER NOT NULL);
+             INSERT INTO hirc_schema VALUES (2);
+             INSERT INTO devices (id, centre, name, token_hash, created_at)
+             VALUES ('0191c1f0-0000-7000-8000-000000000001', 'Harlow', 'desk', 'th', '2026-01-01T00:00:00.000Z');",
+        )
+        .await
+        .expect("old hub's rows");
+        let store = PgStore::connect(&url).await.expect("taken over");
+        assert_eq!(store.devices().await.expect("devices").len(), 1);
+        // The third migration ran (its table answers), the first two did not
+        // run again (they would have failed on existing tables).
+        let limits = store.shared_limits().expect("shared");
+        assert_eq!(limits.hit("k", 1).await.expect("hit"), 1);
+        let (versions, legacy): (i64, bool) = {
+            let row = old
+                .query_one(
+                    "SELECT (SELECT count(*) FROM refinery_schema_history),
+                            to_regclass('hirc_schema') IS NOT NULL",
+                    &[],
+                )
+                .await
+                .expect("history");
+            (row.get(0), row.get(1))
+        };
+        assert_eq!((versions, legacy), (3, false));
+        PgStore::connect(&url).await.expect("and again");
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_hub_is_refused() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        PgStore::connect(&url).await.expect("connect");
+        admin(&url)
+            .await
+            .batch_execute(
+                "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+                 VALUES (99, 'later', '2027-01-01T00:00:00Z', '1')",
+            )
+            .await
+            .expect("a newer hub's migration");
+        assert!(matches!(
+            PgStore::connect(&url).await,
+            Err(StoreError::Foreign(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn connections_the_database_drops_are_replaced() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        let store = PgStore::connect(&url).await.expect("connect");
+        store.ping().await.expect("ping");
         let (base, name) = (
             std::env::var("HIRC_TEST_POSTGRES").expect("set"),
             url.rsplit('/').next().expect("a database name").to_string(),
         );
         // As a restart or a failover would: every connection of the hub's
         // database is cut.
-        let mut admin = Client::connect(&base, NoTls).expect("admin");
-        let cut = admin
+        let cut = admin(&base)
+            .await
             .query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
                 &[&name],
             )
+            .await
             .expect("terminate");
         assert!(!cut.is_empty(), "the store had a connection");
-        // Each cut connection fails once, is found broken and replaced.
-        let answered = (0..=POOL_SIZE + 1).find(|_| store.ping().is_ok());
-        assert!(answered.is_some(), "the store answers again");
+        // Each cut connection fails once at most, is found closed and
+        // replaced.
+        let mut answered = false;
+        for _ in 0..=POOL_SIZE + 1 {
+            if store.ping().await.is_ok() {
+                answered = true;
+                break;
+            }
+        }
+        assert!(answered, "the store answers again");
         for _ in 0..20 {
-            store.ping().expect("and keeps answering");
+            store.ping().await.expect("and keeps answering");
         }
     }
 
-    #[test]
-    fn hits_are_counted_per_key_and_minute_and_old_minutes_forgotten() {
-        let Some(url) = fresh_database() else { return };
-        let store = PgStore::connect(&url).expect("connect");
+    #[tokio::test]
+    async fn hits_are_counted_per_key_and_minute_and_old_minutes_forgotten() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        let store = PgStore::connect(&url).await.expect("connect");
         let limits = store.shared_limits().expect("PostgreSQL shares its limits");
-        assert_eq!(limits.hits("uploads:a", 100).expect("hits"), 0);
-        assert_eq!(limits.hit("uploads:a", 100).expect("hit"), 1);
-        assert_eq!(limits.hit("uploads:a", 100).expect("hit"), 2);
-        assert_eq!(limits.hit("uploads:b", 100).expect("hit"), 1);
-        assert_eq!(limits.hit("uploads:a", 101).expect("hit"), 1);
-        assert_eq!(limits.hits("uploads:a", 100).expect("hits"), 2);
-        limits.forget_hits_before(101).expect("forget");
-        assert_eq!(limits.hits("uploads:a", 100).expect("hits"), 0);
-        assert_eq!(limits.hits("uploads:a", 101).expect("hits"), 1);
+        assert_eq!(limits.hits("uploads:a", 100).await.expect("hits"), 0);
+        assert_eq!(limits.hit("uploads:a", 100).await.expect("hit"), 1);
+        assert_eq!(limits.hit("uploads:a", 100).await.expect("hit"), 2);
+        assert_eq!(limits.hit("uploads:b", 100).await.expect("hit"), 1);
+        assert_eq!(limits.hit("uploads:a", 101).await.expect("hit"), 1);
+        assert_eq!(limits.hits("uploads:a", 100).await.expect("hits"), 2);
+        limits.forget_hits_before(101).await.expect("forget");
+        assert_eq!(limits.hits("uploads:a", 100).await.expect("hits"), 0);
+        assert_eq!(limits.hits("uploads:a", 101).await.expect("hits"), 1);
         // Another process on the same database counts on the same rows.
-        let other = PgStore::connect(&url).expect("connect");
+        let other = PgStore::connect(&url).await.expect("connect");
         let shared = other.shared_limits().expect("shared");
-        assert_eq!(shared.hit("uploads:a", 101).expect("hit"), 2);
+        assert_eq!(shared.hit("uploads:a", 101).await.expect("hit"), 2);
     }
 }

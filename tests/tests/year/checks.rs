@@ -216,14 +216,16 @@ impl Year {
     /// whole, with either of its keys.
     pub(crate) fn final_export(&mut self) {
         let mut out = Vec::new();
-        let summary = hirc_hub::export::export(
-            &self.hub.store(),
-            &self.identities,
-            None,
-            hirc_hub::export::Format::Jsonl,
-            &mut out,
-        )
-        .expect("export");
+        let summary = self
+            .rt
+            .block_on(hirc_hub::export::export(
+                &self.hub.store(),
+                &self.identities,
+                None,
+                hirc_hub::export::Format::Jsonl,
+                &mut out,
+            ))
+            .expect("export");
         assert!(summary.failed.is_empty(), "{:?}", summary.failed);
         let mut seen = BTreeSet::new();
         for line in String::from_utf8(out).expect("utf8").lines() {

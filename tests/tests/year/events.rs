@@ -195,7 +195,14 @@ impl Year {
         );
         std::fs::write(&outbox, serde_json::to_vec(&file).expect("json")).expect("write");
         let key = SigningKey::from_secret_base64(&self.hub.receipt_secret).expect("key");
-        let summary = hirc_hub::import::outbox_file(&self.hub.store(), &outbox, &receipts, &key)
+        let summary = self
+            .rt
+            .block_on(hirc_hub::import::outbox_file(
+                &self.hub.store(),
+                &outbox,
+                &receipts,
+                &key,
+            ))
             .expect("import");
         assert!(summary.refused.is_empty(), "{:?}", summary.refused);
         let back: hirc_proto::ReceiptFile =

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hirc_hub::server::{AppState, HubConfig, Listen};
-use hirc_hub::store::{HubStore, SqliteStore};
+use hirc_hub::sqlite_store::SqliteStore;
+use hirc_hub::store::HubStore;
 use hirc_proto::sign::SigningKey;
 use uuid::Uuid;
 

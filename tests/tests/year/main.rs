@@ -239,13 +239,13 @@ impl Year {
     /// changed.
     fn enrol(&mut self, replace: bool) {
         let code = hirc_hub::secrets::new_enrol_code();
-        self.hub
-            .store()
-            .add_enrol_code(
+        let store = self.hub.store();
+        self.rt
+            .block_on(store.add_enrol_code(
                 &hirc_hub::secrets::hash(&hirc_hub::secrets::normalise_code(&code)),
                 "Castle Point CVS",
                 Utc::now() + chrono::Duration::hours(1),
-            )
+            ))
             .expect("code");
         let who = self.coordinator();
         self.session(&who);

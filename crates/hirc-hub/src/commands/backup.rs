@@ -12,7 +12,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use hirc_hub::pg_store::PgStore;
-use hirc_hub::store::{HubStore, SqliteStore};
+use hirc_hub::sqlite_store::SqliteStore;
+use hirc_hub::store::HubStore;
 use hirc_proto::sign::{SigningKey, key_fingerprint};
 
 use crate::cli::{BackupArgs, RestoreArgs};
@@ -23,7 +24,7 @@ const KEY_FILE: &str = "receipt-signing.key";
 const NOTE_FILE: &str = "BACKUP.txt";
 
 /// `hirc-hub backup`.
-pub fn backup(args: BackupArgs) -> Result<()> {
+pub async fn backup(args: BackupArgs) -> Result<()> {
     let dir = &args.dir;
     let key_path = match (&dir.receipt_key, &dir.data_dir, &dir.database) {
         (Some(key), _, _) => key.clone(),
@@ -46,7 +47,9 @@ pub fn backup(args: BackupArgs) -> Result<()> {
     }
     let store: Box<dyn HubStore> = match (&dir.database, &dir.data_dir) {
         (Some(url), _) => {
-            let store = PgStore::connect(url).context("could not use the PostgreSQL database")?;
+            let store = PgStore::connect(url)
+                .await
+                .context("could not use the PostgreSQL database")?;
             make_folder(&args.out)?;
             dump(url, &args.out.join(DUMP_FILE))?;
             Box::new(store)
@@ -67,7 +70,7 @@ pub fn backup(args: BackupArgs) -> Result<()> {
         }
         (None, None) => unreachable!("checked above"),
     };
-    let devices = store.devices()?;
+    let devices = store.devices().await?;
     let key = if key_path.is_file() {
         hirc_files::copy_new(&key_path, &args.out.join(KEY_FILE))?;
         Some(read_key(&key_path)?)
@@ -122,7 +125,7 @@ pub fn backup(args: BackupArgs) -> Result<()> {
 }
 
 /// `hirc-hub restore`.
-pub fn restore(args: RestoreArgs) -> Result<()> {
+pub async fn restore(args: RestoreArgs) -> Result<()> {
     let from_key = args.from.join(KEY_FILE);
     let key = from_key
         .is_file()
@@ -163,12 +166,16 @@ pub fn restore(args: RestoreArgs) -> Result<()> {
             }
             // Connecting brings a dump from an older hub up to this one's
             // schema.
-            Box::new(PgStore::connect(url).context("could not use the PostgreSQL database")?)
+            Box::new(
+                PgStore::connect(url)
+                    .await
+                    .context("could not use the PostgreSQL database")?,
+            )
         }
         (None, Some(data)) => restore_file(&args.from, data, key.is_some())?,
         (None, None) => bail!("give --data-dir DIR, or --database URL for a PostgreSQL backup"),
     };
-    let devices = store.devices()?;
+    let devices = store.devices().await?;
     let revisions: i64 = devices.iter().map(|d| d.reports).sum();
     let into = match (&args.database, &args.data_dir) {
         (Some(_), _) => "the PostgreSQL database".to_string(),
@@ -434,8 +441,8 @@ mod tests {
         assert!(require_url("host=db password=secret").is_err());
     }
 
-    #[test]
-    fn a_backup_folder_is_never_reused() {
+    #[tokio::test]
+    async fn a_backup_folder_is_never_reused() {
         let dir = tempfile::tempdir().expect("tmp");
         let out: PathBuf = dir.path().to_path_buf();
         let err = backup(BackupArgs {
@@ -445,6 +452,7 @@ mod tests {
             },
             out,
         })
+        .await
         .expect_err("exists");
         assert!(err.to_string().contains("already exists"), "{err}");
     }

@@ -6,8 +6,8 @@ use chrono::Utc;
 use crate::cli::DataDir;
 
 /// `hirc-hub devices`.
-pub fn list(dir: &DataDir, json: bool) -> Result<()> {
-    let devices = super::open(dir)?.devices()?;
+pub async fn list(dir: &DataDir, json: bool) -> Result<()> {
+    let devices = super::open(dir).await?.devices().await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&devices)?);
         return Ok(());
@@ -29,8 +29,8 @@ pub fn list(dir: &DataDir, json: bool) -> Result<()> {
 }
 
 /// `hirc-hub revoke`.
-pub fn revoke(dir: &DataDir, device: uuid::Uuid) -> Result<()> {
-    if !super::open(dir)?.revoke(device, Utc::now())? {
+pub async fn revoke(dir: &DataDir, device: uuid::Uuid) -> Result<()> {
+    if !super::open(dir).await?.revoke(device, Utc::now()).await? {
         bail!("there is no device {device} (`hirc-hub devices` lists them)");
     }
     println!("Revoked {device}: its uploads are refused from now on.");

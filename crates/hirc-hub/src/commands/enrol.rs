@@ -8,7 +8,7 @@ use hirc_hub::{import, secrets};
 use crate::cli::EnrolArgs;
 
 /// `hirc-hub enrol`.
-pub fn run(args: EnrolArgs) -> Result<()> {
+pub async fn run(args: EnrolArgs) -> Result<()> {
     let EnrolArgs {
         dir,
         centre,
@@ -23,14 +23,16 @@ pub fn run(args: EnrolArgs) -> Result<()> {
     if centre.is_empty() {
         bail!("--centre must name the centre");
     }
-    let store = super::open(&dir)?;
+    let store = super::open(&dir).await?;
     let code = secrets::new_enrol_code();
     let until: DateTime<Utc> = Utc::now() + expires;
-    store.add_enrol_code(
-        &secrets::hash(&secrets::normalise_code(&code)),
-        &centre,
-        until,
-    )?;
+    store
+        .add_enrol_code(
+            &secrets::hash(&secrets::normalise_code(&code)),
+            &centre,
+            until,
+        )
+        .await?;
     if let Some(path) = offline_file {
         return import::offline_enrolment(
             store.as_ref(),
@@ -42,9 +44,10 @@ pub fn run(args: EnrolArgs) -> Result<()> {
                 recipients: &recipients,
                 hub_name: &hub_name,
                 hub_url: &hub_url,
-                receipt_key: &super::receipt_key(&dir, store.as_ref())?,
+                receipt_key: &super::receipt_key(&dir, store.as_ref()).await?,
             },
-        );
+        )
+        .await;
     }
     eprintln!(
         "Enrolment code for {centre}, valid once until {} UTC. Give it to the centre's coordinator:",

@@ -24,7 +24,7 @@ pub fn keygen(out: &Path) -> Result<()> {
 }
 
 /// `hirc-hub export`.
-pub fn run(args: ExportArgs) -> Result<()> {
+pub async fn run(args: ExportArgs) -> Result<()> {
     let ExportArgs {
         dir,
         identity,
@@ -33,7 +33,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         out,
     } = args;
     let identities = export::load_identities(&identity)?;
-    let store = super::open(&dir)?;
+    let store = super::open(&dir).await?;
     let since = since
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc());
@@ -59,15 +59,19 @@ pub fn run(args: ExportArgs) -> Result<()> {
                 since,
                 format.into(),
                 &mut std::io::BufWriter::new(file),
-            )?
+            )
+            .await?
         }
-        None => export::export(
-            store.as_ref(),
-            &identities,
-            since,
-            format.into(),
-            &mut std::io::stdout().lock(),
-        )?,
+        None => {
+            export::export(
+                store.as_ref(),
+                &identities,
+                since,
+                format.into(),
+                &mut std::io::stdout().lock(),
+            )
+            .await?
+        }
     };
     eprintln!("Exported {} report(s).", summary.written);
     if !summary.failed.is_empty() {

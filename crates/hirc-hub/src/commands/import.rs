@@ -6,15 +6,15 @@ use hirc_hub::import;
 use crate::cli::ImportArgs;
 
 /// `hirc-hub import`.
-pub fn run(args: ImportArgs) -> Result<()> {
+pub async fn run(args: ImportArgs) -> Result<()> {
     let ImportArgs {
         dir,
         file,
         receipts,
     } = args;
-    let store = super::open(&dir)?;
-    let signer = super::receipt_key(&dir, store.as_ref())?;
-    let summary = import::outbox_file(store.as_ref(), &file, &receipts, &signer)?;
+    let store = super::open(&dir).await?;
+    let signer = super::receipt_key(&dir, store.as_ref()).await?;
+    let summary = import::outbox_file(store.as_ref(), &file, &receipts, &signer).await?;
     eprintln!(
         "Stored {} report(s); {} were already here; receipts written to {}.",
         summary.stored,

@@ -12,36 +12,43 @@ pub mod serve;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use hirc_hub::pg_store::PgStore;
-use hirc_hub::store::{HubStore, SqliteStore};
+use hirc_hub::sqlite_store::SqliteStore;
+use hirc_hub::store::HubStore;
 use hirc_proto::sign::{SigningKey, key_fingerprint};
 
 use crate::cli::{Command, DataDir};
 
-/// Runs one command.
+/// Runs one command, on one runtime for the whole command (the PostgreSQL
+/// store's connections live on it).
 pub fn run(command: Command) -> Result<()> {
-    match command {
-        Command::Keygen { out } => export::keygen(&out),
-        Command::Serve { config, settings } => serve::run(config.as_deref(), settings),
-        Command::Enrol(args) => enrol::run(args),
-        Command::Import(args) => import::run(args),
-        Command::Devices { dir, json } => devices::list(&dir, json),
-        Command::Revoke { dir, device } => devices::revoke(&dir, device),
-        Command::Export(args) => export::run(args),
-        Command::Backup(args) => backup::backup(args),
-        Command::Restore(args) => backup::restore(args),
-    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        match command {
+            Command::Keygen { out } => export::keygen(&out),
+            Command::Serve { config, settings } => serve::run(config.as_deref(), settings).await,
+            Command::Enrol(args) => enrol::run(args).await,
+            Command::Import(args) => import::run(args).await,
+            Command::Devices { dir, json } => devices::list(&dir, json).await,
+            Command::Revoke { dir, device } => devices::revoke(&dir, device).await,
+            Command::Export(args) => export::run(args).await,
+            Command::Backup(args) => backup::backup(args).await,
+            Command::Restore(args) => backup::restore(args).await,
+        }
+    })
 }
 
 /// The hub's store: PostgreSQL when a database is given, else the embedded
 /// SQLite in the data directory.
-pub fn open(dir: &DataDir) -> Result<Box<dyn HubStore>> {
+pub async fn open(dir: &DataDir) -> Result<Box<dyn HubStore>> {
     match (&dir.database, &dir.data_dir) {
         (Some(url), _) => {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 bail!("--database takes a postgres:// URL");
             }
             Ok(Box::new(
-                PgStore::connect(url).context("could not use the PostgreSQL database")?,
+                PgStore::connect(url)
+                    .await
+                    .context("could not use the PostgreSQL database")?,
             ))
         }
         (None, Some(path)) => Ok(Box::new(SqliteStore::open(path)?)),
@@ -52,7 +59,7 @@ pub fn open(dir: &DataDir) -> Result<Box<dyn HubStore>> {
 /// The hub's receipt-signing key, read from its file or made there on first
 /// use. Desks pin its public half at enrolment; losing it means enrolling
 /// every desk again, so back the file up with the store.
-pub fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
+pub async fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
     let path = match (&dir.receipt_key, &dir.data_dir) {
         (Some(path), _) => path.clone(),
         (None, Some(data)) => data.join("receipt-signing.key"),
@@ -66,7 +73,7 @@ pub fn receipt_key(dir: &DataDir, store: &dyn HubStore) -> Result<SigningKey> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // Desks have pinned the key that was here: a new one silently
             // would make every desk refuse every receipt.
-            if !dir.new_receipt_key && !store.devices()?.is_empty() {
+            if !dir.new_receipt_key && !store.devices().await?.is_empty() {
                 bail!(
                     "the receipt-signing key {} is missing, but desks are enrolled with this hub and have pinned it: restore it from the hub's backup (or, to start again with a new key that every desk must be enrolled again to accept, pass --new-receipt-key)",
                     path.display()

@@ -143,7 +143,7 @@ fn read_config(path: &Path) -> Result<ServeArgs> {
 }
 
 /// `hirc-hub serve`: `args` holds what the flags and the environment gave.
-pub fn run(config: Option<&Path>, args: ServeArgs) -> Result<()> {
+pub async fn run(config: Option<&Path>, args: ServeArgs) -> Result<()> {
     let args = match config {
         Some(path) => args.or(read_config(path)?),
         None => args,
@@ -161,14 +161,13 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> Result<()> {
         max_connections: connection_limit(settings.max_connections),
         max_per_address: settings.max_connections_per_address,
     };
-    let store: Arc<dyn HubStore> = Arc::from(super::open(&settings.dir)?);
-    let signer = super::receipt_key(&settings.dir, store.as_ref())?;
+    let store: Arc<dyn HubStore> = Arc::from(super::open(&settings.dir).await?);
+    let signer = super::receipt_key(&settings.dir, store.as_ref()).await?;
     let receipt_fingerprint = key_fingerprint(&signer.public());
     let recipients_fingerprint = hirc_proto::recipients_fingerprint(&settings.hub.recipients);
     let listen = settings.listen;
-    let runtime = tokio::runtime::Runtime::new()?;
     let state = AppState::new(store, settings.hub, signer);
-    runtime.block_on(async move {
+    {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("could not listen on {listen}"))?;
@@ -179,7 +178,7 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> Result<()> {
         server::serve_with(listener, state, listen_options, shutdown_signal()).await?;
         tracing::info!("hub stopped");
         anyhow::Ok(())
-    })
+    }
 }
 
 /// The connection limit, kept well below the process's open-file limit

@@ -50,18 +50,21 @@ impl AppState {
         // The first hit of a new minute forgets the ones before it.
         if self.limits_minute.fetch_max(minute, Ordering::Relaxed) < minute {
             let store = self.store.clone();
-            tokio::task::spawn_blocking(move || {
-                if let Some(Err(e)) = store.shared_limits().map(|l| l.forget_hits_before(minute)) {
+            tokio::spawn(async move {
+                if let Some(limits) = store.shared_limits()
+                    && let Err(e) = limits.forget_hits_before(minute).await
+                {
                     tracing::warn!(error = %e, "old rate-limit counts could not be deleted");
                 }
             });
         }
-        let store = self.store.clone();
         let hits = self
-            .blocking(move || match store.shared_limits() {
-                Some(limits) if add => limits.hit(&key, minute),
-                Some(limits) => limits.hits(&key, minute),
-                None => Ok(0),
+            .stored(async {
+                match self.store.shared_limits() {
+                    Some(limits) if add => limits.hit(&key, minute).await,
+                    Some(limits) => limits.hits(&key, minute).await,
+                    None => Ok(0),
+                }
             })
             .await?;
         Ok(Some((hits, left)))
@@ -224,9 +227,8 @@ impl FromRequestParts<AppState> for AuthDevice {
             ));
         };
         let token_hash = secrets::hash(token.trim());
-        let store = state.store.clone();
         let Some(device) = state
-            .blocking(move || store.device_by_token(&token_hash))
+            .stored(state.store.device_by_token(&token_hash))
             .await?
         else {
             state.metrics.auth_failure("unknown_token");

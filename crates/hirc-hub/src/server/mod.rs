@@ -103,34 +103,23 @@ impl AppState {
         }
     }
 
-    /// Runs a store call on tokio's blocking pool, counted in the metrics;
-    /// a store failure is a 500 the desk retries.
-    pub(super) async fn blocking<T: Send + 'static>(
+    /// Awaits a store call, counted in the metrics; a store failure is a
+    /// 500 the desk retries.
+    pub(super) async fn stored<T>(
         &self,
-        f: impl FnOnce() -> crate::store::Result<T> + Send + 'static,
+        call: impl Future<Output = crate::store::Result<T>>,
     ) -> Result<T, ApiError> {
         let _counted = self.metrics.store_started();
-        match tokio::task::spawn_blocking(f).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                self.metrics.store_failed();
-                tracing::error!(error = %e, "store failed");
-                Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorKind::Internal,
-                    "the hub could not reach its storage; try again later",
-                )
-                .retry_after(30))
-            }
-            Err(_) => {
-                self.metrics.store_failed();
-                Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorKind::Internal,
-                    "the hub failed; try again later",
-                ))
-            }
-        }
+        call.await.map_err(|e| {
+            self.metrics.store_failed();
+            tracing::error!(error = %e, "store failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorKind::Internal,
+                "the hub could not reach its storage; try again later",
+            )
+            .retry_after(30)
+        })
     }
 }
 

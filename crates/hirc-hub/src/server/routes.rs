@@ -29,8 +29,7 @@ pub(super) async fn health() -> Json<Health> {
 /// Ready to take uploads: the storage answers. (`/v1/health` says only
 /// that the process is up.)
 pub(super) async fn ready(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let store = state.store.clone();
-    state.blocking(move || store.ping()).await.map_err(|_| {
+    state.stored(state.store.ping()).await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Unavailable,
@@ -95,31 +94,33 @@ pub(super) async fn enrol(
     let code_hash = secrets::hash(&secrets::normalise_code(&request.code));
     let token = secrets::new_token();
     let token_hash = secrets::hash(&token);
-    let store = state.store.clone();
-    let previous = request.previous.clone();
+    let store = &state.store;
     let outcome = state
-        .blocking(move || {
-            let outcome = store.redeem(
-                &code_hash,
-                &name,
-                &token_hash,
-                device_key.as_deref(),
-                Utc::now(),
-            )?;
+        .stored(async {
+            let outcome = store
+                .redeem(
+                    &code_hash,
+                    &name,
+                    &token_hash,
+                    device_key.as_deref(),
+                    Utc::now(),
+                )
+                .await?;
             // The desk was this device before: proved by that device's token
             // (not a revoked one), a device from before device keys takes the
             // desk's key. The enrolment stands even if this fails.
             if let (Redeem::Enrolled(_), Some(key), Some(previous)) =
-                (&outcome, &device_key, &previous)
+                (&outcome, &device_key, &request.previous)
             {
-                let adopted = store
+                let adopted = match store
                     .device_by_token(&secrets::hash(previous.token.trim()))
-                    .and_then(|old| match old {
-                        Some(old) if old.id == previous.device_id && old.revoked_at.is_none() => {
-                            store.adopt_key(old.id, key)
-                        }
-                        _ => Ok(()),
-                    });
+                    .await
+                {
+                    Ok(Some(old)) if old.id == previous.device_id && old.revoked_at.is_none() => {
+                        store.adopt_key(old.id, key).await
+                    }
+                    other => other.map(drop),
+                };
                 if let Err(e) = adopted {
                     tracing::warn!(error = %e, "the previous device could not take the desk's key");
                 }
@@ -226,11 +227,17 @@ pub(super) async fn upload(
         ));
     }
     let digest = hirc_proto::content_digest(&body);
-    let store = state.store.clone();
     let device_id = device.id;
     let size = body.len();
     let outcome = state
-        .blocking(move || store.put(device_id, report_id, revision, &digest, &body, Utc::now()))
+        .stored(state.store.put(
+            device_id,
+            report_id,
+            revision,
+            &digest,
+            body.into(),
+            Utc::now(),
+        ))
         .await?;
     let sign = |mut receipt: Receipt| {
         state.receipt_key.sign_receipt(&mut receipt);

@@ -1,0 +1,470 @@
+//! The embedded SQLite store: one file, `hub.sqlite3`, in the hub's data
+//! directory, for a partnership whose hub is one process on one machine.
+//!
+//! SQLite is blocking: the SQL runs in [`Sqlite`]'s plain methods, one
+//! connection behind a lock, and [`SqliteStore`] runs each call on tokio's
+//! blocking pool so the server's threads never wait on the disk.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use hirc_proto::Receipt;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use crate::store::{
+    DEVICE_COLUMNS, Device, DeviceRow, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow, Redeem, Result,
+    StoreError, StoredReport, desk_revision_sql, device, receipt, text, time,
+};
+
+const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_desk_scope.sql"),
+];
+
+/// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
+/// Clones share the one connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Arc<Sqlite>,
+}
+
+/// The connection, and the store's SQL as blocking calls.
+struct Sqlite {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        hirc_files::private_dir(data_dir)
+            .map_err(|e| StoreError::Foreign(format!("{} ({e})", data_dir.display())))?;
+        let path = data_dir.join("hub.sqlite3");
+        let fresh = !path.exists();
+        if fresh {
+            // Made owner-only before SQLite writes a byte; its -wal and -shm
+            // files take the same mode.
+            hirc_files::create_new(&path)
+                .map_err(|e| StoreError::Foreign(format!("{} ({e})", path.display())))?;
+        }
+        let mut conn = Connection::open(&path)?;
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        if !fresh && app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign(path.display().to_string()));
+        }
+        // WAL + FULL: a receipt is only issued once the body is on disk.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000; PRAGMA trusted_schema = OFF;",
+        )?;
+        if fresh {
+            conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
+        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(Self {
+            db: Arc::new(Sqlite {
+                conn: Mutex::new(conn),
+            }),
+        })
+    }
+
+    /// Writes a consistent copy of the store to `to`, a new owner-only
+    /// file, while hubs go on using it: SQLite's `VACUUM INTO` reads in one
+    /// transaction, so every upload is in the copy whole or not at all.
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        // Made empty and owner-only first: VACUUM INTO fills an empty file
+        // and keeps its mode.
+        hirc_files::create_new(to)
+            .map_err(|e| StoreError::Foreign(format!("{} ({e})", to.display())))?;
+        let copied = self
+            .db
+            .conn()
+            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()]);
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Checks, without changing it, that the file at `path` is a whole hub
+    /// store this version can open: its header, its id, every page.
+    pub fn check_file(path: &Path) -> Result<()> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|_| StoreError::Foreign(path.display().to_string()))?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|_| StoreError::Foreign(path.display().to_string()))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign(path.display().to_string()));
+        }
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt(
+                "a page of the store (SQLite's quick_check)",
+            ));
+        }
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::Foreign(format!(
+                "{} (made by a newer hirc-hub)",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs one blocking call on the connection, on tokio's blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Sqlite) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || call(&db))
+            .await
+            .map_err(|e| StoreError::Stopped(e.to_string()))?
+    }
+}
+
+fn device_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+impl Sqlite {
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (transactions roll back), so a poisoned lock is safe to reuse.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn add_enrol_code(
+        &self,
+        code_hash: &str,
+        centre: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO enrol_codes (code_hash, centre, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![code_hash, centre, text(Utc::now()), text(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn redeem(
+        &self,
+        code_hash: &str,
+        device_name: &str,
+        token_hash: &str,
+        device_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Redeem> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let code: Option<(String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT centre, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+                [code_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((centre, expires, used)) = code else {
+            return Ok(Redeem::Unknown);
+        };
+        if used.is_some() || time(&expires)? <= now {
+            return Ok(Redeem::UsedOrExpired);
+        }
+        let device_id = Uuid::now_v7();
+        tx.execute(
+            "INSERT INTO devices (id, centre, name, token_hash, created_at, device_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![device_id.to_string(), centre, device_name, token_hash, text(now), device_key],
+        )?;
+        tx.execute(
+            "UPDATE enrol_codes SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
+            params![text(now), device_id.to_string(), code_hash],
+        )?;
+        tx.commit()?;
+        Ok(Redeem::Enrolled(Device {
+            id: device_id,
+            centre,
+            name: device_name.into(),
+            created_at: now,
+            revoked_at: None,
+            reports: 0,
+            device_key: device_key.map(str::to_string),
+        }))
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1"),
+                [token_hash],
+                device_from,
+            )
+            .optional()?;
+        row.map(device).transpose()
+    }
+
+    fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = ?1"),
+                [device_id.to_string()],
+                device_from,
+            )
+            .optional()?;
+        row.map(device).transpose()
+    }
+
+    fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE devices SET device_key = ?1 WHERE id = ?2 AND device_key IS NULL",
+            params![device_key, device_id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices d ORDER BY d.created_at, d.id"
+        ))?;
+        let rows = stmt
+            .query_map([], device_from)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(device).collect()
+    }
+
+    fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2",
+            params![text(now), device_id.to_string()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn put(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        revision: u32,
+        digest: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Put> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<ReceiptRow> = tx
+            .query_row(
+                &desk_revision_sql('?'),
+                params![
+                    report_id.to_string(),
+                    revision,
+                    device_id.to_string(),
+                    digest
+                ],
+                receipt_from,
+            )
+            .optional()?;
+        if let Some(row) = existing {
+            return Ok(Put::for_held(receipt(row)?, digest));
+        }
+        let receipt = Receipt {
+            receipt_id: Uuid::now_v7(),
+            report_id,
+            revision,
+            digest: digest.into(),
+            received_at: time(&text(now))?,
+            device_id: Some(device_id),
+            signature: None,
+        };
+        tx.execute(
+            "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                report_id.to_string(),
+                revision,
+                device_id.to_string(),
+                digest,
+                body.len() as i64,
+                body,
+                receipt.receipt_id.to_string(),
+                text(receipt.received_at)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Put::Created(receipt))
+    }
+
+    fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {RECEIPT_COLUMNS}, r.body FROM reports r
+             WHERE r.received_at >= ?1 ORDER BY r.received_at, r.report_id, r.revision"
+        ))?;
+        let since = since.map(text).unwrap_or_default();
+        let rows = stmt
+            .query_map([since], |r| Ok((receipt_from(r)?, r.get::<_, Vec<u8>>(6)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(rc, body)| {
+                let receipt = receipt(rc)?;
+                Ok(StoredReport {
+                    device_id: receipt
+                        .device_id
+                        .ok_or(StoreError::Corrupt("a device id"))?,
+                    receipt,
+                    body,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl HubStore for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        self.run(Sqlite::ping).await
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn add_enrol_code(
+        &self,
+        code_hash: &str,
+        centre: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (code_hash, centre) = (code_hash.to_owned(), centre.to_owned());
+        self.run(move |db| db.add_enrol_code(&code_hash, &centre, expires_at))
+            .await
+    }
+
+    async fn redeem(
+        &self,
+        code_hash: &str,
+        device_name: &str,
+        token_hash: &str,
+        device_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Redeem> {
+        let (code_hash, device_name, token_hash, device_key) = (
+            code_hash.to_owned(),
+            device_name.to_owned(),
+            token_hash.to_owned(),
+            device_key.map(str::to_owned),
+        );
+        self.run(move |db| {
+            db.redeem(
+                &code_hash,
+                &device_name,
+                &token_hash,
+                device_key.as_deref(),
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |db| db.device_by_token(&token_hash)).await
+    }
+
+    async fn device(&self, device_id: Uuid) -> Result<Option<Device>> {
+        self.run(move |db| db.device(device_id)).await
+    }
+
+    async fn adopt_key(&self, device_id: Uuid, device_key: &str) -> Result<()> {
+        let device_key = device_key.to_owned();
+        self.run(move |db| db.adopt_key(device_id, &device_key))
+            .await
+    }
+
+    async fn devices(&self) -> Result<Vec<Device>> {
+        self.run(Sqlite::devices).await
+    }
+
+    async fn revoke(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        self.run(move |db| db.revoke(device_id, now)).await
+    }
+
+    async fn put(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        revision: u32,
+        digest: &str,
+        body: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<Put> {
+        let digest = digest.to_owned();
+        self.run(move |db| db.put(device_id, report_id, revision, &digest, &body, now))
+            .await
+    }
+
+    async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
+        self.run(move |db| db.reports_since(since)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sqlite_store_keeps_the_contract() {
+        let dir = tempfile::tempdir().expect("tmp");
+        crate::store::tests::exercise(&SqliteStore::open(dir.path()).expect("store")).await;
+    }
+
+    #[test]
+    fn a_foreign_sqlite_file_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        Connection::open(dir.path().join("hub.sqlite3"))
+            .and_then(|c| c.execute_batch("CREATE TABLE t (x);"))
+            .expect("foreign");
+        assert!(matches!(
+            SqliteStore::open(dir.path()),
+            Err(StoreError::Foreign(_))
+        ));
+    }
+}
