@@ -13,7 +13,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use hirc_e2e::{Backend, HubProcess, backends, hub_admin};
+use hirc_e2e::{Backend, Balancer, HubProcess, backends, fresh_postgres, hub_admin};
 use hirc_proto::sign::SigningKey;
 use hirc_sync::HubClient;
 use uuid::Uuid;
@@ -33,10 +33,21 @@ fn main() {
         "Hub under load: {desks} desks come online together, each with {backlog} reports waiting ({} reports), {IN_FLIGHT} uploads in flight per desk, 2 cores shared with the hub",
         desks * backlog
     );
+    // Each store with one hub; PostgreSQL also with two hubs on the one
+    // database behind HAProxy, for the scaling (on 2 cores the hubs, the
+    // database, the proxy and the desks share the same two).
+    let mut setups: Vec<(Backend, usize)> = Vec::new();
     for backend in backends() {
-        let name = match backend {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres(_) => "PostgreSQL",
+        setups.push((backend.clone(), 1));
+        if matches!(backend, Backend::Postgres(_)) && Balancer::available() {
+            setups.push((Backend::Postgres(fresh_postgres().expect("PostgreSQL")), 2));
+        }
+    }
+    for (backend, replicas) in setups {
+        let name = match (&backend, replicas) {
+            (Backend::Sqlite, _) => "SQLite",
+            (Backend::Postgres(_), 1) => "PostgreSQL",
+            (Backend::Postgres(_), _) => "PostgreSQL, 2 hubs behind HAProxy",
         };
         let dir = tempfile::tempdir().expect("tmp");
         let identity = dir.path().join("partnership.key");
@@ -57,6 +68,19 @@ fn main() {
         }
         let flag_refs: Vec<&str> = flags.iter().map(String::as_str).collect();
         let hub = HubProcess::start(&dir.path().join("hub"), &recipient, &flag_refs);
+        let more: Vec<HubProcess> = (1..replicas)
+            .map(|i| {
+                HubProcess::start(&dir.path().join(format!("hub-{i}")), &recipient, &flag_refs)
+            })
+            .collect();
+        let balancer = (replicas > 1).then(|| {
+            let urls: Vec<&str> = std::iter::once(&hub)
+                .chain(&more)
+                .map(|h| h.url.as_str())
+                .collect();
+            Balancer::start(dir.path(), &urls)
+        });
+        let url = balancer.as_ref().map_or(&hub.url, |b| &b.url);
         let data = dir.path().join("hub");
         let codes: Vec<String> = (0..desks)
             .map(|_| {
@@ -73,12 +97,12 @@ fn main() {
         let backlogs: Vec<Vec<Vec<u8>>> = (0..desks)
             .map(|d| (0..backlog).map(|i| body(d * backlog + i)).collect())
             .collect();
-        let (elapsed, mut latencies, retried) = rt.block_on(run(&hub.url, codes, backlogs));
+        let (elapsed, mut latencies, retried) = rt.block_on(run(url, codes, backlogs));
         latencies.sort();
         let at =
             |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
         println!(
-            "  {name:<10}  {:>6.0} reports/s  latency p50 {:>6.1} ms  p90 {:>6.1} ms  p99 {:>6.1} ms  slowest {:>6.1} ms  ({retried} tried again)",
+            "  {name:<34}  {:>6.0} reports/s  latency p50 {:>6.1} ms  p90 {:>6.1} ms  p99 {:>6.1} ms  slowest {:>6.1} ms  ({retried} tried again)",
             latencies.len() as f64 / elapsed.as_secs_f64(),
             ms(at(0.50)),
             ms(at(0.90)),

@@ -669,3 +669,99 @@ pub fn pdf_text(path: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// HAProxy in front of hub processes, as a partnership runs replicas: it
+/// sends each request to a hub whose `/v1/ready` answers, round robin.
+pub struct Balancer {
+    child: std::process::Child,
+    config: PathBuf,
+    log: PathBuf,
+    /// `http://127.0.0.1:PORT`, where desks reach the hubs.
+    pub url: String,
+}
+
+impl Balancer {
+    /// Whether HAProxy is installed. Under CI it must be (`scripts/test`
+    /// installs it); elsewhere a test without it says so and is skipped.
+    pub fn available() -> bool {
+        let found = Command::new("haproxy").arg("-v").output().is_ok();
+        assert!(
+            found || std::env::var_os("CI").is_none(),
+            "haproxy must be installed under CI (scripts/test installs it)"
+        );
+        found
+    }
+
+    /// Starts HAProxy on a free loopback port, its files in `dir`, in front
+    /// of the hubs at `hubs` (`http://127.0.0.1:PORT` each), and waits until
+    /// it sends requests to a ready one.
+    pub fn start(dir: &Path, hubs: &[&str]) -> Self {
+        let mut balancer = Self {
+            child: Command::new("true").spawn().expect("placeholder"),
+            config: dir.join("haproxy.cfg"),
+            log: dir.join("haproxy.log"),
+            url: format!("http://127.0.0.1:{}", free_port()),
+        };
+        balancer.balance(hubs);
+        balancer
+    }
+
+    /// Restarts HAProxy, on the same port, in front of `hubs`.
+    pub fn balance(&mut self, hubs: &[&str]) {
+        let servers: String = hubs
+            .iter()
+            .enumerate()
+            .map(|(i, url)| {
+                let address = url.trim_start_matches("http://");
+                format!("    server hub{i} {address} check inter 100ms fall 1 rise 1\n")
+            })
+            .collect();
+        let bind = self.url.trim_start_matches("http://");
+        std::fs::write(
+            &self.config,
+            format!(
+                "global\n    maxconn 1024\n\
+                 defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n    retries 2\n    option redispatch\n\
+                 frontend desks\n    bind {bind}\n    default_backend hubs\n\
+                 backend hubs\n    balance roundrobin\n    option httpchk GET /v1/ready\n{servers}"
+            ),
+        )
+        .expect("haproxy.cfg");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::File::create(&self.log).expect("haproxy.log");
+        self.child = Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start haproxy (apt-get install haproxy)");
+        let http = reqwest::blocking::Client::new();
+        // Waited for as observed (a busy machine is slow to start it), and
+        // what HAProxy said is shown if it never gets there.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !http
+            .get(format!("{}/v1/ready", self.url))
+            .send()
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+        {
+            if std::time::Instant::now() > deadline
+                || self.child.try_wait().ok().flatten().is_some()
+            {
+                panic!(
+                    "HAProxy never sent requests to a ready hub; it said:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

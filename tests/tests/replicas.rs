@@ -12,10 +12,10 @@
 //! and `haproxy`; `scripts/test` provides all three.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hirc_e2e::{EXAMPLE_REPORT, HubProcess, TestDesk, free_port, fresh_postgres, hub_admin};
+use hirc_e2e::{Balancer, EXAMPLE_REPORT, HubProcess, TestDesk, fresh_postgres, hub_admin};
 use hirc_proto::{DIGEST_HEADER, content_digest, report_path};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -39,8 +39,7 @@ struct Replicas {
     recipient: String,
     identity: String,
     hubs: Vec<Option<HubProcess>>,
-    balancer: Child,
-    config: std::path::PathBuf,
+    balancer: Option<Balancer>,
     url: String,
 }
 
@@ -58,22 +57,19 @@ impl Replicas {
             .join("receipt.key")
             .to_string_lossy()
             .into_owned();
-        let config = dir.path().join("haproxy.cfg");
-        let port = free_port();
         let mut replicas = Self {
             database,
             key,
             recipient,
             identity,
             hubs: Vec::new(),
-            balancer: Command::new("true").spawn().expect("placeholder"),
-            config,
-            url: format!("http://127.0.0.1:{port}"),
+            balancer: None,
+            url: String::new(),
             _dir: dir,
         };
         replicas.add_hub();
         replicas.add_hub();
-        replicas.balance(port);
+        replicas.balance();
         replicas
     }
 
@@ -86,59 +82,18 @@ impl Replicas {
         )));
     }
 
-    /// Writes HAProxy's configuration for the replicas alive now and
-    /// (re)starts it on `port`; it sends requests only to replicas whose
-    /// `/v1/ready` answers.
-    fn balance(&mut self, port: u16) {
-        let servers: String = self
-            .hubs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| {
-                let address = h.as_ref()?.url.trim_start_matches("http://").to_string();
-                Some(format!(
-                    "    server hub{i} {address} check inter 100ms fall 1 rise 1\n"
-                ))
-            })
-            .collect();
-        std::fs::write(
-            &self.config,
-            format!(
-                "global\n    maxconn 256\n\
-                 defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n    retries 2\n    option redispatch\n\
-                 frontend desks\n    bind 127.0.0.1:{port}\n    default_backend hubs\n\
-                 backend hubs\n    balance roundrobin\n    option httpchk GET /v1/ready\n{servers}"
-            ),
-        )
-        .expect("haproxy.cfg");
-        let _ = self.balancer.kill();
-        let _ = self.balancer.wait();
-        self.balancer = Command::new("haproxy")
-            .args(["-db", "-f"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start haproxy (apt-get install haproxy)");
-        let http = reqwest::blocking::Client::new();
-        let url = self.url.clone();
-        wait_for(
-            "HAProxy to send requests to a ready hub",
-            Duration::from_secs(30),
-            || {
-                http.get(format!("{url}/v1/ready"))
-                    .send()
-                    .is_ok_and(|r| r.status() == StatusCode::OK)
-            },
-        );
-    }
-
-    fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port")
+    /// (Re)starts HAProxy, on the same port, in front of the replicas
+    /// alive now.
+    fn balance(&mut self) {
+        let alive: Vec<&str> = self.hubs.iter().flatten().map(|h| h.url.as_str()).collect();
+        match &mut self.balancer {
+            Some(balancer) => balancer.balance(&alive),
+            None => {
+                let balancer = Balancer::start(self._dir.path(), &alive);
+                self.url = balancer.url.clone();
+                self.balancer = Some(balancer);
+            }
+        }
     }
 
     fn code(&self) -> String {
@@ -191,13 +146,6 @@ impl Replicas {
                     .count()
             })
             .sum()
-    }
-}
-
-impl Drop for Replicas {
-    fn drop(&mut self) {
-        let _ = self.balancer.kill();
-        let _ = self.balancer.wait();
     }
 }
 
@@ -290,11 +238,7 @@ fn replicas_behind_a_load_balancer_deliver_every_report_exactly_once() {
         eprintln!("HIRC_TEST_POSTGRES is not set: the replica test is skipped");
         return;
     };
-    if Command::new("haproxy").arg("-v").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "haproxy must be installed under CI (scripts/test installs it)"
-        );
+    if !Balancer::available() {
         eprintln!("haproxy is not installed: the replica test is skipped");
         return;
     }
@@ -380,8 +324,7 @@ fn replicas_behind_a_load_balancer_deliver_every_report_exactly_once() {
     replicas.hubs[0] = None;
     let (mut first, _) = syncing.join().expect("sync thread");
     replicas.add_hub();
-    let port = replicas.port();
-    replicas.balance(port);
+    replicas.balance();
     sync_until_done(&mut first);
 
     // The database restarts while the second desk uploads.

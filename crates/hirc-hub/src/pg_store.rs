@@ -40,6 +40,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V3__shared_limits",
         include_str!("../migrations/postgres/0003_shared_limits.sql"),
     ),
+    (
+        "V4__unlogged_limits",
+        include_str!("../migrations/postgres/0004_unlogged_limits.sql"),
+    ),
 ];
 
 /// How many connections one hub process keeps to the database at most.
@@ -562,7 +566,7 @@ mod tests {
                 .expect("history");
             (row.get(0), row.get(1))
         };
-        assert_eq!((versions, legacy), (3, false));
+        assert_eq!((versions, legacy), (MIGRATIONS.len() as i64, false));
         PgStore::connect(&url).await.expect("and again");
     }
 

@@ -4,9 +4,17 @@
 //! SQLite is blocking: the SQL runs in [`Sqlite`]'s plain methods, one
 //! connection behind a lock, and [`SqliteStore`] runs each call on tokio's
 //! blocking pool so the server's threads never wait on the disk.
+//!
+//! Uploads are committed in groups: a receipt is issued only once its body
+//! is flushed to disk, and while one group is being flushed, the uploads
+//! that arrive meanwhile wait together and share the next flush (see
+//! [`Sqlite::put`]). The disk's flush rate is then not the ceiling on
+//! uploads per second.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use hirc_proto::Receipt;
@@ -31,9 +39,30 @@ pub struct SqliteStore {
     db: Arc<Sqlite>,
 }
 
+/// The most uploads committed in one transaction: a group is flushed in
+/// one go, and one made of large reports should not grow the log without
+/// bound.
+const MOST_PER_COMMIT: usize = 64;
+
 /// The connection, and the store's SQL as blocking calls.
 struct Sqlite {
     conn: Mutex<Connection>,
+    /// Uploads waiting for the next group commit, and where each one's
+    /// outcome goes.
+    waiting: Mutex<Vec<(Upload, SyncSender<Result<Put>>)>>,
+    /// Transactions that stored uploads (for the tests and the figures:
+    /// fewer than the uploads when they were grouped).
+    commits: AtomicU64,
+}
+
+/// One upload to store.
+struct Upload {
+    device_id: Uuid,
+    report_id: Uuid,
+    revision: u32,
+    digest: String,
+    body: Vec<u8>,
+    now: DateTime<Utc>,
 }
 
 impl SqliteStore {
@@ -72,6 +101,8 @@ impl SqliteStore {
         Ok(Self {
             db: Arc::new(Sqlite {
                 conn: Mutex::new(conn),
+                waiting: Mutex::default(),
+                commits: AtomicU64::new(0),
             }),
         })
     }
@@ -158,12 +189,15 @@ fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
 }
 
 impl Sqlite {
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written
         // (transactions roll back), so a poisoned lock is safe to reuse.
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, Vec<(Upload, SyncSender<Result<Put>>)>> {
+        // Pushing and draining a vector cannot be left half done.
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn ping(&self) -> Result<()> {
@@ -279,20 +313,94 @@ impl Sqlite {
         Ok(n == 1)
     }
 
-    fn put(
-        &self,
-        device_id: Uuid,
-        report_id: Uuid,
-        revision: u32,
-        digest: &str,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<Put> {
-        let mut conn = self.conn();
+    /// Stores an upload in the next group commit and waits for its
+    /// outcome. Whoever takes the connection next commits every upload
+    /// waiting (up to [`MOST_PER_COMMIT`]) in one transaction and answers
+    /// each; the uploads that arrive while it flushes queue up behind it.
+    /// An upload is only ever taken from the queue with the connection
+    /// held, and answered before it is let go: so once this thread has held
+    /// the connection after queuing, its upload is answered or still queued.
+    fn put(&self, upload: Upload) -> Result<Put> {
+        let (answer, answered) = sync_channel(1);
+        self.waiting().push((upload, answer));
+        loop {
+            {
+                let mut conn = self.conn();
+                let group: Vec<_> = {
+                    let mut waiting = self.waiting();
+                    let n = waiting.len().min(MOST_PER_COMMIT);
+                    waiting.drain(..n).collect()
+                };
+                if !group.is_empty() {
+                    self.commit(&mut conn, group);
+                }
+            }
+            match answered.try_recv() {
+                Ok(outcome) => return outcome,
+                Err(TryRecvError::Empty) => continue,
+                Err(TryRecvError::Disconnected) => {
+                    return Err(StoreError::Stopped(
+                        "the upload's group commit failed".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Commits a group of uploads in one transaction and answers each. If
+    /// the group fails, each upload is tried alone, so that one that cannot
+    /// be stored does not fail the others.
+    fn commit(&self, conn: &mut Connection, group: Vec<(Upload, SyncSender<Result<Put>>)>) {
+        let (uploads, answers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        match Self::store_all(conn, uploads.iter()) {
+            Ok(outcomes) => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                    let _ = answer.send(Ok(outcome));
+                }
+            }
+            Err(e) if uploads.len() == 1 => {
+                let _ = answers[0].send(Err(e));
+            }
+            Err(_) => {
+                for (upload, answer) in uploads.iter().zip(answers) {
+                    let outcome = Self::store_all(conn, std::iter::once(upload))
+                        .map(|mut outcomes| outcomes.remove(0));
+                    if outcome.is_ok() {
+                        self.commits.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let _ = answer.send(outcome);
+                }
+            }
+        }
+    }
+
+    /// Stores the uploads in one transaction, in order: a later one of the
+    /// same revision finds the earlier one held.
+    fn store_all<'a>(
+        conn: &mut Connection,
+        uploads: impl Iterator<Item = &'a Upload>,
+    ) -> Result<Vec<Put>> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcomes = uploads
+            .map(|upload| Self::store_one(&tx, upload))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn store_one(tx: &rusqlite::Transaction<'_>, upload: &Upload) -> Result<Put> {
+        let Upload {
+            device_id,
+            report_id,
+            revision,
+            ref digest,
+            ref body,
+            now,
+        } = *upload;
         let existing: Option<ReceiptRow> = tx
+            .prepare_cached(&desk_revision_sql('?'))?
             .query_row(
-                &desk_revision_sql('?'),
                 params![
                     report_id.to_string(),
                     revision,
@@ -309,26 +417,25 @@ impl Sqlite {
             receipt_id: Uuid::now_v7(),
             report_id,
             revision,
-            digest: digest.into(),
+            digest: digest.clone(),
             received_at: time(&text(now))?,
             device_id: Some(device_id),
             signature: None,
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                report_id.to_string(),
-                revision,
-                device_id.to_string(),
-                digest,
-                body.len() as i64,
-                body,
-                receipt.receipt_id.to_string(),
-                text(receipt.received_at)
-            ],
-        )?;
-        tx.commit()?;
+        )?
+        .execute(params![
+            report_id.to_string(),
+            revision,
+            device_id.to_string(),
+            digest,
+            body.len() as i64,
+            body,
+            receipt.receipt_id.to_string(),
+            text(receipt.received_at)
+        ])?;
         Ok(Put::Created(receipt))
     }
 
@@ -436,9 +543,15 @@ impl HubStore for SqliteStore {
         body: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<Put> {
-        let digest = digest.to_owned();
-        self.run(move |db| db.put(device_id, report_id, revision, &digest, &body, now))
-            .await
+        let upload = Upload {
+            device_id,
+            report_id,
+            revision,
+            digest: digest.to_owned(),
+            body,
+            now,
+        };
+        self.run(move |db| db.put(upload)).await
     }
 
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
@@ -466,5 +579,99 @@ mod tests {
             SqliteStore::open(dir.path()),
             Err(StoreError::Foreign(_))
         ));
+    }
+
+    /// Enrols a device straight in the store.
+    fn device(db: &Sqlite, code: &str) -> Uuid {
+        let now = Utc::now();
+        db.add_enrol_code(code, "Harlow", now + chrono::Duration::hours(1))
+            .expect("code");
+        match db.redeem(code, "desk", code, None, now).expect("redeem") {
+            Redeem::Enrolled(d) => d.id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn upload(device_id: Uuid, report_id: Uuid, digest: &str) -> Upload {
+        Upload {
+            device_id,
+            report_id,
+            revision: 1,
+            digest: digest.into(),
+            body: digest.as_bytes().to_vec(),
+            now: Utc::now(),
+        }
+    }
+
+    /// Uploads from threads that each queue one while the connection is
+    /// busy (as while a commit is being flushed); returns their outcomes
+    /// once the connection is let go.
+    fn queued_while_busy(db: &Arc<Sqlite>, uploads: Vec<Upload>) -> Vec<Result<Put>> {
+        let n = uploads.len();
+        let busy = db.conn();
+        let threads: Vec<_> = uploads
+            .into_iter()
+            .map(|u| {
+                let db = db.clone();
+                std::thread::spawn(move || db.put(u))
+            })
+            .collect();
+        // Observed, not timed: every upload is queued.
+        while db.waiting().len() < n {
+            std::thread::yield_now();
+        }
+        drop(busy);
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect()
+    }
+
+    #[test]
+    fn uploads_that_arrive_together_share_one_commit() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = SqliteStore::open(dir.path()).expect("store").db;
+        let (a, b) = (device(&db, "a"), device(&db, "b"));
+        let same = Uuid::now_v7();
+        let mut uploads: Vec<Upload> = (0..6).map(|_| upload(a, Uuid::now_v7(), "d")).collect();
+        // The same revision three times in the group: the same bytes twice,
+        // other bytes once.
+        uploads.extend([
+            upload(b, same, "d1"),
+            upload(b, same, "d1"),
+            upload(b, same, "d2"),
+        ]);
+        let outcomes = queued_while_busy(&db, uploads);
+        assert_eq!(db.commits.load(Ordering::Relaxed), 1, "one commit for all");
+        let outcomes: Vec<Put> = outcomes.into_iter().map(|o| o.expect("stored")).collect();
+        let created = |p: &&Put| matches!(p, Put::Created(_));
+        assert_eq!(outcomes.iter().filter(created).count(), 7, "{outcomes:?}");
+        let receipt_of = |p: &Put| match p {
+            Put::Created(r) | Put::Repeat(r) | Put::Conflict(r) => r.clone(),
+        };
+        let of_same: Vec<_> = outcomes[6..].iter().map(receipt_of).collect();
+        assert!(
+            of_same.iter().all(|r| *r == of_same[0]),
+            "one receipt for the revision, whichever came first: {of_same:?}"
+        );
+        assert_eq!(db.reports_since(None).expect("held").len(), 7);
+    }
+
+    #[test]
+    fn an_upload_that_cannot_be_stored_does_not_fail_its_group() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = SqliteStore::open(dir.path()).expect("store").db;
+        let a = device(&db, "a");
+        let mut uploads: Vec<Upload> = (0..4).map(|_| upload(a, Uuid::now_v7(), "d")).collect();
+        // A device the store does not know: refused by its foreign key.
+        uploads.push(upload(Uuid::now_v7(), Uuid::now_v7(), "d"));
+        let outcomes = queued_while_busy(&db, uploads);
+        assert!(
+            outcomes[..4]
+                .iter()
+                .all(|o| matches!(o, Ok(Put::Created(_))))
+        );
+        assert!(outcomes[4].is_err(), "{:?}", outcomes[4]);
+        assert_eq!(db.reports_since(None).expect("held").len(), 4);
     }
 }
