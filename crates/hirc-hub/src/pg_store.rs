@@ -7,16 +7,24 @@
 //! round trip per statement and no thread waits on the database. The schema
 //! is brought up to date by refinery under an advisory lock.
 //!
+//! Uploads are committed in groups, as on SQLite: while one group is being
+//! committed, the uploads that arrive wait together and go in the next, in
+//! one transaction whose statements are sent together (see
+//! [`PgStore::put`]). A receipt is issued only once its group is committed.
+//!
 //! Times are stored as RFC 3339 text in UTC with milliseconds, exactly as in
 //! SQLite, so both stores order and compare them the same way.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use hirc_proto::Receipt;
 use refinery::{Migration, Runner, Target};
-use tokio_postgres::NoTls;
+use tokio::sync::oneshot;
+use tokio_postgres::{GenericClient, NoTls, Statement};
 use uuid::Uuid;
 
 use crate::store::{
@@ -51,6 +59,8 @@ const POOL_SIZE: usize = 8;
 /// How long a request waits for a connection (and a new connection for the
 /// database) before it is answered "try again later".
 const WAIT: Duration = Duration::from_secs(10);
+/// The most uploads committed in one transaction.
+const MOST_PER_COMMIT: usize = 64;
 /// The advisory lock that one hub process holds while it brings the schema
 /// up to date ("HIRC"): others starting at the same moment wait for it.
 const MIGRATION_LOCK: i64 = 0x4849_5243;
@@ -60,6 +70,39 @@ const MIGRATION_LOCK: i64 = 0x4849_5243;
 /// a failover) is replaced by a new one on the next request.
 pub struct PgStore {
     pool: Pool,
+    /// Uploads waiting for the next group commit, and where each one's
+    /// outcome goes.
+    waiting: Arc<Mutex<Vec<Waiting>>>,
+    /// Held while a group is taken from `waiting` and committed.
+    committing: tokio::sync::Mutex<()>,
+    /// Transactions that stored uploads (for the tests and the figures:
+    /// fewer than the uploads when they were grouped).
+    commits: Arc<AtomicU64>,
+}
+
+/// One upload to store.
+struct Upload {
+    device_id: Uuid,
+    report_id: Uuid,
+    revision: u32,
+    digest: String,
+    body: Vec<u8>,
+    now: DateTime<Utc>,
+}
+
+type Waiting = (Upload, oneshot::Sender<Result<Put>>);
+
+/// Inserts an upload unless this desk (any of its devices) already holds
+/// the revision; atomic even with several hubs on one database.
+fn insert_sql() -> String {
+    format!(
+        "WITH held AS ({})
+         INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
+         SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8
+         WHERE NOT EXISTS (SELECT 1 FROM held)
+         ON CONFLICT (device_id, report_id, revision) DO NOTHING",
+        desk_revision_sql('$')
+    )
 }
 
 impl PgStore {
@@ -87,7 +130,12 @@ impl PgStore {
             .create_timeout(Some(WAIT))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            waiting: Arc::default(),
+            committing: tokio::sync::Mutex::new(()),
+            commits: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -113,11 +161,126 @@ impl PgStore {
 
     /// A connection from the pool (waiting, bounded, for one to be free).
     async fn client(&self) -> Result<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        connection(&self.pool).await
     }
+
+    fn waiting(&self) -> MutexGuard<'_, Vec<Waiting>> {
+        // Pushing and draining a vector cannot be left half done.
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+async fn connection(pool: &Pool) -> Result<Object> {
+    pool.get()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Commits a group of uploads in one transaction and answers each. If the
+/// group fails, each upload is tried alone, so that one that cannot be
+/// stored does not fail the others.
+async fn commit(pool: Pool, commits: Arc<AtomicU64>, group: Vec<Waiting>) {
+    let (uploads, answers): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+    match store_all(&pool, &uploads).await {
+        Ok(outcomes) => {
+            commits.fetch_add(1, Ordering::Relaxed);
+            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                let _ = answer.send(Ok(outcome));
+            }
+        }
+        Err(e) if uploads.len() == 1 => {
+            if let Some(answer) = answers.into_iter().next() {
+                let _ = answer.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for (upload, answer) in uploads.iter().zip(answers) {
+                let outcome = store_all(&pool, std::slice::from_ref(upload))
+                    .await
+                    .map(|mut outcomes| outcomes.remove(0));
+                if outcome.is_ok() {
+                    commits.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = answer.send(outcome);
+            }
+        }
+    }
+}
+
+/// Stores the uploads in one transaction (one alone needs none), their
+/// statements sent together; a later one of the same revision finds the
+/// earlier one held.
+async fn store_all(pool: &Pool, uploads: &[Upload]) -> Result<Vec<Put>> {
+    let mut client = connection(pool).await?;
+    let insert = client.prepare_cached(&insert_sql()).await?;
+    if let [upload] = uploads {
+        return Ok(vec![store_one(&**client, &insert, upload).await?]);
+    }
+    let tx = client.transaction().await?;
+    let outcomes = futures_util::future::try_join_all(
+        uploads
+            .iter()
+            .map(|upload| store_one(&*tx, &insert, upload)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn store_one(
+    client: &impl GenericClient,
+    insert: &Statement,
+    upload: &Upload,
+) -> Result<Put> {
+    let Upload {
+        device_id,
+        report_id,
+        revision,
+        ref digest,
+        ref body,
+        now,
+    } = *upload;
+    let fresh = Receipt {
+        receipt_id: Uuid::now_v7(),
+        report_id,
+        revision,
+        digest: digest.clone(),
+        received_at: time(&text(now))?,
+        device_id: Some(device_id),
+        signature: None,
+    };
+    let inserted = client
+        .execute(
+            insert,
+            &[
+                &report_id.to_string(),
+                &i64::from(revision),
+                &device_id.to_string(),
+                digest,
+                &(body.len() as i64),
+                body,
+                &fresh.receipt_id.to_string(),
+                &text(fresh.received_at),
+            ],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(Put::Created(fresh));
+    }
+    // Whoever did not insert reads what is held.
+    let held = client
+        .query_opt(
+            &desk_revision_sql('$'),
+            &[
+                &report_id.to_string(),
+                &i64::from(revision),
+                &device_id.to_string(),
+                digest,
+            ],
+        )
+        .await?
+        .ok_or(StoreError::Corrupt("a revision that vanished"))?;
+    Ok(Put::for_held(receipt_of(&held)?, digest))
 }
 
 fn migrations() -> Result<Vec<Migration>> {
@@ -367,6 +530,13 @@ impl HubStore for PgStore {
         Ok(n == 1)
     }
 
+    /// Queues the upload for the next group commit. Whoever takes the turn
+    /// next commits every upload waiting (up to [`MOST_PER_COMMIT`]); an
+    /// upload is taken from the queue only with the turn held, and the
+    /// group is committed in a task of its own, so that it is committed and
+    /// answered even if the request that took it is given up (its desk hung
+    /// up). Once this request has held the turn and found the queue empty,
+    /// its upload is in a group being committed: it waits for the answer.
     async fn put(
         &self,
         device_id: Uuid,
@@ -376,61 +546,38 @@ impl HubStore for PgStore {
         body: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<Put> {
-        let fresh = Receipt {
-            receipt_id: Uuid::now_v7(),
+        let (answer, mut answered) = oneshot::channel();
+        let upload = Upload {
+            device_id,
             report_id,
             revision,
-            digest: digest.into(),
-            received_at: time(&text(now))?,
-            device_id: Some(device_id),
-            signature: None,
+            digest: digest.to_owned(),
+            body,
+            now,
         };
-        let client = self.client().await?;
-        // One round trip in the usual case (a new upload): insert unless
-        // this desk (any of its devices) already holds the revision. The
-        // insert-or-nothing is atomic even with several hubs on one
-        // database; whoever did not insert reads what is held.
-        let insert = client
-            .prepare_cached(&format!(
-                "WITH held AS ({})
-                 INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
-                 SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8
-                 WHERE NOT EXISTS (SELECT 1 FROM held)
-                 ON CONFLICT (device_id, report_id, revision) DO NOTHING",
-                desk_revision_sql('$')
-            ))
-            .await?;
-        let inserted = client
-            .execute(
-                &insert,
-                &[
-                    &report_id.to_string(),
-                    &i64::from(revision),
-                    &device_id.to_string(),
-                    &digest,
-                    &(body.len() as i64),
-                    &body,
-                    &fresh.receipt_id.to_string(),
-                    &text(fresh.received_at),
-                ],
-            )
-            .await?;
-        if inserted == 1 {
-            return Ok(Put::Created(fresh));
+        self.waiting().push((upload, answer));
+        loop {
+            if let Ok(outcome) = answered.try_recv() {
+                return outcome;
+            }
+            let turn = self.committing.lock().await;
+            let group: Vec<Waiting> = {
+                let mut waiting = self.waiting();
+                let n = waiting.len().min(MOST_PER_COMMIT);
+                waiting.drain(..n).collect()
+            };
+            if group.is_empty() {
+                break;
+            }
+            let commits = self.commits.clone();
+            let _ = tokio::spawn(commit(self.pool.clone(), commits, group)).await;
+            drop(turn);
         }
-        let held = client
-            .query_opt(
-                &desk_revision_sql('$'),
-                &[
-                    &report_id.to_string(),
-                    &i64::from(revision),
-                    &device_id.to_string(),
-                    &digest,
-                ],
-            )
-            .await?
-            .ok_or(StoreError::Corrupt("a revision that vanished"))?;
-        Ok(Put::for_held(receipt_of(&held)?, digest))
+        answered.await.unwrap_or_else(|_| {
+            Err(StoreError::Stopped(
+                "the upload's group commit failed".into(),
+            ))
+        })
     }
 
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
@@ -647,5 +794,102 @@ mod tests {
         let other = PgStore::connect(&url).await.expect("connect");
         let shared = other.shared_limits().expect("shared");
         assert_eq!(shared.hit("uploads:a", 101).await.expect("hit"), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn uploads_that_arrive_together_share_one_commit() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
+        let now = Utc::now();
+        let mut devices = Vec::new();
+        for code in ["a", "b"] {
+            store
+                .add_enrol_code(code, "Harlow", now + chrono::Duration::hours(1))
+                .await
+                .expect("code");
+            match store.redeem(code, "desk", code, None, now).await {
+                Ok(Redeem::Enrolled(d)) => devices.push(d.id),
+                other => panic!("{other:?}"),
+            }
+        }
+        let same = Uuid::now_v7();
+        let mut uploads: Vec<(Uuid, Uuid, &str)> =
+            (0..6).map(|_| (devices[0], Uuid::now_v7(), "d")).collect();
+        // The same revision three times in the group: the same bytes twice,
+        // other bytes once. And one from a device the database does not
+        // know, refused by its foreign key without failing the others.
+        uploads.extend([
+            (devices[1], same, "d1"),
+            (devices[1], same, "d1"),
+            (devices[1], same, "d2"),
+            (Uuid::now_v7(), Uuid::now_v7(), "d"),
+        ]);
+        // Every upload queues while a commit is under way (the turn is held
+        // here); observed, not timed.
+        let turn = store.committing.lock().await;
+        let tasks: Vec<_> = uploads
+            .iter()
+            .map(|&(device, report, digest)| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .put(device, report, 1, digest, digest.as_bytes().to_vec(), now)
+                        .await
+                })
+            })
+            .collect();
+        while store.waiting().len() < uploads.len() {
+            tokio::task::yield_now().await;
+        }
+        drop(turn);
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("task"));
+        }
+        assert!(outcomes[9].is_err(), "{:?}", outcomes[9]);
+        let outcomes: Vec<Put> = outcomes[..9]
+            .iter()
+            .map(|o| o.as_ref().expect("stored").clone())
+            .collect();
+        let created = |p: &&Put| matches!(p, Put::Created(_));
+        assert_eq!(outcomes.iter().filter(created).count(), 7, "{outcomes:?}");
+        let receipt_of = |p: &Put| match p {
+            Put::Created(r) | Put::Repeat(r) | Put::Conflict(r) => r.clone(),
+        };
+        let of_same: Vec<_> = outcomes[6..].iter().map(receipt_of).collect();
+        assert!(
+            of_same.iter().all(|r| *r == of_same[0]),
+            "one receipt for the revision, whichever came first: {of_same:?}"
+        );
+        assert_eq!(store.reports_since(None).await.expect("held").len(), 7);
+        // The group failed on the unknown device, and each was then stored
+        // alone: nine commits. Without the unknown one, one commit.
+        assert_eq!(store.commits.load(Ordering::Relaxed), 9);
+        let turn = store.committing.lock().await;
+        let first = devices[0];
+        let tasks: Vec<_> = (0..5)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .put(first, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+                        .await
+                })
+            })
+            .collect();
+        while store.waiting().len() < 5 {
+            tokio::task::yield_now().await;
+        }
+        drop(turn);
+        for task in tasks {
+            assert!(matches!(task.await.expect("task"), Ok(Put::Created(_))));
+        }
+        assert_eq!(
+            store.commits.load(Ordering::Relaxed),
+            10,
+            "five in one commit"
+        );
     }
 }
