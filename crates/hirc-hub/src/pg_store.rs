@@ -28,8 +28,9 @@ use tokio_postgres::{GenericClient, NoTls, Statement};
 use uuid::Uuid;
 
 use crate::store::{
-    DEVICE_COLUMNS, Device, HubStore, Put, RECEIPT_COLUMNS, Redeem, Result, SharedLimits,
-    StoreError, StoredReport, desk_revision_sql, device, receipt, text, time,
+    DEVICE_COLUMNS, Device, HubStore, PoolStats, Put, RECEIPT_COLUMNS, Redeem, Result,
+    SharedLimits, StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text,
+    time,
 };
 
 /// The schema's migrations, in order. A migration's name and text are part
@@ -75,8 +76,8 @@ pub struct PgStore {
     waiting: Arc<Mutex<Vec<Waiting>>>,
     /// Held while a group is taken from `waiting` and committed.
     committing: tokio::sync::Mutex<()>,
-    /// Transactions that stored uploads (for the tests and the figures:
-    /// fewer than the uploads when they were grouped).
+    /// Transactions that stored (or found already held) uploads: fewer
+    /// than the uploads when they were grouped.
     commits: Arc<AtomicU64>,
 }
 
@@ -405,6 +406,19 @@ impl HubStore for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn stats(&self) -> StoreStats {
+        let pool = self.pool.status();
+        StoreStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            pool: Some(PoolStats {
+                open: pool.size,
+                idle: pool.available,
+                waiting: pool.waiting,
+                max: pool.max_size,
+            }),
+        }
     }
 
     fn shared_limits(&self) -> Option<&dyn SharedLimits> {

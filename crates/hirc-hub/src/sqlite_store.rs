@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::store::{
     DEVICE_COLUMNS, Device, DeviceRow, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow, Redeem, Result,
-    StoreError, StoredReport, desk_revision_sql, device, receipt, text, time,
+    StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text, time,
 };
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -50,8 +50,8 @@ struct Sqlite {
     /// Uploads waiting for the next group commit, and where each one's
     /// outcome goes.
     waiting: Mutex<Vec<(Upload, SyncSender<Result<Put>>)>>,
-    /// Transactions that stored uploads (for the tests and the figures:
-    /// fewer than the uploads when they were grouped).
+    /// Transactions that stored (or found already held) uploads: fewer
+    /// than the uploads when they were grouped.
     commits: AtomicU64,
 }
 
@@ -472,6 +472,13 @@ impl HubStore for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            commits: self.db.commits.load(Ordering::Relaxed),
+            pool: None,
+        }
     }
 
     async fn add_enrol_code(

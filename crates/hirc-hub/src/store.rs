@@ -111,6 +111,29 @@ pub struct StoredReport {
     pub body: Vec<u8>,
 }
 
+/// How the storage is doing, for the operators' metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Transactions that stored (or found already held) uploads since the
+    /// process started: fewer than the uploads when commits were grouped.
+    pub commits: u64,
+    /// The pool of database connections, where there is one.
+    pub pool: Option<PoolStats>,
+}
+
+/// A pool of database connections, now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open.
+    pub open: usize,
+    /// Of those, idle.
+    pub idle: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+    /// The most connections the pool opens.
+    pub max: usize,
+}
+
 /// Storage for the hub.
 #[async_trait::async_trait]
 pub trait HubStore: Send + Sync + 'static {
@@ -158,6 +181,8 @@ pub trait HubStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Which storage this is (`sqlite`, `postgres`), for the metrics.
     fn backend(&self) -> &'static str;
+    /// How the storage is doing now, for the metrics.
+    fn stats(&self) -> StoreStats;
     /// Where the rate limits and the guessing throttle are counted so that
     /// every hub process on this storage sees them; `None` where one
     /// process's memory is enough (the embedded store serves one hub).

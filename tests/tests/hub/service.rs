@@ -286,8 +286,25 @@ pub(crate) fn metrics_and_readiness_on(backend: Backend) {
         (refused.as_str(), 1.0),
         (timed.as_str(), 3.0),
         ("hirc_hub_store_operations_in_flight", 0.0),
+        // Two uploads (stored, then the same again), one after the other:
+        // a transaction each.
+        ("hirc_hub_store_commits_total", 2.0),
     ] {
         assert_eq!(sample(&text, series), Some(want), "{series} in:\n{text}");
+    }
+    if matches!(backend, Backend::Postgres(_)) {
+        // The pool: all connections idle between requests, none waited for.
+        assert_eq!(sample(&text, "hirc_hub_store_connections_max"), Some(8.0));
+        assert_eq!(sample(&text, "hirc_hub_store_connection_waits"), Some(0.0));
+        let idle = sample(&text, "hirc_hub_store_connections{state=\"idle\"}");
+        assert!(
+            idle.is_some_and(|n| n >= 1.0),
+            "idle connections in:\n{text}"
+        );
+        assert!(
+            sample(&text, "hirc_hub_store_connections{state=\"in_use\"}").is_some(),
+            "{text}"
+        );
     }
     let store = match backend {
         Backend::Sqlite => "sqlite",

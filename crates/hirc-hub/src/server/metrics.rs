@@ -16,8 +16,14 @@
 //!   codes or tokens).
 //! - `hirc_hub_store_operations_in_flight` and `hirc_hub_store_errors_total`:
 //!   the storage's state (operations waiting on it, and failures).
+//! - `hirc_hub_store_commits_total`: transactions that stored (or found
+//!   already held) uploads: fewer than the uploads when commits are grouped.
+//! - `hirc_hub_store_connections{state}`, `hirc_hub_store_connections_max`,
+//!   `hirc_hub_store_connection_waits`: the PostgreSQL pool (`in_use`,
+//!   `idle`), its size, and requests waiting for a connection.
 //! - `hirc_hub_build_info{version, store}`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -25,15 +31,17 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use super::AppState;
+use crate::store::HubStore;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteStatus {
@@ -61,6 +69,64 @@ struct Limit {
     limit: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionState {
+    state: &'static str,
+}
+
+/// The storage's own figures, read at each scrape.
+struct StoreFigures(Arc<dyn HubStore>);
+
+impl std::fmt::Debug for StoreFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreFigures")
+    }
+}
+
+impl Collector for StoreFigures {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        let commits = ConstCounter::new(stats.commits);
+        commits.encode(encoder.encode_descriptor(
+            "store_commits",
+            "Transactions that stored (or found already held) uploads: fewer than the uploads when commits are grouped",
+            None,
+            commits.metric_type(),
+        )?)?;
+        let Some(pool) = stats.pool else {
+            return Ok(());
+        };
+        let as_gauge = |n: usize| ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
+        let mut family = encoder.encode_descriptor(
+            "store_connections",
+            "Database connections open, by state",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for (state, n) in [
+            ("in_use", pool.open.saturating_sub(pool.idle)),
+            ("idle", pool.idle),
+        ] {
+            as_gauge(n).encode(family.encode_family(&ConnectionState { state })?)?;
+        }
+        let max = as_gauge(pool.max);
+        max.encode(encoder.encode_descriptor(
+            "store_connections_max",
+            "The most database connections the pool opens",
+            None,
+            max.metric_type(),
+        )?)?;
+        let waiting = as_gauge(pool.waiting);
+        waiting.encode(encoder.encode_descriptor(
+            "store_connection_waits",
+            "Requests waiting for a database connection now",
+            None,
+            waiting.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
+
 fn latency() -> Histogram {
     // 1 ms to about 16 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -86,9 +152,9 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Counters at zero, for a hub whose storage is `store` ("sqlite" or
-    /// "postgres").
-    pub fn new(store: &'static str) -> Self {
+    /// Counters at zero, for a hub on `store`.
+    pub fn new(store: Arc<dyn HubStore>) -> Self {
+        let backend = store.backend();
         let mut registry = Registry::with_prefix("hirc_hub");
         let requests = Family::<RouteStatus, Counter>::default();
         let durations = Family::<Route, Histogram>::new_with_constructor(latency);
@@ -143,9 +209,10 @@ impl Metrics {
             "This hub's version and storage",
             Info::new(vec![
                 ("version", env!("CARGO_PKG_VERSION")),
-                ("store", store),
+                ("store", backend),
             ]),
         );
+        registry.register_collector(Box::new(StoreFigures(store)));
         Self {
             registry,
             requests,

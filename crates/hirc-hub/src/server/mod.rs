@@ -91,7 +91,7 @@ impl AppState {
     /// State over a store, a configuration and the key receipts are signed
     /// with.
     pub fn new(store: Arc<dyn HubStore>, config: HubConfig, receipt_key: SigningKey) -> Self {
-        let metrics = Arc::new(Metrics::new(store.backend()));
+        let metrics = Arc::new(Metrics::new(store.clone()));
         Self {
             store,
             config: Arc::new(config),
