@@ -28,7 +28,7 @@ use tokio_postgres::{GenericClient, NoTls, Statement};
 use uuid::Uuid;
 
 use crate::store::{
-    DEVICE_COLUMNS, Device, HubStore, PoolStats, Put, RECEIPT_COLUMNS, Redeem, Result,
+    DEVICE_COLUMNS, Device, Hits, HubStore, PoolStats, Put, RECEIPT_COLUMNS, Redeem, Result,
     SharedLimits, StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text,
     time,
 };
@@ -364,34 +364,50 @@ fn receipt_of(row: &tokio_postgres::Row) -> Result<hirc_proto::Receipt> {
     ))
 }
 
+/// The database's current minute (since the Unix epoch), by its clock.
+const MINUTE: &str = "(floor(extract(epoch FROM now()) / 60))::BIGINT";
+/// The seconds left in it (1 to 60).
+const SECONDS_LEFT: &str = "(60 - floor(extract(epoch FROM now()))::BIGINT % 60)::BIGINT";
+
+fn hits_of(row: &tokio_postgres::Row) -> Hits {
+    Hits {
+        hits: u32::try_from(row.get::<_, i32>(0)).unwrap_or(u32::MAX),
+        seconds_left: u64::try_from(row.get::<_, i64>(1)).unwrap_or(60),
+    }
+}
+
 #[async_trait::async_trait]
 impl SharedLimits for PgStore {
-    async fn hit(&self, key: &str, minute: i64) -> Result<u32> {
+    async fn hit(&self, key: &str) -> Result<Hits> {
         let client = self.client().await?;
         let statement = client
-            .prepare_cached(
-                "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, $2, 1)
+            .prepare_cached(&format!(
+                "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, {MINUTE}, 1)
                  ON CONFLICT (key, minute) DO UPDATE SET hits = limit_hits.hits + 1
-                 RETURNING hits",
-            )
+                 RETURNING hits, {SECONDS_LEFT}"
+            ))
             .await?;
-        let row = client.query_one(&statement, &[&key, &minute]).await?;
-        Ok(u32::try_from(row.get::<_, i32>(0)).unwrap_or(u32::MAX))
+        Ok(hits_of(&client.query_one(&statement, &[&key]).await?))
     }
 
-    async fn hits(&self, key: &str, minute: i64) -> Result<u32> {
+    async fn hits(&self, key: &str) -> Result<Hits> {
         let client = self.client().await?;
         let statement = client
-            .prepare_cached("SELECT hits FROM limit_hits WHERE key = $1 AND minute = $2")
+            .prepare_cached(&format!(
+                "SELECT coalesce((SELECT hits FROM limit_hits WHERE key = $1 AND minute = {MINUTE}), 0),
+                        {SECONDS_LEFT}"
+            ))
             .await?;
-        let row = client.query_opt(&statement, &[&key, &minute]).await?;
-        Ok(row.map_or(0, |r| u32::try_from(r.get::<_, i32>(0)).unwrap_or(u32::MAX)))
+        Ok(hits_of(&client.query_one(&statement, &[&key]).await?))
     }
 
-    async fn forget_hits_before(&self, minute: i64) -> Result<()> {
+    async fn forget_old_hits(&self) -> Result<()> {
         self.client()
             .await?
-            .execute("DELETE FROM limit_hits WHERE minute < $1", &[&minute])
+            .execute(
+                &format!("DELETE FROM limit_hits WHERE minute < {MINUTE}"),
+                &[],
+            )
             .await?;
         Ok(())
     }
@@ -715,7 +731,7 @@ mod tests {
         // The third migration ran (its table answers), the first two did not
         // run again (they would have failed on existing tables).
         let limits = store.shared_limits().expect("shared");
-        assert_eq!(limits.hit("k", 1).await.expect("hit"), 1);
+        assert_eq!(limits.hit("k").await.expect("hit").hits, 1);
         let (versions, legacy): (i64, bool) = {
             let row = old
                 .query_one(
@@ -789,25 +805,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hits_are_counted_per_key_and_minute_and_old_minutes_forgotten() {
+    async fn hits_are_counted_per_key_in_the_databases_minute_and_old_minutes_forgotten() {
         let Some(url) = fresh_database().await else {
             return;
         };
         let store = PgStore::connect(&url).await.expect("connect");
         let limits = store.shared_limits().expect("PostgreSQL shares its limits");
-        assert_eq!(limits.hits("uploads:a", 100).await.expect("hits"), 0);
-        assert_eq!(limits.hit("uploads:a", 100).await.expect("hit"), 1);
-        assert_eq!(limits.hit("uploads:a", 100).await.expect("hit"), 2);
-        assert_eq!(limits.hit("uploads:b", 100).await.expect("hit"), 1);
-        assert_eq!(limits.hit("uploads:a", 101).await.expect("hit"), 1);
-        assert_eq!(limits.hits("uploads:a", 100).await.expect("hits"), 2);
-        limits.forget_hits_before(101).await.expect("forget");
-        assert_eq!(limits.hits("uploads:a", 100).await.expect("hits"), 0);
-        assert_eq!(limits.hits("uploads:a", 101).await.expect("hits"), 1);
+        // Counted well inside one minute: near its end, wait (by the
+        // database's clock) for the next.
+        while limits.hits("uploads:a").await.expect("hits").seconds_left < 15 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let count = async |key: &str| limits.hit(key).await.expect("hit").hits;
+        assert_eq!(limits.hits("uploads:a").await.expect("hits").hits, 0);
+        assert_eq!(count("uploads:a").await, 1);
+        assert_eq!(count("uploads:a").await, 2);
+        assert_eq!(count("uploads:b").await, 1);
+        let now = limits.hits("uploads:a").await.expect("hits");
+        assert_eq!(now.hits, 2);
+        assert!((1..=60).contains(&now.seconds_left), "{now:?}");
         // Another process on the same database counts on the same rows.
         let other = PgStore::connect(&url).await.expect("connect");
         let shared = other.shared_limits().expect("shared");
-        assert_eq!(shared.hit("uploads:a", 101).await.expect("hit"), 2);
+        assert_eq!(shared.hit("uploads:a").await.expect("hit").hits, 3);
+        // A minute long gone is forgotten; the current one is kept.
+        let admin = admin(&url).await;
+        admin
+            .batch_execute(
+                "INSERT INTO limit_hits (key, minute, hits) VALUES ('uploads:a', 100, 9)",
+            )
+            .await
+            .expect("an old minute");
+        limits.forget_old_hits().await.expect("forget");
+        let left: i64 = admin
+            .query_one("SELECT count(*) FROM limit_hits WHERE minute = 100", &[])
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(left, 0);
+        assert_eq!(limits.hits("uploads:a").await.expect("hits").hits, 3);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

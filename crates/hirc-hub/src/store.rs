@@ -193,15 +193,26 @@ pub trait HubStore: Send + Sync + 'static {
 
 /// Hits counted per key and minute in the storage, seen by every hub
 /// process on it: a desk's uploads per minute, an address's wrong guesses.
+/// The minute is the storage's, by its own clock: hub processes whose
+/// clocks disagree by a few seconds still count in the same minute.
 #[async_trait::async_trait]
 pub trait SharedLimits: Send + Sync {
-    /// Counts one hit for `key` in `minute` (minutes since the Unix epoch)
-    /// and returns the hits so far in that minute.
-    async fn hit(&self, key: &str, minute: i64) -> Result<u32>;
-    /// The hits for `key` in `minute` so far.
-    async fn hits(&self, key: &str, minute: i64) -> Result<u32>;
-    /// Forgets the hits of minutes before `minute`.
-    async fn forget_hits_before(&self, minute: i64) -> Result<()>;
+    /// Counts one hit for `key` in the current minute and returns the hits
+    /// so far in it.
+    async fn hit(&self, key: &str) -> Result<Hits>;
+    /// The hits for `key` in the current minute so far.
+    async fn hits(&self, key: &str) -> Result<Hits>;
+    /// Forgets the hits of the minutes before the current one.
+    async fn forget_old_hits(&self) -> Result<()>;
+}
+
+/// A key's hits in the storage's current minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hits {
+    /// Hits so far in the minute.
+    pub hits: u32,
+    /// Seconds until the minute is up (1 to 60).
+    pub seconds_left: u64,
 }
 
 pub(crate) fn text(t: DateTime<Utc>) -> String {

@@ -42,32 +42,28 @@ impl AppState {
     /// (then this process's memory does). Returns the hits and the seconds
     /// left in the minute.
     async fn shared(&self, key: String, add: bool) -> Result<Option<(u32, u64)>, ApiError> {
-        if self.store.shared_limits().is_none() {
+        let Some(limits) = self.store.shared_limits() else {
             return Ok(None);
-        }
-        let now = chrono::Utc::now().timestamp();
-        let (minute, left) = (now.div_euclid(60), 60 - now.rem_euclid(60) as u64);
-        // The first hit of a new minute forgets the ones before it.
+        };
+        // The first hit of a new minute (by this process's clock: it only
+        // decides when to tidy) forgets the minutes before it.
+        let minute = chrono::Utc::now().timestamp().div_euclid(60);
         if self.limits_minute.fetch_max(minute, Ordering::Relaxed) < minute {
             let store = self.store.clone();
             tokio::spawn(async move {
                 if let Some(limits) = store.shared_limits()
-                    && let Err(e) = limits.forget_hits_before(minute).await
+                    && let Err(e) = limits.forget_old_hits().await
                 {
                     tracing::warn!(error = %e, "old rate-limit counts could not be deleted");
                 }
             });
         }
-        let hits = self
-            .stored(async {
-                match self.store.shared_limits() {
-                    Some(limits) if add => limits.hit(&key, minute).await,
-                    Some(limits) => limits.hits(&key, minute).await,
-                    None => Ok(0),
-                }
-            })
-            .await?;
-        Ok(Some((hits, left)))
+        let counted = if add {
+            self.stored(limits.hit(&key)).await?
+        } else {
+            self.stored(limits.hits(&key)).await?
+        };
+        Ok(Some((counted.hits, counted.seconds_left)))
     }
 
     /// Refuses, until its minute is up, an address that has sent too many
