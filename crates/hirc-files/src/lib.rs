@@ -135,6 +135,14 @@ pub fn private_dir(path: &Path) -> std::io::Result<()> {
     builder.create(path)
 }
 
+/// Flushes a file written by someone else (SQLite's `VACUUM INTO`, say)
+/// to disk, and its directory entry with it.
+pub fn sync(path: &Path) -> std::io::Result<()> {
+    File::open(path)?.sync_all()?;
+    sync_parent(path);
+    Ok(())
+}
+
 /// Makes a rename durable. Best effort: not every platform can open a
 /// directory for syncing.
 fn sync_parent(path: &Path) {

@@ -28,9 +28,9 @@ use tokio_postgres::{GenericClient, NoTls, Statement};
 use uuid::Uuid;
 
 use crate::store::{
-    DEVICE_COLUMNS, Device, Hits, HubStore, PoolStats, Put, RECEIPT_COLUMNS, Redeem, Result,
-    SharedLimits, StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text,
-    time,
+    DEVICE_COLUMNS, Device, HELD_SQL, Held, Hits, HubStore, PoolStats, Put, RECEIPT_COLUMNS,
+    Redeem, Result, SharedLimits, StoreError, StoreStats, StoredReport, desk_revision_sql, device,
+    receipt, text, time,
 };
 
 /// The schema's migrations, in order. A migration's name and text are part
@@ -158,6 +158,25 @@ impl PgStore {
         migrated?;
         unlocked?;
         Ok(())
+    }
+
+    /// What the database at `url` holds, read as it is: not migrated, so a
+    /// backup taken with a newer `hirc-hub` than the hubs serving changes
+    /// nothing they rely on.
+    pub async fn held(url: &str) -> Result<Held> {
+        let (client, connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let driver = tokio::spawn(connection);
+        let row = client.query_one(HELD_SQL, &[]).await;
+        drop(client);
+        let _ = driver.await;
+        let row = row?;
+        let count = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or_default();
+        Ok(Held {
+            desks: count(0),
+            revisions: count(1),
+        })
     }
 
     /// A connection from the pool (waiting, bounded, for one to be free).

@@ -22,8 +22,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::store::{
-    DEVICE_COLUMNS, Device, DeviceRow, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow, Redeem, Result,
-    StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text, time,
+    DEVICE_COLUMNS, Device, DeviceRow, HELD_SQL, Held, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow,
+    Redeem, Result, StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text,
+    time,
 };
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -107,23 +108,47 @@ impl SqliteStore {
         })
     }
 
-    /// Writes a consistent copy of the store to `to`, a new owner-only
-    /// file, while hubs go on using it: SQLite's `VACUUM INTO` reads in one
-    /// transaction, so every upload is in the copy whole or not at all.
-    pub fn backup_to(&self, to: &Path) -> Result<()> {
+    /// Writes a consistent copy of the store in `data_dir` to `to`, a new
+    /// owner-only file flushed to disk, while a hub goes on using it, and
+    /// says what the copy holds. The store is only read, never migrated or
+    /// written: a backup taken with a newer `hirc-hub` than the one serving
+    /// leaves the store as that hub knows it. SQLite's `VACUUM INTO` reads
+    /// in one transaction, so every upload is in the copy whole or not at
+    /// all.
+    pub fn back_up(data_dir: &Path, to: &Path) -> Result<Held> {
+        let from = data_dir.join("hub.sqlite3");
+        let conn = Connection::open_with_flags(&from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|_| StoreError::Foreign(from.display().to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|_| StoreError::Foreign(from.display().to_string()))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign(from.display().to_string()));
+        }
         // Made empty and owner-only first: VACUUM INTO fills an empty file
         // and keeps its mode.
         hirc_files::create_new(to)
             .map_err(|e| StoreError::Foreign(format!("{} ({e})", to.display())))?;
-        let copied = self
-            .db
-            .conn()
-            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()]);
-        if let Err(e) = copied {
+        let copied = conn
+            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()])
+            .map_err(StoreError::from)
+            .and_then(|_| {
+                hirc_files::sync(to)
+                    .map_err(|e| StoreError::Foreign(format!("{} ({e})", to.display())))
+            })
+            .and_then(|()| {
+                let (desks, revisions): (i64, i64) =
+                    conn.query_row(HELD_SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(Held {
+                    desks: u64::try_from(desks).unwrap_or_default(),
+                    revisions: u64::try_from(revisions).unwrap_or_default(),
+                })
+            });
+        if copied.is_err() {
             let _ = std::fs::remove_file(to);
-            return Err(e.into());
         }
-        Ok(())
+        copied
     }
 
     /// Checks, without changing it, that the file at `path` is a whole hub
@@ -680,5 +705,58 @@ mod tests {
         );
         assert!(outcomes[4].is_err(), "{:?}", outcomes[4]);
         assert_eq!(db.reports_since(None).expect("held").len(), 4);
+    }
+
+    #[test]
+    fn a_backup_copies_the_store_as_it_is_and_changes_nothing() {
+        // A store made by an older hub: the first schema only, one desk.
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.sqlite3");
+        let old = Connection::open(&path).expect("old store");
+        old.execute_batch(MIGRATIONS[0]).expect("schema 1");
+        old.pragma_update(None, "application_id", APPLICATION_ID)
+            .expect("id");
+        old.pragma_update(None, "user_version", 1).expect("version");
+        old.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             INSERT INTO devices (id, centre, name, token_hash, created_at)
+             VALUES ('0191c1f0-0000-7000-8000-000000000001', 'Harlow', 'desk', 'th', '2026-01-01T00:00:00.000Z');",
+        )
+        .expect("a desk");
+        let to = dir.path().join("copy.sqlite3");
+        let held = SqliteStore::back_up(dir.path(), &to).expect("backup");
+        assert_eq!(
+            held,
+            Held {
+                desks: 1,
+                revisions: 0
+            }
+        );
+        let version = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "user_version", |r| r.get(0))
+                .expect("version")
+        };
+        assert_eq!(version(&old), 1, "the store was not migrated");
+        assert_eq!(version(&Connection::open(&to).expect("copy")), 1);
+        SqliteStore::check_file(&to).expect("a whole store");
+        // A second backup to the same file is refused, the first kept.
+        assert!(SqliteStore::back_up(dir.path(), &to).is_err());
+        SqliteStore::check_file(&to).expect("still whole");
+        // With no hub running (SQLite's -wal and -shm files gone) too.
+        drop(old);
+        assert!(!dir.path().join("hub.sqlite3-wal").exists());
+        let again = dir.path().join("again.sqlite3");
+        SqliteStore::back_up(dir.path(), &again).expect("backup of a closed store");
+        SqliteStore::check_file(&again).expect("whole");
+        // Something else than a hub store is not copied.
+        let other = tempfile::tempdir().expect("tmp");
+        Connection::open(other.path().join("hub.sqlite3"))
+            .and_then(|c| c.execute_batch("CREATE TABLE t (x);"))
+            .expect("foreign");
+        assert!(matches!(
+            SqliteStore::back_up(other.path(), &other.path().join("copy")),
+            Err(StoreError::Foreign(_))
+        ));
+        assert!(!other.path().join("copy").exists());
     }
 }

@@ -111,6 +111,20 @@ pub struct StoredReport {
     pub body: Vec<u8>,
 }
 
+/// What a store holds, counted for a backup's note.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Devices enrolled (revoked ones included).
+    pub desks: u64,
+    /// Report revisions stored.
+    pub revisions: u64,
+}
+
+/// The counts in [`Held`], in SQL every schema so far answers: a backup
+/// reads a store as it is, whichever hub version made it.
+pub(crate) const HELD_SQL: &str =
+    "SELECT (SELECT count(*) FROM devices), (SELECT count(*) FROM reports)";
+
 /// How the storage is doing, for the operators' metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {

@@ -45,14 +45,15 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
             args.out.display()
         );
     }
-    let store: Box<dyn HubStore> = match (&dir.database, &dir.data_dir) {
+    // The store is read as it is, never migrated: the hubs serving it may
+    // be an older version than this command.
+    let held = match (&dir.database, &dir.data_dir) {
         (Some(url), _) => {
-            let store = PgStore::connect(url)
-                .await
-                .context("could not use the PostgreSQL database")?;
             make_folder(&args.out)?;
             dump(url, &args.out.join(DUMP_FILE))?;
-            Box::new(store)
+            PgStore::held(url)
+                .await
+                .context("could not read the PostgreSQL database")?
         }
         (None, Some(data)) => {
             if !data.join(STORE_FILE).is_file() {
@@ -61,20 +62,16 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
                     data.display()
                 );
             }
-            let store = SqliteStore::open(data)?;
             make_folder(&args.out)?;
-            store
-                .backup_to(&args.out.join(STORE_FILE))
-                .context("could not copy the hub's store")?;
-            Box::new(store)
+            SqliteStore::back_up(data, &args.out.join(STORE_FILE))
+                .context("could not copy the hub's store")?
         }
         (None, None) => unreachable!("checked above"),
     };
-    let devices = store.devices().await?;
     let key = if key_path.is_file() {
         hirc_files::copy_new(&key_path, &args.out.join(KEY_FILE))?;
         Some(read_key(&key_path)?)
-    } else if !devices.is_empty() {
+    } else if held.desks > 0 {
         // Desks have pinned it: a backup without it restores a hub they
         // would refuse. Say so now, not on the day of the restore.
         bail!(
@@ -85,7 +82,7 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
     } else {
         None
     };
-    let revisions: i64 = devices.iter().map(|d| d.reports).sum();
+    let (desks, revisions) = (held.desks, held.revisions);
     let fingerprint = key
         .as_ref()
         .map_or("none yet".to_string(), |k| key_fingerprint(&k.public()));
@@ -106,7 +103,7 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
          {KEY_FILE} is the hub's signing key: keep this folder as safe as the hub itself.\n\
          Restore with:\n  {restore}\n",
         Utc::now().to_rfc3339(),
-        devices.len(),
+        desks,
         revisions
     );
     hirc_files::write_new(&args.out.join(NOTE_FILE), note.as_bytes())?;
@@ -117,8 +114,7 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
         );
     }
     println!(
-        "Backed up {} desk(s) and {revisions} report revision(s) to {} (receipt key {fingerprint}).",
-        devices.len(),
+        "Backed up {desks} desk(s) and {revisions} report revision(s) to {} (receipt key {fingerprint}).",
         args.out.display()
     );
     Ok(())
