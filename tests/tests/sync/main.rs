@@ -14,6 +14,7 @@ mod backup;
 mod delivery;
 mod faults;
 mod retention;
+mod rotation;
 mod tls;
 mod usb;
 
