@@ -98,6 +98,22 @@ fn main() {
             .map(|d| (0..backlog).map(|i| body(d * backlog + i)).collect())
             .collect();
         let (elapsed, mut latencies, retried) = rt.block_on(run(url, codes, backlogs));
+        // Every upload stored, once.
+        let mut args = vec!["devices", "--json"];
+        args.extend(store_args(&flags, &data));
+        let devices: serde_json::Value =
+            serde_json::from_str(&hub_admin(&args).ok().stdout).expect("json");
+        let stored: i64 = devices
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|d| d["reports"].as_i64().unwrap_or_default())
+            .sum();
+        assert_eq!(
+            usize::try_from(stored).ok(),
+            Some(desks * backlog),
+            "every upload stored once"
+        );
         latencies.sort();
         let at =
             |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];

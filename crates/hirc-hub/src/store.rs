@@ -41,6 +41,9 @@ pub enum StoreError {
     /// The PostgreSQL schema could not be brought up to date.
     #[error("the hub's PostgreSQL schema could not be brought up to date: {0}")]
     Migration(String),
+    /// A file the store writes (a backup's copy) could not be written.
+    #[error("could not write {0}")]
+    Write(String),
     /// The thread running a storage call stopped before it answered.
     #[error("the hub's storage call stopped before it answered: {0}")]
     Stopped(String),

@@ -49,11 +49,16 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
     // be an older version than this command.
     let held = match (&dir.database, &dir.data_dir) {
         (Some(url), _) => {
-            make_folder(&args.out)?;
-            dump(url, &args.out.join(DUMP_FILE))?;
-            PgStore::held(url)
+            // The note's counts and the dump are of the same moment.
+            let snapshot = PgStore::snapshot(url)
                 .await
-                .context("could not read the PostgreSQL database")?
+                .context("could not read the PostgreSQL database")?;
+            make_folder(&args.out)?;
+            let dumped = dump(url, &args.out.join(DUMP_FILE), &snapshot.id);
+            let held = snapshot.held;
+            snapshot.close().await;
+            dumped?;
+            held
         }
         (None, Some(data)) => {
             if !data.join(STORE_FILE).is_file() {
@@ -332,9 +337,10 @@ fn run_tool(tool: &str, url: &str, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// `pg_dump` in PostgreSQL's own format into `file`, a new owner-only file
-/// (one consistent snapshot: pg_dump reads in one transaction).
-fn dump(url: &str, file: &Path) -> Result<()> {
+/// `pg_dump` in PostgreSQL's own format into `file`, a new owner-only file:
+/// the database as it was in `snapshot` (exported by a transaction held
+/// open meanwhile).
+fn dump(url: &str, file: &Path, snapshot: &str) -> Result<()> {
     hirc_files::create_new(file).with_context(|| format!("could not create {}", file.display()))?;
     let dumped = run_tool(
         "pg_dump",
@@ -343,6 +349,7 @@ fn dump(url: &str, file: &Path) -> Result<()> {
             "--format=custom",
             "--no-owner",
             "--no-privileges",
+            &format!("--snapshot={snapshot}"),
             &format!("--file={}", file.display()),
         ],
     );

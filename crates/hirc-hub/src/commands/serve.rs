@@ -167,18 +167,16 @@ pub async fn run(config: Option<&Path>, args: ServeArgs) -> Result<()> {
     let recipients_fingerprint = hirc_proto::recipients_fingerprint(&settings.hub.recipients);
     let listen = settings.listen;
     let state = AppState::new(store, settings.hub, signer);
-    {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("could not listen on {listen}"))?;
-        let bound = listener.local_addr()?;
-        tracing::info!(%bound, fingerprint = %recipients_fingerprint, receipt_key = %receipt_fingerprint, "hub ready");
-        println!("hirc-hub listening on {scheme}://{bound}");
-        std::io::stdout().flush()?;
-        server::serve_with(listener, state, listen_options, shutdown_signal()).await?;
-        tracing::info!("hub stopped");
-        anyhow::Ok(())
-    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("could not listen on {listen}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(%bound, fingerprint = %recipients_fingerprint, receipt_key = %receipt_fingerprint, "hub ready");
+    println!("hirc-hub listening on {scheme}://{bound}");
+    std::io::stdout().flush()?;
+    server::serve_with(listener, state, listen_options, shutdown_signal()).await?;
+    tracing::info!("hub stopped");
+    Ok(())
 }
 
 /// The connection limit, kept well below the process's open-file limit
