@@ -5,10 +5,10 @@
 //! Spoken asynchronously (tokio-postgres) over a pool of connections
 //! (deadpool), each keeping the prepared statements of the calls every
 //! upload makes, and no thread waits on the database. The schema is
-//! brought up to date by refinery under an advisory lock ([`migrate`]).
-//! Uploads are committed in groups, as on SQLite ([`group`]). The rate
+//! brought up to date by refinery under an advisory lock (`migrate`).
+//! Uploads are committed in groups, as on SQLite (`group`). The rate
 //! limits are counted in the database, for every hub process on it
-//! ([`limits`]).
+//! (`limits`).
 //!
 //! Times are stored as RFC 3339 text in UTC with milliseconds, exactly as in
 //! SQLite, so both stores order and compare them the same way.

@@ -1,14 +1,14 @@
 //! The embedded SQLite store: one file, `hub.sqlite3`, in the hub's data
 //! directory, for a partnership whose hub is one process on one machine.
 //!
-//! SQLite is blocking: the SQL runs in [`Sqlite`]'s plain methods, one
+//! SQLite is blocking: the SQL runs in `Sqlite`'s plain methods, one
 //! connection behind a lock, and [`SqliteStore`] runs each call on tokio's
 //! blocking pool so the server's threads never wait on the disk.
 //!
 //! Uploads are committed in groups: a receipt is issued only once its body
 //! is flushed to disk, and while one group is being flushed, the uploads
 //! that arrive meanwhile wait together and share the next flush (see
-//! [`Sqlite::put`]). The disk's flush rate is then not the ceiling on
+//! `Sqlite::put`). The disk's flush rate is then not the ceiling on
 //! uploads per second.
 
 #[cfg(test)]
