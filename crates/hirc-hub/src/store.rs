@@ -62,8 +62,10 @@ pub struct Device {
     pub created_at: DateTime<Utc>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
-    /// How many report revisions it has uploaded.
-    pub reports: i64,
+    /// How many report revisions it has uploaded; not counted (`None`)
+    /// when it is looked up by its token, which every upload does: that
+    /// count would grow with the desk's history.
+    pub reports: Option<i64>,
     /// Its device key (public half, base64), if it registered one.
     pub device_key: Option<String>,
 }
@@ -254,7 +256,7 @@ pub(crate) type DeviceRow = (
     String,
     String,
     Option<String>,
-    i64,
+    Option<i64>,
     Option<String>,
 );
 /// A receipt row as read: receipt id, report id, revision, digest, received,
@@ -276,6 +278,11 @@ pub(crate) fn device(row: DeviceRow) -> Result<Device> {
 
 pub(crate) const DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created_at, d.revoked_at,
     (SELECT count(*) FROM reports r WHERE r.device_id = d.id), d.device_key";
+
+/// [`DEVICE_COLUMNS`] without the count of reports, for the lookup by
+/// token that every upload makes.
+pub(crate) const TOKEN_DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created_at, d.revoked_at,
+    CAST(NULL AS BIGINT), d.device_key";
 
 /// The receipt columns of `reports r`, in [`ReceiptRow`]'s order.
 pub(crate) const RECEIPT_COLUMNS: &str =
@@ -476,6 +483,15 @@ pub(crate) mod tests {
                 .is_some()
         );
         assert!(!store.revoke(Uuid::now_v7(), now).await.expect("unknown"));
-        assert_eq!(store.devices().await.expect("devices")[0].reports, 1);
+        assert_eq!(store.devices().await.expect("devices")[0].reports, Some(1));
+        assert_eq!(
+            store
+                .device_by_token("t1")
+                .await
+                .expect("lookup")
+                .map(|d| d.reports),
+            Some(None),
+            "not counted on the way of every upload"
+        );
     }
 }

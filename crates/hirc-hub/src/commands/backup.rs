@@ -177,7 +177,7 @@ pub async fn restore(args: RestoreArgs) -> Result<()> {
         (None, None) => bail!("give --data-dir DIR, or --database URL for a PostgreSQL backup"),
     };
     let devices = store.devices().await?;
-    let revisions: i64 = devices.iter().map(|d| d.reports).sum();
+    let revisions: i64 = devices.iter().filter_map(|d| d.reports).sum();
     let into = match (&args.database, &args.data_dir) {
         (Some(_), _) => "the PostgreSQL database".to_string(),
         (None, Some(data)) => data.display().to_string(),

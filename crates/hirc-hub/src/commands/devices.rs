@@ -22,7 +22,10 @@ pub async fn list(dir: &DataDir, json: bool) -> Result<()> {
         });
         println!(
             "{:<36}  {:<24}  {:<20}  {:>7}  {status}",
-            d.id, d.centre, d.name, d.reports
+            d.id,
+            d.centre,
+            d.name,
+            d.reports.unwrap_or_default()
         );
     }
     Ok(())

@@ -29,7 +29,8 @@ use uuid::Uuid;
 use self::group::{Groups, Upload};
 use crate::store::{
     DEVICE_COLUMNS, Device, HELD_SQL, Held, HubStore, PoolStats, Put, RECEIPT_COLUMNS, Redeem,
-    Result, SharedLimits, StoreError, StoreStats, StoredReport, device, receipt, text, time,
+    Result, SharedLimits, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, device,
+    receipt, text, time,
 };
 
 /// How many connections one hub process keeps to the database at most.
@@ -259,7 +260,7 @@ impl HubStore for PgStore {
             name: device_name.into(),
             created_at: now,
             revoked_at: None,
-            reports: 0,
+            reports: Some(0),
             device_key: device_key.map(str::to_string),
         }))
     }
@@ -281,7 +282,7 @@ impl HubStore for PgStore {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1"
+                "SELECT {TOKEN_DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1"
             ))
             .await?;
         let row = client.query_opt(&statement, &[&token_hash]).await?;

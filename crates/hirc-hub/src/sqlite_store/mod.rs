@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 use crate::store::{
     DEVICE_COLUMNS, Device, DeviceRow, HELD_SQL, Held, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow,
-    Redeem, Result, StoreError, StoreStats, StoredReport, desk_revision_sql, device, receipt, text,
-    time,
+    Redeem, Result, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, desk_revision_sql,
+    device, receipt, text, time,
 };
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -303,7 +303,7 @@ impl Sqlite {
             name: device_name.into(),
             created_at: now,
             revoked_at: None,
-            reports: 0,
+            reports: Some(0),
             device_key: device_key.map(str::to_string),
         }))
     }
@@ -312,7 +312,7 @@ impl Sqlite {
         let row = self
             .conn()
             .query_row(
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1"),
+                &format!("SELECT {TOKEN_DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1"),
                 [token_hash],
                 device_from,
             )
