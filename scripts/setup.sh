@@ -8,7 +8,7 @@ set -euo pipefail
 # python3 runs scripts/check-modules (no import cycle, no file too long);
 # systemd's systemd-analyze checks the hub's units (scripts/check-units);
 # HAProxy balances the hub replicas in tests/tests/replicas.rs.
-APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils python3 systemd haproxy)
+APT_PACKAGES=(build-essential pkg-config git ca-certificates openssl poppler-utils python3 systemd haproxy iproute2)
 
 apt_updated=0
 ensure_apt() {

@@ -708,12 +708,25 @@ impl Balancer {
 
     /// Restarts HAProxy, on the same port, in front of `hubs`.
     pub fn balance(&mut self, hubs: &[&str]) {
+        let all: Vec<(&str, bool)> = hubs.iter().map(|h| (*h, true)).collect();
+        self.balance_checking(&all);
+    }
+
+    /// Like [`Balancer::balance`], health-checking only the hubs marked
+    /// `true`: HAProxy goes on sending every other request to an unchecked
+    /// one, even once it hangs.
+    pub fn balance_checking(&mut self, hubs: &[(&str, bool)]) {
         let servers: String = hubs
             .iter()
             .enumerate()
-            .map(|(i, url)| {
+            .map(|(i, (url, checked))| {
                 let address = url.trim_start_matches("http://");
-                format!("    server hub{i} {address} check inter 100ms fall 1 rise 1\n")
+                let check = if *checked {
+                    " check inter 100ms fall 1 rise 1"
+                } else {
+                    ""
+                };
+                format!("    server hub{i} {address}{check}\n")
             })
             .collect();
         let bind = self.url.trim_start_matches("http://");

@@ -1,15 +1,17 @@
 //! Hub replicas, for real: two and then three `hirc-hub` processes on one
 //! PostgreSQL database behind HAProxy, as a partnership would run them.
 //! Desks upload through the load balancer; one report is sent to two
-//! replicas at the same moment; a replica is killed in the middle of a
-//! batch and another started; the database is restarted under load. In the
+//! replicas at the same moment; a replica hangs with a desk's upload on it
+//! in the middle of its batch, is killed, and another started; the database
+//! is restarted under load. In the
 //! end every report is held once, and every desk holds the receipt the hub
 //! issued, which it checked.
 //!
 //! Its own test binary, so that restarting the database disturbs no other
 //! test. Needs HIRC_TEST_POSTGRES (and HIRC_TEST_POSTGRES_CLUSTER, "15 main",
 //! to restart it; without it the database's connections are cut instead)
-//! and `haproxy`; `scripts/test` provides all three.
+//! and `haproxy`; `scripts/test` provides all three (and `ss`, from
+//! iproute2, to see an upload waiting on a hung replica).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -206,6 +208,36 @@ fn receipts(desk: &mut TestDesk) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Sends a signal (`STOP`, `KILL`…) to a process.
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// Whether a request has reached the hub on `port` and lies unread (the
+/// hub hangs): an established connection to it with bytes in its receive
+/// queue (`ss`, from iproute2).
+fn request_waiting_on(port: &str) -> bool {
+    let out = Command::new("ss")
+        .args([
+            "-Htn",
+            "state",
+            "established",
+            &format!("( sport = :{port} )"),
+        ])
+        .output()
+        .expect("ss (apt-get install iproute2)");
+    String::from_utf8_lossy(&out.stdout).lines().any(|line| {
+        line.split_whitespace()
+            .next()
+            .and_then(|queued| queued.parse::<u64>().ok())
+            .is_some_and(|queued| queued > 0)
+    })
+}
+
 fn restart_database(database: &str) {
     match std::env::var("HIRC_TEST_POSTGRES_CLUSTER") {
         Ok(cluster) => {
@@ -308,21 +340,43 @@ fn replicas_behind_a_load_balancer_deliver_every_report_exactly_once() {
     );
     assert_eq!(answers[0].1, answers[1].1, "the same receipt from both");
 
-    // A replica is killed in the middle of the first desk's batch, and a
-    // new one joins.
+    // A replica dies in the middle of the first desk's batch, one of its
+    // uploads in flight on it: the replica hangs (frozen, and HAProxy, no
+    // longer checking it, still sends it every other request), an upload is
+    // seen waiting on it, and it is killed. A new replica then joins.
     let (mut first, first_ids) = desks.remove(0);
-    let before = replicas.stored();
+    let doomed = replicas.hubs[0].as_ref().expect("alive");
+    let (doomed_url, doomed_pid) = (doomed.url.clone(), doomed.pid());
+    let others: Vec<String> = replicas.hubs[1..]
+        .iter()
+        .flatten()
+        .map(|h| h.url.clone())
+        .collect();
+    let mut servers = vec![(doomed_url.as_str(), false)];
+    servers.extend(others.iter().map(|u| (u.as_str(), true)));
+    replicas
+        .balancer
+        .as_mut()
+        .expect("balancer")
+        .balance_checking(&servers);
+    signal(doomed_pid, "STOP");
     let syncing = std::thread::spawn(move || {
         let run = first.as_coordinator(&["sync"], "");
         (first, run)
     });
+    let port = doomed_url.rsplit(':').next().expect("port").to_string();
     wait_for(
-        "the first desk's first report stored",
+        "an upload of the first desk waiting on the hung replica",
         Duration::from_secs(60),
-        || replicas.stored() > before,
+        || request_waiting_on(&port),
     );
     replicas.hubs[0] = None;
-    let (mut first, _) = syncing.join().expect("sync thread");
+    let (mut first, run) = syncing.join().expect("sync thread");
+    assert!(
+        !run.last_line().contains("waiting 0,"),
+        "the pass met the replica's death mid-batch: {}",
+        run.stdout
+    );
     replicas.add_hub();
     replicas.balance();
     sync_until_done(&mut first);
