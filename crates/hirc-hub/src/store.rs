@@ -41,6 +41,9 @@ pub enum StoreError {
     /// The PostgreSQL schema could not be brought up to date.
     #[error("the hub's PostgreSQL schema could not be brought up to date: {0}")]
     Migration(String),
+    /// The store was made by a newer hub: this one leaves it alone.
+    #[error("{0} was made by a newer hirc-hub; it was left untouched (upgrade this one)")]
+    Newer(String),
     /// A file the store writes (a backup's copy) could not be written.
     #[error("could not write {0}")]
     Write(String),

@@ -18,11 +18,11 @@ use super::{connection, receipt_of};
 use crate::store::{Put, Result, StoreError, desk_revision_sql, text, time};
 
 /// The most uploads committed in one transaction.
-const MOST_PER_COMMIT: usize = 64;
+pub(super) const MOST_PER_COMMIT: usize = 64;
 /// The most uploads waiting in one hub process. Past it, an upload is
 /// answered "try again later" at once: while the database is unreachable,
 /// the desks' retries must not pile up in memory.
-const MOST_WAITING: usize = 1024;
+pub(super) const MOST_WAITING: usize = 1024;
 /// How long one group may take, from asking for a connection to its
 /// commit; past it, its uploads are answered "try again later" (a
 /// connection that hangs after a failover must not hold the turn).
@@ -56,8 +56,10 @@ struct Queue {
 pub(super) struct Groups {
     pool: Pool,
     queue: Arc<Mutex<Queue>>,
-    /// Held while a group is taken from the queue and committed.
-    pub(super) turn: tokio::sync::Mutex<()>,
+    /// Held while a group is taken from the queue and committed; the
+    /// group's task holds it to the end, even if the request that took the
+    /// group is given up, so that groups never overlap.
+    pub(super) turn: Arc<tokio::sync::Mutex<()>>,
     commits: Arc<AtomicU64>,
 }
 
@@ -85,7 +87,7 @@ impl Groups {
         Self {
             pool,
             queue: Arc::default(),
-            turn: tokio::sync::Mutex::new(()),
+            turn: Arc::default(),
             commits: Arc::default(),
         }
     }
@@ -130,7 +132,7 @@ impl Groups {
             if let Ok(outcome) = answered.try_recv() {
                 return outcome;
             }
-            let turn = self.turn.lock().await;
+            let turn = self.turn.clone().lock_owned().await;
             let group: Vec<Queued> = {
                 let mut queue = lock(&self.queue);
                 let n = queue.entries.len().min(MOST_PER_COMMIT);
@@ -139,8 +141,12 @@ impl Groups {
             if group.is_empty() {
                 break;
             }
-            let _ = tokio::spawn(commit(self.pool.clone(), self.commits.clone(), group)).await;
-            drop(turn);
+            let (pool, commits) = (self.pool.clone(), self.commits.clone());
+            let _ = tokio::spawn(async move {
+                commit(pool, commits, group).await;
+                drop(turn);
+            })
+            .await;
         }
         answered.await.unwrap_or_else(|_| {
             Err(StoreError::Stopped(
@@ -150,21 +156,11 @@ impl Groups {
     }
 }
 
-/// Commits a group and answers each of its uploads, within [`GROUP_TIME`].
+/// Commits a group and answers each of its uploads.
 async fn commit(pool: Pool, commits: Arc<AtomicU64>, group: Vec<Queued>) {
     let (uploads, answers): (Vec<Upload>, Vec<_>) =
         group.into_iter().map(|q| (q.upload, q.answer)).unzip();
-    let outcomes = tokio::time::timeout(GROUP_TIME, store_group(&pool, &commits, &uploads))
-        .await
-        .unwrap_or_else(|_| {
-            every(
-                &uploads,
-                &format!(
-                    "the database did not answer within {} s",
-                    GROUP_TIME.as_secs()
-                ),
-            )
-        });
+    let outcomes = store_group(&pool, &commits, &uploads).await;
     for (answer, outcome) in answers.into_iter().zip(outcomes) {
         let _ = answer.send(outcome);
     }
@@ -178,16 +174,39 @@ fn every(uploads: &[Upload], why: &str) -> Vec<Result<Put>> {
         .collect()
 }
 
-/// Each upload's outcome, in order: the group in one transaction on one
-/// connection; if that fails because of an upload (not the connection),
-/// each is tried alone on the same connection, so that one that cannot be
-/// stored does not fail the others.
+/// Each upload's outcome, in order, within [`GROUP_TIME`] once it has a
+/// connection. Past that time the connection, which may be in the middle
+/// of a transaction or stuck on a database that went silent, is closed
+/// rather than given back to the pool.
 async fn store_group(pool: &Pool, commits: &AtomicU64, uploads: &[Upload]) -> Vec<Result<Put>> {
     let mut client = match connection(pool).await {
         Ok(client) => client,
         Err(e) => return every(uploads, &e.to_string()),
     };
-    match store_all(&mut client, uploads).await {
+    match tokio::time::timeout(GROUP_TIME, store_each(&mut client, commits, uploads)).await {
+        Ok(outcomes) => outcomes,
+        Err(_) => {
+            drop(Object::take(client));
+            every(
+                uploads,
+                &format!(
+                    "the database did not answer within {} s",
+                    GROUP_TIME.as_secs()
+                ),
+            )
+        }
+    }
+}
+
+/// The group in one transaction on one connection; if that fails because
+/// of an upload (not the connection), each is tried alone on the same
+/// connection, so that one that cannot be stored does not fail the others.
+async fn store_each(
+    client: &mut Object,
+    commits: &AtomicU64,
+    uploads: &[Upload],
+) -> Vec<Result<Put>> {
+    match store_all(client, uploads).await {
         Ok(outcomes) => {
             commits.fetch_add(1, Ordering::Relaxed);
             outcomes.into_iter().map(Ok).collect()
@@ -198,7 +217,7 @@ async fn store_group(pool: &Pool, commits: &AtomicU64, uploads: &[Upload]) -> Ve
         Err(_) => {
             let mut outcomes = Vec::with_capacity(uploads.len());
             for upload in uploads {
-                let outcome = store_all(&mut client, std::slice::from_ref(upload))
+                let outcome = store_all(client, std::slice::from_ref(upload))
                     .await
                     .map(|mut one| one.remove(0));
                 if outcome.is_ok() {

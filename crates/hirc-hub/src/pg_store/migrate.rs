@@ -95,8 +95,8 @@ async fn migrate_locked(client: &mut Object) -> Result<()> {
         .await?
         .filter(|v| *v as usize > MIGRATIONS.len())
     {
-        return Err(StoreError::Foreign(format!(
-            "the PostgreSQL database (schema {last}, made by a newer hirc-hub)"
+        return Err(StoreError::Newer(format!(
+            "the PostgreSQL database (schema {last})"
         )));
     }
     runner.run_async(&mut ***client).await.map_err(failed)?;

@@ -38,9 +38,9 @@ const POOL_SIZE: usize = 8;
 /// How long a request waits for a connection (and a new connection for the
 /// database) before it is answered "try again later".
 const WAIT: Duration = Duration::from_secs(10);
-/// How long one statement may run, and how soon a connection whose
-/// database has gone silent (a failover) is given up.
-const STATEMENT_TIME: Duration = Duration::from_secs(30);
+/// How long data sent to the database may go unacknowledged before its
+/// connection is given up.
+const SILENT: Duration = Duration::from_secs(25);
 
 /// A hub store in PostgreSQL: a pool of connections, so requests use the
 /// database side by side, and a connection the database dropped (a restart,
@@ -58,17 +58,17 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
-        // No statement runs for ever, and a silent connection is noticed in
-        // seconds, not after the system's two hours of TCP keepalive.
-        let limit = format!("-c statement_timeout={}", STATEMENT_TIME.as_millis());
-        let options = match config.get_options() {
-            Some(given) if !given.trim().is_empty() => format!("{given} {limit}"),
-            _ => limit,
-        };
+        // A connection whose database has gone silent (a failover) is
+        // noticed within about 25 seconds, not after the system's two hours
+        // of TCP keepalive. Socket options only: nothing is asked of the
+        // server (a pooler such as PgBouncer refuses unknown startup
+        // options), and no time limit is put on statements, which would
+        // stop a long migration or export.
         config
-            .options(&options)
             .keepalives_idle(Duration::from_secs(10))
-            .tcp_user_timeout(STATEMENT_TIME);
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3)
+            .tcp_user_timeout(SILENT);
         let manager = Manager::from_config(
             config,
             NoTls,

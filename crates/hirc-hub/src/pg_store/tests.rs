@@ -186,7 +186,7 @@ async fn a_database_from_a_newer_hub_is_refused() {
         .expect("a newer hub's migration");
     assert!(matches!(
         PgStore::connect(&url).await,
-        Err(StoreError::Foreign(_))
+        Err(StoreError::Newer(_))
     ));
 }
 
@@ -358,4 +358,57 @@ async fn uploads_that_arrive_together_share_one_commit() {
         assert!(matches!(task.await.expect("task"), Ok(Put::Created(_))));
     }
     assert_eq!(store.groups.commits(), 10, "five in one commit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_most_uploads_waiting_one_more_is_answered_try_again_at_once() {
+    use super::group::{MOST_PER_COMMIT, MOST_WAITING};
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
+    let now = Utc::now();
+    store
+        .add_enrol_code("a", "Harlow", now + chrono::Duration::hours(1))
+        .await
+        .expect("code");
+    let Ok(Redeem::Enrolled(desk)) = store.redeem("a", "desk", "a", None, now).await else {
+        panic!("enrol")
+    };
+    // The database is slow (a group is being committed: the turn is held
+    // here) while uploads pile up to the limit.
+    let turn = store.groups.turn.lock().await;
+    let queued: Vec<_> = (0..MOST_WAITING)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .put(desk.id, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+                    .await
+            })
+        })
+        .collect();
+    while store.groups.waiting() < MOST_WAITING {
+        tokio::task::yield_now().await;
+    }
+    let refused = store
+        .put(desk.id, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    drop(turn);
+    for task in queued {
+        assert!(matches!(task.await.expect("task"), Ok(Put::Created(_))));
+    }
+    assert_eq!(
+        store.reports_since(None).await.expect("held").len(),
+        MOST_WAITING
+    );
+    assert_eq!(
+        store.groups.commits(),
+        (MOST_WAITING / MOST_PER_COMMIT) as u64,
+        "full groups"
+    );
 }

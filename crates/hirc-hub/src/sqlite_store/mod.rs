@@ -97,10 +97,7 @@ impl SqliteStore {
         }
         let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if current > MIGRATIONS.len() as i64 {
-            return Err(StoreError::Foreign(format!(
-                "{} (made by a newer hirc-hub)",
-                path.display()
-            )));
+            return Err(StoreError::Newer(path.display().to_string()));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -191,10 +188,7 @@ impl SqliteStore {
         }
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
-            return Err(StoreError::Foreign(format!(
-                "{} (made by a newer hirc-hub)",
-                path.display()
-            )));
+            return Err(StoreError::Newer(path.display().to_string()));
         }
         Ok(())
     }
