@@ -108,6 +108,34 @@ impl Put {
     }
 }
 
+/// One upload on its way into a store (the stores' group commits queue
+/// these).
+pub(crate) struct Upload {
+    pub(crate) device_id: Uuid,
+    pub(crate) report_id: Uuid,
+    pub(crate) revision: u32,
+    pub(crate) digest: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl Upload {
+    /// The receipt for storing it now for the first time (unsigned: the
+    /// server signs what it answers). Its time is the stored text's, read
+    /// back, so the receipt says exactly what the store holds.
+    pub(crate) fn fresh_receipt(&self) -> Result<Receipt> {
+        Ok(Receipt {
+            receipt_id: Uuid::now_v7(),
+            report_id: self.report_id,
+            revision: self.revision,
+            digest: self.digest.clone(),
+            received_at: time(&text(self.now))?,
+            device_id: Some(self.device_id),
+            signature: None,
+        })
+    }
+}
+
 /// One stored upload, for export.
 #[derive(Debug, Clone)]
 pub struct StoredReport {

@@ -7,15 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Pool};
-use hirc_proto::Receipt;
 use tokio::sync::oneshot;
 use tokio_postgres::Statement;
-use uuid::Uuid;
 
 use super::{connection, receipt_of};
-use crate::store::{Put, Result, StoreError, desk_revision_sql, text, time};
+use crate::store::{Put, Result, StoreError, Upload, desk_revision_sql, text};
 
 /// The most uploads committed in one transaction.
 pub(super) const MOST_PER_COMMIT: usize = 64;
@@ -27,16 +24,6 @@ pub(super) const MOST_WAITING: usize = 1024;
 /// commit; past it, its uploads are answered "try again later" (a
 /// connection that hangs after a failover must not hold the turn).
 const GROUP_TIME: Duration = Duration::from_secs(30);
-
-/// One upload to store.
-pub(super) struct Upload {
-    pub(super) device_id: Uuid,
-    pub(super) report_id: Uuid,
-    pub(super) revision: u32,
-    pub(super) digest: String,
-    pub(super) body: Vec<u8>,
-    pub(super) now: DateTime<Utc>,
-}
 
 /// An upload waiting for a group, and where its outcome goes.
 struct Queued {
@@ -275,17 +262,9 @@ async fn store_one(
         revision,
         ref digest,
         ref body,
-        now,
+        ..
     } = *upload;
-    let fresh = Receipt {
-        receipt_id: Uuid::now_v7(),
-        report_id,
-        revision,
-        digest: digest.clone(),
-        received_at: time(&text(now))?,
-        device_id: Some(device_id),
-        signature: None,
-    };
+    let fresh = upload.fresh_receipt()?;
     let inserted = client
         .execute(
             insert,

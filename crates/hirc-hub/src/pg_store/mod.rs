@@ -26,11 +26,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use self::group::{Groups, Upload};
+use self::group::Groups;
 use crate::store::{
     DEVICE_COLUMNS, Device, HELD_SQL, Held, HubStore, PoolStats, Put, RECEIPT_COLUMNS, Redeem,
-    Result, SharedLimits, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, device,
-    receipt, text, time,
+    Result, SharedLimits, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, Upload,
+    device, receipt, text, time,
 };
 
 /// How many connections one hub process keeps to the database at most.

@@ -11,6 +11,20 @@ async fn admin(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// A desk enrolled straight in the store (`code` is its code and its
+/// token's hash); its device id.
+async fn enrolled(store: &PgStore, code: &str) -> Uuid {
+    let now = Utc::now();
+    store
+        .add_enrol_code(code, "Harlow", now + chrono::Duration::hours(1))
+        .await
+        .expect("code");
+    match store.redeem(code, "desk", code, None, now).await {
+        Ok(Redeem::Enrolled(d)) => d.id,
+        other => panic!("enrol: {other:?}"),
+    }
+}
+
 /// A fresh database on the server named by `HIRC_TEST_POSTGRES`
 /// (`scripts/test` starts PostgreSQL and sets it). Without it the test
 /// says so and passes, except under CI, where it must run.
@@ -137,13 +151,7 @@ async fn an_upload_whose_request_is_given_up_before_its_group_is_not_stored_late
     };
     let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
     let now = Utc::now();
-    store
-        .add_enrol_code("a", "Harlow", now + chrono::Duration::hours(1))
-        .await
-        .expect("code");
-    let Ok(Redeem::Enrolled(desk)) = store.redeem("a", "desk", "a", None, now).await else {
-        panic!("enrol")
-    };
+    let desk = enrolled(&store, "a").await;
     // A group is being committed (the turn is held here) while an upload
     // queues; its desk hangs up.
     let turn = store.groups.turn.lock().await;
@@ -151,7 +159,7 @@ async fn an_upload_whose_request_is_given_up_before_its_group_is_not_stored_late
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .put(desk.id, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+                .put(desk, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
                 .await
         })
     };
@@ -163,7 +171,7 @@ async fn an_upload_whose_request_is_given_up_before_its_group_is_not_stored_late
     assert_eq!(store.groups.waiting(), 0, "taken out of the queue");
     drop(turn);
     let kept = store
-        .put(desk.id, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+        .put(desk, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
         .await
         .expect("stored");
     assert!(matches!(kept, Put::Created(_)));
@@ -274,17 +282,7 @@ async fn uploads_that_arrive_together_share_one_commit() {
     };
     let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
     let now = Utc::now();
-    let mut devices = Vec::new();
-    for code in ["a", "b"] {
-        store
-            .add_enrol_code(code, "Harlow", now + chrono::Duration::hours(1))
-            .await
-            .expect("code");
-        match store.redeem(code, "desk", code, None, now).await {
-            Ok(Redeem::Enrolled(d)) => devices.push(d.id),
-            other => panic!("{other:?}"),
-        }
-    }
+    let devices = [enrolled(&store, "a").await, enrolled(&store, "b").await];
     let same = Uuid::now_v7();
     let mut uploads: Vec<(Uuid, Uuid, &str)> =
         (0..6).map(|_| (devices[0], Uuid::now_v7(), "d")).collect();
@@ -368,13 +366,7 @@ async fn past_the_most_uploads_waiting_one_more_is_answered_try_again_at_once() 
     };
     let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
     let now = Utc::now();
-    store
-        .add_enrol_code("a", "Harlow", now + chrono::Duration::hours(1))
-        .await
-        .expect("code");
-    let Ok(Redeem::Enrolled(desk)) = store.redeem("a", "desk", "a", None, now).await else {
-        panic!("enrol")
-    };
+    let desk = enrolled(&store, "a").await;
     // The database is slow (a group is being committed: the turn is held
     // here) while uploads pile up to the limit.
     let turn = store.groups.turn.lock().await;
@@ -383,7 +375,7 @@ async fn past_the_most_uploads_waiting_one_more_is_answered_try_again_at_once() 
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .put(desk.id, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+                    .put(desk, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
                     .await
             })
         })
@@ -392,7 +384,7 @@ async fn past_the_most_uploads_waiting_one_more_is_answered_try_again_at_once() 
         tokio::task::yield_now().await;
     }
     let refused = store
-        .put(desk.id, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
+        .put(desk, Uuid::now_v7(), 1, "d", b"d".to_vec(), now)
         .await;
     assert!(
         matches!(refused, Err(StoreError::Unavailable(_))),

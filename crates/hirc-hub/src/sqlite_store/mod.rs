@@ -20,14 +20,13 @@ use std::sync::mpsc::{SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use hirc_proto::Receipt;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::store::{
     DEVICE_COLUMNS, Device, DeviceRow, HELD_SQL, Held, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow,
-    Redeem, Result, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, desk_revision_sql,
-    device, receipt, text, time,
+    Redeem, Result, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, Upload,
+    desk_revision_sql, device, receipt, text, time,
 };
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -57,16 +56,6 @@ struct Sqlite {
     /// Transactions that stored (or found already held) uploads: fewer
     /// than the uploads when they were grouped.
     commits: AtomicU64,
-}
-
-/// One upload to store.
-struct Upload {
-    device_id: Uuid,
-    report_id: Uuid,
-    revision: u32,
-    digest: String,
-    body: Vec<u8>,
-    now: DateTime<Utc>,
 }
 
 impl SqliteStore {
@@ -436,7 +425,7 @@ impl Sqlite {
             revision,
             ref digest,
             ref body,
-            now,
+            ..
         } = *upload;
         let existing: Option<ReceiptRow> = tx
             .prepare_cached(&desk_revision_sql('?'))?
@@ -453,15 +442,7 @@ impl Sqlite {
         if let Some(row) = existing {
             return Ok(Put::for_held(receipt(row)?, digest));
         }
-        let receipt = Receipt {
-            receipt_id: Uuid::now_v7(),
-            report_id,
-            revision,
-            digest: digest.clone(),
-            received_at: time(&text(now))?,
-            device_id: Some(device_id),
-            signature: None,
-        };
+        let receipt = upload.fresh_receipt()?;
         tx.prepare_cached(
             "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
