@@ -12,6 +12,8 @@
 //! another body gets a conflict (with the receipt of what is held), and
 //! nothing stored ever changes.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirc_proto::Receipt;
 use uuid::Uuid;
@@ -337,8 +339,19 @@ pub(crate) fn receipt(row: ReceiptRow) -> Result<Receipt> {
 /// device's row counts only if it holds the very same bytes: what someone
 /// uploaded with a stolen token before the revocation can neither block the
 /// desk nor be taken for its report. The same query, with `?N`/`$N`
-/// placeholders: report id, revision, device id, digest.
-pub(crate) fn desk_revision_sql(placeholder: char) -> String {
+/// placeholders: report id, revision, device id, digest. Written once per
+/// placeholder: every upload asks it.
+pub(crate) fn desk_revision_sql(placeholder: char) -> &'static str {
+    static SQLITE: LazyLock<String> = LazyLock::new(|| desk_revision_query('?'));
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| desk_revision_query('$'));
+    if placeholder == '$' {
+        &POSTGRES
+    } else {
+        &SQLITE
+    }
+}
+
+fn desk_revision_query(placeholder: char) -> String {
     let (report, revision, device, digest) = (
         format!("{placeholder}1"),
         format!("{placeholder}2"),

@@ -4,7 +4,7 @@
 //! group is committed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Object, Pool};
@@ -219,7 +219,7 @@ async fn store_each(
 
 /// Inserts an upload unless this desk (any of its devices) already holds
 /// the revision; atomic even with several hubs on one database.
-fn insert_sql() -> String {
+static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH held AS ({})
          INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
@@ -228,13 +228,13 @@ fn insert_sql() -> String {
          ON CONFLICT (device_id, report_id, revision) DO NOTHING",
         desk_revision_sql('$')
     )
-}
+});
 
 /// Stores the uploads in one transaction (one alone needs none).
 async fn store_all(client: &mut Object, uploads: &[Upload]) -> Result<Vec<Put>> {
     // Prepared first (once per connection), so that each upload's statement
     // goes out as soon as its future is first polled.
-    let insert = client.prepare_cached(&insert_sql()).await?;
+    let insert = client.prepare_cached(&INSERT).await?;
     if let [upload] = uploads {
         return Ok(vec![store_one(&*client, &insert, upload).await?]);
     }
@@ -284,7 +284,7 @@ async fn store_one(
         return Ok(Put::Created(fresh));
     }
     // Whoever did not insert reads what is held.
-    let held_sql: Statement = client.prepare_cached(&desk_revision_sql('$')).await?;
+    let held_sql: Statement = client.prepare_cached(desk_revision_sql('$')).await?;
     let held = client
         .query_opt(
             &held_sql,

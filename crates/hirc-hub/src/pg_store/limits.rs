@@ -1,5 +1,7 @@
 //! The rate limits' counts, shared by every hub process on the database.
 
+use std::sync::LazyLock;
+
 use crate::store::{Hits, Result, SharedLimits};
 
 use super::PgStore;
@@ -19,25 +21,29 @@ fn hits_of(row: &tokio_postgres::Row) -> Hits {
 #[async_trait::async_trait]
 impl SharedLimits for PgStore {
     async fn hit(&self, key: &str) -> Result<Hits> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&format!(
+        // Every upload counts one: written once, prepared once per
+        // connection.
+        static HIT: LazyLock<String> = LazyLock::new(|| {
+            format!(
                 "INSERT INTO limit_hits (key, minute, hits) VALUES ($1, {MINUTE}, 1)
                  ON CONFLICT (key, minute) DO UPDATE SET hits = limit_hits.hits + 1
                  RETURNING hits, {SECONDS_LEFT}"
-            ))
-            .await?;
+            )
+        });
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&HIT).await?;
         Ok(hits_of(&client.query_one(&statement, &[&key]).await?))
     }
 
     async fn hits(&self, key: &str) -> Result<Hits> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&format!(
+        static HITS: LazyLock<String> = LazyLock::new(|| {
+            format!(
                 "SELECT coalesce((SELECT hits FROM limit_hits WHERE key = $1 AND minute = {MINUTE}), 0),
                         {SECONDS_LEFT}"
-            ))
-            .await?;
+            )
+        });
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&HITS).await?;
         Ok(hits_of(&client.query_one(&statement, &[&key]).await?))
     }
 

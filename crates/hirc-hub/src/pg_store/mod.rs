@@ -19,6 +19,7 @@ mod migrate;
 #[cfg(test)]
 mod tests;
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -278,13 +279,12 @@ impl HubStore for PgStore {
     }
 
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
-        // Every upload asks: prepared once per connection.
+        // Every upload asks: written once, prepared once per connection.
+        static BY_TOKEN: LazyLock<String> = LazyLock::new(|| {
+            format!("SELECT {TOKEN_DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1")
+        });
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&format!(
-                "SELECT {TOKEN_DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = $1"
-            ))
-            .await?;
+        let statement = client.prepare_cached(&BY_TOKEN).await?;
         let row = client.query_opt(&statement, &[&token_hash]).await?;
         row.as_ref().map(device_of).transpose()
     }

@@ -17,7 +17,7 @@ mod tests;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TryRecvError, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -292,13 +292,14 @@ impl Sqlite {
     }
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        // Every upload asks: written and prepared once.
+        static BY_TOKEN: LazyLock<String> = LazyLock::new(|| {
+            format!("SELECT {TOKEN_DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1")
+        });
         let row = self
             .conn()
-            .query_row(
-                &format!("SELECT {TOKEN_DEVICE_COLUMNS} FROM devices d WHERE d.token_hash = ?1"),
-                [token_hash],
-                device_from,
-            )
+            .prepare_cached(&BY_TOKEN)?
+            .query_row([token_hash], device_from)
             .optional()?;
         row.map(device).transpose()
     }
@@ -428,7 +429,7 @@ impl Sqlite {
             ..
         } = *upload;
         let existing: Option<ReceiptRow> = tx
-            .prepare_cached(&desk_revision_sql('?'))?
+            .prepare_cached(desk_revision_sql('?'))?
             .query_row(
                 params![
                     report_id.to_string(),
