@@ -236,6 +236,26 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
             _ => hirc_e2e::pdf_text(&out),
         });
     }
+    // The person's slip, in English and in Urdu: the reference and where to
+    // get help, nothing of the report.
+    let mut slips = Vec::new();
+    for lang in ["en", "ur"] {
+        let out = desk.path().join(format!("slip-{lang}.pdf"));
+        desk.as_coordinator(
+            &[
+                "report",
+                "slip",
+                &reference.to_lowercase(),
+                "--out",
+                &out.to_string_lossy(),
+                "--lang",
+                lang,
+            ],
+            "",
+        )
+        .ok();
+        slips.push(hirc_e2e::pdf_text(&out));
+    }
     desk.as_coordinator(&["user", "remove", "Ann"], "").ok();
     desk.run(
         &["--user", "Chris", "recover"],
@@ -294,6 +314,13 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
         );
         for canary in &c.all {
             assert!(!text.contains(canary.as_str()), "{canary} in an export");
+        }
+    }
+
+    for text in &slips {
+        assert!(text.contains(&reference), "the slip was read: {text}");
+        for canary in &c.all {
+            assert!(!text.contains(canary.as_str()), "{canary} on a slip");
         }
     }
 

@@ -84,6 +84,9 @@ pub enum Command {
     /// Safe-to-share statistics for a period (coordinators): counts by
     /// strand, type, month and more, with small numbers suppressed.
     Summary(SummaryArgs),
+    /// The support services printed on every person's slip: show them, or
+    /// confirm them (coordinators; audited) as they are or from a file.
+    Services(ServicesArgs),
     /// Show the desk's settings, or change them (coordinators).
     Settings {
         /// Days a delivered report's personal data stay on the desk (0–3650;
@@ -99,6 +102,20 @@ pub enum Command {
         #[arg(long, value_name = "MINUTES")]
         interview_lock_minutes: Option<u32>,
     },
+}
+
+/// `hirc services`.
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Replace the list with the services in FILE (JSON: a list of
+    /// `{"name", "phone", "website", "languages"}`, at most ten) and confirm it.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Confirm the list as it stands (the national defaults, once checked).
+    #[arg(long, conflicts_with = "from")]
+    pub confirm: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 /// `hirc enrol`.
@@ -219,10 +236,27 @@ pub enum ReportCommand {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
-    /// Print a report as JSON. This shows personal data: mind the screen.
+    /// Print a report as JSON: where it stands (delivery, the hub's receipt,
+    /// what the person consented to), and its content to whoever may read
+    /// it. This shows personal data: mind the screen. A reference may be
+    /// typed as read back (any case, O for 0, I or L for 1). Audited.
     Show {
         /// Id, unique start of an id, or reference (e.g. CP-7K3M-Q9).
         id: String,
+    },
+    /// Write the slip the person takes away as a one-page PDF: the
+    /// reference in large type, the centre and date, how to follow up, what
+    /// they consented to, and where to get help (999, 101 and the centre's
+    /// support services). Nothing about the incident, no name. Audited.
+    Slip {
+        /// The report's reference (e.g. CP-7K3M-Q9).
+        reference: String,
+        /// The PDF to write (not overwritten if it exists).
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        /// The person's language: en, pl or ur (Urdu reads right to left).
+        #[arg(long, value_name = "CODE", default_value = "en")]
+        lang: String,
     },
     /// List reports: reference or draft id, state, dates and a short summary.
     List(JsonFlag),

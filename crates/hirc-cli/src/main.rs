@@ -77,6 +77,7 @@ fn run(cli: Cli, data_dir: PathBuf) -> Result<()> {
         Command::Sync(args) => commands::sync::sync(&mut ctx, args),
         Command::Outbox(cmd) => commands::sync::outbox(&mut ctx, cmd),
         Command::Summary(args) => commands::desk::summary(&mut ctx, args),
+        Command::Services(args) => commands::services::run(&mut ctx, args),
         Command::Purge { dry_run } => commands::desk::purge(&mut ctx, dry_run),
         Command::Settings {
             retention_days,

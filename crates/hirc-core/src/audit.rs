@@ -59,6 +59,8 @@ pub enum AuditAction {
     SetAside,
     /// A set-aside report was discarded by a coordinator.
     Discarded,
+    /// A submitted report was found by its reference and its page opened.
+    ReportOpened,
 }
 
 impl AuditAction {
@@ -84,6 +86,7 @@ impl AuditAction {
             Self::SettingChanged => "setting_changed",
             Self::SetAside => "set_aside",
             Self::Discarded => "discarded",
+            Self::ReportOpened => "report_opened",
         }
     }
 }

@@ -145,6 +145,15 @@ pub enum Error {
         /// The report.
         id: String,
     },
+    /// Text that is not a report reference at all.
+    #[error("a reference looks like CP-7K3M-Q9 (the centre's code, then six letters and digits)")]
+    NotAReference,
+    /// A reference whose check character does not match: one character was
+    /// misread or mistyped.
+    #[error(
+        "that reference has a mistyped character (its check character does not match); read it again from the slip"
+    )]
+    MistypedReference,
     /// No report with that id or reference.
     #[error("there is no report {0} at this desk")]
     UnknownReport(String),

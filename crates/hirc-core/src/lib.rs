@@ -24,15 +24,19 @@ pub mod logging;
 pub mod model;
 pub mod outbox;
 pub mod paths;
+pub mod pdf;
 pub mod reference;
 pub mod retention;
 pub mod set_aside;
+pub mod slip;
 mod store;
 pub mod summary;
+pub mod support;
 #[cfg(test)]
 mod testing;
 pub mod time;
 pub mod vault;
+pub mod words;
 
 pub use credential::CREDENTIAL_FILE;
 pub use desk::{

@@ -29,30 +29,29 @@ impl Reference {
 
     /// Reads a reference typed by a person (any case; O/I/L misreadings fixed).
     pub fn parse(text: &str) -> Result<Self> {
-        let bad = || {
-            Error::InvalidInput(
-                "a reference looks like CP-7K3M-Q9 (the centre's code, then six letters and digits)"
-                    .into(),
-            )
-        };
-        let text = text.trim().to_ascii_uppercase();
-        let (code, rest) = text.split_once('-').ok_or_else(bad)?;
+        let bad = || Error::NotAReference;
+        // Spaces and dashes anywhere (read aloud, copied in pieces): the
+        // last six characters are the random part and its check, whatever
+        // comes before them the centre's code.
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        if !compact.is_ascii() || compact.len() < 8 {
+            return Err(bad());
+        }
+        let (code, rest) = compact.split_at(compact.len() - 6);
         if !is_centre_code(code) {
             return Err(bad());
         }
         let chars: Vec<u32> = rest
             .chars()
-            .filter(|c| *c != '-' && *c != ' ')
             .map(crockford::value)
             .collect::<Option<_>>()
             .ok_or_else(bad)?;
-        if chars.len() != 6 {
-            return Err(bad());
-        }
         if check(&chars[..5]) != chars[5] {
-            return Err(Error::InvalidInput(
-                "that reference has a mistyped character (its check character does not match); read it again from the card".into(),
-            ));
+            return Err(Error::MistypedReference);
         }
         Ok(Self(format_reference(code, &chars[..5])))
     }
@@ -112,6 +111,17 @@ mod tests {
             assert!(Reference::parse(&typo).is_err(), "{typo}");
         }
         assert!(Reference::parse("nonsense").is_err());
+        // Read back aloud or copied in pieces: spaces, no dashes, a letter
+        // O for a zero, an I or L for a one.
+        let real = format_reference("CP", &[0, 10, 1, 11, 12]);
+        let misread = real.replace('0', "o").replace('1', "i").replace('-', " ");
+        assert_eq!(Reference::parse(&misread).expect("misread").as_str(), real);
+        assert_eq!(
+            Reference::parse(&real.replace('-', ""))
+                .expect("no dashes")
+                .as_str(),
+            real
+        );
         assert!(is_centre_code("CP") && !is_centre_code("cp") && !is_centre_code("TOOLONGX"));
     }
 }

@@ -122,33 +122,9 @@ fn render(summary: &Summary, format: Format, words: &Wording) -> hirc_core::Resu
     })
 }
 
-/// The interface's translations, which an export in that language uses
-/// (ui/src/i18n: one set of words for the screen and the files).
-const TRANSLATIONS: &[(&str, &str)] = &[
-    ("en", include_str!("../../../ui/src/i18n/en.json")),
-    ("pl", include_str!("../../../ui/src/i18n/pl.json")),
-    ("ur", include_str!("../../../ui/src/i18n/ur.json")),
-];
-
-/// An export's words in `language`.
+/// An export's words in `language` (`en`, `pl` or `ur`).
 pub fn wording(language: &str) -> CommandResult<Wording> {
-    if language == "en" {
-        return Ok(Wording::english());
-    }
-    let (_, json) = TRANSLATIONS
-        .iter()
-        .find(|(tag, _)| *tag == language)
-        .ok_or_else(|| {
-            CommandError::new(
-                "invalid_input",
-                format!("summaries can be exported in English, Polish or Urdu, not `{language}`"),
-            )
-        })?;
-    let texts: std::collections::HashMap<String, String> =
-        serde_json::from_str(json).map_err(|e| {
-            CommandError::internal(format!("the {language} translations are damaged: {e}"))
-        })?;
-    Ok(Wording::new(language, texts))
+    Ok(Wording::bundled(language)?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde_json::Value;
 mod damage;
 mod init;
 mod reports;
+mod slips;
 mod summaries;
 mod users;
 

@@ -98,10 +98,18 @@ fn delivered_reports_are_purged_after_the_retention_period() {
         );
     }
     let id = reports.keys().next().expect("one");
-    let run = desk
-        .as_coordinator(&["report", "show", id], "")
-        .expect_code(1);
+    // Its page outlives the purge: state, dates and the hub's receipt stay,
+    // the personal content is gone.
+    let run = desk.as_coordinator(&["report", "show", id], "").ok();
     assert!(run.stderr.contains("purged"), "{}", run.stderr);
+    let page: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(page["state"], "purged");
+    assert_eq!(page["purged"], true);
+    assert!(page["receipt"]["signature"].is_string(), "{page}");
+    assert!(
+        page["description"].is_null(),
+        "no content after the purge: {page}"
+    );
     let id = waiting.keys().next().expect("one");
     desk.as_coordinator(&["report", "show", id], "").ok();
     // The partnership still has all three, and the desk's statistics still

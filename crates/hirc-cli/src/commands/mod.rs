@@ -3,5 +3,6 @@
 
 pub mod desk;
 pub mod reports;
+pub mod services;
 pub mod sync;
 pub mod users;

@@ -50,27 +50,73 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             println!("{id}");
         }
         ReportCommand::Show { id } => {
-            let (desk, session) = ctx.unlock()?;
+            let (mut desk, session) = ctx.unlock()?;
             let id = desk.resolve(&session, &id)?;
-            let view = desk.report(&session, id)?;
+            let row = desk.row_of(&session, id)?;
             let mut out = serde_json::Map::new();
-            out.insert("id".into(), view.row.id.to_string().into());
-            out.insert("reference".into(), view.row.reference.clone().into());
-            out.insert("state".into(), view.row.state.as_str().into());
-            out.insert("revision".into(), view.row.revision.into());
-            out.insert("centre_code".into(), view.meta.centre_code.clone().into());
-            out.insert("ambassador".into(), view.meta.ambassador.to_string().into());
-            out.insert("taken_at".into(), view.meta.taken_at.to_rfc3339().into());
-            out.insert(
-                "updated_at".into(),
-                hirc_core::time::to_text(view.row.updated_at).into(),
-            );
-            if let Some(report) = &view.report
-                && let serde_json::Value::Object(fields) = serde_json::to_value(report)?
-            {
-                out.extend(fields);
+            out.insert("id".into(), row.id.to_string().into());
+            out.insert("reference".into(), row.reference.clone().into());
+            out.insert("state".into(), row.state.as_str().into());
+            out.insert("revision".into(), row.revision.into());
+            // A submitted report has a page anyone at the desk may open
+            // (audited), which outlives the purge; its content is shown only
+            // to whoever may read it, while the desk still holds it.
+            let readable = match &row.reference {
+                Some(reference) => {
+                    let page = desk.find_report(&session, reference)?;
+                    out.insert("sealed_at".into(), json_of(&page.sealed_at)?);
+                    out.insert("delivered_at".into(), json_of(&page.delivered_at)?);
+                    out.insert("receipt".into(), json_of(&page.receipt)?);
+                    out.insert("receipt_checked".into(), page.receipt_checked.into());
+                    out.insert("refused".into(), page.refused.into());
+                    out.insert("consent_given".into(), json_of(&page.consent)?);
+                    out.insert("purged".into(), page.purged.into());
+                    if page.purged {
+                        eprintln!(
+                            "Its personal data were purged from this desk after the retention period; the partnership holds the report."
+                        );
+                    } else if !page.readable {
+                        eprintln!(
+                            "Only the ambassador who took it, or a coordinator, can read what it says."
+                        );
+                    }
+                    page.readable && !page.purged
+                }
+                None => true,
+            };
+            if readable {
+                let view = desk.report(&session, id)?;
+                out.insert("centre_code".into(), view.meta.centre_code.clone().into());
+                out.insert("ambassador".into(), view.meta.ambassador.to_string().into());
+                out.insert("taken_at".into(), view.meta.taken_at.to_rfc3339().into());
+                out.insert(
+                    "updated_at".into(),
+                    hirc_core::time::to_text(view.row.updated_at).into(),
+                );
+                if let Some(report) = &view.report
+                    && let serde_json::Value::Object(fields) = serde_json::to_value(report)?
+                {
+                    out.extend(fields);
+                }
             }
             output::json(&out)?;
+        }
+        ReportCommand::Slip {
+            reference,
+            out,
+            lang,
+        } => {
+            let words = hirc_core::summary::Wording::bundled(&lang)?;
+            let (mut desk, session) = ctx.unlock()?;
+            let slip = desk.slip(&session, &reference)?;
+            let pdf = hirc_core::slip::to_pdf(&slip, &words)?;
+            hirc_files::write_new(&out, &pdf)?;
+            desk.record_export(&session, &format!("slip {} ({lang})", slip.reference))?;
+            eprintln!(
+                "The slip for {} is in {}. Print it for the person; it holds no personal details.",
+                slip.reference,
+                out.display()
+            );
         }
         ReportCommand::List(flag) => {
             let (desk, session) = ctx.unlock()?;
@@ -222,6 +268,10 @@ fn read_json(ctx: &mut Ctx, path: &Path) -> Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+fn json_of<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
+    Ok(serde_json::to_value(value)?)
 }
 
 fn warn_ignored(ignored: &[String]) {

@@ -10,6 +10,7 @@
 //! crash or power cut at any moment.
 
 mod bodies;
+mod page;
 mod reports;
 mod rows;
 mod session;
@@ -19,6 +20,7 @@ mod status;
 mod tests;
 mod users;
 
+pub use page::{ConsentGiven, ReportPage};
 pub use reports::ReportView;
 pub use rows::ReportRow;
 pub use rows::User;

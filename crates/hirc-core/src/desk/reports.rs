@@ -187,22 +187,27 @@ impl Desk {
         if let Ok(id) = Uuid::parse_str(key) {
             return self.row(id).map(|r| r.id);
         }
-        if let Ok(reference) = Reference::parse(key) {
-            let id: Option<TextId> = self
-                .conn
-                .query_row(
-                    "SELECT id FROM reports WHERE reference = ?1",
-                    [reference.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            return id
-                .map(|TextId(id)| id)
-                .ok_or_else(|| Error::UnknownReport(key.into()));
-        }
         let prefix = key.to_ascii_lowercase();
-        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(Error::UnknownReport(key.into()));
+        let id_prefix =
+            prefix.len() >= 4 && prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        match Reference::parse(key) {
+            Ok(reference) => {
+                let id: Option<TextId> = self
+                    .conn
+                    .query_row(
+                        "SELECT id FROM reports WHERE reference = ?1",
+                        [reference.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                return id
+                    .map(|TextId(id)| id)
+                    .ok_or_else(|| Error::UnknownReport(key.into()));
+            }
+            // Not an id either: the check character caught a typo.
+            Err(e @ Error::MistypedReference) if !id_prefix => return Err(e),
+            Err(_) if !id_prefix => return Err(Error::UnknownReport(key.into())),
+            Err(_) => {}
         }
         let mut stmt = self
             .conn

@@ -372,12 +372,25 @@ impl Desk {
 
     /// Where each report's latest revision stands in the outbox.
     pub(crate) fn upload_states(&self) -> Result<std::collections::HashMap<Uuid, UploadState>> {
-        let mut stmt = self.db().prepare(
+        self.read_upload_states(None)
+    }
+
+    /// Where one report's latest revision stands (`None` while a draft).
+    pub(crate) fn upload_state(&self, report_id: Uuid) -> Result<Option<UploadState>> {
+        Ok(self.read_upload_states(Some(report_id))?.remove(&report_id))
+    }
+
+    fn read_upload_states(
+        &self,
+        only: Option<Uuid>,
+    ) -> Result<std::collections::HashMap<Uuid, UploadState>> {
+        let mut stmt = self.db().prepare_cached(
             "SELECT o.report_id, o.receipt, o.attempts, o.last_error, o.failed_permanently, o.next_attempt_at,
                     o.receipt_checked
-             FROM outbox o JOIN reports r ON r.id = o.report_id AND r.revision = o.revision",
+             FROM outbox o JOIN reports r ON r.id = o.report_id AND r.revision = o.revision
+             WHERE ?1 IS NULL OR o.report_id = ?1",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([only.map(|id| id.to_string())], |r| {
             Ok((
                 r.id(0)?,
                 r.get::<_, Option<String>>(1)?,

@@ -20,8 +20,8 @@ mod pdf;
 mod suppress;
 mod wording;
 
+pub use crate::words::{EXPORT_TEXTS, Wording};
 pub use pdf::{to_pdf, undrawable};
-pub use wording::{EXPORT_TEXTS, Wording};
 
 use std::collections::BTreeMap;
 

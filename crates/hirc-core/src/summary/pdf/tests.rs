@@ -1,7 +1,7 @@
 //! The PDF's tests: every published number on the page, charts' scales.
 
-use super::fonts::Script;
 use super::*;
+use crate::pdf::fonts::{Piece, Script};
 use crate::summary::summarise;
 use crate::summary::tests::{data, options};
 
@@ -254,7 +254,7 @@ fn a_right_to_left_language_reads_the_page_from_the_right() {
 
 #[test]
 fn brackets_the_arabic_font_lacks_are_drawn_apart_and_mirrored_on_the_page() {
-    let piece = |script, text: &str, spaced, bracket| super::fonts::Piece {
+    let piece = |script, text: &str, spaced, bracket| Piece {
         script,
         text: text.to_string(),
         spaced,

@@ -11,10 +11,10 @@ use skrifa::instance::{LocationRef, Size};
 use super::Weight;
 use crate::error::{Error, Result};
 
-const REGULAR: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans-Bold.ttf");
-const ARABIC: &[u8] = include_bytes!("../../../../../assets/fonts/NotoNaskhArabic-Regular.ttf");
-const ARABIC_BOLD: &[u8] = include_bytes!("../../../../../assets/fonts/NotoNaskhArabic-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans-Bold.ttf");
+const ARABIC: &[u8] = include_bytes!("../../../../assets/fonts/NotoNaskhArabic-Regular.ttf");
+const ARABIC_BOLD: &[u8] = include_bytes!("../../../../assets/fonts/NotoNaskhArabic-Bold.ttf");
 
 pub(super) struct Fonts {
     pub(super) regular: Font,
@@ -117,7 +117,7 @@ impl Measure {
 
     /// The characters of `text` that the font of their run has no glyph
     /// for (they would print as empty boxes).
-    pub(super) fn missing(&self, text: &str) -> Vec<char> {
+    pub(crate) fn missing(&self, text: &str) -> Vec<char> {
         runs(text)
             .iter()
             .flat_map(|(script, piece)| {
@@ -135,7 +135,7 @@ impl Measure {
     }
 
     /// The space drawn between two runs.
-    pub(super) fn space(&self, size: f32, weight: Weight) -> f32 {
+    pub(crate) fn space(&self, size: f32, weight: Weight) -> f32 {
         let font = match weight {
             Weight::Regular => &self.regular,
             Weight::Bold => &self.bold,
@@ -299,7 +299,7 @@ pub fn pieces(text: &str) -> Vec<Piece> {
 }
 
 /// A bracket as it looks on a right-to-left page.
-pub(super) fn mirrored(bracket: &str) -> String {
+pub(crate) fn mirrored(bracket: &str) -> String {
     bracket
         .chars()
         .map(|c| match c {

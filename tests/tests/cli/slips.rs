@@ -1,0 +1,234 @@
+//! Finding a report by the reference a person brings back, the slip they
+//! take away, and the centre's support services printed on it.
+
+use std::process::Command;
+
+use super::*;
+
+fn submitted(desk: &mut TestDesk) -> String {
+    let id = new_from_example(desk);
+    desk.as_coordinator(&["report", "submit", &id], "")
+        .ok()
+        .last_line()
+}
+
+#[test]
+fn a_report_is_shown_by_the_reference_as_read_back_and_the_opening_is_audited() {
+    let (mut desk, _) = TestDesk::init();
+    let reference = submitted(&mut desk);
+    // Lower case, spaces for dashes, the letter O for a zero.
+    let misread = reference.to_lowercase().replace('-', " ").replace('0', "o");
+    let run = desk.as_coordinator(&["report", "show", &misread], "").ok();
+    let shown: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(shown["reference"], reference.as_str());
+    assert_eq!(shown["state"], "sealed");
+    assert_eq!(shown["purged"], false);
+    assert_eq!(shown["receipt"], Value::Null);
+    assert_eq!(shown["consent_given"]["pass_to_police"], "identified");
+    assert!(shown["sealed_at"].is_string());
+    assert_eq!(
+        shown["description"].as_str().map(|d| d.is_empty()),
+        Some(false)
+    );
+
+    // One character wrong: the check character catches it.
+    let mut typo: Vec<char> = reference.chars().collect();
+    let i = typo.len() - 2;
+    typo[i] = if typo[i] == 'X' { 'Y' } else { 'X' };
+    let typo: String = typo.into_iter().collect();
+    let run = desk
+        .as_coordinator(&["report", "show", &typo], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("mistyped character"), "{}", run.stderr);
+
+    let audit = desk.as_coordinator(&["audit", "--json"], "").ok();
+    let entries: Value = serde_json::from_str(&audit.stdout).expect("json");
+    let opened = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "report_opened")
+        .count();
+    assert_eq!(opened, 1);
+}
+
+#[test]
+fn the_slip_is_a_pdf_in_the_persons_language_with_no_personal_details() {
+    let (mut desk, _) = TestDesk::init();
+    let reference = submitted(&mut desk);
+    let example: Value = serde_json::from_str(EXAMPLE_REPORT).expect("example");
+    let personal = [
+        example["description"].as_str().expect("description"),
+        example["person"]["name"].as_str().expect("name"),
+        example["offender_description"].as_str().expect("offender"),
+    ];
+    for lang in ["en", "pl", "ur"] {
+        let out = desk.path().join(format!("slip-{lang}.pdf"));
+        let run = desk
+            .as_coordinator(
+                &[
+                    "report",
+                    "slip",
+                    &reference,
+                    "--out",
+                    &out.to_string_lossy(),
+                    "--lang",
+                    lang,
+                ],
+                "",
+            )
+            .ok();
+        assert!(
+            run.stderr.contains("Print it for the person"),
+            "{}",
+            run.stderr
+        );
+        let text = hirc_e2e::pdf_text(&out);
+        assert!(text.contains(&reference), "{lang}: {text}");
+        assert!(
+            text.contains("999") && text.contains("101"),
+            "{lang}: {text}"
+        );
+        assert!(
+            text.contains("0800 138 1625"),
+            "{lang}: the national services"
+        );
+        for p in personal {
+            for word in p.split_whitespace().filter(|w| w.len() > 5) {
+                assert!(!text.contains(word), "{lang}: the slip shows `{word}`");
+            }
+        }
+        // It renders: poppler draws the page.
+        let png = desk.path().join(format!("slip-{lang}"));
+        let status = Command::new("pdftoppm")
+            .args(["-png", "-r", "30", "-singlefile"])
+            .arg(&out)
+            .arg(&png)
+            .status()
+            .expect("pdftoppm runs");
+        assert!(status.success());
+        let drawn = std::fs::metadata(png.with_extension("png"))
+            .expect("png")
+            .len();
+        assert!(drawn > 1000, "{lang}: the page is drawn");
+    }
+    let urdu = hirc_e2e::pdf_text(&desk.path().join("slip-ur.pdf"));
+    assert!(urdu.contains("پرچی"), "the Urdu slip is in Urdu: {urdu}");
+    let english = hirc_e2e::pdf_text(&desk.path().join("slip-en.pdf"));
+    assert!(english.contains("Your reference"), "{english}");
+
+    // A file already there is not overwritten; an unknown language is named.
+    let out = desk.path().join("slip-en.pdf");
+    let run = desk
+        .as_coordinator(
+            &[
+                "report",
+                "slip",
+                &reference,
+                "--out",
+                &out.to_string_lossy(),
+            ],
+            "",
+        )
+        .expect_code(1);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    let other = desk.path().join("slip-fr.pdf");
+    let run = desk
+        .as_coordinator(
+            &[
+                "report",
+                "slip",
+                &reference,
+                "--out",
+                &other.to_string_lossy(),
+                "--lang",
+                "fr",
+            ],
+            "",
+        )
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("English, Polish or Urdu"),
+        "{}",
+        run.stderr
+    );
+    assert!(!other.exists());
+}
+
+#[test]
+fn a_coordinator_confirms_the_centres_support_services_and_slips_list_them() {
+    let (mut desk, _) = TestDesk::init();
+    let run = desk.run(&["services"], "").ok();
+    assert!(run.stdout.contains("Victim Support"), "{}", run.stdout);
+    assert!(run.stderr.contains("not yet confirmed"), "{}", run.stderr);
+
+    let bad = write(
+        &desk,
+        "bad-services.json",
+        r#"[{"name": "Helpline", "phone": "call us"}]"#,
+    );
+    let run = desk
+        .as_coordinator(&["services", "--from", &bad], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("digits, spaces"), "{}", run.stderr);
+    let broken = write(&desk, "broken.json", "{");
+    let run = desk
+        .as_coordinator(&["services", "--from", &broken], "")
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("not a list of services"),
+        "{}",
+        run.stderr
+    );
+
+    let good = write(
+        &desk,
+        "services.json",
+        r#"[{"name": "Castle Point Hate Crime Advocate", "phone": "01268 000 000",
+             "website": "example.org/advocate", "languages": "English, Polish"},
+            {"name": "Samaritans", "phone": "116 123"}]"#,
+    );
+    let run = desk.as_coordinator(&["services", "--from", &good], "").ok();
+    assert!(
+        run.stderr.contains("2 support service(s) confirmed"),
+        "{}",
+        run.stderr
+    );
+    let run = desk.run(&["services", "--json"], "").ok();
+    let list: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(list["confirmed_by"], "Chris");
+    assert_eq!(list["services"].as_array().map(Vec::len), Some(2));
+
+    let reference = submitted(&mut desk);
+    let out = desk.path().join("slip.pdf");
+    desk.as_coordinator(
+        &[
+            "report",
+            "slip",
+            &reference,
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        "",
+    )
+    .ok();
+    let text = hirc_e2e::pdf_text(&out);
+    assert!(text.contains("Castle Point Hate Crime Advocate"), "{text}");
+    assert!(text.contains("Languages: English, Polish"), "{text}");
+    assert!(
+        !text.contains("Stop Hate UK"),
+        "the defaults were replaced: {text}"
+    );
+
+    let audit = desk.as_coordinator(&["audit"], "").ok();
+    assert!(
+        audit.stdout.contains("support_services"),
+        "{}",
+        audit.stdout
+    );
+    assert!(
+        audit.stdout.contains(&format!("slip {reference} (en)")),
+        "{}",
+        audit.stdout
+    );
+}
