@@ -94,6 +94,10 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             settings::set_settings,
             summary::summary,
             summary::export_summary::<tauri::Wry>,
+            follow_up::find_report,
+            follow_up::save_slip::<tauri::Wry>,
+            follow_up::support_services,
+            follow_up::set_support_services,
         ])
 }
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,9 +37,9 @@ function files(dir) {
   });
 }
 
-/** The save dialog's window, once it is open. */
-function dialog() {
-  const ids = execFileSync('xdotool', ['search', '--sync', '--onlyvisible', '--name', '^Save the summary$'], {
+/** The save dialog's window (titled `title`), once it is open. */
+function dialog(title = 'Save the summary') {
+  const ids = execFileSync('xdotool', ['search', '--sync', '--onlyvisible', '--name', `^${title}$`], {
     encoding: 'utf8',
     timeout: 20000,
   });
@@ -49,8 +49,8 @@ function dialog() {
 }
 
 /** Types a full path into the save dialog's name field and saves. */
-function saveAs(path) {
-  dialog();
+function saveAs(path, title) {
+  dialog(title);
   execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+a']);
   execFileSync('xdotool', ['type', '--delay', '15', path]);
   execFileSync('xdotool', ['key', 'Return']);
@@ -216,6 +216,35 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.waitText('#count-waiting', /^0$/);
     await s.waitText('#sync-status', /Online/);
     await shot(s, '09-home');
+
+    // The person comes back with their slip: the reference as read out
+    // (small letters, a space for a dash, the letter O or I for a 0 or 1)
+    // finds the report's page, which shows nothing they said.
+    const misread = reference.toLowerCase().replace('-', ' ').replace(/0/g, 'o').replace(/1/g, 'i');
+    await s.type('#find-reference', misread);
+    await s.click('#find-button');
+    await s.waitText('#page-title', new RegExp(reference));
+    await s.waitText('#page-state', /Delivered to the hub/);
+    await s.waitText('#page-receipt', /signature checked/);
+    assert.doesNotMatch(await s.text('main'), new RegExp(CANARY));
+    await shot(s, '09b-report-page');
+    // Their slip, through the real save dialog: a PDF poppler draws, with
+    // the reference and nothing of the report.
+    mkdirSync(join(work, 'slips'), { recursive: true });
+    const slip = join(work, 'slips', 'slip.pdf');
+    await s.click('#page-slip-save');
+    saveAs(slip, "Save the person's slip");
+    await s.waitText('#page-slip-saved', /slip\.pdf/);
+    assert.equal(statSync(slip).mode & 0o777, 0o600, 'the slip is readable by others');
+    const slipText = execFileSync('pdftotext', ['-layout', slip, '-'], { encoding: 'utf8' });
+    assert.match(slipText, new RegExp(reference));
+    assert.match(slipText, /call 999/);
+    assert.ok(!slipText.includes(CANARY), 'the slip holds the report\'s text');
+    execFileSync('pdftoppm', ['-png', '-r', '50', '-singlefile', slip, join(work, 'slips', 'slip')]);
+    assert.ok(statSync(join(work, 'slips', 'slip.png')).size > 1000, 'the slip is drawn');
+    if (process.env.SCREENSHOTS) copyFileSync(join(work, 'slips', 'slip.png'), join(process.env.SCREENSHOTS, '09c-slip.png'));
+    await s.click('#page-home');
+    await s.waitText('#count-delivered', /^1$/);
 
     // Two dozen more reports with known strands, through `hirc` on the same
     // desk while the app has it open, so Summaries has numbers to show and

@@ -35,4 +35,8 @@ pub const ALL: &[&str] = &[
     "set_settings",
     "summary",
     "export_summary",
+    "find_report",
+    "save_slip",
+    "support_services",
+    "set_support_services",
 ];

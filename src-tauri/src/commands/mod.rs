@@ -4,6 +4,9 @@
 
 /// Setting up, unlocking, locking; the value lists.
 pub mod desk;
+/// After submitting: finding a report by reference, the person's slip,
+/// the support services.
+pub mod follow_up;
 /// Every command's name (one permission each).
 pub mod list;
 /// Reports and drafts.

@@ -101,6 +101,24 @@ export const commands = {
 	 *  language (`en`, `pl`, `ur`); English when `null`.
 	 */
 	exportSummary: (period: Period, format: Format, language: string | null) => __TAURI_INVOKE<string | null>("export_summary", { period, format, language }),
+	/**
+	 *  Finds a submitted report by its reference as the person reads it out
+	 *  (audited).
+	 */
+	findReport: (reference: string) => __TAURI_INVOKE<ReportPage>("find_report", { reference }),
+	/**
+	 *  Asks where to save the person's slip (a PDF in `language`: `en`, `pl`
+	 *  or `ur`), writes it there and audits it. Returns the path, or `null` if
+	 *  the ambassador cancelled.
+	 */
+	saveSlip: (reference: string, language: string) => __TAURI_INVOKE<string | null>("save_slip", { reference, language }),
+	/**
+	 *  The centre's support services (shown locked or unlocked: they name no
+	 *  one).
+	 */
+	supportServices: () => __TAURI_INVOKE<SupportServices>("support_services"),
+	/**  Confirms the centre's list (coordinators; audited). */
+	setSupportServices: (services: SupportService[]) => __TAURI_INVOKE<SupportServices>("set_support_services", { services }),
 };
 
 /* Types */
@@ -179,6 +197,18 @@ export type Consent = {
 	refer_to_support?: boolean | null,
 	/**  When the three answers were recorded (set by the app). */
 	consent_recorded_at?: string | null,
+};
+
+/**  The person's consent, as recorded. */
+export type ConsentGiven = {
+	/**  Whether, and how, the report may go to the police. */
+	pass_to_police: PassToPolice | null,
+	/**  Whether the police may contact the person. */
+	police_may_contact: boolean | null,
+	/**  Whether they asked to be referred to support. */
+	refer_to_support: boolean | null,
+	/**  When the answers were given. */
+	recorded_at: string | null,
 };
 
 /**  The hub's receipt, as the desk keeps it. */
@@ -588,6 +618,45 @@ export type ReportListing = {
 	set_aside: string | null,
 } & ReportRow;
 
+/**  What the desk can say about a submitted report. */
+export type ReportPage = {
+	/**  The report's id. */
+	id: string,
+	/**  Its reference, as printed. */
+	reference: string,
+	/**  Where it stands. */
+	state: ReportState,
+	/**  Its latest sealed revision. */
+	revision: number,
+	/**  When it was taken. */
+	taken_at: string,
+	/**  When it was submitted. */
+	sealed_at: string | null,
+	/**  When the hub's receipt for it was recorded. */
+	delivered_at: string | null,
+	/**  The hub's receipt for the latest revision, once delivered. */
+	receipt: DeliveryReceipt | null,
+	/**
+	 *  Whether that receipt's signature was checked against the pinned
+	 *  receipt key (only a checked delivery is ever purged).
+	 */
+	receipt_checked: boolean,
+	/**  Whether the hub refused it for good (a coordinator is told why). */
+	refused: boolean,
+	/**  What the person consented to. */
+	consent: ConsentGiven,
+	/**
+	 *  Whether its personal data have been purged after the retention
+	 *  period (the reference, dates, state and consent stay).
+	 */
+	purged: boolean,
+	/**
+	 *  Whether this user may read its content (its ambassador or a
+	 *  coordinator).
+	 */
+	readable: boolean,
+};
+
 /**  A report's place in the store: everything kept in clear. */
 export type ReportRow = {
 	/**  The report's id. */
@@ -770,6 +839,37 @@ export type SupportNeed =
 "language" | 
 /**  Something else (see `support_notes`). */
 "other";
+
+/**  One service. */
+export type SupportService = {
+	/**  Its name, and what it is for ("Tell MAMA: anti-Muslim hatred"). */
+	name: string,
+	/**
+	 *  A phone number ("0800 138 1625"); may be empty when there is a
+	 *  website.
+	 */
+	phone?: string,
+	/**  A website without the scheme ("stophateuk.org"); may be empty. */
+	website?: string,
+	/**
+	 *  The languages it works in, as the centre writes them ("English,
+	 *  Polish; interpreters on request"); may be empty.
+	 */
+	languages?: string,
+};
+
+/**  The centre's list, and whether a coordinator has confirmed it. */
+export type SupportServices = {
+	/**  The services, in the order shown. */
+	services: SupportService[],
+	/**
+	 *  When a coordinator confirmed the list (`None`: the national defaults
+	 *  no one at this centre has checked yet).
+	 */
+	confirmed_at?: string | null,
+	/**  Who confirmed it. */
+	confirmed_by?: string | null,
+};
 
 /**  What the UI and `hirc sync --watch` show. */
 export type SyncStatus = {

@@ -18,11 +18,14 @@ import type {
   Place,
   Report,
   ReportListing,
+  ReportPage,
   ReportState,
   Role,
   Settings,
   Summary,
   SummaryTable,
+  SupportService,
+  SupportServices,
   SyncStatus,
   User,
   Vocabulary,
@@ -75,6 +78,14 @@ const desk = {
   // can act while one is in flight. `failSaves(kind)`: saves fail so.
   saveDelay: Number(new URLSearchParams(location.search).get('saveDelay') ?? 0),
   failSaves: null as string | null,
+  services: {
+    services: [
+      { name: 'Victim Support', phone: '08 08 16 89 111', website: 'victimsupport.org.uk', languages: '' },
+      { name: 'Stop Hate UK (24-hour helpline)', phone: '0800 138 1625', website: 'stophateuk.org', languages: '' },
+    ],
+    confirmed_at: null,
+    confirmed_by: null,
+  } as SupportServices,
 };
 
 function fail(kind: string, message: string, fields?: FieldProblem[]): never {
@@ -403,7 +414,59 @@ const commands: Record<string, (a: Args) => unknown> = {
     exports.push(a);
     return null;
   },
+  find_report: (a) => findReport(String(a.reference)),
+  // Saved "to" a made-up path, so the page's notice shows; kept for the tests.
+  save_slip: (a) => {
+    mustBeUnlocked();
+    findReport(String(a.reference));
+    exports.push({ slip: a.reference, language: a.language });
+    return `/home/desk/slip-${String(a.reference).toUpperCase()}.pdf`;
+  },
+  support_services: () => desk.services,
+  set_support_services: (a) => {
+    const who = mustBeCoordinator();
+    const services = a.services as SupportService[];
+    const bad = services.find((s) => !s.name || (!s.phone && !s.website) || /[^0-9 +()-]/.test(s.phone ?? ''));
+    if (services.length === 0 || bad) fail('invalid_input', `service ${bad?.name ?? ''} needs a name and a phone number (digits, spaces, + - ( ) only) or a website`);
+    desk.services = { services, confirmed_at: now(), confirmed_by: who.name };
+    return desk.services;
+  },
 };
+
+/** The engine's reading of a quoted reference, in small: case, spaces and
+ *  dashes ignored, O read as 0 and I or L as 1; one wrong character of a
+ *  known reference stands in for the check character's catch. */
+function findReport(quoted: string): ReportPage {
+  const who = mustBeUnlocked();
+  const norm = (s: string) => s.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  const q = norm(quoted);
+  if (q.length < 8 || !/^[A-Z0-9]+$/.test(q)) fail('not_a_reference', 'a reference looks like CP-7K3M-Q9');
+  const submitted = desk.reports.filter((r) => r.reference);
+  const r = submitted.find((x) => norm(x.reference as string) === q);
+  if (!r) {
+    const near = submitted.some((x) => {
+      const n = norm(x.reference as string);
+      return n.length === q.length && [...n].filter((c, i) => c !== q[i]).length === 1;
+    });
+    if (near) fail('mistyped_reference', 'that reference has a mistyped character');
+    fail('not_found', `there is no report ${quoted} at this desk`);
+  }
+  return {
+    id: r.id,
+    reference: r.reference as string,
+    state: r.state,
+    revision: 1,
+    taken_at: r.created_at,
+    sealed_at: r.updated_at,
+    delivered_at: r.uploaded ? r.updated_at : null,
+    receipt: r.uploaded ? { receipt_id: `rcpt-${r.id.slice(-4)}`, digest: 'sha-256=:fake:', received_at: r.updated_at, device_id: null, signature: 'c2ln' } : null,
+    receipt_checked: r.uploaded,
+    refused: false,
+    consent: { pass_to_police: 'no', police_may_contact: false, refer_to_support: true, recorded_at: r.created_at },
+    purged: false,
+    readable: who.role === 'coordinator' || who.name === r.owner,
+  };
+}
 
 function idleLimitMs(): number {
   const { auto_lock_minutes, interview_lock_minutes } = desk.settings;

@@ -607,7 +607,9 @@ test('contact details are masked until shown; the check page folds them and read
   await kb.press('#continue');
   await onStep(page, 'review');
   await audit('report: review (ur)');
-  const main = await text(page, 'main');
+  // The form itself: the support services after it are the centre's own
+  // words (and web addresses), not the app's.
+  const main = await text(page, 'main form');
   assert.doesNotMatch(main, /Amina|07700/, 'personal details are folded away from passers-by');
   for (const code of ['victim', 'verbal_abuse', 'street_or_public_place', '2026-03-27', 'Verbal abuse', 'Street or public place']) {
     assert.ok(!main.includes(code), `the check page shows the code or English "${code}"`);
@@ -989,4 +991,95 @@ test('a quick-hide on the recovery-code page hides it, and after unlocking the s
   await kb.check('#stored');
   await kb.press('#recovery-continue');
   await page.locator('#new-report').waitFor();
+});
+
+test('a person comes back: their report is found by the reference as read out, and their slip saved, by keyboard at 1024×768', async (t) => {
+  const { page, kb, audit } = await open(t, { width: 1024, height: 768 });
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 1); // Ali, an ambassador, who did not take it
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await page.locator('#find-reference').waitFor();
+  await audit('home with find');
+
+  // Not a reference; then one character wrong; then one never issued here.
+  await kb.type('#find-reference', 'hello');
+  await kb.press('#find-button');
+  await page.locator('#find-reference-error').getByText(/looks like CP-7K3M-Q9/).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'find-reference', 'the focus goes back to the box');
+  await audit('home, find with an error');
+  await page.locator('#find-reference').fill('');
+  await kb.type('#find-reference', 'cp-7k2q-4n');
+  await kb.press('#find-button');
+  await page.locator('#find-reference-error').getByText(/One character/).waitFor();
+  await page.locator('#find-reference').fill('');
+  await kb.type('#find-reference', 'CP-9999-ZZ');
+  await kb.press('#find-button');
+  await page.locator('#find-reference-error').getByText(/No report with that reference/).waitFor();
+
+  // As read out: small letters, spaces, the letter O for a zero would be
+  // forgiven; this one is the waiting report's.
+  await page.locator('#find-reference').fill('');
+  await kb.type('#find-reference', 'cp 3h8d 9x');
+  await kb.press('#find-button');
+  await page.locator('#report-page').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'page-title', 'the page heading takes the focus');
+  assert.match(await text(page, '#page-title'), /CP-3H8D-9X/);
+  assert.match(await text(page, '#page-state'), /Delivered to the hub/);
+  assert.match(await text(page, '#page-receipt'), /signature checked/);
+  assert.match(await text(page, '#page-consent'), /will not be passed to the police/);
+  assert.match(await text(page, '#page-not-readable'), /Only the ambassador who took this report/);
+  // Nothing the person said is on this page.
+  assert.doesNotMatch(await text(page, 'main'), /Shouted at on the bus/);
+  await audit('report page');
+
+  await page.locator('#page-slip-language').selectOption('ur');
+  await kb.press('#page-slip-save');
+  await page.locator('#page-slip-saved').getByText(/slip-CP-3H8D-9X\.pdf/).waitFor();
+  const exports = await page.evaluate(() => window.fakeDesk.exports);
+  assert.deepEqual(exports.at(-1), { slip: 'CP-3H8D-9X', language: 'ur' });
+  await audit('report page, slip saved');
+  await kb.press('#page-home');
+  await page.locator('#new-report').waitFor();
+
+  // The support services are at the foot of every screen, folded.
+  await kb.press('#footer-services summary');
+  await page.locator('#footer-services-list').getByText(/Stop Hate UK/).waitFor();
+});
+
+test('a coordinator confirms the support services, and the report form ends with them', async (t) => {
+  const { page, kb, audit } = await open(t, { width: 1024, height: 768 });
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 0);
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await kb.press('#nav-settings');
+  await page.locator('#services-text').waitFor();
+  assert.match(await text(page, '#services-confirmed'), /national defaults/);
+  assert.match(await page.locator('#services-text').inputValue(), /^Victim Support \| 08 08 16 89 111 \| victimsupport\.org\.uk$/m);
+  await audit('settings, services');
+  await page.locator('#services-text').fill('Local helpline | call us');
+  await kb.press('#services-save');
+  await page.locator('#services-text-error').getByText(/phone number/).waitFor();
+  await page.locator('#services-text').fill('Castle Point Advocate | 01268 000 000 | example.org | English, Polish\nSamaritans | 116 123');
+  await kb.press('#services-save');
+  await page.locator('#services-saved').waitFor();
+  assert.match(await text(page, '#services-confirmed'), /Confirmed by Chris/);
+  await audit('settings, services confirmed');
+
+  // The end of the report form lists them for the person.
+  await kb.press('#nav-home');
+  await kb.press('#resume, [id^="open-"]');
+  await page.locator('#step-title').waitFor();
+  // The draft lacks its description: filled in when its step asks.
+  for (let i = 0; i < 12 && (await page.locator('#submit-report').count()) === 0; i++) {
+    const at = await page.locator('#step-title').getAttribute('data-step');
+    if (at === 'what' && (await page.locator('#f-description').inputValue()) === '') {
+      await page.locator('#f-description').fill('Shouted at in the street.');
+    }
+    await page.locator('#continue').click();
+    await page.waitForFunction((n) => document.querySelector('#step-title')?.getAttribute('data-step') !== n || document.querySelector('.error-summary') !== null, at);
+  }
+  await page.locator('#form-services-list').getByText(/Castle Point Advocate/).waitFor();
+  assert.match(await text(page, '#form-services'), /999/);
 });
