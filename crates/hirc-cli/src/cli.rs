@@ -104,6 +104,22 @@ pub enum Command {
     },
 }
 
+/// A yes or no on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum YesNo {
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+}
+
+impl YesNo {
+    /// As a bool.
+    pub fn yes(self) -> bool {
+        self == YesNo::Yes
+    }
+}
+
 /// `hirc services`.
 #[derive(Debug, Args)]
 pub struct ServicesArgs {
@@ -243,6 +259,36 @@ pub enum ReportCommand {
     Show {
         /// Id, unique start of an id, or reference (e.g. CP-7K3M-Q9).
         id: String,
+    },
+    /// Add to a submitted report (the person came back with more): starts
+    /// a draft of its next revision, pre-filled with the report as the desk
+    /// holds it (or, after the purge or for an ambassador who did not take
+    /// it, with only what is new), and prints the draft's id. Say what
+    /// changed in `what_changed` (`hirc report edit ID`), then `hirc report
+    /// submit ID` seals it as the next revision, with the same reference.
+    FollowUp {
+        /// The report's reference (e.g. CP-7K3M-Q9).
+        reference: String,
+        /// The follow-up's content as report JSON instead of the pre-filled
+        /// report (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+    },
+    /// Change what the person agreed to: a revision of the consent alone,
+    /// sealed and queued for the hub at once. Withdrawing from the police
+    /// also withdraws their contact.
+    Consent {
+        /// The report's reference (e.g. CP-7K3M-Q9).
+        reference: String,
+        /// Whether, and how, the report may go to the police.
+        #[arg(long, value_name = "identified|anonymous_only|no")]
+        pass_to_police: Option<String>,
+        /// Whether the police may contact the person.
+        #[arg(long, value_name = "yes|no")]
+        police_may_contact: Option<YesNo>,
+        /// Whether to refer the person to support.
+        #[arg(long, value_name = "yes|no")]
+        refer_to_support: Option<YesNo>,
     },
     /// Write the slip the person takes away as a one-page PDF: the
     /// reference in large type, the centre and date, how to follow up, what

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_hub.sql"),
     include_str!("../migrations/0003_signed_receipts.sql"),
     include_str!("../migrations/0004_set_aside.sql"),
+    include_str!("../migrations/0005_follow_up.sql"),
 ];
 
 /// The schema version this build writes.

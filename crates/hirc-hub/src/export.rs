@@ -68,7 +68,10 @@ pub async fn export(
     }
 }
 
-/// Writes one JSON object per line: `{receipt, device_id, report}`.
+/// Writes one JSON object per line, `{current_consent, receipt, device_id,
+/// report}`: each report's revisions together, in order, each line led by
+/// the consent of the report's latest revision (what the person agrees to
+/// now).
 pub async fn export_jsonl(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
@@ -76,26 +79,71 @@ pub async fn export_jsonl(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
-    for stored in store.reports_since(since).await? {
-        match open(&stored, identities) {
-            Ok(report) => {
-                let line = serde_json::json!({
-                    "receipt": stored.receipt,
-                    "device_id": stored.device_id,
-                    "report": report,
-                });
-                writeln!(out, "{line}")?;
-                summary.written += 1;
-            }
-            Err(why) => summary.failed.push((stored.receipt.receipt_id, why)),
+    for group in by_report(store.reports_since(since).await?) {
+        let opened = open_group(&group, identities, &mut summary);
+        let current = current_consent(&opened);
+        for (stored, report) in opened {
+            let line = serde_json::json!({
+                "current_consent": current,
+                "receipt": stored.receipt,
+                "device_id": stored.device_id,
+                "report": report,
+            });
+            writeln!(out, "{line}")?;
+            summary.written += 1;
         }
     }
     out.flush()?;
     Ok(summary)
 }
 
-/// Writes CSV: one row per report; the columns are the union of every
-/// report's fields, consent first.
+/// What arrived, as each report's revisions together in revision order;
+/// reports in the order their first revision here arrived.
+fn by_report(stored: Vec<StoredReport>) -> Vec<Vec<StoredReport>> {
+    let mut groups: Vec<Vec<StoredReport>> = Vec::new();
+    let mut place: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for s in stored {
+        let at = *place.entry(s.receipt.report_id).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[at].push(s);
+    }
+    for g in &mut groups {
+        g.sort_by_key(|s| s.receipt.revision);
+    }
+    groups
+}
+
+/// A report's revisions opened; those that do not open are listed.
+fn open_group<'a>(
+    group: &'a [StoredReport],
+    identities: &[age::x25519::Identity],
+    summary: &mut ExportSummary,
+) -> Vec<(&'a StoredReport, serde_json::Value)> {
+    group
+        .iter()
+        .filter_map(|stored| match open(stored, identities) {
+            Ok(report) => Some((stored, report)),
+            Err(why) => {
+                summary.failed.push((stored.receipt.receipt_id, why));
+                None
+            }
+        })
+        .collect()
+}
+
+/// The consent of a report's latest revision that opened.
+fn current_consent(opened: &[(&StoredReport, serde_json::Value)]) -> serde_json::Value {
+    opened
+        .last()
+        .and_then(|(_, report)| report.get("consent").cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Writes CSV: one row per report revision, each report's revisions
+/// together in order; the columns are the union of every report's fields,
+/// the current consent first, then each revision's own.
 pub async fn export_csv(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
@@ -104,35 +152,37 @@ pub async fn export_csv(
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
     let mut rows: Vec<Vec<(String, String)>> = Vec::new();
-    for stored in store.reports_since(since).await? {
-        match open(&stored, identities) {
-            Ok(report) => {
-                let mut row = vec![
-                    (
-                        "receipt_id".to_string(),
-                        stored.receipt.receipt_id.to_string(),
-                    ),
-                    (
-                        "received_at".to_string(),
-                        stored.receipt.received_at.to_rfc3339(),
-                    ),
-                    ("device_id".to_string(), stored.device_id.to_string()),
-                ];
-                // Consent first, then everything else in the order written.
-                if let Some(consent) = report.get("consent") {
-                    flatten("consent", consent, &mut row);
-                }
-                if let Some(fields) = report.as_object() {
-                    for (key, value) in fields {
-                        if key != "consent" {
-                            flatten(key, value, &mut row);
-                        }
+    for group in by_report(store.reports_since(since).await?) {
+        let opened = open_group(&group, identities, &mut summary);
+        let current = current_consent(&opened);
+        for (stored, report) in opened {
+            let mut row = Vec::new();
+            // What the person agrees to now leads each row.
+            flatten("current_consent", &current, &mut row);
+            row.extend(vec![
+                (
+                    "receipt_id".to_string(),
+                    stored.receipt.receipt_id.to_string(),
+                ),
+                (
+                    "received_at".to_string(),
+                    stored.receipt.received_at.to_rfc3339(),
+                ),
+                ("device_id".to_string(), stored.device_id.to_string()),
+            ]);
+            // Consent first, then everything else in the order written.
+            if let Some(consent) = report.get("consent") {
+                flatten("consent", consent, &mut row);
+            }
+            if let Some(fields) = report.as_object() {
+                for (key, value) in fields {
+                    if key != "consent" {
+                        flatten(key, value, &mut row);
                     }
                 }
-                rows.push(row);
-                summary.written += 1;
             }
-            Err(why) => summary.failed.push((stored.receipt.receipt_id, why)),
+            rows.push(row);
+            summary.written += 1;
         }
     }
     let mut columns: Vec<String> = Vec::new();

@@ -4,10 +4,10 @@
 use hirc_e2e::{EXAMPLE_REPORT, TestDesk};
 use serde_json::Value;
 
+mod after_submit;
 mod damage;
 mod init;
 mod reports;
-mod slips;
 mod summaries;
 mod users;
 

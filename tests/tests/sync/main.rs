@@ -13,6 +13,7 @@ use serde_json::Value;
 mod backup;
 mod delivery;
 mod faults;
+mod follow_up;
 mod retention;
 mod rotation;
 mod tls;
@@ -88,6 +89,22 @@ impl Hub {
         ])
         .ok()
         .last_line()
+    }
+
+    /// Every revision the hub holds, decrypted, as the export lists them
+    /// (in `format`, `jsonl` or `csv`).
+    fn export_as(&self, format: &str) -> String {
+        hub_admin(&[
+            "export",
+            "--data-dir",
+            &self.data.to_string_lossy(),
+            "--identity",
+            &self.identity.to_string_lossy(),
+            "--format",
+            format,
+        ])
+        .ok()
+        .stdout
     }
 
     /// Every report the hub holds, decrypted: report id -> export line.

@@ -590,6 +590,11 @@ export type Report = {
 	language_used?: string | null,
 	/**  Whether an interpreter was used. */
 	interpreter_used?: boolean | null,
+	/**
+	 *  What a follow-up (revision 2 onwards) adds or changes, in the
+	 *  ambassador's words; empty in a first report.
+	 */
+	what_changed?: string | null,
 };
 
 /**  The reports this user may see, newest first, with counts for Home. */

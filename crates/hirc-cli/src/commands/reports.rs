@@ -101,6 +101,54 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             }
             output::json(&out)?;
         }
+        ReportCommand::FollowUp { reference, from } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let from = match from {
+                Some(path) => {
+                    let bytes = read_json(ctx, &path)?;
+                    let (report, ignored) = Report::from_json(&bytes)?;
+                    warn_ignored(&ignored);
+                    Some(report)
+                }
+                None => None,
+            };
+            let id = desk.follow_up(&session, &reference, from.as_ref())?;
+            eprintln!(
+                "Follow-up draft {id} started. Say what it adds or changes (the `what_changed` field, with `hirc report edit {id} --from FILE`), then: hirc report submit {id}"
+            );
+            println!("{id}");
+        }
+        ReportCommand::Consent {
+            reference,
+            pass_to_police,
+            police_may_contact,
+            refer_to_support,
+        } => {
+            let pass_to_police = pass_to_police
+                .map(|word| {
+                    hirc_core::model::PassToPolice::from_word(&word).ok_or_else(|| {
+                        hirc_core::Error::InvalidInput(format!(
+                            "--pass-to-police is identified, anonymous_only or no, not `{word}`"
+                        ))
+                    })
+                })
+                .transpose()?;
+            let (mut desk, session) = ctx.unlock()?;
+            let sealed = desk.change_consent(
+                &session,
+                &reference,
+                hirc_core::desk::ConsentChange {
+                    pass_to_police,
+                    police_may_contact: police_may_contact.map(crate::cli::YesNo::yes),
+                    refer_to_support: refer_to_support.map(crate::cli::YesNo::yes),
+                },
+            )?;
+            eprintln!(
+                "Consent changed: revision {} of {} is sealed and waits to be sent to the hub.",
+                sealed.revision, sealed.reference
+            );
+            println!("{}", sealed.reference);
+        }
         ReportCommand::Slip {
             reference,
             out,

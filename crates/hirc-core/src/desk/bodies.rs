@@ -116,6 +116,24 @@ impl Desk {
         revision: u32,
         extra: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()>,
     ) -> Result<()> {
+        let facts = ReportFacts::of(report);
+        self.write_body_with_facts(s, row, meta, report, &facts, kind, revision, extra)
+    }
+
+    /// [`Desk::write_body`] with facts of the caller's choosing (a
+    /// follow-up holding only what is new keeps the report's first facts).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn write_body_with_facts(
+        &mut self,
+        s: &Session,
+        row: &ReportRow,
+        meta: &ReportMeta,
+        report: &Report,
+        facts: &ReportFacts,
+        kind: BodyKind,
+        revision: u32,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()>,
+    ) -> Result<()> {
         let place = BodyPlace {
             report_id: row.id,
             save_seq: row.save_seq + 1,
@@ -123,7 +141,7 @@ impl Desk {
             kind,
         };
         let body = envelope::seal(&s.keys, place, meta, report)?;
-        let facts = seal_facts(s, place, report)?;
+        let facts = seal_facts_of(s, place, facts)?;
         let now = self.now_text();
         self.write(|tx| {
             // The save number in the WHERE clause makes a concurrent save
@@ -175,8 +193,12 @@ pub(super) fn facts_context(place: BodyPlace) -> Vec<u8> {
 }
 
 pub(super) fn seal_facts(s: &Session, place: BodyPlace, report: &Report) -> Result<Vec<u8>> {
+    seal_facts_of(s, place, &ReportFacts::of(report))
+}
+
+fn seal_facts_of(s: &Session, place: BodyPlace, facts: &ReportFacts) -> Result<Vec<u8>> {
     let json = zeroize::Zeroizing::new(
-        serde_json::to_vec(&ReportFacts::of(report))
+        serde_json::to_vec(facts)
             .map_err(|e| Error::Crypto(format!("could not serialise report facts: {e}")))?,
     );
     s.keys.facts().seal(&facts_context(place), &json)

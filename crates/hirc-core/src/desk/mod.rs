@@ -10,6 +10,7 @@
 //! crash or power cut at any moment.
 
 mod bodies;
+mod follow_up;
 mod page;
 mod reports;
 mod rows;
@@ -20,6 +21,7 @@ mod status;
 mod tests;
 mod users;
 
+pub use follow_up::{ConsentChange, Revision};
 pub use page::{ConsentGiven, ReportPage};
 pub use reports::ReportView;
 pub use rows::ReportRow;

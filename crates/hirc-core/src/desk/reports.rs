@@ -31,6 +31,16 @@ pub struct ReportView {
 impl Desk {
     /// Starts a draft from what has been entered so far; returns its id.
     pub fn create_draft(&mut self, s: &Session, report: &Report) -> Result<Uuid> {
+        self.insert_draft(s, report, None)
+    }
+
+    /// Inserts a draft (a follow-up of `follows`, if given).
+    pub(super) fn insert_draft(
+        &mut self,
+        s: &Session,
+        report: &Report,
+        follows: Option<Uuid>,
+    ) -> Result<Uuid> {
         self.check_session(s)?;
         check_draft(report).map_err(Error::Invalid)?;
         let mut report = report.clone();
@@ -51,13 +61,15 @@ impl Desk {
         let body = envelope::seal(&s.keys, place, &meta, &report)?;
         let facts = seal_facts(s, place, &report)?;
         let now = time::to_text(meta.taken_at);
+        let follows = follows.map(|id| id.to_string());
+        let detail = follows.as_ref().map(|id| format!("follow-up of {id}"));
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO reports (id, owner_id, state, revision, save_seq, created_at, updated_at, body, body_size, facts)
-                 VALUES (?1, ?2, 'draft', 0, 1, ?3, ?3, ?4, ?5, ?6)",
-                params![meta.id.to_string(), s.user.id.to_string(), now, body.0, body.0.len() as i64, facts],
+                "INSERT INTO reports (id, owner_id, state, revision, save_seq, created_at, updated_at, body, body_size, facts, follows)
+                 VALUES (?1, ?2, 'draft', 0, 1, ?3, ?3, ?4, ?5, ?6, ?7)",
+                params![meta.id.to_string(), s.user.id.to_string(), now, body.0, body.0.len() as i64, facts, follows],
             )?;
-            audit::append(tx, Some(&s.user.name), AuditAction::DraftCreated, Some(&meta.id.to_string()), None)
+            audit::append(tx, Some(&s.user.name), AuditAction::DraftCreated, Some(&meta.id.to_string()), detail.as_deref())
         })?;
         tracing::info!(report = %meta.id, bytes = body.0.len(), "draft created");
         Ok(meta.id)
@@ -139,6 +151,9 @@ impl Desk {
         let row = self.row(id)?;
         self.check_may_touch(s, &row)?;
         require_state(&row, ReportState::Draft, "submitted")?;
+        if let Some(orig) = self.follows(id)? {
+            return Ok(self.seal_follow_up(s, id, orig)?.reference);
+        }
         let (meta, report) = self.open_body(s, &row)?;
         let mut report = report.unwrap_or_default();
         check_complete(&report, self.today()).map_err(Error::Invalid)?;
@@ -163,7 +178,7 @@ impl Desk {
         // so sending it later needs no one signed in.
         let sealed_at = self.now_stored();
         let payload =
-            self.payload_at_sealing(&row, reference.as_str(), sealed_at, &meta, &report)?;
+            self.payload_at_sealing(&row, 1, reference.as_str(), sealed_at, &meta, &report)?;
         let sealed_at = time::to_text(sealed_at);
         self.write_body(s, &row, &meta, &report, BodyKind::Sealed, 1, |tx, _| {
             tx.execute(

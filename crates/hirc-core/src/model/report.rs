@@ -99,6 +99,9 @@ pub struct Report {
     pub language_used: Option<String>,
     /// Whether an interpreter was used.
     pub interpreter_used: Option<bool>,
+    /// What a follow-up (revision 2 onwards) adds or changes, in the
+    /// ambassador's words; empty in a first report.
+    pub what_changed: Option<String>,
 }
 
 /// The person's details and monitoring answers: all optional, all special care.

@@ -18,7 +18,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 /// The longest any other text field may be (characters).
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
-fn texts(r: &Report) -> [(&'static str, &Option<String>); 17] {
+fn texts(r: &Report) -> [(&'static str, &Option<String>); 18] {
     [
         ("strand_other", &r.strand_other),
         ("incident_type_other", &r.incident_type_other),
@@ -37,6 +37,7 @@ fn texts(r: &Report) -> [(&'static str, &Option<String>); 17] {
         ("crime_reference", &r.crime_reference),
         ("support_notes", &r.support_notes),
         ("language_used", &r.language_used),
+        ("what_changed", &r.what_changed),
     ]
 }
 

@@ -149,9 +149,11 @@ impl Desk {
     /// The payload for a revision being sealed now, if the desk is enrolled
     /// (sealing prepares the upload at once, so sending it needs no
     /// passphrase).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn payload_at_sealing(
         &self,
         row: &ReportRow,
+        revision: u32,
         reference: &str,
         sealed_at: DateTime<Utc>,
         meta: &ReportMeta,
@@ -164,7 +166,7 @@ impl Desk {
             self,
             &link,
             row.id,
-            1,
+            revision,
             Some(reference),
             Some(sealed_at),
             meta,

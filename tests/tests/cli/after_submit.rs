@@ -1,5 +1,7 @@
-//! Finding a report by the reference a person brings back, the slip they
-//! take away, and the centre's support services printed on it.
+//! After a report is submitted: finding it by the reference a person
+//! brings back, the slip they take away, the centre's support services
+//! printed on it, and what the command line says when adding to a report
+//! cannot work yet (the hub-side follow-up is in tests/sync/follow_up.rs).
 
 use std::process::Command;
 
@@ -231,4 +233,34 @@ fn a_coordinator_confirms_the_centres_support_services_and_slips_list_them() {
         "{}",
         audit.stdout
     );
+}
+
+#[test]
+fn adding_to_a_report_says_plainly_what_stands_in_the_way() {
+    let (mut desk, _) = TestDesk::init();
+    let reference = submitted(&mut desk);
+    // Not enrolled: the first revision is not yet encrypted for the hub.
+    let run = desk
+        .as_coordinator(&["report", "follow-up", &reference], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("enrol the desk"), "{}", run.stderr);
+    let run = desk
+        .as_coordinator(
+            &["report", "consent", &reference, "--pass-to-police", "maybe"],
+            "",
+        )
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("identified, anonymous_only or no"),
+        "{}",
+        run.stderr
+    );
+    let run = desk
+        .as_coordinator(&["report", "consent", &reference], "")
+        .expect_code(1);
+    assert!(run.stderr.contains("say what changes"), "{}", run.stderr);
+    // Nothing was left half-made.
+    let rows = list(&mut desk);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["revision"], 1);
 }

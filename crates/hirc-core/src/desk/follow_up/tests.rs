@@ -1,0 +1,235 @@
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::Role;
+use crate::testing::{TestHub, desk_with_sealed_report, fast, pass};
+
+/// The payload the hub would get for `revision`, as the partnership reads it.
+fn upload(desk: &Desk, hub: &TestHub, id: Uuid, revision: u32) -> Value {
+    let due = desk.due_uploads(Utc::now(), true).expect("due");
+    let u = due
+        .iter()
+        .find(|u| u.report_id == id && u.revision == revision)
+        .expect("queued");
+    let plain = age::decrypt(&hub.partnership, &u.payload).expect("decrypts");
+    serde_json::from_slice(&plain).expect("json")
+}
+
+fn enrolled() -> (tempfile::TempDir, Desk, Session, Uuid, String, TestHub) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    (dir, desk, s, id, reference, hub)
+}
+
+#[test]
+fn a_follow_up_is_the_next_revision_of_the_same_report_with_its_note() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    assert_eq!(hub.deliver_all(&mut desk), 1);
+
+    let draft = desk
+        .follow_up(&s, &reference.to_lowercase(), None)
+        .expect("follow-up");
+    assert_ne!(draft, id);
+    // Asked again, the same draft comes back (one follow-up at a time).
+    assert_eq!(desk.follow_up(&s, &reference, None).expect("again"), draft);
+    // Pre-filled with the report as held.
+    let held = desk
+        .report(&s, draft)
+        .expect("draft")
+        .report
+        .expect("content");
+    assert_eq!(held.description, crate::testing::example().description);
+    assert_eq!(held.what_changed, None);
+
+    // Without a note of what changed, it is not sealed.
+    let err = desk.submit(&s, draft).expect_err("no note");
+    assert!(
+        matches!(&err, Error::Invalid(v) if v.0.iter().any(|f| f.rule == "what_changed_missing")),
+        "{err}"
+    );
+    desk.patch_draft(
+        &s,
+        draft,
+        &json!({"what_changed": "The men came back a week later.", "repeat": "happened_before"}),
+    )
+    .expect("patch");
+    assert_eq!(desk.submit(&s, draft).expect("sealed").as_str(), reference);
+
+    let row = desk.row(id).expect("row");
+    assert_eq!((row.revision, row.state), (2, ReportState::Sealed));
+    assert!(desk.row(draft).is_err(), "the draft's own row is gone");
+    let sent = upload(&desk, &hub, id, 2);
+    assert_eq!(sent["revision"], 2);
+    assert_eq!(sent["reference"], reference.as_str());
+    assert_eq!(
+        sent["report"]["what_changed"],
+        "The men came back a week later."
+    );
+    assert_eq!(sent["report"]["description"], json!(held.description));
+
+    assert_eq!(hub.deliver_all(&mut desk), 1, "only revision 2 is sent");
+    let page = desk.find_report(&s, &reference).expect("page");
+    assert_eq!((page.revision, page.state), (2, ReportState::Delivered));
+    assert!(page.receipt_checked);
+}
+
+#[test]
+fn after_the_purge_a_follow_up_carries_only_what_is_new_and_the_counts_keep_the_report() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    desk.purge_expired(Utc::now() + Duration::days(31))
+        .expect("purge");
+    let before = desk
+        .facts_of(&s, &desk.row(id).expect("row"))
+        .expect("facts");
+
+    let draft = desk.follow_up(&s, &reference, None).expect("follow-up");
+    let fresh = desk
+        .report(&s, draft)
+        .expect("draft")
+        .report
+        .expect("content");
+    assert_eq!(fresh.description, None, "nothing held to pre-fill");
+    assert_eq!(fresh.consent.pass_to_police, before.pass_to_police);
+    desk.patch_draft(
+        &s,
+        draft,
+        &json!({"what_changed": "A second letter arrived.", "description": "A letter through the door."}),
+    )
+    .expect("patch");
+    desk.submit(&s, draft).expect("sealed without the rest");
+
+    let row = desk.row(id).expect("row");
+    assert_eq!((row.revision, row.state), (2, ReportState::Sealed));
+    let after = desk.facts_of(&s, &row).expect("facts");
+    assert_eq!(
+        after.strands, before.strands,
+        "the counts keep the report as taken"
+    );
+    let sent = upload(&desk, &hub, id, 2);
+    assert_eq!(sent["report"]["description"], "A letter through the door.");
+    assert!(
+        sent["report"]["person"]["name"].is_null()
+            && sent["report"]["offender_description"].is_null(),
+        "nothing of the purged report is sent again: {sent}"
+    );
+
+    // Delivered, and on day 31 after that, purged again.
+    hub.deliver_all(&mut desk);
+    let purged = desk
+        .purge_expired(Utc::now() + Duration::days(62))
+        .expect("purge");
+    assert_eq!(purged.len(), 1);
+    assert!(desk.find_report(&s, &reference).expect("page").purged);
+}
+
+#[test]
+fn consent_is_changed_by_a_revision_of_the_consent_alone() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    let sealed = desk
+        .change_consent(
+            &s,
+            &reference,
+            ConsentChange {
+                pass_to_police: Some(PassToPolice::No),
+                ..ConsentChange::default()
+            },
+        )
+        .expect("changed");
+    assert_eq!(sealed.revision, 2);
+    let page = desk.find_report(&s, &reference).expect("page");
+    assert_eq!(page.consent.pass_to_police, Some(PassToPolice::No));
+    assert_eq!(page.state, ReportState::Sealed);
+    let sent = upload(&desk, &hub, id, 2);
+    assert_eq!(sent["consent"]["pass_to_police"], "no");
+    assert_eq!(
+        sent["consent"]["police_may_contact"], false,
+        "withdrawn with it"
+    );
+    assert!(
+        sent["report"]["what_changed"]
+            .as_str()
+            .is_some_and(|t| t.contains("pass to the police: no")),
+        "{sent}"
+    );
+
+    // Contact by the police with no way to reach the person is refused,
+    // and leaves no draft behind.
+    let drafts = |desk: &Desk| {
+        desk.list_reports(&s)
+            .expect("list")
+            .iter()
+            .filter(|l| l.row.state == ReportState::Draft)
+            .count()
+    };
+    let mut anonymous = crate::testing::example();
+    anonymous.anonymous = Some(true);
+    anonymous.person = crate::model::Person::default();
+    anonymous.consent.pass_to_police = Some(PassToPolice::No);
+    anonymous.consent.police_may_contact = Some(false);
+    let other = desk.create_draft(&s, &anonymous).expect("draft");
+    let other_ref = desk.submit(&s, other).expect("submit");
+    let err = desk
+        .change_consent(
+            &s,
+            other_ref.as_str(),
+            ConsentChange {
+                police_may_contact: Some(true),
+                ..ConsentChange::default()
+            },
+        )
+        .expect_err("contradicts the report");
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    assert_eq!(drafts(&desk), 0);
+    assert_eq!(desk.row(other).expect("row").revision, 1);
+
+    // Nothing to change is said so.
+    let err = desk
+        .change_consent(&s, &reference, ConsentChange::default())
+        .expect_err("nothing");
+    assert!(err.to_string().contains("say what changes"), "{err}");
+}
+
+#[test]
+fn another_ambassador_adds_only_what_is_new_and_an_unenrolled_desk_waits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    // Not enrolled: the first revision has not been encrypted for the hub.
+    let err = desk.follow_up(&s, &reference, None).expect_err("not yet");
+    assert!(err.to_string().contains("enrol the desk"), "{err}");
+
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    desk.add_user(
+        &s,
+        "Aisha",
+        Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    let aisha = desk
+        .unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock");
+    let draft = desk.follow_up(&aisha, &reference, None).expect("follow-up");
+    let fresh = desk
+        .report(&aisha, draft)
+        .expect("hers")
+        .report
+        .expect("content");
+    assert_eq!(fresh.description, None, "she may not read the report");
+    desk.patch_draft(&aisha, draft, &json!({"what_changed": "Seen again."}))
+        .expect("patch");
+    desk.submit(&aisha, draft).expect("sealed");
+    let sent = upload(&desk, &hub, id, 2);
+    assert_eq!(sent["ambassador"], aisha.user().id.to_string());
+    assert_eq!(sent["report"]["description"], Value::Null);
+    // Revision 1 is still queued too: both go.
+    assert_eq!(hub.deliver_all(&mut desk), 2);
+}
