@@ -37,7 +37,8 @@ fn fifty_reports_arrive_once_encrypted_end_to_end() {
     assert_eq!(sync(&mut desk), (0, 0, 0), "nothing is sent twice");
     assert_delivered_exactly_once(&hub, &mut desk, &reports);
 
-    // The partnership's CSV: a header and one row per report, consent first.
+    // The partnership's CSV: a header and one row per report, the consent
+    // that holds now first, then the receipt, then the revision's consent.
     let csv = hub_admin(&[
         "export",
         "--data-dir",
@@ -51,7 +52,9 @@ fn fifty_reports_arrive_once_encrypted_end_to_end() {
     let lines: Vec<&str> = csv.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 51, "header + 50 rows");
     assert!(
-        lines[0].starts_with("receipt_id,received_at,device_id,consent.pass_to_police,"),
+        lines[0].starts_with(
+            "current_consent.pass_to_police,current_consent.police_may_contact,current_consent.refer_to_support,current_consent.consent_recorded_at,receipt_id,received_at,device_id,consent.pass_to_police,"
+        ),
         "{}",
         lines[0]
     );
