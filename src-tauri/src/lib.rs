@@ -95,6 +95,8 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             summary::summary,
             summary::export_summary::<tauri::Wry>,
             follow_up::find_report,
+            follow_up::follow_up,
+            follow_up::change_consent,
             follow_up::save_slip::<tauri::Wry>,
             follow_up::support_services,
             follow_up::set_support_services,
@@ -372,7 +374,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 32, "{handled:?}");
+        assert_eq!(handled.len(), 38, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

@@ -243,8 +243,26 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     execFileSync('pdftoppm', ['-png', '-r', '50', '-singlefile', slip, join(work, 'slips', 'slip')]);
     assert.ok(statSync(join(work, 'slips', 'slip.png')).size > 1000, 'the slip is drawn');
     if (process.env.SCREENSHOTS) copyFileSync(join(work, 'slips', 'slip.png'), join(process.env.SCREENSHOTS, '09c-slip.png'));
-    await s.click('#page-home');
-    await s.waitText('#count-delivered', /^1$/);
+    // They have more to tell: "Add information" opens the next revision in
+    // the form, pre-filled; the check page asks what changed; it keeps the
+    // reference and is delivered like the first.
+    await s.click('#page-add');
+    await s.waitText('#follow-up-banner', new RegExp(reference));
+    for (let i = 0; i < 8 && !(await s.exec('return !!document.getElementById("submit-report")')); i++) {
+      const at = await s.exec('return document.getElementById("step-title").dataset.step');
+      await s.click('#continue');
+      await s.exec(
+        `return new Promise((done) => { const t = setInterval(() => { if (document.getElementById("step-title").dataset.step !== arguments[0]) { clearInterval(t); done(); } }, 20); })`,
+        [at],
+      );
+    }
+    await s.type('#f-what_changed', 'They came back a week later.');
+    await s.click('#submit-report');
+    await s.waitText('#reference', new RegExp(`^${reference}$`));
+    await shot(s, '09d-follow-up-submitted');
+    await s.click('#home');
+    await s.waitText('#count-delivered', /^1$/, 30000);
+    await s.waitText('#count-waiting', /^0$/, 30000);
 
     // Two dozen more reports with known strands, through `hirc` on the same
     // desk while the app has it open, so Summaries has numbers to show and

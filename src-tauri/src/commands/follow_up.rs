@@ -2,10 +2,13 @@
 //! back, the slip they take away (saved where the ambassador chooses, to
 //! print), and the centre's support services printed on it.
 
-use hirc_core::desk::ReportPage;
+use hirc_core::desk::{ConsentChange, ReportPage};
+use hirc_core::model::PassToPolice;
 use hirc_core::support::{SupportService, SupportServices};
+use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
+use uuid::Uuid;
 
 use crate::commands::summary::wording;
 use crate::error::{CommandError, CommandResult};
@@ -23,6 +26,54 @@ pub async fn find_report(
     state
         .with_session(move |desk, s| desk.find_report(s, &reference))
         .await
+}
+
+/// Starts (or reopens) the follow-up of a report: a draft of its next
+/// revision, whose id the form opens.
+#[tauri::command]
+#[specta::specta]
+pub async fn follow_up(state: State<'_, AppState>, reference: String) -> CommandResult<Uuid> {
+    state
+        .with_session(move |desk, s| desk.follow_up(s, &reference, None))
+        .await
+}
+
+/// A change to what the person agreed to; `null` keeps an answer.
+#[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
+pub struct ConsentChangeArgs {
+    /// Whether, and how, the report may go to the police.
+    pub pass_to_police: Option<PassToPolice>,
+    /// Whether the police may contact the person.
+    pub police_may_contact: Option<bool>,
+    /// Whether to refer them to support.
+    pub refer_to_support: Option<bool>,
+}
+
+/// Changes what the person agreed to (a revision of the consent alone,
+/// sealed and queued at once); returns the report's page as it now stands.
+#[tauri::command]
+#[specta::specta]
+pub async fn change_consent(
+    state: State<'_, AppState>,
+    reference: String,
+    change: ConsentChangeArgs,
+) -> CommandResult<ReportPage> {
+    let page = state
+        .with_session(move |desk, s| {
+            let sealed = desk.change_consent(
+                s,
+                &reference,
+                ConsentChange {
+                    pass_to_police: change.pass_to_police,
+                    police_may_contact: change.police_may_contact,
+                    refer_to_support: change.refer_to_support,
+                },
+            )?;
+            desk.find_report(s, sealed.reference.as_str())
+        })
+        .await?;
+    let _ = state.sync_now().await;
+    Ok(page)
 }
 
 /// Asks where to save the person's slip (a PDF in `language`: `en`, `pl`

@@ -36,6 +36,8 @@ pub const ALL: &[&str] = &[
     "summary",
     "export_summary",
     "find_report",
+    "follow_up",
+    "change_consent",
     "save_slip",
     "support_services",
     "set_support_services",

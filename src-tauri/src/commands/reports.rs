@@ -111,6 +111,8 @@ pub struct OpenedReport {
     pub report: Option<Report>,
     /// When it was last saved.
     pub updated_at: String,
+    /// For a follow-up draft: the reference of the report it adds to.
+    pub follows: Option<String>,
 }
 
 /// Opens a report.
@@ -126,6 +128,7 @@ pub async fn open_report(state: State<'_, AppState>, id: Uuid) -> CommandResult<
                 reference: view.row.reference.clone(),
                 report: view.report,
                 updated_at: hirc_core::time::to_text(view.row.updated_at),
+                follows: desk.follow_up_of(s, id)?,
             })
         })
         .await
@@ -149,11 +152,22 @@ pub async fn save_draft(
 }
 
 /// Every problem that would stop this report being submitted, in form
-/// order (the UI shows those of the current step).
+/// order (the UI shows those of the current step). With the draft's `id`, a
+/// follow-up is judged by a follow-up's rules (a note of what changed; the
+/// whole report only where the desk holds it whole).
 #[tauri::command]
 #[specta::specta]
-pub fn check_report(report: serde_json::Value) -> CommandResult<Vec<FieldProblem>> {
+pub async fn check_report(
+    state: State<'_, AppState>,
+    report: serde_json::Value,
+    id: Option<Uuid>,
+) -> CommandResult<Vec<FieldProblem>> {
     let report = parse(report)?;
+    if let Some(id) = id {
+        return state
+            .with_session(move |desk, s| desk.submit_problems(s, id, &report))
+            .await;
+    }
     // The same "today" as submitting uses, so the check page and Submit
     // never disagree about a date near midnight.
     let today = hirc_core::time::Clock::system().today();

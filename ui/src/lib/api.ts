@@ -70,7 +70,8 @@ export const api = {
   vocabulary: (): Promise<Vocabulary> => commands.vocabulary(),
   newDraft: (report: Report) => commands.newDraft(json(report)),
   saveDraft: (id: string, report: Report) => commands.saveDraft(id, json(report)),
-  checkReport: (report: Report) => commands.checkReport(json(report)),
+  /** With the draft's id, a follow-up is judged by a follow-up's rules. */
+  checkReport: (report: Report, id: string | null = null) => commands.checkReport(json(report), id),
   onSyncStatus: (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>(SYNC_STATUS_EVENT, (e) => f(e.payload)),
   onDeskLocked: (f: () => void): Promise<UnlistenFn> => listen(DESK_LOCKED_EVENT, () => f()),

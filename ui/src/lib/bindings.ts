@@ -43,9 +43,11 @@ export const commands = {
 	saveDraft: (id: string, report: Value) => __TAURI_INVOKE<string>("save_draft", { id, report }),
 	/**
 	 *  Every problem that would stop this report being submitted, in form
-	 *  order (the UI shows those of the current step).
+	 *  order (the UI shows those of the current step). With the draft's `id`, a
+	 *  follow-up is judged by a follow-up's rules (a note of what changed; the
+	 *  whole report only where the desk holds it whole).
 	 */
-	checkReport: (report: Value) => __TAURI_INVOKE<FieldError[]>("check_report", { report }),
+	checkReport: (report: Value, id: string | null) => __TAURI_INVOKE<FieldError[]>("check_report", { report, id }),
 	/**
 	 *  Submits a draft: validated, sealed, encrypted for the hub, queued; the
 	 *  worker is woken at once.
@@ -106,6 +108,16 @@ export const commands = {
 	 *  (audited).
 	 */
 	findReport: (reference: string) => __TAURI_INVOKE<ReportPage>("find_report", { reference }),
+	/**
+	 *  Starts (or reopens) the follow-up of a report: a draft of its next
+	 *  revision, whose id the form opens.
+	 */
+	followUp: (reference: string) => __TAURI_INVOKE<string>("follow_up", { reference }),
+	/**
+	 *  Changes what the person agreed to (a revision of the consent alone,
+	 *  sealed and queued at once); returns the report's page as it now stands.
+	 */
+	changeConsent: (reference: string, change: ConsentChangeArgs) => __TAURI_INVOKE<ReportPage>("change_consent", { reference, change }),
 	/**
 	 *  Asks where to save the person's slip (a PDF in `language`: `en`, `pl`
 	 *  or `ur`), writes it there and audits it. Returns the path, or `null` if
@@ -197,6 +209,16 @@ export type Consent = {
 	refer_to_support?: boolean | null,
 	/**  When the three answers were recorded (set by the app). */
 	consent_recorded_at?: string | null,
+};
+
+/**  A change to what the person agreed to; `null` keeps an answer. */
+export type ConsentChangeArgs = {
+	/**  Whether, and how, the report may go to the police. */
+	pass_to_police: PassToPolice | null,
+	/**  Whether the police may contact the person. */
+	police_may_contact: boolean | null,
+	/**  Whether to refer them to support. */
+	refer_to_support: boolean | null,
 };
 
 /**  The person's consent, as recorded. */
@@ -435,6 +457,8 @@ export type OpenedReport = {
 	report: Report | null,
 	/**  When it was last saved. */
 	updated_at: string,
+	/**  For a follow-up draft: the reference of the report it adds to. */
+	follows: string | null,
 };
 
 /**  The three levels of consent third-party reporting services use. */

@@ -48,6 +48,9 @@ interface StoredReport {
   updated_at: string;
   owner: string;
   uploaded: boolean;
+  /** A follow-up draft: the id of the report it adds to. */
+  follows?: string;
+  revision?: number;
 }
 
 const now = () => new Date().toISOString();
@@ -78,6 +81,8 @@ const desk = {
   // can act while one is in flight. `failSaves(kind)`: saves fail so.
   saveDelay: Number(new URLSearchParams(location.search).get('saveDelay') ?? 0),
   failSaves: null as string | null,
+  // Consent changed since the report was taken, by report id.
+  consents: {} as Record<string, ReportPage['consent']>,
   services: {
     services: [
       { name: 'Victim Support', phone: '08 08 16 89 111', website: 'victimsupport.org.uk', languages: '' },
@@ -306,7 +311,8 @@ const commands: Record<string, (a: Args) => unknown> = {
   open_report: (a) => {
     mustBeUnlocked();
     const r = ownReport(String(a.id));
-    return { id: r.id, state: r.state, reference: r.reference, report: r.report, updated_at: r.updated_at };
+    const followed = desk.reports.find((x) => x.id === r.follows);
+    return { id: r.id, state: r.state, reference: r.reference, report: r.report, updated_at: r.updated_at, follows: followed?.reference ?? null };
   },
   save_draft: async (a) => {
     if (desk.saveDelay > 0) await new Promise((ok) => setTimeout(ok, desk.saveDelay));
@@ -322,10 +328,28 @@ const commands: Record<string, (a: Args) => unknown> = {
     r.updated_at = now();
     return r.updated_at;
   },
-  check_report: (a) => check(a.report as Report),
+  // A follow-up needs its note; the fake holds every report whole.
+  check_report: (a) => {
+    const r = desk.reports.find((x) => x.id === a.id);
+    const problems = check(a.report as Report);
+    if (r?.follows && !(a.report as Report).what_changed)
+      problems.push({ field: 'what_changed', rule: 'what_changed_missing', message: 'say what this follow-up adds or changes' });
+    return problems;
+  },
   submit_report: (a) => {
     mustBeUnlocked();
     const r = ownReport(String(a.id));
+    if (r.follows) {
+      if (!r.report.what_changed) fail('invalid', 'The report is not complete.', [{ field: 'what_changed', rule: 'what_changed_missing', message: 'say what this follow-up adds or changes' }]);
+      const orig = desk.reports.find((x) => x.id === r.follows) as StoredReport;
+      orig.report = r.report;
+      orig.revision = (orig.revision ?? 1) + 1;
+      orig.state = 'sealed';
+      orig.uploaded = false;
+      desk.reports = desk.reports.filter((x) => x !== r);
+      desk.place = null;
+      return { reference: orig.reference };
+    }
     const problems = check(r.report);
     if (problems.length > 0) fail('invalid_input', 'The report is not complete.', problems);
     r.state = 'sealed';
@@ -415,6 +439,29 @@ const commands: Record<string, (a: Args) => unknown> = {
     return null;
   },
   find_report: (a) => findReport(String(a.reference)),
+  // The next revision's draft, pre-filled (the fake holds every report
+  // whole); the one already begun if there is one.
+  follow_up: (a) => {
+    const who = mustBeUnlocked();
+    const page = findReport(String(a.reference));
+    const open = desk.reports.find((x) => x.follows === page.id && x.state === 'draft');
+    if (open) return open.id;
+    const orig = desk.reports.find((x) => x.id === page.id) as StoredReport;
+    const draft: StoredReport = { id: newId(), state: 'draft', reference: null, report: { ...orig.report, what_changed: undefined }, created_at: now(), updated_at: now(), owner: who.name, uploaded: false, follows: orig.id };
+    desk.reports.push(draft);
+    return draft.id;
+  },
+  change_consent: (a) => {
+    const page = findReport(String(a.reference));
+    const orig = desk.reports.find((x) => x.id === page.id) as StoredReport;
+    const change = a.change as { pass_to_police: string | null; police_may_contact: boolean | null; refer_to_support: boolean | null };
+    if (Object.values(change).every((v) => v === null)) fail('invalid_input', 'say what changes');
+    desk.consents[orig.id] = { ...page.consent, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== null)) };
+    orig.revision = (orig.revision ?? 1) + 1;
+    orig.state = 'sealed';
+    orig.uploaded = false;
+    return findReport(String(a.reference));
+  },
   // Saved "to" a made-up path, so the page's notice shows; kept for the tests.
   save_slip: (a) => {
     mustBeUnlocked();
@@ -455,14 +502,14 @@ function findReport(quoted: string): ReportPage {
     id: r.id,
     reference: r.reference as string,
     state: r.state,
-    revision: 1,
+    revision: r.revision ?? 1,
     taken_at: r.created_at,
     sealed_at: r.updated_at,
     delivered_at: r.uploaded ? r.updated_at : null,
     receipt: r.uploaded ? { receipt_id: `rcpt-${r.id.slice(-4)}`, digest: 'sha-256=:fake:', received_at: r.updated_at, device_id: null, signature: 'c2ln' } : null,
     receipt_checked: r.uploaded,
     refused: false,
-    consent: { pass_to_police: 'no', police_may_contact: false, refer_to_support: true, recorded_at: r.created_at },
+    consent: desk.consents[r.id] ?? { pass_to_police: 'no', police_may_contact: false, refer_to_support: true, recorded_at: r.created_at },
     purged: false,
     readable: who.role === 'coordinator' || who.name === r.owner,
   };

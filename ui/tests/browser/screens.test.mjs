@@ -1083,3 +1083,45 @@ test('a coordinator confirms the support services, and the report form ends with
   await page.locator('#form-services-list').getByText(/Castle Point Advocate/).waitFor();
   assert.match(await text(page, '#form-services'), /999/);
 });
+
+test('adding to a report found by its reference: the next revision in the form, with its note; then a change of consent', async (t) => {
+  const { page, kb, audit } = await open(t, { width: 1024, height: 768 });
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 0); // Chris, who took CP-3H8D-9X
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await kb.type('#find-reference', 'cp-3h8d-9x');
+  await kb.press('#find-button');
+  await page.locator('#report-page').waitFor();
+  await audit('report page, with add and consent');
+
+  await kb.press('#page-add');
+  await page.locator('#follow-up-banner').getByText(/CP-3H8D-9X/).waitFor();
+  // Pre-filled: every step passes as it is, up to the check page.
+  for (let i = 0; i < 8 && (await page.locator('#submit-report').count()) === 0; i++) {
+    const at = await page.locator('#step-title').getAttribute('data-step');
+    await kb.press('#continue');
+    await page.waitForFunction((n) => document.querySelector('#step-title')?.getAttribute('data-step') !== n, at);
+  }
+  await page.locator('#f-what_changed').waitFor();
+  await audit('follow-up: check page');
+  await kb.press('#submit-report');
+  await page.locator('#f-what_changed-error').getByText(/Say what this follow-up adds/).waitFor();
+  await kb.type('#f-what_changed', 'They came back a week later.');
+  await page.locator('#save-state').getByText(/Saved/).waitFor();
+  await kb.press('#submit-report');
+  assert.equal(await page.locator('#reference').innerText(), 'CP-3H8D-9X', 'a follow-up keeps the reference');
+
+  // The person no longer wants it passed on with their details.
+  await kb.press('#home');
+  await kb.type('#find-reference', 'CP-3H8D-9X');
+  await kb.press('#find-button');
+  await page.locator('#page-state').getByText(/waiting to be sent/).waitFor();
+  // The group's checked answer (No), then up one: anonymously.
+  await kb.reach('input[name="change-pass_to_police"]:checked');
+  await page.keyboard.press('ArrowUp');
+  await kb.press('#consent-save');
+  await page.locator('#consent-saved').waitFor();
+  assert.match(await text(page, '#page-consent'), /only without your details/);
+  await audit('report page, consent changed');
+});

@@ -156,6 +156,60 @@ impl Desk {
         }
     }
 
+    /// The reference of the report a draft adds to, if it is a follow-up.
+    pub fn follow_up_of(&self, s: &Session, draft: Uuid) -> Result<Option<String>> {
+        self.check_session(s)?;
+        match self.follows(draft)? {
+            Some(orig) => Ok(self.row(orig)?.reference),
+            None => Ok(None),
+        }
+    }
+
+    /// Everything that would stop the draft `id`, holding `report`, being
+    /// submitted now: a whole report's rules, or a follow-up's (a note of
+    /// what changed; the whole report only where the desk holds it whole).
+    pub fn submit_problems(
+        &self,
+        s: &Session,
+        id: Uuid,
+        report: &Report,
+    ) -> Result<Vec<FieldError>> {
+        self.check_session(s)?;
+        let whole = match self.follows(id)? {
+            None => true,
+            Some(orig) => self.holds_whole(s, &self.row(orig)?)?,
+        };
+        let mut problems = if whole {
+            check_complete(report, self.today()).err()
+        } else {
+            check_draft(report).err()
+        }
+        .map(|v| v.0)
+        .unwrap_or_default();
+        if self.follows(id)?.is_some()
+            && report
+                .what_changed
+                .as_deref()
+                .is_none_or(|t| t.trim().is_empty())
+        {
+            problems.push(what_changed_missing());
+        }
+        Ok(problems)
+    }
+
+    /// Whether the desk holds `orig` whole for this user: not purged, theirs
+    /// to read, and a whole report (not a revision of only what was new).
+    fn holds_whole(&self, s: &Session, orig: &ReportRow) -> Result<bool> {
+        let may_read = s.is_coordinator() || orig.owner_id == s.user.id;
+        if orig.state == ReportState::Purged || !may_read {
+            return Ok(false);
+        }
+        Ok(self
+            .open_body(s, orig)?
+            .1
+            .is_some_and(|p| check_complete(&p, self.today()).is_ok()))
+    }
+
     /// The report a draft follows up, if it is a follow-up.
     pub(crate) fn follows(&self, draft: Uuid) -> Result<Option<Uuid>> {
         let follows: Option<Option<TextId>> = self
@@ -221,23 +275,15 @@ impl Desk {
             .as_deref()
             .is_none_or(|t| t.trim().is_empty())
         {
-            return Err(Error::Invalid(ValidationErrors(vec![FieldError {
-                field: "what_changed".into(),
-                rule: "what_changed_missing",
-                message: "say what this follow-up adds or changes".into(),
-            }])));
+            return Err(Error::Invalid(ValidationErrors(vec![
+                what_changed_missing(),
+            ])));
         }
         // A follow-up of a whole report the user may read is a whole
         // report, checked as such; one made after the purge, by someone who
         // may not read the report, or after such a revision, holds only
         // what is new.
-        let may_read = s.is_coordinator() || orig.owner_id == s.user.id;
-        let previous = if orig.state != ReportState::Purged && may_read {
-            self.open_body(s, &orig)?.1
-        } else {
-            None
-        };
-        let held = previous.is_some_and(|p| check_complete(&p, self.today()).is_ok());
+        let held = self.holds_whole(s, &orig)?;
         if held {
             check_complete(&report, self.today()).map_err(Error::Invalid)?;
         } else {
@@ -321,6 +367,14 @@ impl Desk {
             reference,
             revision,
         })
+    }
+}
+
+fn what_changed_missing() -> FieldError {
+    FieldError {
+        field: "what_changed".into(),
+        rule: "what_changed_missing",
+        message: "say what this follow-up adds or changes".into(),
     }
 }
 
