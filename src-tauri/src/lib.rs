@@ -95,6 +95,7 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             summary::summary,
             summary::export_summary::<tauri::Wry>,
             follow_up::find_report,
+            follow_up::news,
             follow_up::follow_up,
             follow_up::change_consent,
             follow_up::save_slip::<tauri::Wry>,
@@ -374,7 +375,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 38, "{handled:?}");
+        assert_eq!(handled.len(), 39, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

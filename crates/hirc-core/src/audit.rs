@@ -61,6 +61,8 @@ pub enum AuditAction {
     Discarded,
     /// A submitted report was found by its reference and its page opened.
     ReportOpened,
+    /// Word from the partnership on a report arrived (a signed status).
+    StatusReceived,
 }
 
 impl AuditAction {
@@ -87,6 +89,7 @@ impl AuditAction {
             Self::SetAside => "set_aside",
             Self::Discarded => "discarded",
             Self::ReportOpened => "report_opened",
+            Self::StatusReceived => "status_received",
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod support;
 mod testing;
 pub mod time;
 pub mod vault;
+pub mod word_back;
 pub mod words;
 
 pub use credential::CREDENTIAL_FILE;

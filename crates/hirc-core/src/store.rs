@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_signed_receipts.sql"),
     include_str!("../migrations/0004_set_aside.sql"),
     include_str!("../migrations/0005_follow_up.sql"),
+    include_str!("../migrations/0006_word_back.sql"),
 ];
 
 /// The schema version this build writes.

@@ -67,6 +67,11 @@ pub enum Command {
     /// with the same exactly-once rules as uploads, and write the receipts
     /// for the desk (`hirc outbox receipts`).
     Import(ImportArgs),
+    /// Word back to a desk: where one of its reports stands, set by the
+    /// partnership (with its key). The status is encrypted to that desk and
+    /// to the partnership; the desk shows it after its next sync.
+    #[command(subcommand)]
+    Status(StatusCommand),
     /// List enrolled desks.
     Devices {
         /// Where the hub keeps its data.
@@ -320,6 +325,36 @@ pub struct ImportArgs {
     /// Where to write the receipt file (never overwritten).
     #[arg(long, value_name = "FILE")]
     pub receipts: PathBuf,
+}
+
+/// `hirc-hub status …`.
+#[derive(Debug, Subcommand)]
+pub enum StatusCommand {
+    /// Set where a report stands: received, reviewed, passed_to_police or
+    /// closed, with an optional short note (most notes should say nothing
+    /// about the person). Prints the status's id.
+    Set(StatusSetArgs),
+}
+
+/// `hirc-hub status set`.
+#[derive(Debug, Args)]
+pub struct StatusSetArgs {
+    /// Where the hub keeps its data (and its receipt-signing key, which
+    /// signs the status).
+    #[command(flatten)]
+    pub dir: DataDir,
+    /// The partnership's identity file (from `keygen`), to find the report.
+    #[arg(long, value_name = "FILE")]
+    pub identity: PathBuf,
+    /// The report's reference, as in the export (e.g. CP-7K3M-Q9).
+    #[arg(long)]
+    pub reference: String,
+    /// received, reviewed, passed_to_police or closed.
+    #[arg(long, value_parser = ["received", "reviewed", "passed_to_police", "closed"])]
+    pub state: String,
+    /// A short note for the desk (at most 500 characters).
+    #[arg(long)]
+    pub note: Option<String>,
 }
 
 /// `hirc-hub export`.

@@ -10,6 +10,7 @@ use age::secrecy::ExposeSecret as _;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::plaintext::open;
 use crate::store::{HubStore, StoredReport};
 
 /// What an export did.
@@ -69,9 +70,9 @@ pub async fn export(
 }
 
 /// Writes one JSON object per line, `{current_consent, receipt, device_id,
-/// report}`: each report's revisions together, in order, each line led by
-/// the consent of the report's latest revision (what the person agrees to
-/// now).
+/// report, statuses}`: each report's revisions together, in order, each
+/// line led by the consent of the report's latest revision (what the person
+/// agrees to now) and ending with what the partnership has said on it.
 pub async fn export_jsonl(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
@@ -79,15 +80,21 @@ pub async fn export_jsonl(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
+    let statuses = statuses_by_report(store, identities).await?;
     for group in by_report(store.reports_since(since).await?) {
         let opened = open_group(&group, identities, &mut summary);
         let current = current_consent(&opened);
         for (stored, report) in opened {
+            let said = statuses
+                .get(&stored.receipt.report_id)
+                .cloned()
+                .unwrap_or_default();
             let line = serde_json::json!({
                 "current_consent": current,
                 "receipt": stored.receipt,
                 "device_id": stored.device_id,
                 "report": report,
+                "statuses": said,
             });
             writeln!(out, "{line}")?;
             summary.written += 1;
@@ -95,6 +102,29 @@ pub async fn export_jsonl(
     }
     out.flush()?;
     Ok(summary)
+}
+
+/// What the partnership has said on each report (`hirc-hub status set`),
+/// oldest first, as it reads it back with its own key.
+async fn statuses_by_report(
+    store: &dyn HubStore,
+    identities: &[age::x25519::Identity],
+) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<serde_json::Value>>> {
+    let mut out: std::collections::HashMap<Uuid, Vec<serde_json::Value>> =
+        std::collections::HashMap::new();
+    for notice in store.all_statuses().await? {
+        if let Some(status) = crate::word_back::open_status(&notice, identities) {
+            out.entry(notice.report_id)
+                .or_default()
+                .push(serde_json::json!({
+                    "status_id": status.status_id,
+                    "state": status.state,
+                    "note": status.note,
+                    "set_at": status.set_at,
+                }));
+        }
+    }
+    Ok(out)
 }
 
 /// What arrived, as each report's revisions together in revision order;
@@ -248,36 +278,6 @@ fn formula_safe(cell: &str) -> String {
     } else {
         cell.to_string()
     }
-}
-
-fn open(
-    stored: &StoredReport,
-    identities: &[age::x25519::Identity],
-) -> Result<serde_json::Value, String> {
-    let decryptor = age::Decryptor::new_buffered(&stored.body[..])
-        .map_err(|_| "not an age file".to_string())?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|_| "does not decrypt with this identity file".to_string())?;
-    let mut plain = Vec::new();
-    std::io::Read::read_to_end(&mut reader, &mut plain)
-        .map_err(|_| "the ciphertext is damaged".to_string())?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&plain).map_err(|_| "decrypts, but is not JSON".to_string())?;
-    // age has no associated data: the id and revision inside must match the
-    // receipt, or the body was swapped.
-    let id_ok = value
-        .get("report_id")
-        .and_then(|v| v.as_str())
-        .is_none_or(|v| v == stored.receipt.report_id.to_string());
-    let rev_ok = value
-        .get("revision")
-        .and_then(|v| v.as_u64())
-        .is_none_or(|v| v == u64::from(stored.receipt.revision));
-    if !(id_ok && rev_ok) {
-        return Err("its content names another report or revision than its receipt".into());
-    }
-    Ok(value)
 }
 
 /// Writes a new identity file (owner-only) and returns its recipient.

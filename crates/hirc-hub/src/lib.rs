@@ -14,7 +14,9 @@
 pub mod export;
 pub mod import;
 pub mod pg_store;
+mod plaintext;
 pub mod secrets;
 pub mod server;
 pub mod sqlite_store;
 pub mod store;
+pub mod word_back;

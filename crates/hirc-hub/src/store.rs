@@ -15,7 +15,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hirc_proto::Receipt;
+use hirc_proto::{Receipt, StatusNotice};
 use uuid::Uuid;
 
 /// Result with the store's error.
@@ -229,6 +229,28 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> Result<Put>;
     /// Stored reports received at or after `since`, oldest first.
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>>;
+    /// Registers (or replaces) the status key of the desk `device_id` is.
+    async fn set_status_key(
+        &self,
+        device_id: Uuid,
+        recipient: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The status key of the desk `device_id` is, if it registered one.
+    async fn status_key(&self, device_id: Uuid) -> Result<Option<String>>;
+    /// Stores a status (encrypted and signed already) for the desk
+    /// `device_id` is; returns its place in the sequence.
+    async fn add_status(&self, device_id: Uuid, notice: &StatusNotice) -> Result<i64>;
+    /// The statuses of the desk `device_id` is, after `after`, oldest first,
+    /// at most `limit`.
+    async fn statuses_after(
+        &self,
+        device_id: Uuid,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StatusNotice>>;
+    /// Every status, oldest first (the partnership's export).
+    async fn all_statuses(&self) -> Result<Vec<StatusNotice>>;
     /// Whether the storage answers now (the hub's readiness).
     async fn ping(&self) -> Result<()>;
     /// Which storage this is (`sqlite`, `postgres`), for the metrics.
@@ -276,6 +298,30 @@ pub(crate) fn time(s: &str) -> Result<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| StoreError::Corrupt("a time"))
 }
+
+/// Which desk a device is, for its statuses: its device key, or (a desk
+/// without one) its id. `?1` / `$1` is the device id.
+pub(crate) fn desk_of_sql(placeholder: &str) -> String {
+    format!("(SELECT coalesce(device_key, id) FROM devices WHERE id = {placeholder})")
+}
+
+/// A status row as read: seq, status id, report id, body, signature, set at.
+pub(crate) type StatusRow = (i64, String, String, String, String, String);
+
+pub(crate) fn status(row: StatusRow) -> Result<StatusNotice> {
+    let (seq, status_id, report_id, body, signature, set_at) = row;
+    Ok(StatusNotice {
+        status_id: id(&status_id)?,
+        seq,
+        report_id: id(&report_id)?,
+        set_at: time(&set_at)?,
+        body,
+        signature,
+    })
+}
+
+/// The columns a [`StatusRow`] reads, in order.
+pub(crate) const STATUS_COLUMNS: &str = "seq, status_id, report_id, body, signature, set_at";
 
 pub(crate) fn id(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("an id"))
@@ -516,6 +562,62 @@ pub(crate) mod tests {
                 .expect("later")
                 .is_empty()
         );
+
+        // Word back: a status key per desk, statuses in order, paged, seen
+        // by the same desk enrolled again and by no other desk.
+        assert_eq!(store.status_key(a.id).await.expect("key"), None);
+        store
+            .set_status_key(a.id, "age1first", now)
+            .await
+            .expect("set");
+        store
+            .set_status_key(a2.id, "age1second", now)
+            .await
+            .expect("replace");
+        assert_eq!(
+            store.status_key(a.id).await.expect("key").as_deref(),
+            Some("age1second"),
+            "one key per desk, the latest"
+        );
+        assert_eq!(store.status_key(b.id).await.expect("key"), None);
+        let notice = |body: &str| StatusNotice {
+            status_id: Uuid::now_v7(),
+            seq: 0,
+            report_id: r,
+            set_at: now,
+            body: body.into(),
+            signature: "sig".into(),
+        };
+        let s1 = store.add_status(a.id, &notice("one")).await.expect("add");
+        let s2 = store.add_status(a2.id, &notice("two")).await.expect("add");
+        assert!(s2 > s1);
+        let held = store.statuses_after(a2.id, 0, 10).await.expect("list");
+        assert_eq!(
+            held.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
+        );
+        assert_eq!(held[0].seq, s1);
+        assert_eq!(held[0].set_at, time(&text(now)).expect("ms"));
+        assert_eq!(
+            store
+                .statuses_after(a.id, s1, 10)
+                .await
+                .expect("page")
+                .len(),
+            1
+        );
+        assert_eq!(
+            store.statuses_after(a.id, 0, 1).await.expect("limit").len(),
+            1
+        );
+        assert!(
+            store
+                .statuses_after(b.id, 0, 10)
+                .await
+                .expect("other")
+                .is_empty()
+        );
+        assert_eq!(store.all_statuses().await.expect("all").len(), 2);
 
         assert!(store.revoke(a.id, now).await.expect("revoke"));
         assert!(

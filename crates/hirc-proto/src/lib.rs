@@ -121,6 +121,110 @@ pub struct Receipt {
     pub signature: Option<String>,
 }
 
+/// `PUT /v1/status-key`: the desk's key for word back from the
+/// partnership (an age X25519 recipient, `age1…`). Statuses the partnership
+/// sets on this desk's reports are encrypted to it, so the hub cannot read
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusKey {
+    /// The recipient.
+    pub recipient: String,
+}
+
+/// Where the partnership says a report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusState {
+    /// It has arrived.
+    Received,
+    /// Someone at the partnership has read it.
+    Reviewed,
+    /// It has gone to the police (as the person agreed).
+    PassedToPolice,
+    /// Nothing more will be done with it.
+    Closed,
+}
+
+impl StatusState {
+    /// Every state, in the order a report goes through them.
+    pub const ALL: [StatusState; 4] = [
+        StatusState::Received,
+        StatusState::Reviewed,
+        StatusState::PassedToPolice,
+        StatusState::Closed,
+    ];
+
+    /// The word on the wire and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Reviewed => "reviewed",
+            Self::PassedToPolice => "passed_to_police",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// The state named by `word`.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+/// The plaintext of a status, inside the age ciphertext (encrypted to the
+/// desk's status key and to the partnership's recipients).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusPlain {
+    /// `hirc-status`.
+    pub format: String,
+    /// The status's id (the same outside, signed).
+    pub status_id: Uuid,
+    /// The report.
+    pub report_id: Uuid,
+    /// Its reference.
+    pub reference: String,
+    /// Where it stands.
+    pub state: StatusState,
+    /// A short note from the partnership (optional; most say nothing about
+    /// the person).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When the partnership set it.
+    pub set_at: DateTime<Utc>,
+}
+
+/// The most a status's note may be, in characters.
+pub const MAX_STATUS_NOTE_CHARS: usize = 500;
+
+/// One status as the hub hands it to the desk: ciphertext it cannot read,
+/// signed with the hub's receipt key ([`sign::verify_status`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusNotice {
+    /// The status's id.
+    pub status_id: Uuid,
+    /// Its place in the hub's sequence, for paging (`?after=`).
+    pub seq: i64,
+    /// The report it is about.
+    pub report_id: Uuid,
+    /// When it was set.
+    pub set_at: DateTime<Utc>,
+    /// The age ciphertext of a [`StatusPlain`] (base64).
+    pub body: String,
+    /// The hub's signature over the id, report, body's digest and time.
+    pub signature: String,
+}
+
+/// `GET /v1/statuses?after=SEQ`: the statuses on this desk's reports after
+/// `after`, oldest first, at most [`MAX_STATUSES_PER_PAGE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusList {
+    /// The statuses.
+    pub statuses: Vec<StatusNotice>,
+}
+
+/// The most statuses one page holds.
+pub const MAX_STATUSES_PER_PAGE: usize = 100;
+
 /// Every error answer's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

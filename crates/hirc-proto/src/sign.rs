@@ -86,6 +86,12 @@ impl SigningKey {
         receipt.signature = Some(self.sign(&receipt_message(receipt)));
     }
 
+    /// Signs a status (the partnership's `hirc-hub status set`, with the
+    /// hub's receipt key).
+    pub fn sign_status(&self, notice: &mut crate::StatusNotice) {
+        notice.signature = self.sign(&status_message(notice));
+    }
+
     /// Proves, at enrolment, that the desk holds this key.
     pub fn enrolment_proof(&self, code: &str) -> String {
         self.sign(&enrolment_message(code))
@@ -132,6 +138,18 @@ pub fn verify_receipt(receipt_key: &str, receipt: &Receipt) -> Result<(), Signat
     )
 }
 
+/// Checks a status's signature with the hub's receipt key (public half).
+pub fn verify_status(
+    receipt_key: &str,
+    notice: &crate::StatusNotice,
+) -> Result<(), SignatureError> {
+    verify(
+        receipt_key,
+        &status_message(notice),
+        Some(&notice.signature),
+    )
+}
+
 /// Checks an enrolment's proof of the device key.
 pub fn verify_enrolment_proof(
     device_key: &str,
@@ -158,6 +176,20 @@ fn receipt_message(r: &Receipt) -> Vec<u8> {
         r.received_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         r.receipt_id,
+    )
+    .into_bytes()
+}
+
+/// What a status's signature covers: its id, the report, the body's digest
+/// and when it was set (not `seq`, which the store assigns afterwards).
+fn status_message(n: &crate::StatusNotice) -> Vec<u8> {
+    format!(
+        "hirc-status-v1\n{}\n{}\n{}\n{}\n",
+        n.status_id,
+        n.report_id,
+        crate::content_digest(n.body.as_bytes()),
+        n.set_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     )
     .into_bytes()
 }

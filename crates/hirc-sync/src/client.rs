@@ -73,6 +73,9 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 const MAX_ERROR_BODY: usize = 16 * 1024;
 /// The most of a receipt or enrolment answer that is read.
 const MAX_ANSWER_BODY: usize = 64 * 1024;
+/// The most a page of statuses may be: a hundred, each a short note in a
+/// few kilobytes of ciphertext.
+const MAX_STATUS_PAGE: usize = 1024 * 1024;
 
 impl UploadError {
     /// Whether trying again later may succeed. A configuration error will
@@ -219,6 +222,61 @@ impl HubClient {
             let key: ReceiptKey = serde_json::from_slice(&body)
                 .map_err(|_| UploadError::BadAnswer("the receipt key answer is not JSON".into()))?;
             return Ok(key.receipt_key);
+        }
+        Err(error_from(response).await)
+    }
+
+    /// Registers this desk's status key: the partnership's word back on
+    /// its reports is encrypted to it.
+    pub async fn register_status_key(
+        &self,
+        token: &str,
+        recipient: &str,
+    ) -> Result<(), UploadError> {
+        let response = self
+            .http
+            .put(format!("{}/v1/status-key", self.base))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .json(&hirc_proto::StatusKey {
+                recipient: recipient.to_owned(),
+            })
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Err(error_from(response).await)
+    }
+
+    /// The statuses on this desk's reports after `after`, a page at a time
+    /// (the signatures are the engine's to check).
+    pub async fn statuses(
+        &self,
+        token: &str,
+        after: i64,
+    ) -> Result<Vec<hirc_proto::StatusNotice>, UploadError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/statuses?after={after}", self.base))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status() == StatusCode::OK {
+            let body = read_limited(response, MAX_STATUS_PAGE).await?;
+            let list: hirc_proto::StatusList = serde_json::from_slice(&body)
+                .map_err(|_| UploadError::BadAnswer("the statuses answer is not JSON".into()))?;
+            if list.statuses.len() > hirc_proto::MAX_STATUSES_PER_PAGE
+                || list.statuses.iter().any(|n| n.seq <= after)
+            {
+                return Err(UploadError::BadAnswer(
+                    "the statuses answer is not the page asked for".into(),
+                ));
+            }
+            return Ok(list.statuses);
         }
         Err(error_from(response).await)
     }

@@ -89,6 +89,34 @@ pub struct PassReport {
     pub outbox: hirc_core::outbox::OutboxSummary,
 }
 
+/// Registers the desk's status key if the hub lacks it, then fetches and
+/// keeps the statuses set on this desk's reports since the last one held.
+async fn fetch_word_back(
+    desk: &SharedDesk,
+    client: &HubClient,
+    token: &str,
+) -> Result<usize, SyncError> {
+    if let Some(recipient) = with_desk(desk, |d| Ok(d.status_key_to_register()?)).await? {
+        client.register_status_key(token, &recipient).await?;
+        with_desk(desk, |d| Ok(d.status_key_registered()?)).await?;
+    }
+    let mut kept = 0;
+    // Bounded: a hub that keeps answering full pages cannot hold the pass.
+    for _ in 0..100 {
+        let after = with_desk(desk, |d| Ok(d.statuses_after()?)).await?;
+        let page = client.statuses(token, after).await?;
+        let full = page.len() == hirc_proto::MAX_STATUSES_PER_PAGE;
+        kept += with_desk(desk, move |d| Ok(d.record_statuses(&page)?)).await?;
+        if !full {
+            break;
+        }
+    }
+    if kept > 0 {
+        tracing::info!(count = kept, "word from the partnership received");
+    }
+    Ok(kept)
+}
+
 /// The worker's published state.
 #[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -289,6 +317,16 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
             Ok(d.record_upload_failure(id, revision, &message, retry_at)?)
         })
         .await?;
+    }
+    // Word back from the partnership, once the hub has answered: the
+    // desk's status key registered, then what was said since last time. A
+    // failure here is logged and tried on the next pass; it never holds
+    // up deliveries.
+    if report.reached_hub
+        && !offline
+        && let Err(e) = fetch_word_back(desk, &client, &token).await
+    {
+        tracing::warn!("word back from the partnership could not be fetched: {e}");
     }
     // Retention runs with every pass, so it happens without anyone having
     // to remember it.

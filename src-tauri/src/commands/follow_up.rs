@@ -28,6 +28,14 @@ pub async fn find_report(
         .await
 }
 
+/// The reports with word from the partnership since this user last signed
+/// in (Home lists them, so an ambassador can tell a person who comes back).
+#[tauri::command]
+#[specta::specta]
+pub async fn news(state: State<'_, AppState>) -> CommandResult<Vec<hirc_core::word_back::News>> {
+    state.with_session(|desk, s| desk.news(s)).await
+}
+
 /// Starts (or reopens) the follow-up of a report: a draft of its next
 /// revision, whose id the form opens.
 #[tauri::command]

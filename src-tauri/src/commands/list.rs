@@ -36,6 +36,7 @@ pub const ALL: &[&str] = &[
     "summary",
     "export_summary",
     "find_report",
+    "news",
     "follow_up",
     "change_consent",
     "save_slip",

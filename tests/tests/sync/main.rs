@@ -18,6 +18,7 @@ mod retention;
 mod rotation;
 mod tls;
 mod usb;
+mod word_back;
 
 struct Hub {
     _dir: tempfile::TempDir,

@@ -37,6 +37,8 @@ export type {
   Place,
   ReportList,
   ReportPage,
+  News,
+  PartnershipStatus,
   ConsentGiven,
   SupportService,
   SupportServices,

@@ -109,6 +109,11 @@ export const commands = {
 	 */
 	findReport: (reference: string) => __TAURI_INVOKE<ReportPage>("find_report", { reference }),
 	/**
+	 *  The reports with word from the partnership since this user last signed
+	 *  in (Home lists them, so an ambassador can tell a person who comes back).
+	 */
+	news: () => __TAURI_INVOKE<News[]>("news"),
+	/**
 	 *  Starts (or reopens) the follow-up of a report: a draft of its next
 	 *  revision, whose id the form opens.
 	 */
@@ -434,6 +439,16 @@ export type LocationType =
 /**  Somewhere else. */
 "other";
 
+/**  A report with word from the partnership since the user last signed in. */
+export type News = {
+	/**  The report's reference. */
+	reference: string,
+	/**  Its latest status. */
+	state: string,
+	/**  When that arrived. */
+	received_at: string,
+};
+
 /**  How many offenders. */
 export type OffenderCount = 
 /**  Not known. */
@@ -459,6 +474,18 @@ export type OpenedReport = {
 	updated_at: string,
 	/**  For a follow-up draft: the reference of the report it adds to. */
 	follows: string | null,
+};
+
+/**  What the partnership said about a report. */
+export type PartnershipStatus = {
+	/**  Where it stands: `received`, `reviewed`, `passed_to_police`, `closed`. */
+	state: string,
+	/**  Their note, if any. */
+	note: string | null,
+	/**  When they set it. */
+	set_at: string,
+	/**  When this desk received it. */
+	received_at: string,
 };
 
 /**  The three levels of consent third-party reporting services use. */
@@ -684,6 +711,8 @@ export type ReportPage = {
 	 *  coordinator).
 	 */
 	readable: boolean,
+	/**  What the partnership has said about it, oldest first. */
+	statuses: PartnershipStatus[],
 };
 
 /**  A report's place in the store: everything kept in clear. */

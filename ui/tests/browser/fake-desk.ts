@@ -439,6 +439,11 @@ const commands: Record<string, (a: Args) => unknown> = {
     return null;
   },
   find_report: (a) => findReport(String(a.reference)),
+  // The delivered report has word from the partnership.
+  news: () => {
+    mustBeUnlocked();
+    return desk.reports.filter((r) => r.uploaded && r.reference).map((r) => ({ reference: r.reference as string, state: 'passed_to_police', received_at: r.updated_at }));
+  },
   // The next revision's draft, pre-filled (the fake holds every report
   // whole); the one already begun if there is one.
   follow_up: (a) => {
@@ -512,6 +517,7 @@ function findReport(quoted: string): ReportPage {
     consent: desk.consents[r.id] ?? { pass_to_police: 'no', police_may_contact: false, refer_to_support: true, recorded_at: r.created_at },
     purged: false,
     readable: who.role === 'coordinator' || who.name === r.owner,
+    statuses: r.uploaded ? [{ state: 'passed_to_police', note: 'With PC Smith at Rayleigh.', set_at: r.updated_at, received_at: r.updated_at }] : [],
   };
 }
 

@@ -1001,6 +1001,8 @@ test('a person comes back: their report is found by the reference as read out, a
   await kb.press('#unlock');
   await page.locator('#find-reference').waitFor();
   await audit('home with find');
+  // News since the last sign-in, on Home.
+  assert.match(await text(page, '#news'), /CP-3H8D-9X[\s\S]*Passed to the police/);
 
   // Not a reference; then one character wrong; then one never issued here.
   await kb.type('#find-reference', 'hello');
@@ -1027,6 +1029,8 @@ test('a person comes back: their report is found by the reference as read out, a
   assert.match(await text(page, '#page-title'), /CP-3H8D-9X/);
   assert.match(await text(page, '#page-state'), /Delivered to the hub/);
   assert.match(await text(page, '#page-receipt'), /signature checked/);
+  // The partnership's word on it, with its note.
+  assert.match(await text(page, '#page-word'), /Passed to the police[\s\S]*With PC Smith at Rayleigh/);
   assert.match(await text(page, '#page-consent'), /will not be passed to the police/);
   assert.match(await text(page, '#page-not-readable'), /Only the ambassador who took this report/);
   // Nothing the person said is on this page.

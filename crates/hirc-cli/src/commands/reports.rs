@@ -71,6 +71,7 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                     out.insert("refused".into(), page.refused.into());
                     out.insert("consent_given".into(), json_of(&page.consent)?);
                     out.insert("purged".into(), page.purged.into());
+                    out.insert("statuses".into(), json_of(&page.statuses)?);
                     if page.purged {
                         eprintln!(
                             "Its personal data were purged from this desk after the retention period; the partnership holds the report."

@@ -8,6 +8,7 @@ pub mod enrol;
 pub mod export;
 pub mod import;
 pub mod serve;
+pub mod status;
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
@@ -31,6 +32,7 @@ pub fn run(command: Command) -> Result<()> {
             Command::Devices { dir, json } => devices::list(&dir, json).await,
             Command::Revoke { dir, device } => devices::revoke(&dir, device).await,
             Command::Export(args) => export::run(args).await,
+            Command::Status(crate::cli::StatusCommand::Set(args)) => status::set(args).await,
             Command::Backup(args) => backup::backup(args).await,
             Command::Restore(args) => backup::restore(args).await,
         }

@@ -25,6 +25,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "V4__unlogged_limits",
         include_str!("../../migrations/postgres/0004_unlogged_limits.sql"),
     ),
+    (
+        "V5__statuses",
+        include_str!("../../migrations/postgres/0005_statuses.sql"),
+    ),
 ];
 
 /// The advisory lock that one hub process holds while it brings the schema

@@ -16,6 +16,7 @@
 mod group;
 mod limits;
 mod migrate;
+mod statuses;
 #[cfg(test)]
 mod tests;
 
@@ -343,6 +344,36 @@ impl HubStore for PgStore {
                 now,
             })
             .await
+    }
+
+    async fn set_status_key(
+        &self,
+        device_id: Uuid,
+        recipient: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.set_status_key_in(device_id, recipient, now).await
+    }
+
+    async fn status_key(&self, device_id: Uuid) -> Result<Option<String>> {
+        self.status_key_in(device_id).await
+    }
+
+    async fn add_status(&self, device_id: Uuid, notice: &hirc_proto::StatusNotice) -> Result<i64> {
+        self.add_status_in(device_id, notice).await
+    }
+
+    async fn statuses_after(
+        &self,
+        device_id: Uuid,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<hirc_proto::StatusNotice>> {
+        self.statuses_after_in(device_id, after, limit).await
+    }
+
+    async fn all_statuses(&self) -> Result<Vec<hirc_proto::StatusNotice>> {
+        self.all_statuses_in().await
     }
 
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {

@@ -9,6 +9,7 @@ mod limits;
 mod listen;
 mod metrics;
 mod routes;
+mod statuses;
 
 pub use limits::AuthDevice;
 pub use listen::{Listen, serve, serve_with, tls_config};
@@ -148,6 +149,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(RECEIPT_KEY_PATH, get(receipt_key))
         .route("/v1/reports/{report_id}/revisions/{revision}", put(upload))
+        .route("/v1/status-key", put(statuses::set_status_key))
+        .route("/v1/statuses", get(statuses::statuses))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

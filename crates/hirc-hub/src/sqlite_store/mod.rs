@@ -11,6 +11,7 @@
 //! `Sqlite::put`). The disk's flush rate is then not the ceiling on
 //! uploads per second.
 
+mod statuses;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +21,7 @@ use std::sync::mpsc::{SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
+use hirc_proto::StatusNotice;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
@@ -33,6 +35,7 @@ const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_desk_scope.sql"),
+    include_str!("../../migrations/0003_statuses.sql"),
 ];
 
 /// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
@@ -581,6 +584,40 @@ impl HubStore for SqliteStore {
             now,
         };
         self.run(move |db| db.put(upload)).await
+    }
+
+    async fn set_status_key(
+        &self,
+        device_id: Uuid,
+        recipient: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let recipient = recipient.to_owned();
+        self.run(move |db| db.set_status_key(device_id, &recipient, now))
+            .await
+    }
+
+    async fn status_key(&self, device_id: Uuid) -> Result<Option<String>> {
+        self.run(move |db| db.status_key(device_id)).await
+    }
+
+    async fn add_status(&self, device_id: Uuid, notice: &StatusNotice) -> Result<i64> {
+        let notice = notice.clone();
+        self.run(move |db| db.add_status(device_id, &notice)).await
+    }
+
+    async fn statuses_after(
+        &self,
+        device_id: Uuid,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StatusNotice>> {
+        self.run(move |db| db.statuses_after(device_id, after, limit))
+            .await
+    }
+
+    async fn all_statuses(&self) -> Result<Vec<StatusNotice>> {
+        self.run(|db| db.all_statuses()).await
     }
 
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {

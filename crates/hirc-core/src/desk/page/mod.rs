@@ -61,6 +61,8 @@ pub struct ReportPage {
     /// Whether this user may read its content (its ambassador or a
     /// coordinator).
     pub readable: bool,
+    /// What the partnership has said about it, oldest first.
+    pub statuses: Vec<crate::word_back::PartnershipStatus>,
 }
 
 /// The person's consent, as recorded.
@@ -154,6 +156,7 @@ impl Desk {
             },
             purged: row.state == ReportState::Purged,
             readable: s.is_coordinator() || row.owner_id == s.user.id,
+            statuses: self.statuses_of(s, id)?,
         })
     }
 }
