@@ -33,9 +33,15 @@ impl Reference {
         // Spaces and dashes anywhere (read aloud, copied in pieces): the
         // last six characters are the random part and its check, whatever
         // comes before them the centre's code.
+        // Copied from a screen, a reference may carry invisible marks
+        // (bidirectional isolates, zero-width spaces) and typographic dashes.
         let compact: String = text
             .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
+            .filter(|c| {
+                !c.is_whitespace()
+                    && !matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+                    && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+            })
             .collect::<String>()
             .to_ascii_uppercase();
         if !compact.is_ascii() || compact.len() < 8 {
@@ -122,6 +128,9 @@ mod tests {
                 .as_str(),
             real
         );
+        // Copied off the app's Urdu page: isolates round it, an en dash.
+        let copied = format!("\u{2068}{}\u{2069}", real.replacen('-', "\u{2013}", 1));
+        assert_eq!(Reference::parse(&copied).expect("copied").as_str(), real);
         assert!(is_centre_code("CP") && !is_centre_code("cp") && !is_centre_code("TOOLONGX"));
     }
 }

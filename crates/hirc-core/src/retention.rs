@@ -76,6 +76,12 @@ impl Desk {
             "SELECT r.id, r.reference, r.delivered_at FROM reports r
              JOIN outbox o ON o.report_id = r.id AND o.revision = r.revision
              WHERE r.state = 'delivered' AND o.receipt_checked = 1 AND r.delivered_at <= ?1
+               -- Every revision the hub has proved it holds (an earlier
+               -- one still waiting keeps its payload) ...
+               AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.report_id = r.id AND e.receipt_checked = 0)
+               -- ... and no follow-up being typed, which would lose its
+               -- pre-filled copy or the words being added.
+               AND NOT EXISTS (SELECT 1 FROM reports f WHERE f.follows = r.id AND f.state = 'draft')
              ORDER BY r.delivered_at",
         )?;
         let rows = stmt.query_map([cutoff], |r| {

@@ -223,6 +223,15 @@ impl Desk {
         }
         let user = s.user().name.clone();
         self.write(|tx| {
+            // A follow-up being drafted goes with the report it adds to.
+            tx.execute(
+                "DELETE FROM reports WHERE follows = ?1 AND state = 'draft'",
+                [id.to_string()],
+            )?;
+            tx.execute(
+                "DELETE FROM statuses WHERE report_id = ?1",
+                [id.to_string()],
+            )?;
             tx.execute("DELETE FROM outbox WHERE report_id = ?1", [id.to_string()])?;
             tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
             audit::append(

@@ -83,7 +83,7 @@ pub async fn export_jsonl(
     let statuses = statuses_by_report(store, identities).await?;
     for group in by_report(store.reports_since(since).await?) {
         let opened = open_group(&group, identities, &mut summary);
-        let current = current_consent(&opened);
+        let current = current_consent(&group, &opened);
         for (stored, report) in opened {
             let said = statuses
                 .get(&stored.receipt.report_id)
@@ -163,10 +163,17 @@ fn open_group<'a>(
         .collect()
 }
 
-/// The consent of a report's latest revision that opened.
-fn current_consent(opened: &[(&StoredReport, serde_json::Value)]) -> serde_json::Value {
+/// The consent of a report's latest revision; `null` if that revision did
+/// not open (an earlier consent is not the current one: it may have been
+/// withdrawn since).
+fn current_consent(
+    group: &[StoredReport],
+    opened: &[(&StoredReport, serde_json::Value)],
+) -> serde_json::Value {
+    let latest = group.iter().map(|s| s.receipt.revision).max();
     opened
         .last()
+        .filter(|(stored, _)| Some(stored.receipt.revision) == latest)
         .and_then(|(_, report)| report.get("consent").cloned())
         .unwrap_or(serde_json::Value::Null)
 }
@@ -184,7 +191,7 @@ pub async fn export_csv(
     let mut rows: Vec<Vec<(String, String)>> = Vec::new();
     for group in by_report(store.reports_since(since).await?) {
         let opened = open_group(&group, identities, &mut summary);
-        let current = current_consent(&opened);
+        let current = current_consent(&group, &opened);
         for (stored, report) in opened {
             let mut row = Vec::new();
             // What the person agrees to now leads each row.

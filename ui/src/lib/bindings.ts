@@ -672,6 +672,8 @@ export type ReportListing = {
 	upload: UploadState | null,
 	/**  Why it is set aside (it will not open), if it is. */
 	set_aside: string | null,
+	/**  For a follow-up draft: the reference of the report it adds to. */
+	follows: string | null,
 } & ReportRow;
 
 /**  What the desk can say about a submitted report. */

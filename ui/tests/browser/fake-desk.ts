@@ -194,6 +194,7 @@ function listing(r: StoredReport): ReportListing {
       ? { receipt: { receipt_id: `rcpt-${r.id.slice(-4)}`, digest: 'sha-256=:fake:', received_at: now(), device_id: null, signature: null }, checked: true, attempts: 1, last_error: null, refused: false, next_attempt_at: null }
       : null,
     set_aside: desk.aside.find((x) => x.id === r.id)?.reason ?? null,
+    follows: r.follows ? (desk.reports.find((x) => x.id === r.follows)?.reference ?? null) : null,
   };
 }
 

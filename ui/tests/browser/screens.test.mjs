@@ -1101,6 +1101,13 @@ test('adding to a report found by its reference: the next revision in the form, 
 
   await kb.press('#page-add');
   await page.locator('#follow-up-banner').getByText(/CP-3H8D-9X/).waitFor();
+  // Left for a moment: Home says what the draft adds to, and it opens again.
+  await kb.press('#save-home');
+  const followUp = page.locator('li.draft', { hasText: 'Adding to report' });
+  assert.match(await followUp.innerText(), /CP-3H8D-9X/);
+  const openId = await followUp.locator('button[id^="open-"]').getAttribute('id');
+  await kb.press(`#${openId}`);
+  await page.locator('#follow-up-banner').getByText(/CP-3H8D-9X/).waitFor();
   // Pre-filled: every step passes as it is, up to the check page.
   for (let i = 0; i < 8 && (await page.locator('#submit-report').count()) === 0; i++) {
     const at = await page.locator('#step-title').getAttribute('data-step');

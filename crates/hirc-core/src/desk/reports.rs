@@ -34,17 +34,19 @@ impl Desk {
         self.insert_draft(s, report, None)
     }
 
-    /// Inserts a draft (a follow-up of `follows`, if given).
+    /// Inserts a draft: a follow-up of a report, if given with that
+    /// report's facts (consent answered as before keeps its time).
     pub(super) fn insert_draft(
         &mut self,
         s: &Session,
         report: &Report,
-        follows: Option<Uuid>,
+        follows: Option<(Uuid, &ReportFacts)>,
     ) -> Result<Uuid> {
         self.check_session(s)?;
         check_draft(report).map_err(Error::Invalid)?;
         let mut report = report.clone();
-        stamp_consent(None, &mut report, self.now());
+        stamp_consent(follows.map(|(_, facts)| facts), &mut report, self.now());
+        let follows = follows.map(|(id, _)| id);
         let meta = ReportMeta {
             id: Uuid::now_v7(),
             centre_code: self.info.centre_code.clone(),
@@ -215,9 +217,13 @@ impl Desk {
                         |r| r.get(0),
                     )
                     .optional()?;
-                return id
-                    .map(|TextId(id)| id)
-                    .ok_or_else(|| Error::UnknownReport(key.into()));
+                match id {
+                    Some(TextId(id)) => return Ok(id),
+                    // Hex that happens to read as a reference may still be
+                    // the start of an id.
+                    None if id_prefix => {}
+                    None => return Err(Error::UnknownReport(key.into())),
+                }
             }
             // Not an id either: the check character caught a typo.
             Err(e @ Error::MistypedReference) if !id_prefix => return Err(e),

@@ -29,6 +29,8 @@ pub struct ReportListing {
     pub upload: Option<crate::outbox::UploadState>,
     /// Why it is set aside (it will not open), if it is.
     pub set_aside: Option<String>,
+    /// For a follow-up draft: the reference of the report it adds to.
+    pub follows: Option<String>,
 }
 
 /// What `status` reports.
@@ -71,6 +73,7 @@ impl Desk {
         let reports = self.reports_with_facts(s)?;
         // After the listing, which sets aside what it could not read.
         let aside = self.set_aside_reasons()?;
+        let follows = self.follow_up_references()?;
         Ok(reports
             .into_iter()
             .map(|(row, owner, facts)| ReportListing {
@@ -80,6 +83,7 @@ impl Desk {
                     |f| f.summary_line(),
                 ),
                 set_aside: aside.get(&row.id).cloned(),
+                follows: follows.get(&row.id).cloned(),
                 row,
                 owner,
             })

@@ -282,9 +282,12 @@ impl Desk {
             if n == 0 {
                 return Ok(Delivery::AlreadyRecorded);
             }
+            // Delivered only when its latest revision is: a receipt for an
+            // earlier one leaves a follow-up still waiting as it is.
             tx.execute(
-                "UPDATE reports SET state = 'delivered', delivered_at = ?1 WHERE id = ?2 AND state = 'sealed'",
-                params![now, report_id.to_string()],
+                "UPDATE reports SET state = 'delivered', delivered_at = ?1
+                 WHERE id = ?2 AND state = 'sealed' AND revision = ?3",
+                params![now, report_id.to_string(), revision],
             )?;
             audit::append(tx, None, AuditAction::Delivered, Some(&report_id.to_string()), Some(&detail))?;
             Ok(Delivery::Recorded)

@@ -167,6 +167,15 @@ impl Desk {
         Ok(())
     }
 
+    /// Whether a follow-up revision (2 and on) waits to be sent.
+    fn follow_up_waiting(&self) -> Result<bool> {
+        Ok(self.db().query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE revision > 1 AND delivered_at IS NULL)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The desk's device key, made on first use and kept across enrolments
     /// (coordinators: it registers the desk with a hub and signs outbox
     /// files).
@@ -245,7 +254,17 @@ impl Desk {
                 if (before != recipients || key_changed) && !replace_keys {
                     return Err(Error::RecipientsChanged);
                 }
-                (before != recipients, old.former_devices.clone())
+                let changed = before != recipients;
+                // New recipients mean waiting payloads are made again from
+                // the body each report holds now, which is its latest
+                // revision's: an earlier revision (or one holding only what
+                // was new) still waiting would be lost.
+                if changed && self.follow_up_waiting()? {
+                    return Err(Error::InvalidInput(
+                        "a follow-up of a report is still waiting to be sent: let it be delivered (hirc sync) before replacing the partnership's keys".into(),
+                    ));
+                }
+                (changed, old.former_devices.clone())
             }
             None => (false, Vec::new()),
         };

@@ -41,7 +41,8 @@ impl Desk {
         Ok(Slip {
             reference: page.reference,
             centre_name: self.info().centre_name.clone(),
-            submitted_on: time::desk_date(page.sealed_at.unwrap_or(page.taken_at)),
+            // The day they reported (a follow-up does not change it).
+            submitted_on: time::desk_date(page.taken_at),
             consent: page.consent,
             services: self.support_services()?.services,
         })

@@ -2,9 +2,13 @@
 //! revision, pre-filled with what the desk still holds of it (when the user
 //! may read it), with a note of what changed. Sealed, it becomes revision
 //! n+1 of the same report, with the same reference, delivered and receipted
-//! like the first. After the retention purge, or for an ambassador who may
-//! not read the report, it carries only the new information (the
-//! partnership holds the rest).
+//! like the first.
+//!
+//! A follow-up made after the retention purge, or by an ambassador who may
+//! not read the report, carries only what is new: the partnership joins the
+//! revisions. The desk's own copy is never replaced by such a revision: it
+//! keeps the report it held, with the newest consent (checked against that
+//! report), so nobody loses the report they took.
 //!
 //! A change of consent is a follow-up of the consent alone, sealed at once.
 
@@ -23,7 +27,6 @@ use crate::reference::Reference;
 use crate::time;
 
 use super::Desk;
-use super::reports::stamp_consent;
 use super::rows::ReportRow;
 use super::session::Session;
 
@@ -56,10 +59,16 @@ impl Desk {
     /// follow-up --from`). Returns the draft's id.
     pub fn follow_up(&mut self, s: &Session, quoted: &str, from: Option<&Report>) -> Result<Uuid> {
         let page = self.find_report(s, quoted)?;
-        if let Some(TextId(open)) = self.follow_up_draft(page.id)? {
+        if let Some((open, owner)) = self.follow_up_draft(page.id)? {
             if from.is_some() {
                 return Err(Error::InvalidInput(format!(
                     "a follow-up of {} is already being drafted ({open}): change it with `hirc report edit {open}`",
+                    page.reference
+                )));
+            }
+            if owner != s.user.id && !s.is_coordinator() {
+                return Err(Error::InvalidInput(format!(
+                    "someone else at this desk is already adding to {}: ask them to finish it, or a coordinator to open or delete their draft",
                     page.reference
                 )));
             }
@@ -67,7 +76,7 @@ impl Desk {
         }
         let orig = self.row(page.id)?;
         self.require_sendable(&orig)?;
-        let mut report = match from {
+        let report = match from {
             Some(r) => r.clone(),
             None if page.readable && !page.purged => {
                 let mut held = self.open_body(s, &orig)?.1.unwrap_or_default();
@@ -84,8 +93,7 @@ impl Desk {
         };
         // Consent answered as before keeps its time; a changed one is new.
         let previous = self.facts_of(s, &orig)?;
-        stamp_consent(Some(&previous), &mut report, self.now());
-        self.insert_draft(s, &report, Some(orig.id))
+        self.insert_draft(s, &report, Some((orig.id, &previous)))
     }
 
     /// Changes what the person agreed to: a revision of the consent alone,
@@ -112,7 +120,9 @@ impl Desk {
         }
         let orig = self.row(page.id)?;
         self.require_sendable(&orig)?;
-        let mut report = if page.readable && !page.purged {
+        // The report as held, with the new consent (the engine opens it;
+        // the user sees nothing of it), or after the purge the consent alone.
+        let mut report = if !page.purged {
             self.open_body(s, &orig)?.1.unwrap_or_default()
         } else {
             let mut fresh = Report::default();
@@ -144,7 +154,8 @@ impl Desk {
         }
         c.consent_recorded_at = Some(self.now());
         report.what_changed = Some(format!("Consent changed ({})", changed.join("; ")));
-        let id = self.insert_draft(s, &report, Some(orig.id))?;
+        let previous = self.facts_of(s, &orig)?;
+        let id = self.insert_draft(s, &report, Some((orig.id, &previous)))?;
         // A draft the seal refuses (consent that contradicts the report) is
         // not left behind.
         match self.seal_follow_up(s, id, orig.id) {
@@ -167,7 +178,8 @@ impl Desk {
 
     /// Everything that would stop the draft `id`, holding `report`, being
     /// submitted now: a whole report's rules, or a follow-up's (a note of
-    /// what changed; the whole report only where the desk holds it whole).
+    /// what changed; the whole report from a user who may read it whole;
+    /// the consent checked against the report the desk holds).
     pub fn submit_problems(
         &self,
         s: &Session,
@@ -175,39 +187,108 @@ impl Desk {
         report: &Report,
     ) -> Result<Vec<FieldError>> {
         self.check_session(s)?;
-        let whole = match self.follows(id)? {
-            None => true,
-            Some(orig) => self.holds_whole(s, &self.row(orig)?)?,
-        };
-        let mut problems = if whole {
-            check_complete(report, self.today()).err()
-        } else {
-            check_draft(report).err()
+        match self.follows(id)? {
+            None => Ok(check_complete(report, self.today())
+                .err()
+                .map(|v| v.0)
+                .unwrap_or_default()),
+            Some(orig) => {
+                let mut report = report.clone();
+                let orig = self.row(orig)?;
+                self.carry_consent(s, &orig, &mut report)?;
+                Ok(self.judge(s, &orig, &report)?.problems)
+            }
         }
-        .map(|v| v.0)
-        .unwrap_or_default();
-        if self.follows(id)?.is_some()
-            && report
-                .what_changed
-                .as_deref()
-                .is_none_or(|t| t.trim().is_empty())
+    }
+
+    /// What sealing `report` as the next revision of `orig` would keep at
+    /// the desk, and what stops it.
+    fn judge(&self, s: &Session, orig: &ReportRow, report: &Report) -> Result<Judged> {
+        let today = self.today();
+        let previous = if orig.state == ReportState::Purged {
+            None
+        } else {
+            self.open_body(s, orig)?.1
+        };
+        let previous_whole = previous
+            .as_ref()
+            .is_some_and(|p| check_complete(p, today).is_ok());
+        let may_read = s.is_coordinator() || orig.owner_id == s.user.id;
+        let mut problems = Vec::new();
+        let kept = if may_read && previous_whole {
+            // Pre-filled: the new revision is the whole report.
+            problems.extend(
+                check_complete(report, today)
+                    .err()
+                    .map(|v| v.0)
+                    .unwrap_or_default(),
+            );
+            Kept::Whole(report.clone())
+        } else {
+            problems.extend(check_draft(report).err().map(|v| v.0).unwrap_or_default());
+            match previous {
+                // What the desk held, with the newest consent, checked as the
+                // whole report it is (a consent that contradicts it is
+                // refused, even to someone who may not read it).
+                Some(mut held) => {
+                    held.consent = report.consent.clone();
+                    if previous_whole {
+                        problems.extend(
+                            check_complete(&held, today)
+                                .err()
+                                .map(|v| v.0)
+                                .unwrap_or_default(),
+                        );
+                        Kept::Whole(held)
+                    } else {
+                        Kept::Partial(held)
+                    }
+                }
+                None => Kept::Partial(report.clone()),
+            }
+        };
+        if report
+            .what_changed
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty())
         {
             problems.push(what_changed_missing());
         }
-        Ok(problems)
+        Ok(Judged { kept, problems })
     }
 
-    /// Whether the desk holds `orig` whole for this user: not purged, theirs
-    /// to read, and a whole report (not a revision of only what was new).
-    fn holds_whole(&self, s: &Session, orig: &ReportRow) -> Result<bool> {
-        let may_read = s.is_coordinator() || orig.owner_id == s.user.id;
-        if orig.state == ReportState::Purged || !may_read {
-            return Ok(false);
+    /// Consent the draft leaves unanswered is the consent given before.
+    fn carry_consent(&self, s: &Session, orig: &ReportRow, report: &mut Report) -> Result<()> {
+        let before = self.facts_of(s, orig)?;
+        let c = &mut report.consent;
+        if c.pass_to_police.is_none() {
+            c.pass_to_police = before.pass_to_police;
         }
-        Ok(self
-            .open_body(s, orig)?
-            .1
-            .is_some_and(|p| check_complete(&p, self.today()).is_ok()))
+        if c.police_may_contact.is_none() {
+            c.police_may_contact = before.police_may_contact;
+        }
+        if c.refer_to_support.is_none() {
+            c.refer_to_support = before.refer_to_support;
+        }
+        if c.consent_recorded_at.is_none() {
+            c.consent_recorded_at = before.consent_recorded_at;
+        }
+        Ok(())
+    }
+
+    /// Each follow-up draft's id, with the reference of the report it adds
+    /// to (for the report list).
+    pub(crate) fn follow_up_references(&self) -> Result<std::collections::HashMap<Uuid, String>> {
+        let mut stmt = self.db().prepare(
+            "SELECT d.id, r.reference FROM reports d JOIN reports r ON r.id = d.follows
+             WHERE d.state = 'draft' AND r.reference IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, TextId>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|r| {
+            r.map(|(TextId(id), reference)| (id, reference))
+                .map_err(Into::into)
+        })
+        .collect()
     }
 
     /// The report a draft follows up, if it is a follow-up.
@@ -223,15 +304,17 @@ impl Desk {
         Ok(follows.flatten().map(|TextId(id)| id))
     }
 
-    fn follow_up_draft(&self, report: Uuid) -> Result<Option<TextId>> {
-        Ok(self
+    /// The follow-up being drafted for `report`, and whose it is.
+    fn follow_up_draft(&self, report: Uuid) -> Result<Option<(Uuid, Uuid)>> {
+        let found: Option<(TextId, TextId)> = self
             .conn
             .query_row(
-                "SELECT id FROM reports WHERE follows = ?1 AND state = 'draft'",
+                "SELECT id, owner_id FROM reports WHERE follows = ?1 AND state = 'draft'",
                 [report.to_string()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()?;
+        Ok(found.map(|(TextId(id), TextId(owner))| (id, owner)))
     }
 
     /// A revision is sealed from the body the desk holds; an earlier one not
@@ -270,42 +353,30 @@ impl Desk {
         self.require_sendable(&orig)?;
         let (draft_meta, report) = self.open_body(s, &draft)?;
         let mut report = report.unwrap_or_default();
-        if report
-            .what_changed
-            .as_deref()
-            .is_none_or(|t| t.trim().is_empty())
-        {
-            return Err(Error::Invalid(ValidationErrors(vec![
-                what_changed_missing(),
-            ])));
-        }
-        // A follow-up of a whole report the user may read is a whole
-        // report, checked as such; one made after the purge, by someone who
-        // may not read the report, or after such a revision, holds only
-        // what is new.
-        let held = self.holds_whole(s, &orig)?;
-        if held {
-            check_complete(&report, self.today()).map_err(Error::Invalid)?;
-        } else {
-            check_draft(&report).map_err(Error::Invalid)?;
-        }
+        self.carry_consent(s, &orig, &mut report)?;
         if report.consent.consent_recorded_at.is_none() && report.consent.is_answered() {
             report.consent.consent_recorded_at = Some(self.now());
         }
-        // The counts keep the report as first taken when the new revision
-        // holds only what is new; its consent is the latest given.
-        let facts = if held {
-            ReportFacts::of(&report)
-        } else {
-            let mut facts = self.facts_of(s, &orig)?;
-            if report.consent.is_answered() {
-                let c = &report.consent;
+        let Judged { kept, problems } = self.judge(s, &orig, &report)?;
+        if !problems.is_empty() {
+            return Err(Error::Invalid(ValidationErrors(problems)));
+        }
+        // The counts keep the report as first taken unless the desk now
+        // holds a whole one; the consent is always the newest.
+        let (kept, facts) = match kept {
+            Kept::Whole(r) => {
+                let facts = ReportFacts::of(&r);
+                (r, facts)
+            }
+            Kept::Partial(r) => {
+                let mut facts = self.facts_of(s, &orig)?;
+                let c = &r.consent;
                 facts.pass_to_police = c.pass_to_police;
                 facts.police_may_contact = c.police_may_contact;
                 facts.refer_to_support = c.refer_to_support;
                 facts.consent_recorded_at = c.consent_recorded_at;
+                (r, facts)
             }
-            facts
         };
         let revision = orig.revision + 1;
         let sealed_at = self.now_stored();
@@ -330,7 +401,7 @@ impl Desk {
             s,
             &orig,
             &meta,
-            &report,
+            &kept,
             &facts,
             BodyKind::Sealed,
             revision,
@@ -343,9 +414,11 @@ impl Desk {
                     "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, ?2, ?3, ?4)",
                     params![orig_id.to_string(), revision, payload, sealed_text],
                 )?;
+                // The draft as it was read: an autosave landing meanwhile
+                // makes this fail rather than be lost.
                 let gone = tx.execute(
-                    "DELETE FROM reports WHERE id = ?1 AND state = 'draft' AND follows = ?2",
-                    params![draft_id.to_string(), orig_id.to_string()],
+                    "DELETE FROM reports WHERE id = ?1 AND state = 'draft' AND follows = ?2 AND save_seq = ?3",
+                    params![draft_id.to_string(), orig_id.to_string(), draft.save_seq],
                 )?;
                 if gone != 1 {
                     return Err(Error::Conflict {
@@ -368,6 +441,20 @@ impl Desk {
             revision,
         })
     }
+}
+
+/// What a follow-up would leave the desk holding.
+enum Kept {
+    /// A whole report (the new revision, or what was held with the newest
+    /// consent).
+    Whole(Report),
+    /// Only what is new (after the purge, or after such a revision).
+    Partial(Report),
+}
+
+struct Judged {
+    kept: Kept,
+    problems: Vec<FieldError>,
 }
 
 fn what_changed_missing() -> FieldError {

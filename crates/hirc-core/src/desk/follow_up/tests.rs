@@ -233,3 +233,124 @@ fn another_ambassador_adds_only_what_is_new_and_an_unenrolled_desk_waits() {
     // Revision 1 is still queued too: both go.
     assert_eq!(hub.deliver_all(&mut desk), 2);
 }
+
+#[test]
+fn a_follow_up_from_someone_who_may_not_read_the_report_never_replaces_it() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    let before = desk.report(&s, id).expect("held").report.expect("content");
+    desk.add_user(
+        &s,
+        "Aisha",
+        Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    let aisha = desk
+        .unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock");
+    // Police contact when the report does not go to the police: refused,
+    // though she cannot read the report it contradicts.
+    let err = desk
+        .change_consent(
+            &aisha,
+            &reference,
+            ConsentChange {
+                pass_to_police: Some(PassToPolice::No),
+                police_may_contact: Some(true),
+                ..ConsentChange::default()
+            },
+        )
+        .expect_err("contradicts the report");
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    let draft = desk.follow_up(&aisha, &reference, None).expect("follow-up");
+    desk.patch_draft(
+        &aisha,
+        draft,
+        &json!({"what_changed": "Seen again.", "description": "Seen again at the bus stop."}),
+    )
+    .expect("patch");
+    desk.submit(&aisha, draft).expect("sealed");
+    // Chris, who took it, still reads the whole report he took.
+    let after = desk.report(&s, id).expect("held").report.expect("content");
+    assert_eq!(after.description, before.description);
+    assert_eq!(after.person, before.person);
+    assert_eq!(desk.row(id).expect("row").revision, 2);
+    // Only the new words went to the partnership.
+    assert_eq!(
+        upload(&desk, &hub, id, 2)["report"]["description"],
+        "Seen again at the bus stop."
+    );
+}
+
+#[test]
+fn consent_answered_as_before_keeps_the_time_it_was_given() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    let given = desk
+        .facts_of(&s, &desk.row(id).expect("row"))
+        .expect("facts")
+        .consent_recorded_at;
+    assert!(given.is_some());
+    let draft = desk.follow_up(&s, &reference, None).expect("follow-up");
+    let held = desk
+        .report(&s, draft)
+        .expect("draft")
+        .report
+        .expect("content");
+    assert_eq!(held.consent.consent_recorded_at, given);
+}
+
+#[test]
+fn each_revision_is_delivered_on_its_own_and_nothing_is_purged_until_every_one_is() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    // Revision 1 still waiting when revision 2 is sealed.
+    let draft = desk.follow_up(&s, &reference, None).expect("follow-up");
+    desk.patch_draft(&s, draft, &json!({"what_changed": "More."}))
+        .expect("patch");
+    desk.submit(&s, draft).expect("sealed");
+    let due = desk.due_uploads(Utc::now(), true).expect("due");
+    assert_eq!(due.len(), 2);
+    let first = due.iter().find(|u| u.revision == 1).expect("rev 1");
+    let second = due.iter().find(|u| u.revision == 2).expect("rev 2");
+    // Revision 1's receipt: the follow-up still waits.
+    desk.record_delivery(id, 1, &hub.receipt(id, 1, &first.payload))
+        .expect("rev 1");
+    assert_eq!(desk.row(id).expect("row").state, ReportState::Sealed);
+    // Replacing the partnership's keys waits for it: it would be made
+    // again from the body the desk holds.
+    let err = TestHub::new()
+        .enrol_result(&mut desk, &s, true)
+        .expect_err("waits");
+    assert!(err.to_string().contains("follow-up"), "{err}");
+    desk.record_delivery(id, 2, &hub.receipt(id, 2, &second.payload))
+        .expect("rev 2");
+    assert_eq!(desk.row(id).expect("row").state, ReportState::Delivered);
+    assert_eq!(
+        desk.purge_expired(Utc::now() + Duration::days(31))
+            .expect("purge")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn the_purge_waits_while_a_follow_up_is_being_typed() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    let draft = desk.follow_up(&s, &reference, None).expect("follow-up");
+    assert!(
+        desk.purge_expired(Utc::now() + Duration::days(31))
+            .expect("purge")
+            .is_empty()
+    );
+    desk.delete_draft(&s, draft).expect("abandoned");
+    assert_eq!(
+        desk.purge_expired(Utc::now() + Duration::days(31))
+            .expect("purge")
+            .len(),
+        1
+    );
+    assert_eq!(desk.row(id).expect("row").state, ReportState::Purged);
+}
