@@ -263,6 +263,22 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.click('#home');
     await s.waitText('#count-delivered', /^1$/, 30000);
     await s.waitText('#count-waiting', /^0$/, 30000);
+    // Another incident, another day: a new report from the page, naming
+    // the first, with the person's details carried over (the engine's
+    // tests follow it to sealing); here it is started, seen, and deleted.
+    await s.type('#find-reference', reference);
+    await s.click('#find-button');
+    await s.waitText('#page-title', new RegExp(reference));
+    await s.click('#page-related');
+    await s.waitText('#related-banner', new RegExp(reference));
+    await s.click('#continue');
+    await s.waitText('#step-title', /What happened/);
+    assert.equal(await s.exec('return document.getElementById("f-related_reference").value'), reference);
+    await s.click('#save-home');
+    await s.waitText('#count-drafts', /^1$/);
+    await s.click('.draft__delete');
+    await s.click('#delete-confirm');
+    await s.waitText('#count-drafts', /^0$/);
 
     // Two dozen more reports with known strands, through `hirc` on the same
     // desk while the app has it open, so Summaries has numbers to show and

@@ -274,6 +274,14 @@ pub enum ReportCommand {
         #[arg(long, value_name = "FILE")]
         from: Option<PathBuf>,
     },
+    /// Start a new report by the person who made an earlier one, about
+    /// another incident: the draft names the earlier report
+    /// (`related_reference`) and carries over the person's details when you
+    /// may read it. Prints the draft's id; fill it in with `hirc report edit`.
+    Related {
+        /// The earlier report's reference (e.g. CP-7K3M-Q9).
+        reference: String,
+    },
     /// Change what the person agreed to: a revision of the consent alone,
     /// sealed and queued for the hub at once. Withdrawing from the police
     /// also withdraws their contact.

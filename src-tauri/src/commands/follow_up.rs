@@ -46,6 +46,21 @@ pub async fn follow_up(state: State<'_, AppState>, reference: String) -> Command
         .await
 }
 
+/// Starts a new report by the person who made the one `reference` names,
+/// about another incident: it names that report, and carries the person's
+/// details over where this user may read them. Returns the draft's id.
+#[tauri::command]
+#[specta::specta]
+pub async fn related_report(
+    state: State<'_, AppState>,
+    reference: String,
+    language: Option<String>,
+) -> CommandResult<Uuid> {
+    state
+        .with_session(move |desk, s| desk.related_report(s, &reference, language.as_deref()))
+        .await
+}
+
 /// A change to what the person agreed to; `null` keeps an answer.
 #[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
 pub struct ConsentChangeArgs {

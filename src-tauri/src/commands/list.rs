@@ -38,6 +38,7 @@ pub const ALL: &[&str] = &[
     "find_report",
     "news",
     "follow_up",
+    "related_report",
     "change_consent",
     "save_slip",
     "support_services",

@@ -264,3 +264,63 @@ fn adding_to_a_report_says_plainly_what_stands_in_the_way() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["revision"], 1);
 }
+
+#[test]
+fn a_second_incident_is_a_new_report_that_names_the_first() {
+    let (mut desk, _) = TestDesk::init();
+    let first = submitted(&mut desk);
+    let run = desk
+        .as_coordinator(&["report", "related", &first.to_lowercase()], "")
+        .ok();
+    assert!(run.stderr.contains(&first), "{}", run.stderr);
+    let id = run.last_line();
+    // The person is carried over; what happened is asked afresh.
+    let draft: Value = serde_json::from_str(
+        &desk
+            .as_coordinator(&["report", "show", &id], "")
+            .ok()
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(draft["related_reference"], first.as_str());
+    assert_eq!(draft["person"]["name"], "Amina Example");
+    assert_eq!(draft["description"], Value::Null);
+
+    // Filled in from the example, but the earlier reference read back with
+    // one character wrong: the check character catches it at submit.
+    let mut example: Value = serde_json::from_str(EXAMPLE_REPORT).expect("example");
+    let mut typo: Vec<char> = first.chars().collect();
+    let i = typo.len() - 2;
+    typo[i] = if typo[i] == 'X' { 'Y' } else { 'X' };
+    example["related_reference"] = Value::from(typo.into_iter().collect::<String>());
+    let file = write(&desk, "second.json", &example.to_string());
+    desk.as_coordinator(&["report", "edit", &id, "--from", &file], "")
+        .ok();
+    let run = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .expect_code(4);
+    assert!(run.stderr.contains("related_reference"), "{}", run.stderr);
+
+    // Read back as spoken: accepted, and written as printed.
+    let spoken = first.to_lowercase().replace('-', " ");
+    let file = write(
+        &desk,
+        "fix.json",
+        &serde_json::json!({ "related_reference": spoken }).to_string(),
+    );
+    desk.as_coordinator(&["report", "edit", &id, "--from", &file], "")
+        .ok();
+    let second = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .ok()
+        .last_line();
+    assert_ne!(second, first);
+    let shown: Value = serde_json::from_str(
+        &desk
+            .as_coordinator(&["report", "show", &second], "")
+            .ok()
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(shown["related_reference"], first.as_str());
+}

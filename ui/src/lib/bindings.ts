@@ -119,6 +119,12 @@ export const commands = {
 	 */
 	followUp: (reference: string) => __TAURI_INVOKE<string>("follow_up", { reference }),
 	/**
+	 *  Starts a new report by the person who made the one `reference` names,
+	 *  about another incident: it names that report, and carries the person's
+	 *  details over where this user may read them. Returns the draft's id.
+	 */
+	relatedReport: (reference: string, language: string | null) => __TAURI_INVOKE<string>("related_report", { reference, language }),
+	/**
 	 *  Changes what the person agreed to (a revision of the consent alone,
 	 *  sealed and queued at once); returns the report's page as it now stands.
 	 */
@@ -597,6 +603,11 @@ export type Report = {
 	description?: string | null,
 	/**  Whether it has happened before. */
 	repeat?: Repeat | null,
+	/**
+	 *  The reference of an earlier report by the same person, about
+	 *  another incident (from their slip), so the partnership can join them.
+	 */
+	related_reference?: string | null,
 	/**  The day it happened (may be approximate). */
 	occurred_on?: string | null,
 	/**  The time of day, `HH:MM`. */

@@ -56,6 +56,7 @@ export const STEPS: Step[] = [
       'incident_type_other',
       'description',
       'repeat',
+      'related_reference',
       'offender_count',
       'known_to_person',
       'offender_description',

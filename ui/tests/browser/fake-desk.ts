@@ -209,6 +209,9 @@ function check(report: Report): FieldProblem[] {
   if (!(report.incident_types as string[] | undefined)?.length)
     missing('incident_types', 'incident_types_missing', 'Choose at least one type of incident.');
   if (!report.description) missing('description', 'description_missing', 'Describe what happened.');
+  // The shape only; the engine also checks the check character.
+  if (report.related_reference && !/^[A-Z0-9]{2,6}[-\s]*[0-9A-Z]{4}[-\s]*[0-9A-Z]{2}$/i.test(report.related_reference.trim()))
+    missing('related_reference', 'related_reference_invalid', 'This is not a report reference.');
   if (!report.occurred_on) missing('occurred_on', 'occurred_on_missing', 'Enter the date it happened.');
   if (!report.location_type) missing('location_type', 'location_type_missing', 'Choose where it happened.');
   if (!(report.strands as string[] | undefined)?.length)
@@ -454,6 +457,16 @@ const commands: Record<string, (a: Args) => unknown> = {
     if (open) return open.id;
     const orig = desk.reports.find((x) => x.id === page.id) as StoredReport;
     const draft: StoredReport = { id: newId(), state: 'draft', reference: null, report: { ...orig.report, what_changed: undefined }, created_at: now(), updated_at: now(), owner: who.name, uploaded: false, follows: orig.id };
+    desk.reports.push(draft);
+    return draft.id;
+  },
+  // A new report naming the one found; the person's details carried over.
+  related_report: (a) => {
+    const who = mustBeUnlocked();
+    const page = findReport(String(a.reference));
+    const orig = desk.reports.find((x) => x.id === page.id) as StoredReport;
+    const report = { strands: [], incident_types: [], support_needs: [], consent: {}, person: { ...orig.report.person }, anonymous: orig.report.anonymous, reporter_role: orig.report.reporter_role, language_used: (a.language as string | null) ?? 'en', related_reference: page.reference } as Report;
+    const draft: StoredReport = { id: newId(), state: 'draft', reference: null, report, created_at: now(), updated_at: now(), owner: who.name, uploaded: false };
     desk.reports.push(draft);
     return draft.id;
   },

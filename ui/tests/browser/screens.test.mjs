@@ -1136,3 +1136,31 @@ test('adding to a report found by its reference: the next revision in the form, 
   assert.match(await text(page, '#page-consent'), /only without your details/);
   await audit('report page, consent changed');
 });
+
+test('another incident by the same person: a new report from the page, naming the first, and a wrong reference is caught', async (t) => {
+  const { page, kb, audit } = await open(t, { width: 1024, height: 768 });
+  await page.locator('#unlock').waitFor();
+  await page.locator('#language').selectOption('ur');
+  await kb.radio('user', 0);
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await kb.type('#find-reference', 'cp 3h8d 9x');
+  await kb.press('#find-button');
+  await page.locator('#report-page').waitFor();
+  await kb.press('#page-related');
+  // The form opens at its first step, saying whose report this follows.
+  await page.locator('#related-banner').getByText(/CP-3H8D-9X/).waitFor();
+  assert.equal(await page.locator('#follow-up-banner').count(), 0, 'a new report, not a follow-up');
+  assert.equal(await page.locator('#step-title').getAttribute('data-step'), 'who');
+  await audit('related report: first step, Urdu');
+  await kb.press('#continue');
+  await page.waitForFunction(() => document.querySelector('#step-title')?.getAttribute('data-step') === 'what');
+  assert.equal(await page.locator('#f-related_reference').inputValue(), 'CP-3H8D-9X');
+  assert.equal(await page.locator('#f-related_reference').getAttribute('dir'), 'ltr');
+  // Typed over with something that is not a reference: the step says so.
+  await page.locator('#f-related_reference').fill('');
+  await kb.type('#f-related_reference', 'hello');
+  await kb.press('#continue');
+  await page.locator('#f-related_reference-error').waitFor();
+  await audit('related report: the reference refused');
+});

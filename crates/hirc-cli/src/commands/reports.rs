@@ -119,6 +119,19 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             );
             println!("{id}");
         }
+        ReportCommand::Related { reference } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.related_report(&session, &reference, None)?;
+            eprintln!(
+                "New report {id} started, naming {reference}. Add what happened with `hirc report edit {id} --from FILE`, then: hirc report submit {id}",
+                reference = desk
+                    .report(&session, id)?
+                    .report
+                    .and_then(|r| r.related_reference)
+                    .unwrap_or(reference)
+            );
+            println!("{id}");
+        }
         ReportCommand::Consent {
             reference,
             pass_to_police,

@@ -12,6 +12,7 @@
 mod bodies;
 mod follow_up;
 mod page;
+mod related;
 mod reports;
 mod rows;
 mod session;

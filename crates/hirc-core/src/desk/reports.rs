@@ -8,7 +8,10 @@ use crate::audit::{self, AuditAction};
 use crate::columns::TextId;
 use crate::envelope::{self, BodyKind, BodyPlace};
 use crate::error::{Error, Result, classify_sqlite};
-use crate::model::{Report, ReportFacts, ReportMeta, ReportState, check_complete, check_draft};
+use crate::model::{
+    Report, ReportFacts, ReportMeta, ReportState, check_complete, check_draft,
+    tidy_related_reference,
+};
 use crate::reference::Reference;
 use crate::time;
 
@@ -159,6 +162,7 @@ impl Desk {
         let (meta, report) = self.open_body(s, &row)?;
         let mut report = report.unwrap_or_default();
         check_complete(&report, self.today()).map_err(Error::Invalid)?;
+        tidy_related_reference(&mut report);
         if report.consent.consent_recorded_at.is_none() {
             report.consent.consent_recorded_at = Some(self.now());
         }

@@ -13,5 +13,7 @@ pub use report::{
     APP_SET_FIELDS, Consent, MAX_REPORT_JSON_BYTES, Person, REPORT_SCHEMA_VERSION, Report,
     ReportMeta, TimeOfDay,
 };
-pub use validate::{MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS, check_complete, check_draft};
+pub use validate::{
+    MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS, check_complete, check_draft, tidy_related_reference,
+};
 pub use vocab::*;

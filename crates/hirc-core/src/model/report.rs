@@ -55,6 +55,9 @@ pub struct Report {
     pub description: Option<String>,
     /// Whether it has happened before.
     pub repeat: Option<Repeat>,
+    /// The reference of an earlier report by the same person, about
+    /// another incident (from their slip), so the partnership can join them.
+    pub related_reference: Option<String>,
     /// The day it happened (may be approximate).
     pub occurred_on: Option<NaiveDate>,
     /// The time of day, `HH:MM`.

@@ -11,6 +11,8 @@ use chrono::NaiveDate;
 use super::problems::ValidationErrors;
 use super::report::Report;
 use super::vocab::{IncidentType, PassToPolice, Strand};
+use crate::error::Error;
+use crate::reference::Reference;
 
 /// The longest account we keep (characters). A long statement is a few
 /// thousand; this bounds a paste accident without cutting real accounts.
@@ -18,11 +20,12 @@ pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 /// The longest any other text field may be (characters).
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
-fn texts(r: &Report) -> [(&'static str, &Option<String>); 18] {
+fn texts(r: &Report) -> [(&'static str, &Option<String>); 19] {
     [
         ("strand_other", &r.strand_other),
         ("incident_type_other", &r.incident_type_other),
         ("description", &r.description),
+        ("related_reference", &r.related_reference),
         ("area", &r.area),
         ("location_details", &r.location_details),
         ("offender_description", &r.offender_description),
@@ -62,6 +65,20 @@ pub fn check_draft(r: &Report) -> Result<(), ValidationErrors> {
         }
     }
     errs.into_result()
+}
+
+/// Writes an earlier report's reference as printed (`cp 7k2q 4m` becomes
+/// `CP-7K2Q-4M`), so the partnership can match it; a blank one is removed.
+/// Run at sealing, after [`check_complete`] has accepted it.
+pub fn tidy_related_reference(r: &mut Report) {
+    r.related_reference = match r.related_reference.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(quoted) => Some(
+            Reference::parse(quoted)
+                .map(|reference| reference.to_string())
+                .unwrap_or_else(|_| quoted.to_string()),
+        ),
+    };
 }
 
 fn blank(v: &Option<String>) -> bool {
@@ -115,6 +132,23 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
             "description_missing",
             "write what happened, in the person's own words",
         );
+    }
+    if let Some(quoted) = r.related_reference.as_deref()
+        && !quoted.trim().is_empty()
+    {
+        match Reference::parse(quoted) {
+            Ok(_) => {}
+            Err(Error::MistypedReference) => errs.push(
+                "related_reference",
+                "related_reference_mistyped",
+                "one character of the earlier report's reference is wrong: check it against the person's slip",
+            ),
+            Err(_) => errs.push(
+                "related_reference",
+                "related_reference_invalid",
+                "this is not a report reference: it looks like CP-7K2Q-4M (the centre's code, then six letters and digits)",
+            ),
+        }
     }
     match r.occurred_on {
         None => errs.push(

@@ -21,7 +21,7 @@ use crate::envelope::BodyKind;
 use crate::error::{Error, Result};
 use crate::model::{
     FieldError, PassToPolice, Report, ReportFacts, ReportMeta, ReportState, ValidationErrors,
-    check_complete, check_draft,
+    check_complete, check_draft, tidy_related_reference,
 };
 use crate::reference::Reference;
 use crate::time;
@@ -354,6 +354,7 @@ impl Desk {
         let (draft_meta, report) = self.open_body(s, &draft)?;
         let mut report = report.unwrap_or_default();
         self.carry_consent(s, &orig, &mut report)?;
+        tidy_related_reference(&mut report);
         if report.consent.consent_recorded_at.is_none() && report.consent.is_answered() {
             report.consent.consent_recorded_at = Some(self.now());
         }
