@@ -380,9 +380,11 @@ pub struct ExportArgs {
 /// Export formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
-    /// One JSON object per line: {receipt, device_id, report}.
+    /// One JSON object per line: {current_consent, receipt, device_id,
+    /// report, statuses}, each report's revisions together.
     Jsonl,
-    /// CSV (RFC 4180): receipt, consent first, then every report field.
+    /// CSV (RFC 4180): the current consent, the receipt, the revision's
+    /// consent, then every report field (no statuses: use jsonl for those).
     Csv,
 }
 

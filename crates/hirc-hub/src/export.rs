@@ -20,6 +20,9 @@ pub struct ExportSummary {
     pub written: usize,
     /// Reports not written, with why.
     pub failed: Vec<(Uuid, String)>,
+    /// Statuses that did not open with the keys given (set with another
+    /// partnership key), left out of the export.
+    pub unopened_statuses: Vec<Uuid>,
 }
 
 /// Reads an age identity file (`AGE-SECRET-KEY-1…` lines; `#` comments).
@@ -80,7 +83,7 @@ pub async fn export_jsonl(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
-    let statuses = statuses_by_report(store, identities).await?;
+    let statuses = statuses_by_report(store, identities, &mut summary).await?;
     for group in by_report(store.reports_since(since).await?) {
         let opened = open_group(&group, identities, &mut summary);
         let current = current_consent(&group, &opened);
@@ -109,6 +112,7 @@ pub async fn export_jsonl(
 async fn statuses_by_report(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
+    summary: &mut ExportSummary,
 ) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<serde_json::Value>>> {
     let mut out: std::collections::HashMap<Uuid, Vec<serde_json::Value>> =
         std::collections::HashMap::new();
@@ -122,6 +126,8 @@ async fn statuses_by_report(
                     "note": status.note,
                     "set_at": status.set_at,
                 }));
+        } else {
+            summary.unopened_statuses.push(notice.status_id);
         }
     }
     Ok(out)

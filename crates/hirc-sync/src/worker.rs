@@ -101,9 +101,16 @@ async fn fetch_word_back(
         with_desk(desk, |d| Ok(d.status_key_registered()?)).await?;
     }
     let mut kept = 0;
-    // Bounded: a hub that keeps answering full pages cannot hold the pass.
+    // Bounded: a hub that keeps answering full pages cannot hold the pass;
+    // and a page the desk could not move past (no receipt key pinned yet to
+    // check it) is not asked for again in the same pass.
+    let mut asked = None;
     for _ in 0..100 {
         let after = with_desk(desk, |d| Ok(d.statuses_after()?)).await?;
+        if asked == Some(after) {
+            break;
+        }
+        asked = Some(after);
         let page = client.statuses(token, after).await?;
         let full = page.len() == hirc_proto::MAX_STATUSES_PER_PAGE;
         kept += with_desk(desk, move |d| Ok(d.record_statuses(&page)?)).await?;

@@ -258,6 +258,28 @@ fn every_error_is_json_and_echoes_nothing() {
     );
     assert_eq!(error_kind(big), ErrorKind::TooLarge);
 
+    // So is a status key: a large one is refused as too large, and a key
+    // that is not one is named, without echoing it.
+    let big_key = hub
+        .http
+        .put(format!("{}/v1/status-key", hub.process.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"recipient\": \"{}\"}}", "A".repeat(100_000)))
+        .send()
+        .expect("send");
+    assert_eq!(big_key.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_kind(big_key), ErrorKind::TooLarge);
+    let not_a_key = hub
+        .http
+        .put(format!("{}/v1/status-key", hub.process.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"recipient": "ECHO-ME"}))
+        .send()
+        .expect("send");
+    assert_eq!(not_a_key.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!not_a_key.text().expect("body").contains("ECHO-ME"));
+
     let wrong_method = hub
         .http
         .delete(format!("{}/v1/health", hub.process.url))

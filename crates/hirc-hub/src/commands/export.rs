@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use hirc_hub::export;
+use uuid::Uuid;
 
 use crate::cli::{ExportArgs, Format};
 
@@ -74,6 +75,20 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         }
     };
     eprintln!("Exported {} report(s).", summary.written);
+    if !summary.unopened_statuses.is_empty() {
+        // Not an error: the reports are all there; the word on them was
+        // set with a key this export was not given.
+        eprintln!(
+            "  {} status(es) left out: they do not open with the identity given (set with another partnership key?): {}",
+            summary.unopened_statuses.len(),
+            summary
+                .unopened_statuses
+                .iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if !summary.failed.is_empty() {
         for (receipt, why) in &summary.failed {
             eprintln!("  not exported: receipt {receipt}: {why}");

@@ -149,7 +149,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(RECEIPT_KEY_PATH, get(receipt_key))
         .route("/v1/reports/{report_id}/revisions/{revision}", put(upload))
-        .route("/v1/status-key", put(statuses::set_status_key))
+        .route(
+            "/v1/status-key",
+            put(statuses::set_status_key).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),
+        )
         .route("/v1/statuses", get(statuses::statuses))
         .fallback(|| async {
             ApiError::new(

@@ -18,12 +18,21 @@ pub(super) async fn set_status_key(
     body: Result<Json<StatusKey>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     state.check_rate(device.id).await?;
-    let Json(key) = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorKind::BadRequest,
-            "send {\"recipient\": \"age1…\"}",
-        )
+    let Json(key) = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The key is under 100 bytes; the limit is enrolment's (8 KiB).
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorKind::TooLarge,
+                "a status key is under 100 bytes; this request is far larger",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
+                "send {\"recipient\": \"age1…\"}",
+            )
+        }
     })?;
     if key.recipient.len() > 100 || key.recipient.parse::<age::x25519::Recipient>().is_err() {
         return Err(ApiError::new(
