@@ -23,6 +23,9 @@ pub struct ExportSummary {
     /// Statuses that did not open with the keys given (set with another
     /// partnership key), left out of the export.
     pub unopened_statuses: Vec<Uuid>,
+    /// Reports erased at the person's request (in the JSON Lines export,
+    /// one line each; the CSV has no place for them).
+    pub erased: usize,
 }
 
 /// Reads an age identity file (`AGE-SECRET-KEY-1…` lines; `#` comments).
@@ -102,6 +105,15 @@ pub async fn export_jsonl(
             writeln!(out, "{line}")?;
             summary.written += 1;
         }
+    }
+    // What is left of each erased report: that it was erased, by which
+    // desk's notice, and when.
+    for gone in store.erasures().await? {
+        if since.is_some_and(|since| gone.received_at < since) {
+            continue;
+        }
+        writeln!(out, "{}", serde_json::json!({ "erasure": gone }))?;
+        summary.erased += 1;
     }
     out.flush()?;
     Ok(summary)
@@ -194,6 +206,12 @@ pub async fn export_csv(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
     let mut summary = ExportSummary::default();
+    summary.erased = store
+        .erasures()
+        .await?
+        .iter()
+        .filter(|gone| since.is_none_or(|since| gone.received_at >= since))
+        .count();
     let mut rows: Vec<Vec<(String, String)>> = Vec::new();
     for group in by_report(store.reports_since(since).await?) {
         let opened = open_group(&group, identities, &mut summary);

@@ -230,6 +230,16 @@ pub async fn outbox_file(
                 ));
                 receipts.push(held);
             }
+            Put::Erased(gone) => {
+                // An outbox file from before the erasure, brought back.
+                summary.refused.push((
+                    entry.report_id,
+                    format!(
+                        "this report was erased at the person's request on {}; it was not stored again",
+                        gone.erased_at.format("%Y-%m-%d")
+                    ),
+                ));
+            }
         }
     }
     for r in &mut receipts {

@@ -96,6 +96,41 @@ pub enum Put {
     /// This desk stored this revision earlier with another body: the
     /// receipt of what is held.
     Conflict(Receipt),
+    /// The report was erased at the person's request: never stored again.
+    Erased(Tombstone),
+}
+
+/// What the hub keeps of a report erased at the person's request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tombstone {
+    /// The report erased.
+    pub report_id: Uuid,
+    /// The device whose notice it was.
+    pub device_id: Uuid,
+    /// When the desk erased it.
+    pub erased_at: DateTime<Utc>,
+    /// When the hub erased it.
+    pub received_at: DateTime<Utc>,
+    /// How many stored revisions were deleted.
+    pub revisions_deleted: u32,
+}
+
+/// A tombstone row as read: report, device, erased, received, revisions.
+pub(crate) type TombstoneRow = (String, String, String, String, i64);
+
+/// The columns a [`TombstoneRow`] reads, in order.
+pub(crate) const TOMBSTONE_COLUMNS: &str =
+    "report_id, device_id, erased_at, received_at, revisions_deleted";
+
+pub(crate) fn tombstone(row: TombstoneRow) -> Result<Tombstone> {
+    let (report, device, erased, received, deleted) = row;
+    Ok(Tombstone {
+        report_id: id(&report)?,
+        device_id: id(&device)?,
+        erased_at: time(&erased)?,
+        received_at: time(&received)?,
+        revisions_deleted: u32::try_from(deleted).map_err(|_| StoreError::Corrupt("a count"))?,
+    })
 }
 
 impl Put {
@@ -251,6 +286,18 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> Result<Vec<StatusNotice>>;
     /// Every status, oldest first (the partnership's export).
     async fn all_statuses(&self) -> Result<Vec<StatusNotice>>;
+    /// Erases every revision of a report of the desk `device_id` is, and
+    /// the statuses on it, leaving a tombstone, in one transaction. The same
+    /// erasure again finds the tombstone and changes nothing.
+    async fn erase(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        erased_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Tombstone>;
+    /// Every tombstone, oldest first (the partnership's export).
+    async fn erasures(&self) -> Result<Vec<Tombstone>>;
     /// Whether the storage answers now (the hub's readiness).
     async fn ping(&self) -> Result<()>;
     /// Which storage this is (`sqlite`, `postgres`), for the metrics.
@@ -618,6 +665,75 @@ pub(crate) mod tests {
                 .is_empty()
         );
         assert_eq!(store.all_statuses().await.expect("all").len(), 2);
+
+        // Erasure: every revision the desk stored (under any of its
+        // enrolments) and the statuses on it go; a tombstone stays; the
+        // same erasure again changes nothing; an upload is refused.
+        let gone = Uuid::now_v7();
+        for (device, revision) in [(a.id, 1), (a2.id, 2)] {
+            assert!(matches!(
+                store
+                    .put(device, gone, revision, "g", b"secret".to_vec(), now)
+                    .await
+                    .expect("put"),
+                Put::Created(_)
+            ));
+        }
+        store
+            .add_status(
+                a.id,
+                &StatusNotice {
+                    report_id: gone,
+                    ..notice("three")
+                },
+            )
+            .await
+            .expect("status");
+        let later = now + chrono::Duration::minutes(5);
+        let tomb = store.erase(a2.id, gone, now, later).await.expect("erase");
+        assert_eq!(
+            (tomb.report_id, tomb.device_id, tomb.revisions_deleted),
+            (gone, a2.id, 2)
+        );
+        assert_eq!(tomb.received_at, time(&text(later)).expect("ms"));
+        assert!(
+            store
+                .reports_since(None)
+                .await
+                .expect("list")
+                .iter()
+                .all(|s| s.receipt.report_id != gone)
+        );
+        assert_eq!(store.all_statuses().await.expect("all").len(), 2);
+        assert_eq!(
+            store
+                .erase(a.id, gone, now, later + chrono::Duration::hours(1))
+                .await
+                .expect("again"),
+            tomb,
+            "the same erasure again finds its tombstone"
+        );
+        assert_eq!(
+            store
+                .put(a.id, gone, 1, "g", b"secret".to_vec(), now)
+                .await
+                .expect("put after"),
+            Put::Erased(tomb.clone())
+        );
+        // Another desk erasing the same id erases only its own.
+        let theirs = store
+            .erase(b.id, r, now, later + chrono::Duration::minutes(1))
+            .await
+            .expect("b erases");
+        assert_eq!(theirs.revisions_deleted, 1);
+        assert_eq!(
+            store
+                .put(a.id, r, 1, "d1", b"x".to_vec(), now)
+                .await
+                .expect("a's still held"),
+            Put::Repeat(first.clone())
+        );
+        assert_eq!(store.erasures().await.expect("list"), vec![tomb, theirs]);
 
         assert!(store.revoke(a.id, now).await.expect("revoke"));
         assert!(

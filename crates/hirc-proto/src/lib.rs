@@ -225,6 +225,41 @@ pub struct StatusList {
 /// The most statuses one page holds.
 pub const MAX_STATUSES_PER_PAGE: usize = 100;
 
+/// `POST /v1/reports/{id}/erasure`: the desk asks the hub to erase every
+/// revision of one of its reports, at the person's request. Signed with the
+/// desk's device key ([`sign::verify_erasure`]), so that only the desk that
+/// sent the report can have it erased, and the hub can show who asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureNotice {
+    /// Always `hirc-erasure`.
+    pub format: String,
+    /// The report to erase (every revision).
+    pub report_id: Uuid,
+    /// When the coordinator erased it at the desk.
+    pub erased_at: DateTime<Utc>,
+    /// The device key's signature (base64).
+    pub signature: String,
+}
+
+/// The hub's answer to an erasure: what it now keeps of the report (the
+/// tombstone), signed with its receipt key ([`sign::verify_erasure_receipt`]).
+/// The same notice again gets the same receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureReceipt {
+    /// The report erased.
+    pub report_id: Uuid,
+    /// The device whose notice it was.
+    pub device_id: Uuid,
+    /// When the desk erased it (from the notice).
+    pub erased_at: DateTime<Utc>,
+    /// When the hub erased it.
+    pub received_at: DateTime<Utc>,
+    /// How many stored revisions the hub deleted (0 if none had arrived).
+    pub revisions_deleted: u32,
+    /// The hub's signature over the rest (base64).
+    pub signature: Option<String>,
+}
+
 /// Every error answer's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -272,6 +307,9 @@ pub enum ErrorKind {
     Internal,
     /// 503: the hub is unavailable; see `Retry-After`.
     Unavailable,
+    /// 410 to an upload: the report was erased at the person's request, and
+    /// is never stored again.
+    Erased,
 }
 
 /// An enrolment handed over on paper or a USB stick, for a desk that is

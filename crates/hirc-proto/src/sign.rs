@@ -97,6 +97,16 @@ impl SigningKey {
         self.sign(&enrolment_message(code))
     }
 
+    /// Signs an erasure notice (the desk, when a coordinator erases).
+    pub fn sign_erasure(&self, notice: &mut crate::ErasureNotice) {
+        notice.signature = self.sign(&erasure_message(notice));
+    }
+
+    /// Signs an erasure's receipt (the hub, before answering).
+    pub fn sign_erasure_receipt(&self, receipt: &mut crate::ErasureReceipt) {
+        receipt.signature = Some(self.sign(&erasure_receipt_message(receipt)));
+    }
+
     /// Signs an outbox file (the desk, before it goes on a stick).
     pub fn sign_outbox(&self, file: &mut OutboxFile) {
         file.signature = Some(self.sign(&outbox_message(file)));
@@ -159,6 +169,30 @@ pub fn verify_enrolment_proof(
     verify(device_key, &enrolment_message(code), Some(proof))
 }
 
+/// Checks an erasure notice's signature with its desk's device key.
+pub fn verify_erasure(
+    device_key: &str,
+    notice: &crate::ErasureNotice,
+) -> Result<(), SignatureError> {
+    verify(
+        device_key,
+        &erasure_message(notice),
+        Some(&notice.signature),
+    )
+}
+
+/// Checks an erasure receipt's signature with the hub's receipt key.
+pub fn verify_erasure_receipt(
+    receipt_key: &str,
+    receipt: &crate::ErasureReceipt,
+) -> Result<(), SignatureError> {
+    verify(
+        receipt_key,
+        &erasure_receipt_message(receipt),
+        receipt.signature.as_deref(),
+    )
+}
+
 /// Checks an outbox file's signature with its desk's device key.
 pub fn verify_outbox(device_key: &str, file: &OutboxFile) -> Result<(), SignatureError> {
     verify(device_key, &outbox_message(file), file.signature.as_deref())
@@ -190,6 +224,30 @@ fn status_message(n: &crate::StatusNotice) -> Vec<u8> {
         crate::content_digest(n.body.as_bytes()),
         n.set_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
+    .into_bytes()
+}
+
+fn erasure_message(n: &crate::ErasureNotice) -> Vec<u8> {
+    format!(
+        "hirc-erasure-v1\n{}\n{}\n",
+        n.report_id,
+        n.erased_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
+    .into_bytes()
+}
+
+fn erasure_receipt_message(r: &crate::ErasureReceipt) -> Vec<u8> {
+    format!(
+        "hirc-erasure-receipt-v1\n{}\n{}\n{}\n{}\n{}\n",
+        r.report_id,
+        r.device_id,
+        r.erased_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        r.received_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        r.revisions_deleted,
     )
     .into_bytes()
 }
@@ -268,6 +326,44 @@ mod tests {
             );
         }
         assert_eq!(verify_receipt("not a key", &r), Err(SignatureError::BadKey));
+    }
+
+    #[test]
+    fn an_erasure_and_its_receipt_check_and_any_change_breaks_them() {
+        let desk = SigningKey::generate();
+        let hub = SigningKey::generate();
+        let mut notice = crate::ErasureNotice {
+            format: "hirc-erasure".into(),
+            report_id: Uuid::now_v7(),
+            erased_at: Utc::now(),
+            signature: String::new(),
+        };
+        desk.sign_erasure(&mut notice);
+        assert_eq!(verify_erasure(&desk.public(), &notice), Ok(()));
+        assert!(verify_erasure(&hub.public(), &notice).is_err());
+        let mut moved = notice.clone();
+        moved.report_id = Uuid::now_v7();
+        assert!(verify_erasure(&desk.public(), &moved).is_err());
+
+        let mut receipt = crate::ErasureReceipt {
+            report_id: notice.report_id,
+            device_id: Uuid::now_v7(),
+            erased_at: notice.erased_at,
+            received_at: Utc::now(),
+            revisions_deleted: 2,
+            signature: None,
+        };
+        assert_eq!(
+            verify_erasure_receipt(&hub.public(), &receipt),
+            Err(SignatureError::Missing)
+        );
+        hub.sign_erasure_receipt(&mut receipt);
+        assert_eq!(verify_erasure_receipt(&hub.public(), &receipt), Ok(()));
+        let mut fewer = receipt.clone();
+        fewer.revisions_deleted = 1;
+        assert!(verify_erasure_receipt(&hub.public(), &fewer).is_err());
+        // A desk's signature is never an erasure receipt.
+        assert!(verify_erasure_receipt(&desk.public(), &receipt).is_err());
     }
 
     #[test]

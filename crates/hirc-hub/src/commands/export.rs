@@ -75,6 +75,12 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         }
     };
     eprintln!("Exported {} report(s).", summary.written);
+    if summary.erased > 0 {
+        eprintln!(
+            "  {} report(s) were erased at the person's request (the JSON Lines export lists each as an {{\"erasure\": …}} line).",
+            summary.erased
+        );
+    }
     if !summary.unopened_statuses.is_empty() {
         // Not an error: the reports are all there; the word on them was
         // set with a key this export was not given.

@@ -225,8 +225,11 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
          INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
          SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8
          WHERE NOT EXISTS (SELECT 1 FROM held)
+           AND NOT EXISTS (SELECT 1 FROM erasures e
+                           WHERE e.report_id = $1 AND e.desk = {})
          ON CONFLICT (device_id, report_id, revision) DO NOTHING",
-        desk_revision_sql('$')
+        desk_revision_sql('$'),
+        crate::store::desk_of_sql("$3")
     )
 });
 
@@ -295,7 +298,13 @@ async fn store_one(
                 digest,
             ],
         )
-        .await?
-        .ok_or(StoreError::Corrupt("a revision that vanished"))?;
+        .await?;
+    let Some(held) = held else {
+        // Not stored and nothing held: the report was erased.
+        return match super::erasures::held_tombstone(client, device_id, report_id).await? {
+            Some(gone) => Ok(Put::Erased(gone)),
+            None => Err(StoreError::Corrupt("a revision that vanished")),
+        };
+    };
     Ok(Put::for_held(receipt_of(&held)?, digest))
 }

@@ -29,6 +29,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "V5__statuses",
         include_str!("../../migrations/postgres/0005_statuses.sql"),
     ),
+    (
+        "V6__erasures",
+        include_str!("../../migrations/postgres/0006_erasures.sql"),
+    ),
 ];
 
 /// The advisory lock that one hub process holds while it brings the schema

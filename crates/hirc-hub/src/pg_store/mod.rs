@@ -13,6 +13,7 @@
 //! Times are stored as RFC 3339 text in UTC with milliseconds, exactly as in
 //! SQLite, so both stores order and compare them the same way.
 
+mod erasures;
 mod group;
 mod limits;
 mod migrate;
@@ -374,6 +375,20 @@ impl HubStore for PgStore {
 
     async fn all_statuses(&self) -> Result<Vec<hirc_proto::StatusNotice>> {
         self.all_statuses_in().await
+    }
+
+    async fn erase(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        erased_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::store::Tombstone> {
+        self.erase_in(device_id, report_id, erased_at, now).await
+    }
+
+    async fn erasures(&self) -> Result<Vec<crate::store::Tombstone>> {
+        self.erasures_in().await
     }
 
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {

@@ -326,6 +326,7 @@ async fn uploads_that_arrive_together_share_one_commit() {
     assert_eq!(outcomes.iter().filter(created).count(), 7, "{outcomes:?}");
     let receipt_of = |p: &Put| match p {
         Put::Created(r) | Put::Repeat(r) | Put::Conflict(r) => r.clone(),
+        Put::Erased(_) => panic!("nothing was erased"),
     };
     let of_same: Vec<_> = outcomes[6..].iter().map(receipt_of).collect();
     assert!(

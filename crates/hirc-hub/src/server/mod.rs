@@ -5,6 +5,7 @@
 //! real hub on a loopback port. Every error is JSON ([`hirc_proto::ErrorBody`])
 //! with its status code, and no request can change what is already stored.
 
+mod erasures;
 mod limits;
 mod listen;
 mod metrics;
@@ -154,6 +155,10 @@ pub fn router(state: AppState) -> Router {
             put(statuses::set_status_key).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),
         )
         .route("/v1/statuses", get(statuses::statuses))
+        .route(
+            "/v1/reports/{report_id}/erasure",
+            post(erasures::erase).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),
+        )
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

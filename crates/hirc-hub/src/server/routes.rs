@@ -264,6 +264,18 @@ pub(super) async fn upload(
             error.body.receipt = Some(sign(held));
             Err(error)
         }
+        Put::Erased(gone) => {
+            state.metrics.upload("erased");
+            tracing::warn!(device = %device_id, report = %report_id, revision, "upload of an erased report refused");
+            Err(ApiError::new(
+                StatusCode::GONE,
+                ErrorKind::Erased,
+                format!(
+                    "this report was erased at the person's request on {}; it is never stored again",
+                    gone.erased_at.format("%Y-%m-%d")
+                ),
+            ))
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! `Sqlite::put`). The disk's flush rate is then not the ceiling on
 //! uploads per second.
 
+mod erasures;
 mod statuses;
 #[cfg(test)]
 mod tests;
@@ -27,7 +28,7 @@ use uuid::Uuid;
 
 use crate::store::{
     DEVICE_COLUMNS, Device, DeviceRow, HELD_SQL, Held, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow,
-    Redeem, Result, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, Upload,
+    Redeem, Result, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, Tombstone, Upload,
     desk_revision_sql, device, receipt, text, time,
 };
 
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_desk_scope.sql"),
     include_str!("../../migrations/0003_statuses.sql"),
+    include_str!("../../migrations/0004_erasures.sql"),
 ];
 
 /// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
@@ -80,9 +82,11 @@ impl SqliteStore {
             return Err(StoreError::Foreign(path.display().to_string()));
         }
         // WAL + FULL: a receipt is only issued once the body is on disk.
+        // secure_delete: an erased report's ciphertext is overwritten, not
+        // left in a free page.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000; PRAGMA trusted_schema = OFF;",
+             PRAGMA busy_timeout = 5000; PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;",
         )?;
         if fresh {
             conn.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -431,6 +435,10 @@ impl Sqlite {
             ref body,
             ..
         } = *upload;
+        let desk = erasures::desk_of(tx, device_id)?;
+        if let Some(gone) = erasures::held_tombstone(tx, &desk, report_id)? {
+            return Ok(Put::Erased(gone));
+        }
         let existing: Option<ReceiptRow> = tx
             .prepare_cached(desk_revision_sql('?'))?
             .query_row(
@@ -622,5 +630,20 @@ impl HubStore for SqliteStore {
 
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>> {
         self.run(move |db| db.reports_since(since)).await
+    }
+
+    async fn erase(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        erased_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Tombstone> {
+        self.run(move |db| db.erase(device_id, report_id, erased_at, now))
+            .await
+    }
+
+    async fn erasures(&self) -> Result<Vec<Tombstone>> {
+        self.run(|db| db.erasures()).await
     }
 }
