@@ -1,4 +1,4 @@
-//! Human references, such as `CP-7K3M-Q9`: the centre's code, then five
+//! Human references, such as `CP-7K3M-QA`: the centre's code, then five
 //! random Crockford base32 characters and a check character.
 //!
 //! Issued offline at sealing, so the person leaves the desk with it on a
@@ -104,7 +104,7 @@ mod tests {
     fn generated_references_parse_back_and_catch_typos() {
         for _ in 0..200 {
             let r = Reference::generate("CP");
-            assert_eq!(r.as_str().len(), "CP-7K3M-Q9".len());
+            assert_eq!(r.as_str().len(), "CP-7K3M-QA".len());
             assert_eq!(
                 Reference::parse(&r.as_str().to_lowercase()).expect("parses"),
                 r

@@ -346,7 +346,7 @@ pub struct StatusSetArgs {
     /// The partnership's identity file (from `keygen`), to find the report.
     #[arg(long, value_name = "FILE")]
     pub identity: PathBuf,
-    /// The report's reference, as in the export (e.g. CP-7K3M-Q9).
+    /// The report's reference, as in the export (e.g. CP-7K3M-QA).
     #[arg(long)]
     pub reference: String,
     /// received, reviewed, passed_to_police or closed.

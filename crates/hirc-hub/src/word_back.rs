@@ -26,7 +26,7 @@ pub struct StatusSet {
     pub seq: i64,
 }
 
-/// A reference as printed (`CP-7K3M-Q9`), from how it was typed: capitals,
+/// A reference as printed (`CP-7K3M-QA`), from how it was typed: capitals,
 /// no spaces. (The desk's own reading forgives more; the partnership copies
 /// references from its export.)
 fn printed(reference: &str) -> String {

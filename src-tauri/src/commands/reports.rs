@@ -180,7 +180,7 @@ pub async fn check_report(
 /// What the person takes away.
 #[derive(Debug, Serialize, specta::Type)]
 pub struct Submitted {
-    /// The human reference, e.g. `CP-7K3M-Q9`.
+    /// The human reference, e.g. `CP-7K3M-QA`.
     pub reference: String,
 }
 

@@ -867,7 +867,7 @@ export type Strand =
 
 /**  What the person takes away. */
 export type Submitted = {
-	/**  The human reference, e.g. `CP-7K3M-Q9`. */
+	/**  The human reference, e.g. `CP-7K3M-QA`. */
 	reference: string,
 };
 

@@ -133,7 +133,7 @@ function seedReadyDesk() {
   const at = '2026-11-20T14:00:00Z';
   desk.reports = [
     { id: newId(), state: 'draft', reference: null, report: { ...complete, description: undefined }, created_at: at, updated_at: at, owner: 'Ali', uploaded: false },
-    { id: newId(), state: 'sealed', reference: 'CP-7K2Q-4M', report: complete, created_at: at, updated_at: at, owner: 'Ali', uploaded: false },
+    { id: newId(), state: 'sealed', reference: 'CP-7K2Q-4F', report: complete, created_at: at, updated_at: at, owner: 'Ali', uploaded: false },
     { id: newId(), state: 'delivered', reference: 'CP-3H8D-9X', report: complete, created_at: at, updated_at: at, owner: 'Chris', uploaded: true },
   ];
 }
@@ -506,7 +506,7 @@ function findReport(quoted: string): ReportPage {
   const who = mustBeUnlocked();
   const norm = (s: string) => s.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   const q = norm(quoted);
-  if (q.length < 8 || !/^[A-Z0-9]+$/.test(q)) fail('not_a_reference', 'a reference looks like CP-7K3M-Q9');
+  if (q.length < 8 || !/^[A-Z0-9]+$/.test(q)) fail('not_a_reference', 'a reference looks like CP-7K3M-QA');
   const submitted = desk.reports.filter((r) => r.reference);
   const r = submitted.find((x) => norm(x.reference as string) === q);
   if (!r) {

@@ -333,7 +333,7 @@ test('a report set aside: Home says so, a coordinator retries or discards it, as
 
   await kb.press('.header__nav button:nth-child(3)');
   await page.locator('#set-aside').waitFor();
-  assert.match(await text(page, '#set-aside'), /CP-7K2Q-4M/);
+  assert.match(await text(page, '#set-aside'), /CP-7K2Q-4F/);
   await audit('settings, a report set aside');
   const id = await page.evaluate(() => document.querySelector('#set-aside [id^="retry-"]').id.slice('retry-'.length));
   // Still damaged: the error says so and it stays.
@@ -1007,7 +1007,7 @@ test('a person comes back: their report is found by the reference as read out, a
   // Not a reference; then one character wrong; then one never issued here.
   await kb.type('#find-reference', 'hello');
   await kb.press('#find-button');
-  await page.locator('#find-reference-error').getByText(/looks like CP-7K3M-Q9/).waitFor();
+  await page.locator('#find-reference-error').getByText(/looks like CP-7K3M-QA/).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'find-reference', 'the focus goes back to the box');
   await audit('home, find with an error');
   await page.locator('#find-reference').fill('');

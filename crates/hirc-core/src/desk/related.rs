@@ -30,7 +30,8 @@ impl Desk {
         };
         if page.readable && !page.purged {
             let earlier = self.row(page.id)?;
-            if let (_, Some(held)) = self.open_body(s, &earlier)? {
+            // A body that will not open (set aside) leaves the reference alone.
+            if let Ok((_, Some(held))) = self.open_body(s, &earlier) {
                 report.reporter_role = held.reporter_role;
                 report.anonymous = held.anonymous;
                 report.person = held.person;
@@ -157,6 +158,22 @@ mod tests {
                 .map(|p| p.rule);
             assert_eq!(found, rule, "{quoted}");
         }
+        // An anonymous report cannot name one: it would tie it to the person.
+        r.related_reference = Some(crate::reference::Reference::generate("CP").to_string());
+        r.anonymous = Some(true);
+        r.person = crate::model::Person::default();
+        r.consent.police_may_contact = Some(false);
+        let problems = check_complete(&r, today)
+            .err()
+            .map(|v| v.0)
+            .unwrap_or_default();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.rule == "related_reference_anonymous"),
+            "{problems:?}"
+        );
+        r.anonymous = Some(false);
         // Another centre's reference is accepted: the person may have
         // reported elsewhere first.
         let elsewhere = crate::reference::Reference::generate("SS");

@@ -14,6 +14,7 @@ pub use report::{
     ReportMeta, TimeOfDay,
 };
 pub use validate::{
-    MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS, check_complete, check_draft, tidy_related_reference,
+    MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS, check_complete, check_draft, check_related_reference,
+    tidy_related_reference,
 };
 pub use vocab::*;

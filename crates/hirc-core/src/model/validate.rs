@@ -8,7 +8,7 @@
 
 use chrono::NaiveDate;
 
-use super::problems::ValidationErrors;
+use super::problems::{FieldError, ValidationErrors};
 use super::report::Report;
 use super::vocab::{IncidentType, PassToPolice, Strand};
 use crate::error::Error;
@@ -67,8 +67,39 @@ pub fn check_draft(r: &Report) -> Result<(), ValidationErrors> {
     errs.into_result()
 }
 
-/// Writes an earlier report's reference as printed (`cp 7k2q 4m` becomes
-/// `CP-7K2Q-4M`), so the partnership can match it; a blank one is removed.
+/// The earlier report a report names, checked: a reference with its check
+/// character right, and never on an anonymous report (it would tie the
+/// report to the person who made the earlier one). Run at every sealing,
+/// a follow-up's too, whatever else is checked.
+pub fn check_related_reference(r: &Report) -> Option<FieldError> {
+    let quoted = r
+        .related_reference
+        .as_deref()
+        .filter(|q| !q.trim().is_empty())?;
+    let problem = |rule: &'static str, message: &str| FieldError {
+        field: "related_reference".into(),
+        rule,
+        message: message.into(),
+    };
+    match Reference::parse(quoted) {
+        Err(Error::MistypedReference) => Some(problem(
+            "related_reference_mistyped",
+            "one character of the earlier report's reference is wrong: check it against the person's slip",
+        )),
+        Err(_) => Some(problem(
+            "related_reference_invalid",
+            "this is not a report reference: it looks like CP-7K2Q-4F (the centre's code, then six letters and digits)",
+        )),
+        Ok(_) if r.anonymous == Some(true) => Some(problem(
+            "related_reference_anonymous",
+            "an anonymous report cannot name an earlier report: the reference would tie it to the person; clear the reference, or untick anonymous",
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Writes an earlier report's reference as printed (`cp 7k2q 4f` becomes
+/// `CP-7K2Q-4F`), so the partnership can match it; a blank one is removed.
 /// Run at sealing, after [`check_complete`] has accepted it.
 pub fn tidy_related_reference(r: &mut Report) {
     r.related_reference = match r.related_reference.as_deref().map(str::trim) {
@@ -133,22 +164,8 @@ pub fn check_complete(r: &Report, today: NaiveDate) -> Result<(), ValidationErro
             "write what happened, in the person's own words",
         );
     }
-    if let Some(quoted) = r.related_reference.as_deref()
-        && !quoted.trim().is_empty()
-    {
-        match Reference::parse(quoted) {
-            Ok(_) => {}
-            Err(Error::MistypedReference) => errs.push(
-                "related_reference",
-                "related_reference_mistyped",
-                "one character of the earlier report's reference is wrong: check it against the person's slip",
-            ),
-            Err(_) => errs.push(
-                "related_reference",
-                "related_reference_invalid",
-                "this is not a report reference: it looks like CP-7K2Q-4M (the centre's code, then six letters and digits)",
-            ),
-        }
+    if let Some(problem) = check_related_reference(r) {
+        errs.0.push(problem);
     }
     match r.occurred_on {
         None => errs.push(

@@ -17,7 +17,7 @@ fn texts(pages: &[Page]) -> Vec<(f32, f32, String)> {
 
 fn sample() -> Slip {
     Slip {
-        reference: "CP-7K3M-Q9".into(),
+        reference: "CP-7K3M-QA".into(),
         centre_name: "Castle Point CVS".into(),
         submitted_on: NaiveDate::from_ymd_opt(2026, 12, 4).expect("date"),
         consent: ConsentGiven {
@@ -39,7 +39,7 @@ fn the_slip_gives_the_reference_large_the_consent_and_where_to_get_help() {
     let has = |s: &str| all.iter().any(|(_, _, t)| t.contains(s));
     let (_, size, _) = all
         .iter()
-        .find(|(_, _, t)| t == "CP-7K3M-Q9")
+        .find(|(_, _, t)| t == "CP-7K3M-QA")
         .expect("reference on its own line");
     assert!(*size >= 36.0, "the reference is printed large");
     assert!(has("Castle Point CVS on 4 December 2026"));

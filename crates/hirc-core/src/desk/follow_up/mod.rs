@@ -21,7 +21,7 @@ use crate::envelope::BodyKind;
 use crate::error::{Error, Result};
 use crate::model::{
     FieldError, PassToPolice, Report, ReportFacts, ReportMeta, ReportState, ValidationErrors,
-    check_complete, check_draft, tidy_related_reference,
+    check_complete, check_draft, check_related_reference, tidy_related_reference,
 };
 use crate::reference::Reference;
 use crate::time;
@@ -247,6 +247,13 @@ impl Desk {
                 None => Kept::Partial(report.clone()),
             }
         };
+        // Checked whatever the desk holds: a reference that is not one
+        // would join the wrong person's reports at the partnership.
+        if !problems.iter().any(|p| p.field == "related_reference")
+            && let Some(problem) = check_related_reference(report)
+        {
+            problems.push(problem);
+        }
         if report
             .what_changed
             .as_deref()
@@ -261,6 +268,19 @@ impl Desk {
     fn carry_consent(&self, s: &Session, orig: &ReportRow, report: &mut Report) -> Result<()> {
         let before = self.facts_of(s, orig)?;
         let c = &mut report.consent;
+        // An answer given anew is consent given now, not at the first time.
+        let changed = (c.pass_to_police.is_some() && c.pass_to_police != before.pass_to_police)
+            || (c.police_may_contact.is_some()
+                && c.police_may_contact != before.police_may_contact)
+            || (c.refer_to_support.is_some() && c.refer_to_support != before.refer_to_support);
+        if changed && c.consent_recorded_at == before.consent_recorded_at {
+            c.consent_recorded_at = None;
+        }
+        // Withdrawing from the police withdraws their contact too (as a
+        // change of consent does), unless the draft says otherwise.
+        if c.pass_to_police == Some(PassToPolice::No) && c.police_may_contact.is_none() {
+            c.police_may_contact = Some(false);
+        }
         if c.pass_to_police.is_none() {
             c.pass_to_police = before.pass_to_police;
         }
@@ -270,7 +290,7 @@ impl Desk {
         if c.refer_to_support.is_none() {
             c.refer_to_support = before.refer_to_support;
         }
-        if c.consent_recorded_at.is_none() {
+        if c.consent_recorded_at.is_none() && !changed {
             c.consent_recorded_at = before.consent_recorded_at;
         }
         Ok(())

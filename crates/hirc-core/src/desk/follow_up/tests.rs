@@ -354,3 +354,56 @@ fn the_purge_waits_while_a_follow_up_is_being_typed() {
     );
     assert_eq!(desk.row(id).expect("row").state, ReportState::Purged);
 }
+
+#[test]
+fn a_partial_follow_up_is_held_to_the_reference_rules_and_a_withdrawal_is_dated_now() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    let given = desk
+        .facts_of(&s, &desk.row(id).expect("row"))
+        .expect("facts")
+        .consent_recorded_at
+        .expect("given");
+    desk.add_user(
+        &s,
+        "Aisha",
+        Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    let aisha = desk
+        .unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock");
+    // Someone who may not read the report adds only what is new; a
+    // reference that is not one is refused all the same.
+    let partial: Report = serde_json::from_value(json!({
+        "what_changed": "They no longer want the police involved.",
+        "related_reference": "hello",
+        "consent": {"pass_to_police": "no"}
+    }))
+    .expect("report");
+    let draft = desk
+        .follow_up(&aisha, &reference, Some(&partial))
+        .expect("follow-up");
+    let err = desk.submit(&aisha, draft).expect_err("not a reference");
+    assert!(
+        matches!(&err, Error::Invalid(v) if v.0.iter().any(|f| f.rule == "related_reference_invalid")),
+        "{err}"
+    );
+    desk.patch_draft(&aisha, draft, &json!({"related_reference": null}))
+        .expect("patch");
+    desk.submit(&aisha, draft).expect("sealed");
+    // The withdrawal is consent given now, and takes the police's contact
+    // with it.
+    let sent = upload(&desk, &hub, id, 2);
+    assert_eq!(sent["report"]["consent"]["pass_to_police"], "no");
+    assert_eq!(sent["report"]["consent"]["police_may_contact"], false);
+    let at: chrono::DateTime<Utc> =
+        serde_json::from_value(sent["report"]["consent"]["consent_recorded_at"].clone())
+            .expect("a time");
+    assert!(
+        at > given,
+        "the withdrawal is dated {at}, the first consent {given}"
+    );
+}
