@@ -73,6 +73,7 @@ impl From<hirc_core::Error> for CommandError {
             E::Conflict { .. } => "conflict",
             E::WhichCoordinator => "which_coordinator",
             E::UnknownReport(_) | E::AmbiguousReport(_) => "not_found",
+            E::Erased { .. } => "erased",
             E::NotAReference => "not_a_reference",
             E::MistypedReference => "mistyped_reference",
             E::WrongState { .. } => "wrong_state",

@@ -257,7 +257,7 @@ pub enum ReportCommand {
     /// it. This shows personal data: mind the screen. A reference may be
     /// typed as read back (any case, O for 0, I or L for 1). Audited.
     Show {
-        /// Id, unique start of an id, or reference (e.g. CP-7K3M-Q9).
+        /// Id, unique start of an id, or reference (e.g. CP-7K3M-QA).
         id: String,
     },
     /// Add to a submitted report (the person came back with more): starts
@@ -267,7 +267,7 @@ pub enum ReportCommand {
     /// changed in `what_changed` (`hirc report edit ID`), then `hirc report
     /// submit ID` seals it as the next revision, with the same reference.
     FollowUp {
-        /// The report's reference (e.g. CP-7K3M-Q9).
+        /// The report's reference (e.g. CP-7K3M-QA).
         reference: String,
         /// The follow-up's content as report JSON instead of the pre-filled
         /// report (`-` for standard input).
@@ -279,14 +279,28 @@ pub enum ReportCommand {
     /// (`related_reference`) and carries over the person's details when you
     /// may read it. Prints the draft's id; fill it in with `hirc report edit`.
     Related {
-        /// The earlier report's reference (e.g. CP-7K3M-Q9).
+        /// The earlier report's reference (e.g. CP-7K3M-QA).
         reference: String,
+    },
+    /// Erase a report at the person's request (coordinators; audited).
+    /// Everything this desk holds of it is deleted at once and cannot be
+    /// brought back; only that it was erased, and when, is kept. If the
+    /// desk is enrolled, an erasure notice goes to the hub with the next
+    /// `hirc sync`: the hub deletes its copy and confirms with a signed
+    /// receipt (`hirc report show REF` then says so). Asks first on a
+    /// terminal; scripts say `--yes`.
+    Erase {
+        /// The report's reference (e.g. CP-7K3M-QA).
+        reference: String,
+        /// Erase without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Change what the person agreed to: a revision of the consent alone,
     /// sealed and queued for the hub at once. Withdrawing from the police
     /// also withdraws their contact.
     Consent {
-        /// The report's reference (e.g. CP-7K3M-Q9).
+        /// The report's reference (e.g. CP-7K3M-QA).
         reference: String,
         /// Whether, and how, the report may go to the police.
         #[arg(long, value_name = "identified|anonymous_only|no")]
@@ -303,7 +317,7 @@ pub enum ReportCommand {
     /// they consented to, and where to get help (999, 101 and the centre's
     /// support services). Nothing about the incident, no name. Audited.
     Slip {
-        /// The report's reference (e.g. CP-7K3M-Q9).
+        /// The report's reference (e.g. CP-7K3M-QA).
         reference: String,
         /// The PDF to write (not overwritten if it exists).
         #[arg(long, value_name = "FILE.pdf")]

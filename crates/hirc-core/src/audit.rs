@@ -63,6 +63,10 @@ pub enum AuditAction {
     ReportOpened,
     /// Word from the partnership on a report arrived (a signed status).
     StatusReceived,
+    /// A report was erased at the person's request.
+    Erased,
+    /// The hub confirmed it erased its copy of a report (a signed receipt).
+    ErasureConfirmed,
 }
 
 impl AuditAction {
@@ -90,6 +94,8 @@ impl AuditAction {
             Self::Discarded => "discarded",
             Self::ReportOpened => "report_opened",
             Self::StatusReceived => "status_received",
+            Self::Erased => "erased",
+            Self::ErasureConfirmed => "erasure_confirmed",
         }
     }
 }

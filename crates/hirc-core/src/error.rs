@@ -146,7 +146,7 @@ pub enum Error {
         id: String,
     },
     /// Text that is not a report reference at all.
-    #[error("a reference looks like CP-7K3M-Q9 (the centre's code, then six letters and digits)")]
+    #[error("a reference looks like CP-7K3M-QA (the centre's code, then six letters and digits)")]
     NotAReference,
     /// A reference whose check character does not match: one character was
     /// misread or mistyped.
@@ -157,6 +157,20 @@ pub enum Error {
     /// No report with that id or reference.
     #[error("there is no report {0} at this desk")]
     UnknownReport(String),
+    /// The report was erased at the person's request: only the fact of it
+    /// remains.
+    #[error(
+        "report {reference} was erased at the person's request on {erased_on}; nothing of it is held at this desk{hub}"
+    )]
+    Erased {
+        /// Its reference.
+        reference: String,
+        /// The day it was erased.
+        erased_on: String,
+        /// What the hub has said, if anything (", and the hub confirmed
+        /// it erased its copy on …").
+        hub: String,
+    },
     /// A prefix that matches more than one report.
     #[error("{0} matches more than one report; give more of the id")]
     AmbiguousReport(String),

@@ -6,7 +6,7 @@
 //! - [`envelope`]: report bodies sealed to the desk key, bound to their row.
 //! - [`desk`]: the store and what an unlocked user can do with it.
 //! - [`audit`]: the hash-chained log of who did what.
-//! - [`mod@reference`]: human references such as `CP-7K3M-Q9`.
+//! - [`mod@reference`]: human references such as `CP-7K3M-QA`.
 //!
 //! Nothing here logs, prints or returns report content except through the
 //! explicit read calls ([`Desk::report`]); errors never carry it.
@@ -18,6 +18,7 @@ mod columns;
 mod credential;
 pub mod desk;
 pub mod envelope;
+pub mod erasure;
 mod error;
 pub mod lock;
 pub mod logging;

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_set_aside.sql"),
     include_str!("../migrations/0005_follow_up.sql"),
     include_str!("../migrations/0006_word_back.sql"),
+    include_str!("../migrations/0007_erasure.sql"),
 ];
 
 /// The schema version this build writes.

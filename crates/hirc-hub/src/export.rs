@@ -205,13 +205,15 @@ pub async fn export_csv(
     since: Option<DateTime<Utc>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExportSummary> {
-    let mut summary = ExportSummary::default();
-    summary.erased = store
-        .erasures()
-        .await?
-        .iter()
-        .filter(|gone| since.is_none_or(|since| gone.received_at >= since))
-        .count();
+    let mut summary = ExportSummary {
+        erased: store
+            .erasures()
+            .await?
+            .iter()
+            .filter(|gone| since.is_none_or(|since| gone.received_at >= since))
+            .count(),
+        ..ExportSummary::default()
+    };
     let mut rows: Vec<Vec<(String, String)>> = Vec::new();
     for group in by_report(store.reports_since(since).await?) {
         let opened = open_group(&group, identities, &mut summary);

@@ -250,6 +250,33 @@ impl HubClient {
         Err(error_from(response).await)
     }
 
+    /// Sends an erasure notice (signed by the desk when a coordinator
+    /// erased the report); the hub's receipt is the engine's to check.
+    pub async fn erase(
+        &self,
+        token: &str,
+        notice: &hirc_proto::ErasureNotice,
+    ) -> Result<hirc_proto::ErasureReceipt, UploadError> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/v1/reports/{}/erasure",
+                self.base, notice.report_id
+            ))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .json(notice)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status() == StatusCode::OK {
+            let body = read_limited(response, MAX_ANSWER_BODY).await?;
+            return serde_json::from_slice(&body)
+                .map_err(|_| UploadError::BadAnswer("the erasure's receipt is not JSON".into()));
+        }
+        Err(error_from(response).await)
+    }
+
     /// The statuses on this desk's reports after `after`, a page at a time
     /// (the signatures are the engine's to check).
     pub async fn statuses(
@@ -393,6 +420,8 @@ fn refusal_kind(status: u16) -> Option<ErrorKind> {
         400 => Some(ErrorKind::BadRequest),
         401 => Some(ErrorKind::Unauthorized),
         409 => Some(ErrorKind::Conflict),
+        // An upload of a report erased at the person's request.
+        410 => Some(ErrorKind::Erased),
         413 => Some(ErrorKind::TooLarge),
         422 => Some(ErrorKind::Unprocessable),
         _ => None,

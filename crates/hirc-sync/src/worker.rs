@@ -89,6 +89,51 @@ pub struct PassReport {
     pub outbox: hirc_core::outbox::OutboxSummary,
 }
 
+/// Sends the erasures the hub has not confirmed, and records each signed
+/// receipt (checked by the engine) or why it failed. Returns how many the
+/// hub confirmed.
+async fn send_erasures(
+    desk: &SharedDesk,
+    client: &HubClient,
+    token: &str,
+) -> Result<usize, SyncError> {
+    let pending = with_desk(desk, |d| Ok(d.pending_erasures()?)).await?;
+    let mut confirmed = 0;
+    for notice in pending {
+        let id = notice.report_id;
+        match client.erase(token, &notice).await {
+            Ok(receipt) => {
+                if with_desk(desk, move |d| Ok(d.record_erasure_receipt(&receipt)?)).await? {
+                    confirmed += 1;
+                } else {
+                    with_desk(desk, move |d| {
+                        Ok(d.record_erasure_failure(
+                            id,
+                            "the hub's receipt for the erasure did not check; it is sent again",
+                            false,
+                        )?)
+                    })
+                    .await?;
+                }
+            }
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(e) => {
+                let refused = !e.is_retryable();
+                let message = e.to_string();
+                tracing::warn!(report = %id, "erasure not confirmed by the hub: {message}");
+                with_desk(desk, move |d| {
+                    Ok(d.record_erasure_failure(id, &message, refused)?)
+                })
+                .await?;
+            }
+        }
+    }
+    if confirmed > 0 {
+        tracing::info!(count = confirmed, "erasures confirmed by the hub");
+    }
+    Ok(confirmed)
+}
+
 /// Registers the desk's status key if the hub lacks it, then fetches and
 /// keeps the statuses set on this desk's reports since the last one held.
 async fn fetch_word_back(
@@ -324,6 +369,14 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
             Ok(d.record_upload_failure(id, revision, &message, retry_at)?)
         })
         .await?;
+    }
+    // Erasures at the person's request, once the hub has answered; like
+    // word back, a failure waits for the next pass.
+    if report.reached_hub
+        && !offline
+        && let Err(e) = send_erasures(desk, &client, &token).await
+    {
+        tracing::warn!("erasures could not be sent: {e}");
     }
     // Word back from the partnership, once the hub has answered: the
     // desk's status key registered, then what was said since last time. A

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 mod backup;
 mod delivery;
+mod erasure;
 mod faults;
 mod follow_up;
 mod retention;

@@ -283,6 +283,29 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             desk.retry_set_aside(&session, id)?;
             eprintln!("Report {id} opens again and is back in use.");
         }
+        ReportCommand::Erase { reference, yes } => {
+            let (mut desk, session) = ctx.unlock()?;
+            if !yes
+                && !ctx.input.confirm(&format!(
+                    "Erase report {reference} at the person's request? Everything this desk holds of it is deleted, for good. [y/N] "
+                ))?
+            {
+                bail!("nothing was erased (add --yes to erase without being asked)");
+            }
+            let erased = desk.erase_report(&session, &reference)?;
+            if erased.for_the_hub {
+                eprintln!(
+                    "Report {} erased at this desk. The hub's copy is erased with the next sync (hirc sync); `hirc report show {}` says when the hub has confirmed it.",
+                    erased.reference, erased.reference
+                );
+            } else {
+                eprintln!(
+                    "Report {} erased. This desk was never enrolled with a hub, so nothing of it left the desk.",
+                    erased.reference
+                );
+            }
+            println!("{}", erased.reference);
+        }
         ReportCommand::Discard { id, yes } => {
             let (mut desk, session) = ctx.unlock()?;
             let id = desk.resolve(&session, &id)?;

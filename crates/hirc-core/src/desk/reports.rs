@@ -223,10 +223,17 @@ impl Desk {
                     .optional()?;
                 match id {
                     Some(TextId(id)) => return Ok(id),
-                    // Hex that happens to read as a reference may still be
-                    // the start of an id.
-                    None if id_prefix => {}
-                    None => return Err(Error::UnknownReport(key.into())),
+                    None => {
+                        // Erased at the person's request: say so.
+                        if let Some(gone) = self.erasure_by_reference(reference.as_str())? {
+                            return Err(gone.as_error());
+                        }
+                        // Hex that happens to read as a reference may
+                        // still be the start of an id.
+                        if !id_prefix {
+                            return Err(Error::UnknownReport(key.into()));
+                        }
+                    }
                 }
             }
             // Not an id either: the check character caught a typo.

@@ -320,6 +320,12 @@ impl Desk {
                     [],
                 )?;
             }
+            // An erasure the hub refused (a desk enrolled before device
+            // keys, a revoked device) is sent again under this enrolment.
+            tx.execute(
+                "UPDATE erasures SET refused = 0 WHERE receipt IS NULL",
+                [],
+            )?;
             audit::append(tx, Some(&user), AuditAction::Enrolled, Some(e.hub_name), Some(&e.device_id.to_string()))
         })?;
         // The token of an earlier enrolment goes from every file.

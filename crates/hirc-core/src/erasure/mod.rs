@@ -1,0 +1,263 @@
+//! Erasure at the person's request (UK GDPR's right to erasure). A
+//! coordinator erases a report by its reference: the desk deletes
+//! everything it holds of it (every revision's body, its facts, its
+//! outbox entries, the partnership's statuses on it, a follow-up being
+//! drafted) and keeps only that it was erased, with the reference and the
+//! dates (see docs/threat-model.md for what remains and why).
+//!
+//! If the desk is enrolled, the erasure goes on to the hub: a notice signed
+//! now with the desk's device key (it opens only with a coordinator signed
+//! in), which the sync worker sends later with nobody signed in. The hub
+//! deletes every revision it holds, keeps a tombstone and answers with a
+//! receipt signed by its receipt key, which the desk checks against the key
+//! it pinned before it counts the erasure as confirmed.
+
+use chrono::{DateTime, Utc};
+use hirc_proto::{ErasureNotice, ErasureReceipt};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, AuditAction};
+use crate::desk::{Desk, Session};
+use crate::error::{Error, Result};
+use crate::time;
+
+/// The format word of an erasure notice.
+pub const ERASURE_FORMAT: &str = "hirc-erasure";
+
+/// A report erased at this desk.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    /// The report's reference.
+    pub reference: String,
+    /// When it was erased here.
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub erased_at: DateTime<Utc>,
+    /// Whether an erasure notice goes to the hub (the desk is enrolled);
+    /// if not, nothing of the report ever left the desk.
+    pub for_the_hub: bool,
+    /// When the hub confirmed it erased its copy (a checked receipt).
+    #[serde(serialize_with = "time::as_text_opt")]
+    #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// Why the hub has not confirmed it yet, if it said.
+    pub last_error: Option<String>,
+}
+
+type ErasureRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl Desk {
+    /// Erases a report by the reference the person brings (coordinators;
+    /// audited). Everything the desk holds of it is deleted at once; the
+    /// hub's copy goes with the next sync.
+    pub fn erase_report(&mut self, s: &Session, quoted: &str) -> Result<Erasure> {
+        crate::desk::require_coordinator(s, "erasing a report")?;
+        let page = self.find_report(s, quoted)?;
+        let id = page.id;
+        let erased_at = self.now_stored();
+        // Signed now: the device key opens only with a coordinator signed in.
+        let notice = match self.hub()? {
+            Some(_) => {
+                let key = self.device_key(s)?;
+                let mut notice = ErasureNotice {
+                    format: ERASURE_FORMAT.into(),
+                    report_id: id,
+                    erased_at,
+                    signature: String::new(),
+                };
+                key.sign_erasure(&mut notice);
+                Some(
+                    serde_json::to_string(&notice)
+                        .map_err(|_| Error::Integrity("an erasure does not serialise"))?,
+                )
+            }
+            None => None,
+        };
+        let user = s.user().name.clone();
+        let for_the_hub = notice.is_some();
+        self.write(|tx| {
+            tx.execute("DELETE FROM reports WHERE follows = ?1", [id.to_string()])?;
+            tx.execute("DELETE FROM statuses WHERE report_id = ?1", [id.to_string()])?;
+            tx.execute("DELETE FROM outbox WHERE report_id = ?1", [id.to_string()])?;
+            tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
+            tx.execute(
+                "INSERT INTO erasures (report_id, reference, erased_at, notice) VALUES (?1, ?2, ?3, ?4)",
+                params![id.to_string(), page.reference, time::to_text(erased_at), notice],
+            )?;
+            let detail = if for_the_hub {
+                format!("{} (the hub's copy goes with the next sync)", page.reference)
+            } else {
+                format!("{} (the desk was never enrolled: nothing left it)", page.reference)
+            };
+            audit::append(tx, Some(&user), AuditAction::Erased, Some(&id.to_string()), Some(&detail))
+        })?;
+        // No page of what was deleted stays in the file or its WAL.
+        self.scrub()?;
+        tracing::info!(report = %id, "report erased at the person's request");
+        Ok(Erasure {
+            reference: page.reference,
+            erased_at,
+            for_the_hub,
+            confirmed_at: None,
+            last_error: None,
+        })
+    }
+
+    /// The erasure of the report with this reference, if it was erased.
+    pub(crate) fn erasure_by_reference(&self, reference: &str) -> Result<Option<Erasure>> {
+        let row: Option<ErasureRow> = self
+            .db()
+            .query_row(
+                "SELECT reference, erased_at, notice, confirmed_at, last_error
+                 FROM erasures WHERE reference = ?1",
+                [reference],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        row.map(erasure).transpose()
+    }
+
+    /// Every erasure at this desk, newest first (coordinators).
+    pub fn erasures(&self, s: &Session) -> Result<Vec<Erasure>> {
+        self.check_session(s)?;
+        crate::desk::require_coordinator(s, "listing erased reports")?;
+        let mut stmt = self.db().prepare(
+            "SELECT reference, erased_at, notice, confirmed_at, last_error
+             FROM erasures ORDER BY erased_at DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.map(|r| erasure(r?)).collect()
+    }
+
+    /// The erasure notices the hub has not confirmed, for the sync worker
+    /// (nobody signed in: they were signed when the report was erased).
+    /// One the hub refused waits for the desk to be enrolled again.
+    pub fn pending_erasures(&self) -> Result<Vec<ErasureNotice>> {
+        let mut stmt = self.db().prepare(
+            "SELECT notice FROM erasures
+             WHERE notice IS NOT NULL AND receipt IS NULL AND refused = 0
+             ORDER BY erased_at",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for notice in rows {
+            out.push(
+                serde_json::from_str(&notice?)
+                    .map_err(|_| Error::Integrity("a stored erasure notice does not read"))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Records the hub's receipt for an erasure once its signature checks
+    /// under the pinned receipt key and it is for an erasure this desk
+    /// sent; returns whether it was recorded. Anything else is not taken
+    /// for a confirmation (the notice is sent again next time).
+    pub fn record_erasure_receipt(&mut self, receipt: &ErasureReceipt) -> Result<bool> {
+        let Some(key) = self.hub()?.and_then(|link| link.receipt_key) else {
+            return Ok(false);
+        };
+        if hirc_proto::sign::verify_erasure_receipt(&key, receipt).is_err() {
+            tracing::warn!(report = %receipt.report_id, "an erasure receipt was not signed by the hub's receipt key; not recorded");
+            return Ok(false);
+        }
+        let sent: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT notice FROM erasures WHERE report_id = ?1 AND receipt IS NULL",
+                [receipt.report_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(sent) = sent else {
+            return Ok(false);
+        };
+        let sent: ErasureNotice = serde_json::from_str(&sent)
+            .map_err(|_| Error::Integrity("a stored erasure notice does not read"))?;
+        if sent.erased_at != receipt.erased_at {
+            tracing::warn!(report = %receipt.report_id, "an erasure receipt for another notice; not recorded");
+            return Ok(false);
+        }
+        let stored = serde_json::to_string(receipt)
+            .map_err(|_| Error::Integrity("an erasure does not serialise"))?;
+        let now = self.now_text();
+        let id = receipt.report_id.to_string();
+        let detail = format!(
+            "the hub deleted {} revision(s) and keeps a tombstone",
+            receipt.revisions_deleted
+        );
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE erasures SET receipt = ?1, confirmed_at = ?2, last_error = NULL WHERE report_id = ?3",
+                params![stored, now, id],
+            )?;
+            audit::append(tx, None, AuditAction::ErasureConfirmed, Some(&id), Some(&detail))
+        })?;
+        Ok(true)
+    }
+
+    /// Records why an erasure could not be sent; `refused`: the hub refused
+    /// it, so it waits for the desk to be enrolled again.
+    pub fn record_erasure_failure(
+        &mut self,
+        report_id: Uuid,
+        message: &str,
+        refused: bool,
+    ) -> Result<()> {
+        let message = crate::outbox::tidy_reason(message);
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE erasures SET attempts = attempts + 1, last_error = ?1, refused = ?2
+                 WHERE report_id = ?3",
+                params![message, refused, report_id.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+fn erasure(row: ErasureRow) -> Result<Erasure> {
+    let (reference, erased_at, notice, confirmed_at, last_error) = row;
+    let at = |t: &str| time::from_text(t).ok_or(Error::Integrity("a stored time does not read"));
+    Ok(Erasure {
+        reference,
+        erased_at: at(&erased_at)?,
+        for_the_hub: notice.is_some(),
+        confirmed_at: confirmed_at.as_deref().map(at).transpose()?,
+        last_error,
+    })
+}
+
+impl Erasure {
+    /// The error a search for its reference answers.
+    pub(crate) fn as_error(&self) -> Error {
+        let day = |t: DateTime<Utc>| time::desk_date(t).format("%-d %B %Y").to_string();
+        let hub = match (self.for_the_hub, self.confirmed_at) {
+            (false, _) => String::new(),
+            (true, Some(at)) => {
+                format!(", and the hub confirmed it erased its copy on {}", day(at))
+            }
+            (true, None) => ", and the hub's copy goes with the next sync".to_string(),
+        };
+        Error::Erased {
+            reference: self.reference.clone(),
+            erased_on: day(self.erased_at),
+            hub,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

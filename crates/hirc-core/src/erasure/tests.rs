@@ -1,0 +1,183 @@
+use chrono::Utc;
+use rusqlite::params;
+
+use super::*;
+use crate::model::Role;
+use crate::testing::{TestHub, desk_with_sealed_report, fast, pass};
+
+fn count(desk: &Desk, sql: &str, id: Uuid) -> i64 {
+    desk.db()
+        .query_row(sql, params![id.to_string()], |r| r.get(0))
+        .expect("count")
+}
+
+/// The hub's receipt for `notice`, signed with `hub`'s receipt key.
+fn receipt_for(hub: &TestHub, notice: &ErasureNotice, deleted: u32) -> ErasureReceipt {
+    let mut r = ErasureReceipt {
+        report_id: notice.report_id,
+        device_id: hub.device_id,
+        erased_at: notice.erased_at,
+        received_at: Utc::now(),
+        revisions_deleted: deleted,
+        signature: None,
+    };
+    hub.receipts.sign_erasure_receipt(&mut r);
+    r
+}
+
+#[test]
+fn an_erased_report_leaves_only_the_fact_that_it_was_erased() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    // A follow-up being typed goes with it.
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    assert_eq!(hub.deliver_all(&mut desk), 1);
+    let draft = desk.follow_up(&s, &reference, None).expect("follow-up");
+
+    // An ambassador may not erase.
+    desk.add_user(
+        &s,
+        "Aisha",
+        Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    let aisha = desk
+        .unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock");
+    let err = desk
+        .erase_report(&aisha, &reference)
+        .expect_err("not hers to erase");
+    assert!(matches!(err, Error::NotPermitted { .. }), "{err}");
+
+    let erased = desk
+        .erase_report(&s, &reference.to_lowercase())
+        .expect("erase");
+    assert_eq!(erased.reference, reference);
+    assert!(erased.for_the_hub);
+    for (what, sql) in [
+        ("the report", "SELECT count(*) FROM reports WHERE id = ?1"),
+        (
+            "its follow-up",
+            "SELECT count(*) FROM reports WHERE follows = ?1",
+        ),
+        (
+            "its outbox entries",
+            "SELECT count(*) FROM outbox WHERE report_id = ?1",
+        ),
+        (
+            "its statuses",
+            "SELECT count(*) FROM statuses WHERE report_id = ?1",
+        ),
+    ] {
+        assert_eq!(count(&desk, sql, id), 0, "{what} is still held");
+    }
+    assert!(
+        desk.report(&s, draft).is_err(),
+        "the follow-up draft is gone"
+    );
+    // Asked for again, the reference says what became of it.
+    let err = desk.find_report(&s, &reference).expect_err("erased");
+    assert!(matches!(err, Error::Erased { .. }), "{err}");
+    assert!(
+        err.to_string().contains("erased at the person's request"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("goes with the next sync"), "{err}");
+    // Erasing it again says the same, and changes nothing.
+    assert!(matches!(
+        desk.erase_report(&s, &reference),
+        Err(Error::Erased { .. })
+    ));
+    let log = desk.audit_log(&s).expect("audit");
+    assert_eq!(log.iter().filter(|e| e.action == "erased").count(), 1);
+    assert_eq!(desk.erasures(&s).expect("list"), vec![erased]);
+}
+
+#[test]
+fn the_notice_is_signed_by_the_desk_and_only_a_receipt_from_the_pinned_key_confirms_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    // Not delivered yet: the notice still goes (a stick may carry it).
+    desk.erase_report(&s, &reference).expect("erase");
+    assert_eq!(desk.due_uploads(Utc::now(), true).expect("due").len(), 0);
+    let pending = desk.pending_erasures().expect("pending");
+    assert_eq!(pending.len(), 1);
+    let notice = &pending[0];
+    assert_eq!(notice.report_id, id);
+    let device_key = desk.device_key(&s).expect("key").public();
+    assert_eq!(
+        hirc_proto::sign::verify_erasure(&device_key, notice),
+        Ok(())
+    );
+
+    // Signed by another key, or for another moment: not a confirmation.
+    let mut forged = receipt_for(&hub, notice, 0);
+    forged.revisions_deleted = 1;
+    assert!(!desk.record_erasure_receipt(&forged).expect("forged"));
+    let mut other_moment = notice.clone();
+    other_moment.erased_at += chrono::Duration::seconds(1);
+    assert!(
+        !desk
+            .record_erasure_receipt(&receipt_for(&hub, &other_moment, 0))
+            .expect("other")
+    );
+    assert_eq!(desk.pending_erasures().expect("pending").len(), 1);
+
+    // A refusal is kept with its reason, and waits for the next enrolment.
+    desk.record_erasure_failure(id, "the hub refused (HTTP 422): enrol again", true)
+        .expect("refused");
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+    assert_eq!(
+        desk.erasures(&s).expect("list")[0].last_error.as_deref(),
+        Some("the hub refused (HTTP 422): enrol again")
+    );
+    hub.enrol(&mut desk, &s);
+    assert_eq!(desk.pending_erasures().expect("pending").len(), 1);
+
+    assert!(
+        desk.record_erasure_receipt(&receipt_for(&hub, notice, 0))
+            .expect("receipt")
+    );
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+    let err = desk.find_report(&s, &reference).expect_err("erased");
+    assert!(
+        err.to_string()
+            .contains("the hub confirmed it erased its copy"),
+        "{err}"
+    );
+    let log = desk.audit_log(&s).expect("audit");
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "erasure_confirmed")
+            .count(),
+        1
+    );
+    // The same receipt again changes nothing.
+    assert!(
+        !desk
+            .record_erasure_receipt(&receipt_for(&hub, notice, 0))
+            .expect("again")
+    );
+}
+
+#[test]
+fn a_desk_never_enrolled_erases_at_home_and_sends_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let erased = desk.erase_report(&s, &reference).expect("erase");
+    assert!(!erased.for_the_hub);
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+    // Enrolled later, there is still nothing to send: nothing ever left.
+    TestHub::new().enrol(&mut desk, &s);
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+    let err = desk.find_report(&s, &reference).expect_err("erased");
+    assert!(!err.to_string().contains("hub"), "{err}");
+}

@@ -1,0 +1,187 @@
+//! Erasure at the person's request, end to end: a coordinator erases a
+//! report by its reference; the desk deletes what it holds at once; the
+//! next sync sends the desk's signed notice; the hub deletes every
+//! revision and the partnership's word on it, keeps a tombstone, and
+//! answers with a signed receipt the desk checks. An outbox file written
+//! before the erasure and brought back later cannot put the report back.
+
+use hirc_e2e::{TestDesk, hub_admin};
+use serde_json::Value;
+
+use crate::{Hub, desk_with_reports, submit, sync};
+
+fn reference_of(desk: &mut TestDesk, id: &str) -> String {
+    let run = desk.as_coordinator(&["report", "show", id], "").ok();
+    let page: Value = serde_json::from_str(&run.stdout).expect("json");
+    page["reference"].as_str().expect("reference").to_string()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// Every file under `dir`, read whole.
+fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+#[test]
+fn an_erased_report_goes_from_the_desk_and_the_hub_and_an_old_stick_cannot_bring_it_back() {
+    let hub = Hub::start();
+    let canary = format!("CANARY-erase-{}", rand::random::<u32>());
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 2, &canary);
+    assert_eq!(sync(&mut desk), (2, 0, 0));
+    let mut ids = reports.keys();
+    let (gone_id, kept_id) = (
+        ids.next().expect("one").clone(),
+        ids.next().expect("two").clone(),
+    );
+    let gone = reference_of(&mut desk, &gone_id);
+    let gone_account = reports[&gone_id].clone();
+    let data = hub.data.to_string_lossy().to_string();
+    let identity = hub.identity.to_string_lossy().to_string();
+    // The partnership has said something on it.
+    hub_admin(&[
+        "status",
+        "set",
+        "--data-dir",
+        &data,
+        "--identity",
+        &identity,
+        "--reference",
+        &gone,
+        "--state",
+        "received",
+    ])
+    .ok();
+    // A third report, sealed but not sent: it goes out on a stick first.
+    let later = submit(&mut desk, 1, &canary);
+    let later_id = later.keys().next().expect("one").clone();
+    let later_ref = reference_of(&mut desk, &later_id);
+    let stick = desk.path().join("stick-outbox.json");
+    desk.as_coordinator(&["outbox", "export", &stick.to_string_lossy()], "")
+        .ok();
+
+    // Asked, and not confirmed: nothing is erased.
+    let run = desk
+        .as_coordinator(&["report", "erase", &gone], "n\n")
+        .expect_code(1);
+    assert!(run.stderr.contains("nothing was erased"), "{}", run.stderr);
+    reference_of(&mut desk, &gone_id);
+
+    // Erased as read back, and the one on the stick too.
+    let run = desk
+        .as_coordinator(&["report", "erase", &gone.to_lowercase(), "--yes"], "")
+        .ok();
+    assert!(run.stderr.contains("with the next sync"), "{}", run.stderr);
+    desk.as_coordinator(&["report", "erase", &later_ref, "--yes"], "")
+        .ok();
+    let run = desk
+        .as_coordinator(&["report", "show", &gone], "")
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("erased at the person's request")
+            && run.stderr.contains("goes with the next sync"),
+        "{}",
+        run.stderr
+    );
+    // Nothing waits to be uploaded; the notices go with the sync.
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+    let run = desk
+        .as_coordinator(&["report", "show", &gone], "")
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("the hub confirmed it erased its copy"),
+        "{}",
+        run.stderr
+    );
+    let audit = desk.as_coordinator(&["audit", "--json"], "").ok();
+    let entries: Value = serde_json::from_str(&audit.stdout).expect("json");
+    let actions: Vec<&str> = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| **a == "erased").count(), 2);
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "erasure_confirmed")
+            .count(),
+        2
+    );
+
+    // The stick comes back: the erased report is not stored again.
+    let receipts = desk.path().join("stick-receipts.json");
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &stick.to_string_lossy(),
+        "--receipts",
+        &receipts.to_string_lossy(),
+    ]);
+    assert!(
+        run.stderr.contains("erased at the person's request"),
+        "{}",
+        run.stderr
+    );
+
+    // The partnership's export: the other report, and two erasures.
+    let lines: Vec<Value> = hub
+        .export_as("jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let reports: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["receipt"]["report_id"].as_str())
+        .collect();
+    assert_eq!(reports, [kept_id.as_str()]);
+    let erased: Vec<(&str, u64)> = lines
+        .iter()
+        .filter_map(|l| {
+            Some((
+                l["erasure"]["report_id"].as_str()?,
+                l["erasure"]["revisions_deleted"].as_u64()?,
+            ))
+        })
+        .collect();
+    assert_eq!(erased, [(gone_id.as_str(), 1), (later_id.as_str(), 0)]);
+    assert!(!lines.iter().any(
+        |l| !l["statuses"].is_null() && l["statuses"].as_array().is_some_and(|s| !s.is_empty())
+    ));
+
+    // Nothing of the erased accounts is anywhere in the hub's files, and
+    // the hub's store holds no ciphertext under their ids.
+    for (path, bytes) in files(&hub.data) {
+        for account in [&gone_account, &later[&later_id]] {
+            assert!(
+                !contains(&bytes, account),
+                "{} holds {account}",
+                path.display()
+            );
+        }
+    }
+    let held: i64 = rusqlite::Connection::open(hub.data.join("hub.sqlite3"))
+        .expect("open")
+        .query_row(
+            "SELECT count(*) FROM reports WHERE report_id IN (?1, ?2)",
+            [&gone_id, &later_id],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(held, 0);
+}
