@@ -98,6 +98,7 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             follow_up::news,
             follow_up::follow_up,
             follow_up::related_report,
+            follow_up::erase_report,
             follow_up::change_consent,
             follow_up::save_slip::<tauri::Wry>,
             follow_up::support_services,
@@ -376,7 +377,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 40, "{handled:?}");
+        assert_eq!(handled.len(), 41, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

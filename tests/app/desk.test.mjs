@@ -6,7 +6,7 @@
 // xdotool. With SCREENSHOTS=dir it also saves a PNG of each screen there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -357,6 +357,30 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.click('#delete-confirm');
     await s.wait('#deleted-notice');
     await s.waitText('#count-drafts', /^0$/);
+
+    // At the person's request, a coordinator erases the walk's report: the
+    // page asks once more; the desk keeps only the fact of it, and the
+    // worker has the hub erase its copy (the desk then says the hub
+    // confirmed it: waited for as observed, not for a set time).
+    await s.click('#nav-home');
+    await s.type('#find-reference', reference);
+    await s.click('#find-button');
+    await s.waitText('#page-title', new RegExp(reference));
+    await s.click('#erase-ask');
+    await s.wait('#erase-confirm-panel');
+    await shot(s, '09e-erase-asked');
+    await s.click('#erase-confirm');
+    await s.waitText('#erased-title', /was erased/);
+    await s.click('#erased-home');
+    for (let i = 0; ; i++) {
+      const shown = spawnSync(hirc, ['--data-dir', data, '--user', 'Chris', '--passphrase-stdin', 'report', 'show', reference], {
+        input: `${PASS}\n`,
+        encoding: 'utf8',
+      });
+      if (shown.stderr.includes('the hub confirmed it erased its copy')) break;
+      assert.ok(i < 600, `the hub never confirmed the erasure: ${shown.stderr}`);
+      await sleep(100);
+    }
 
     // Lock, then quick-hide.
     await s.click('#lock');

@@ -61,6 +61,23 @@ pub async fn related_report(
         .await
 }
 
+/// Erases a report at the person's request (coordinators; audited): the
+/// desk deletes what it holds at once, the hub's copy goes with the next
+/// sync.
+#[tauri::command]
+#[specta::specta]
+pub async fn erase_report(
+    state: State<'_, AppState>,
+    reference: String,
+) -> CommandResult<hirc_core::erasure::Erasure> {
+    let erased = state
+        .with_session(move |desk, s| desk.erase_report(s, &reference))
+        .await?;
+    // The hub's copy too, as soon as there is a connection.
+    let _ = state.sync_now().await;
+    Ok(erased)
+}
+
 /// A change to what the person agreed to; `null` keeps an answer.
 #[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
 pub struct ConsentChangeArgs {

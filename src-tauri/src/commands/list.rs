@@ -39,6 +39,7 @@ pub const ALL: &[&str] = &[
     "news",
     "follow_up",
     "related_report",
+    "erase_report",
     "change_consent",
     "save_slip",
     "support_services",

@@ -31,6 +31,7 @@ export type {
   YesNoUnknown,
   DeskState,
   DeliveryReceipt,
+  Erasure,
   HubInfo,
   OpenedReport,
   Period,

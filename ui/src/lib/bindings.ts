@@ -125,6 +125,12 @@ export const commands = {
 	 */
 	relatedReport: (reference: string, language: string | null) => __TAURI_INVOKE<string>("related_report", { reference, language }),
 	/**
+	 *  Erases a report at the person's request (coordinators; audited): the
+	 *  desk deletes what it holds at once, the hub's copy goes with the next
+	 *  sync.
+	 */
+	eraseReport: (reference: string) => __TAURI_INVOKE<Erasure>("erase_report", { reference }),
+	/**
 	 *  Changes what the person agreed to (a revision of the consent alone,
 	 *  sealed and queued at once); returns the report's page as it now stands.
 	 */
@@ -291,6 +297,23 @@ export type Enrolled = {
 	hub: HubInfo,
 	/**  Waiting reports now encrypted for the hub. */
 	prepared: number,
+};
+
+/**  A report erased at this desk. */
+export type Erasure = {
+	/**  The report's reference. */
+	reference: string,
+	/**  When it was erased here. */
+	erased_at: string,
+	/**
+	 *  Whether an erasure notice goes to the hub (the desk is enrolled);
+	 *  if not, nothing of the report ever left the desk.
+	 */
+	for_the_hub: boolean,
+	/**  When the hub confirmed it erased its copy (a checked receipt). */
+	confirmed_at: string | null,
+	/**  Why the hub has not confirmed it yet, if it said. */
+	last_error: string | null,
 };
 
 /**  Ethnic group, the ONS 2021 census categories (England and Wales). */

@@ -83,6 +83,8 @@ const desk = {
   failSaves: null as string | null,
   // Consent changed since the report was taken, by report id.
   consents: {} as Record<string, ReportPage['consent']>,
+  /** References erased at the person's request. */
+  erased: [] as string[],
   services: {
     services: [
       { name: 'Victim Support', phone: '08 08 16 89 111', website: 'victimsupport.org.uk', languages: '' },
@@ -460,6 +462,14 @@ const commands: Record<string, (a: Args) => unknown> = {
     desk.reports.push(draft);
     return draft.id;
   },
+  // Everything the desk holds of the report goes; only its reference stays.
+  erase_report: (a) => {
+    mustBeCoordinator();
+    const page = findReport(String(a.reference));
+    desk.reports = desk.reports.filter((x) => x.id !== page.id && x.follows !== page.id);
+    desk.erased.push(page.reference);
+    return { reference: page.reference, erased_at: now(), for_the_hub: true, confirmed_at: null, last_error: null };
+  },
   // A new report naming the one found; the person's details carried over.
   related_report: (a) => {
     const who = mustBeUnlocked();
@@ -509,6 +519,8 @@ function findReport(quoted: string): ReportPage {
   if (q.length < 8 || !/^[A-Z0-9]+$/.test(q)) fail('not_a_reference', 'a reference looks like CP-7K3M-QA');
   const submitted = desk.reports.filter((r) => r.reference);
   const r = submitted.find((x) => norm(x.reference as string) === q);
+  if (!r && desk.erased.some((x) => norm(x) === q))
+    fail('erased', `report ${quoted} was erased at the person's request; nothing of it is held at this desk`);
   if (!r) {
     const near = submitted.some((x) => {
       const n = norm(x.reference as string);

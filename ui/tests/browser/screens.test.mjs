@@ -1164,3 +1164,45 @@ test('another incident by the same person: a new report from the page, naming th
   await page.locator('#f-related_reference-error').waitFor();
   await audit('related report: the reference refused');
 });
+
+test('a coordinator erases a report at the person\'s request: asked once more, then only the fact of it stays', async (t) => {
+  const { page, kb, audit } = await open(t, { width: 1024, height: 768 });
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 0); // Chris, a coordinator
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await kb.type('#find-reference', 'CP-3H8D-9X');
+  await kb.press('#find-button');
+  await page.locator('#report-page').waitFor();
+  // Asked first, and "Cancel" keeps it.
+  await kb.press('#erase-ask');
+  await page.locator('#erase-confirm-panel').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'erase-confirm-title', 'the question takes the focus');
+  await audit('erase: asked');
+  await kb.press('#erase-cancel');
+  assert.equal(await page.locator('#erase-confirm-panel').count(), 0);
+  await kb.press('#erase-ask');
+  await kb.press('#erase-confirm');
+  await page.locator('#erased-title').getByText(/was erased/).waitFor();
+  assert.equal(await page.locator('#report-page').count(), 0, 'nothing of the report is shown');
+  await audit('erase: done');
+  await kb.press('#erased-home');
+  // Quoted again, the reference says what became of it.
+  await kb.type('#find-reference', 'CP-3H8D-9X');
+  await kb.press('#find-button');
+  await page.locator('#find-reference-error').getByText(/erased at the person's request/).waitFor();
+  await kb.press('#lock');
+  await page.locator('#unlock').waitFor();
+});
+
+test('an ambassador is not offered erasure', async (t) => {
+  const { page, kb } = await open(t);
+  await page.locator('#unlock').waitFor();
+  await kb.radio('user', 1); // Ali, an ambassador
+  await kb.type('#passphrase', PASSPHRASE);
+  await kb.press('#unlock');
+  await kb.type('#find-reference', 'CP-7K2Q-4F');
+  await kb.press('#find-button');
+  await page.locator('#report-page').waitFor();
+  assert.equal(await page.locator('#erase-section').count(), 0);
+});

@@ -104,7 +104,8 @@ fn the_notice_is_signed_by_the_desk_and_only_a_receipt_from_the_pinned_key_confi
     let reference = desk.row(id).expect("row").reference.expect("sealed");
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
-    // Not delivered yet: the notice still goes (a stick may carry it).
+    // Not delivered yet: the notice still goes (the report may have left
+    // on a stick, or an upload may be on its way).
     desk.erase_report(&s, &reference).expect("erase");
     assert_eq!(desk.due_uploads(Utc::now(), true).expect("due").len(), 0);
     let pending = desk.pending_erasures().expect("pending");
@@ -117,16 +118,23 @@ fn the_notice_is_signed_by_the_desk_and_only_a_receipt_from_the_pinned_key_confi
         Ok(())
     );
 
-    // Signed by another key, or for another moment: not a confirmation.
+    // Changed after signing, signed by another key, or for another report:
+    // not a confirmation.
     let mut forged = receipt_for(&hub, notice, 0);
     forged.revisions_deleted = 1;
     assert!(!desk.record_erasure_receipt(&forged).expect("forged"));
-    let mut other_moment = notice.clone();
-    other_moment.erased_at += chrono::Duration::seconds(1);
+    let stranger = TestHub::new();
     assert!(
         !desk
-            .record_erasure_receipt(&receipt_for(&hub, &other_moment, 0))
-            .expect("other")
+            .record_erasure_receipt(&receipt_for(&stranger, notice, 0))
+            .expect("stranger")
+    );
+    let mut another = notice.clone();
+    another.report_id = Uuid::now_v7();
+    assert!(
+        !desk
+            .record_erasure_receipt(&receipt_for(&hub, &another, 0))
+            .expect("another")
     );
     assert_eq!(desk.pending_erasures().expect("pending").len(), 1);
 

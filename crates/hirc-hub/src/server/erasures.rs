@@ -62,7 +62,7 @@ pub(super) async fn erase(
     }
     let Some(device_key) = device.device_key.as_deref() else {
         return Err(unprocessable(
-            "this desk was enrolled before desks had device keys, so its notices cannot be checked: enrol it again, then erase",
+            "this desk was enrolled before desks had device keys, so its notices cannot be checked: enrol it again, and it sends the erasure again by itself",
         ));
     };
     if hirc_proto::sign::verify_erasure(device_key, &notice).is_err() {

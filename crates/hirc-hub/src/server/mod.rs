@@ -3,7 +3,9 @@
 //! [`router`] builds the service for in-process use; [`serve`] runs it on a
 //! bound listener until a shutdown future resolves, so tests can start a
 //! real hub on a loopback port. Every error is JSON ([`hirc_proto::ErrorBody`])
-//! with its status code, and no request can change what is already stored.
+//! with its status code, and no request can change what is already stored
+//! (the one deletion is an erasure at the person's request, signed by the
+//! desk that sent the report).
 
 mod erasures;
 mod limits;

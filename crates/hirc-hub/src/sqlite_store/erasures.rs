@@ -71,6 +71,10 @@ impl Sqlite {
             params![desk, report_id.to_string(), device_id.to_string(), erased_at, now, deleted as i64],
         )?;
         tx.commit()?;
+        // The deleted pages (zeroed by secure_delete) go back into the main
+        // file and the WAL is emptied, so no copy of the ciphertext stays
+        // in it. A busy reader only delays this to the next checkpoint.
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
         Ok(Tombstone {
             report_id,
             device_id,
