@@ -30,6 +30,9 @@ pub struct ImportSummary {
     pub repeated: usize,
     /// Refused, with why.
     pub refused: Vec<(Uuid, String)>,
+    /// Reports erased at the person's request (their receipts are in the
+    /// file too).
+    pub erased: usize,
 }
 
 /// What a desk enrolled by file needs to know of the hub.
@@ -181,6 +184,34 @@ pub async fn outbox_file(
         );
     }
     let mut summary = ImportSummary::default();
+    // Erasures first: a report the same file carries and erases is not
+    // stored.
+    let mut erasures = Vec::new();
+    for notice in &file.erasures {
+        if notice.format != hirc_proto::ERASURE_FORMAT
+            || hirc_proto::sign::verify_erasure(device_key, notice).is_err()
+        {
+            summary.refused.push((
+                notice.report_id,
+                "an erasure notice not signed by this desk's device key".into(),
+            ));
+            continue;
+        }
+        let gone = store
+            .erase(device.id, notice.report_id, notice.erased_at, Utc::now())
+            .await?;
+        let mut receipt = hirc_proto::ErasureReceipt {
+            report_id: gone.report_id,
+            device_id: gone.device_id,
+            erased_at: gone.erased_at,
+            received_at: gone.received_at,
+            revisions_deleted: gone.revisions_deleted,
+            signature: None,
+        };
+        receipt_key.sign_erasure_receipt(&mut receipt);
+        erasures.push(receipt);
+        summary.erased += 1;
+    }
     let mut receipts = Vec::new();
     for entry in &file.reports {
         let Some(body) = decode_payload(&entry.payload) else {
@@ -249,6 +280,7 @@ pub async fn outbox_file(
         format: RECEIPT_FILE_FORMAT.into(),
         device_id: device.id,
         receipts,
+        erasures,
     };
     hirc_files::write_new(
         receipts_path,

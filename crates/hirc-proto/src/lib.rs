@@ -241,6 +241,9 @@ pub struct ErasureNotice {
     pub signature: String,
 }
 
+/// The format word of an [`ErasureNotice`].
+pub const ERASURE_FORMAT: &str = "hirc-erasure";
+
 /// The hub's answer to an erasure: what it now keeps of the report (the
 /// tombstone), signed with its receipt key ([`sign::verify_erasure_receipt`]).
 /// The same notice again gets the same receipt.
@@ -354,6 +357,10 @@ pub struct OutboxFile {
     pub created_at: DateTime<Utc>,
     /// The reports.
     pub reports: Vec<OutboxEntry>,
+    /// Erasures at the person's request the hub has not confirmed, each
+    /// signed on its own with the device key (as sent over the network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<ErasureNotice>,
     /// The desk's device key's signature over the file ([`sign`]): the hub
     /// imports only a file the named desk signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -386,6 +393,9 @@ pub struct ReceiptFile {
     pub device_id: Uuid,
     /// One receipt per stored (or already stored) report.
     pub receipts: Vec<Receipt>,
+    /// One signed receipt per erasure the file carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<ErasureReceipt>,
 }
 
 /// The format word of a [`ReceiptFile`].

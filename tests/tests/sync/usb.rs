@@ -168,6 +168,7 @@ fn forged_receipt_and_outbox_files_change_nothing() {
                 .parse()
                 .expect("uuid"),
             receipts,
+            erasures: Vec::new(),
         };
         std::fs::write(path(name), serde_json::to_string(&file).expect("json")).expect("write");
         let run = desk
@@ -333,4 +334,113 @@ fn an_offline_desk_enrolled_again_keeps_what_it_stored() {
     ])
     .expect_code(1);
     assert!(run.stderr.contains("there is no device"), "{}", run.stderr);
+}
+
+/// A centre that is never online erases a report at the person's request:
+/// the notice goes on the stick with the outbox, the hub erases its copy
+/// and the receipt comes back on the stick.
+#[test]
+fn an_erasure_travels_by_usb_stick_and_comes_back_confirmed() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    hub_admin(&[
+        "enrol",
+        "--data-dir",
+        &data,
+        "--centre",
+        "Canvey Island",
+        "--offline-file",
+        &path("enrol.json"),
+        "--recipient",
+        &hub.recipient,
+    ])
+    .ok();
+    let (mut desk, _) = TestDesk::init();
+    desk.as_coordinator(&["enrol", "--file", &path("enrol.json")], "")
+        .ok();
+    let reports = submit(&mut desk, 2, "CANARY-usb-erase");
+    let import = |outbox: &str, receipts: &str| {
+        hub_admin(&[
+            "import",
+            "--data-dir",
+            &data,
+            &path(outbox),
+            "--receipts",
+            &path(receipts),
+        ])
+    };
+    desk.as_coordinator(&["outbox", "export", &path("out1.json")], "")
+        .ok();
+    import("out1.json", "rec1.json").ok();
+    desk.as_coordinator(&["outbox", "receipts", &path("rec1.json")], "")
+        .ok();
+
+    let gone_id = reports.keys().next().expect("one").clone();
+    let page: Value = serde_json::from_str(
+        &desk
+            .as_coordinator(&["report", "show", &gone_id], "")
+            .ok()
+            .stdout,
+    )
+    .expect("json");
+    let gone = page["reference"].as_str().expect("reference").to_string();
+    desk.as_coordinator(&["report", "erase", &gone, "--yes"], "")
+        .ok();
+
+    // The next stick carries the erasure (and no report).
+    let run = desk
+        .as_coordinator(&["outbox", "export", &path("out2.json")], "")
+        .ok();
+    assert!(run.stdout.contains("1 erasure(s)"), "{}", run.stdout);
+    let run = import("out2.json", "rec2.json").ok();
+    assert!(run.stderr.contains("Erased 1 report(s)"), "{}", run.stderr);
+    // Carried twice: the same receipt, nothing more erased.
+    let again = import("out2.json", "rec2b.json").ok();
+    assert!(
+        again.stderr.contains("Erased 1 report(s)"),
+        "{}",
+        again.stderr
+    );
+    let run = desk
+        .as_coordinator(&["outbox", "receipts", &path("rec2.json")], "")
+        .ok();
+    assert!(
+        run.stdout.contains("1 erasure(s) confirmed by the hub"),
+        "{}",
+        run.stdout
+    );
+    let run = desk
+        .as_coordinator(&["report", "show", &gone], "")
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("the hub confirmed it erased its copy"),
+        "{}",
+        run.stderr
+    );
+    // The stick after that carries nothing more of it.
+    let run = desk
+        .as_coordinator(&["outbox", "export", &path("out3.json")], "")
+        .ok();
+    assert!(!run.stdout.contains("erasure"), "{}", run.stdout);
+
+    let lines: Vec<Value> = hub
+        .export_as("jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["receipt"]["report_id"] == gone_id.as_str()),
+        "the hub still holds the erased report"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["erasure"]["report_id"] == gone_id.as_str())
+            .count(),
+        1
+    );
 }

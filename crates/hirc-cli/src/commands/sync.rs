@@ -236,6 +236,12 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
                 out.reports.len(),
                 file.display()
             );
+            if !out.erasures.is_empty() {
+                println!(
+                    "It also carries {} erasure(s) at the person's request, for the hub to erase its copy.",
+                    out.erasures.len()
+                );
+            }
             println!(
                 "Take it to the partnership; bring back the receipt file for `hirc outbox receipts`."
             );
@@ -250,6 +256,12 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
             }
             let outcome = desk.apply_receipt_file(&session, &receipts)?;
             println!("{} report(s) marked delivered.", outcome.recorded);
+            if outcome.erasures_confirmed > 0 {
+                println!(
+                    "{} erasure(s) confirmed by the hub.",
+                    outcome.erasures_confirmed
+                );
+            }
             if outcome.already > 0 {
                 eprintln!(
                     "{} receipt(s) were for reports already delivered.",

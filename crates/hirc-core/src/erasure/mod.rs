@@ -13,7 +13,7 @@
 //! it pinned before it counts the erasure as confirmed.
 
 use chrono::{DateTime, Utc};
-use hirc_proto::{ErasureNotice, ErasureReceipt};
+use hirc_proto::{ERASURE_FORMAT, ErasureNotice, ErasureReceipt};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
@@ -22,9 +22,6 @@ use crate::audit::{self, AuditAction};
 use crate::desk::{Desk, Session};
 use crate::error::{Error, Result};
 use crate::time;
-
-/// The format word of an erasure notice.
-pub const ERASURE_FORMAT: &str = "hirc-erasure";
 
 /// A report erased at this desk.
 #[cfg_attr(feature = "bindings", derive(specta::Type))]

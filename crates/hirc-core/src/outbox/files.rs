@@ -44,12 +44,18 @@ impl Desk {
                     payload: encode_payload(&u.payload),
                 })
                 .collect(),
+            // Each notice was signed when its report was erased.
+            erasures: self.pending_erasures()?,
             signature: None,
         };
         key.sign_outbox(&mut file);
         self.record_export(
             s,
-            &format!("outbox file with {} report(s)", file.reports.len()),
+            &format!(
+                "outbox file with {} report(s) and {} erasure(s)",
+                file.reports.len(),
+                file.erasures.len()
+            ),
         )?;
         Ok(file)
     }
@@ -91,6 +97,16 @@ impl Desk {
                     outcome.refused.push((r.report_id, e.to_string()));
                 }
                 Err(other) => return Err(other),
+            }
+        }
+        for r in &file.erasures {
+            if self.record_erasure_receipt(r)? {
+                outcome.erasures_confirmed += 1;
+            } else {
+                outcome.refused.push((
+                    r.report_id,
+                    "an erasure receipt that is not the hub's, or for no erasure this desk is waiting on".into(),
+                ));
             }
         }
         Ok(outcome)

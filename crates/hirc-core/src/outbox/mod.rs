@@ -247,6 +247,8 @@ pub struct ReceiptFileOutcome {
     pub recorded: usize,
     /// Receipts for reports already delivered.
     pub already: usize,
+    /// Erasures the hub confirmed.
+    pub erasures_confirmed: usize,
     /// Receipts refused, with why (forged, for another desk, for nothing
     /// this desk sent).
     pub refused: Vec<(Uuid, String)>,

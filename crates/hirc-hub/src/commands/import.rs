@@ -21,6 +21,12 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         summary.repeated,
         receipts.display()
     );
+    if summary.erased > 0 {
+        eprintln!(
+            "Erased {} report(s) at the person's request (every revision held; the receipts are in the file).",
+            summary.erased
+        );
+    }
     if !summary.refused.is_empty() {
         for (id, why) in &summary.refused {
             eprintln!("  refused {id}: {why}");

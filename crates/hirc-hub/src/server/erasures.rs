@@ -9,13 +9,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
-use hirc_proto::{ErasureNotice, ErasureReceipt, ErrorKind};
+use hirc_proto::{ERASURE_FORMAT, ErasureNotice, ErasureReceipt, ErrorKind};
 use uuid::Uuid;
 
 use super::{ApiError, AppState, AuthDevice};
-
-/// The format word an erasure notice carries.
-pub const ERASURE_FORMAT: &str = "hirc-erasure";
 
 /// `POST /v1/reports/{report_id}/erasure`.
 pub(super) async fn erase(
