@@ -101,6 +101,7 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             follow_up::erase_report,
             follow_up::change_consent,
             follow_up::save_slip::<tauri::Wry>,
+            follow_up::save_access_copy::<tauri::Wry>,
             follow_up::support_services,
             follow_up::set_support_services,
         ])
@@ -377,7 +378,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 41, "{handled:?}");
+        assert_eq!(handled.len(), 42, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

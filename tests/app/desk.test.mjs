@@ -366,6 +366,17 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.type('#find-reference', reference);
     await s.click('#find-button');
     await s.waitText('#page-title', new RegExp(reference));
+    // First, a copy for the person of everything the desk holds (through
+    // the real save dialog): their account is in it, and only they and
+    // the coordinator may read the file.
+    const copy = join(work, 'slips', 'copy.pdf');
+    await s.click('#page-access-save');
+    saveAs(copy, 'Save a copy for the person');
+    await s.waitText('#page-access-saved', /copy\.pdf/);
+    assert.equal(statSync(copy).mode & 0o777, 0o600, 'the copy is readable by others');
+    const copyText = execFileSync('pdftotext', [copy, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    assert.ok(copyText.includes(CANARY), "the copy lacks the person's account");
+    assert.match(copyText, new RegExp(reference));
     await s.click('#erase-ask');
     await s.wait('#erase-confirm-panel');
     await shot(s, '09e-erase-asked');

@@ -326,6 +326,21 @@ pub enum ReportCommand {
         #[arg(long, value_name = "CODE", default_value = "en")]
         lang: String,
     },
+    /// A copy for the person of everything this desk holds about their
+    /// report (a subject access request; coordinators; audited): every
+    /// answer, what they agreed to, each revision and when it went to the
+    /// hub, and the partnership's word. It holds their personal details:
+    /// give it to them, do not keep it.
+    Access {
+        /// The report's reference (e.g. CP-7K3M-QA).
+        reference: String,
+        /// The PDF to write (created owner-only, never overwritten).
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        /// The person's language: en, pl or ur (Urdu reads right to left).
+        #[arg(long, value_name = "CODE", default_value = "en")]
+        lang: String,
+    },
     /// List reports: reference or draft id, state, dates and a short summary.
     List(JsonFlag),
     /// Delete a draft (submitted reports cannot be deleted). Asks first on a

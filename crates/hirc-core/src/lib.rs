@@ -31,6 +31,7 @@ pub mod retention;
 pub mod set_aside;
 pub mod slip;
 mod store;
+pub mod subject_access;
 pub mod summary;
 pub mod support;
 #[cfg(test)]

@@ -200,6 +200,7 @@ impl Wording {
                 EXPORT_TEXTS
                     .iter()
                     .chain(SLIP_TEXTS)
+                    .chain(crate::subject_access::ACCESS_TEXTS)
                     .find(|(k, _)| *k == key)
                     .map(|(_, v)| (*v).to_string())
             })

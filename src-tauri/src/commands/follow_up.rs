@@ -132,22 +132,9 @@ pub async fn save_slip<R: Runtime>(
         .with_session(move |desk, s| desk.slip(s, &reference))
         .await?;
     let name = format!("slip-{}.pdf", slip.reference);
-    let chosen = tauri::async_runtime::spawn_blocking(move || {
-        app.dialog()
-            .file()
-            .set_title("Save the person's slip")
-            .set_file_name(name)
-            .add_filter("PDF", &["pdf"])
-            .blocking_save_file()
-    })
-    .await
-    .map_err(|e| CommandError::internal(format!("the save dialog failed: {e}")))?;
-    let Some(chosen) = chosen else {
+    let Some(path) = where_to_save(app, "Save the person's slip", name).await? else {
         return Ok(None);
     };
-    let path = chosen
-        .into_path()
-        .map_err(|e| CommandError::internal(format!("that place cannot be saved to: {e}")))?;
     let reference = slip.reference.clone();
     let bytes = blocking(move || hirc_core::slip::to_pdf(&slip, &words)).await?;
     write_atomically(&path, &bytes)?;
@@ -157,6 +144,65 @@ pub async fn save_slip<R: Runtime>(
         })
         .await?;
     Ok(Some(path.display().to_string()))
+}
+
+/// Saves, where the coordinator chooses, a copy for the person of
+/// everything the desk holds about their report (a subject access request;
+/// coordinators; audited), in their language. `None`: the dialog was
+/// closed, and nothing was written.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_access_copy<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    reference: String,
+    language: String,
+) -> CommandResult<Option<String>> {
+    let words = wording(&language)?;
+    let copy = state
+        .with_session(move |desk, s| desk.subject_access(s, &reference))
+        .await?;
+    let name = format!("copy-for-the-person-{}.pdf", copy.reference);
+    let Some(path) = where_to_save(app, "Save a copy for the person", name).await? else {
+        return Ok(None);
+    };
+    let reference = copy.reference.clone();
+    let bytes = blocking(move || hirc_core::subject_access::to_pdf(&copy, &words)).await?;
+    write_atomically(&path, &bytes)?;
+    state
+        .with_session(move |desk, s| {
+            desk.record_export(
+                s,
+                &format!("copy for the person of {reference} ({language})"),
+            )
+        })
+        .await?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Asks where to save a PDF (the native save dialog); `None` if closed.
+async fn where_to_save<R: Runtime>(
+    app: AppHandle<R>,
+    title: &'static str,
+    name: String,
+) -> CommandResult<Option<std::path::PathBuf>> {
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title(title)
+            .set_file_name(name)
+            .add_filter("PDF", &["pdf"])
+            .blocking_save_file()
+    })
+    .await
+    .map_err(|e| CommandError::internal(format!("the save dialog failed: {e}")))?;
+    chosen
+        .map(|chosen| {
+            chosen
+                .into_path()
+                .map_err(|e| CommandError::internal(format!("that place cannot be saved to: {e}")))
+        })
+        .transpose()
 }
 
 /// The centre's support services (shown locked or unlocked: they name no

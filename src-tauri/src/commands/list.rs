@@ -42,6 +42,7 @@ pub const ALL: &[&str] = &[
     "erase_report",
     "change_consent",
     "save_slip",
+    "save_access_copy",
     "support_services",
     "set_support_services",
 ];

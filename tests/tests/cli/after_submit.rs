@@ -324,3 +324,94 @@ fn a_second_incident_is_a_new_report_that_names_the_first() {
     .expect("json");
     assert_eq!(shown["related_reference"], first.as_str());
 }
+
+#[test]
+fn a_copy_for_the_person_holds_everything_the_desk_holds_and_only_a_coordinator_makes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let (mut desk, _) = TestDesk::init();
+    let reference = submitted(&mut desk);
+    let example: Value = serde_json::from_str(EXAMPLE_REPORT).expect("example");
+    let out = desk.path().join("copy-en.pdf");
+    let run = desk
+        .as_coordinator(
+            &[
+                "report",
+                "access",
+                &reference.to_lowercase(),
+                "--out",
+                &out.to_string_lossy(),
+            ],
+            "",
+        )
+        .ok();
+    assert!(run.stderr.contains("give it to them"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::metadata(&out).expect("pdf").permissions().mode() & 0o777,
+        0o600
+    );
+    let text = hirc_e2e::pdf_text(&out);
+    for expected in [
+        reference.as_str(),
+        example["person"]["name"].as_str().expect("name"),
+        "What you told us",
+        "What you agreed to",
+    ] {
+        assert!(text.contains(expected), "the copy lacks {expected}: {text}");
+    }
+    // Never over a file that is there.
+    desk.as_coordinator(
+        &[
+            "report",
+            "access",
+            &reference,
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        "",
+    )
+    .expect_code(1);
+    // In Urdu too.
+    let urdu = desk.path().join("copy-ur.pdf");
+    desk.as_coordinator(
+        &[
+            "report",
+            "access",
+            &reference,
+            "--out",
+            &urdu.to_string_lossy(),
+            "--lang",
+            "ur",
+        ],
+        "",
+    )
+    .ok();
+    assert!(hirc_e2e::pdf_text(&urdu).contains(&reference));
+
+    // An ambassador may not make one.
+    desk.as_coordinator(
+        &["user", "add", "Ann", "--role", "ambassador"],
+        "ann passphrase\n",
+    )
+    .ok();
+    let not_hers = desk.path().join("copy-ann.pdf");
+    let run = desk.run(
+        &[
+            "--user",
+            "Ann",
+            "report",
+            "access",
+            &reference,
+            "--out",
+            &not_hers.to_string_lossy(),
+        ],
+        "ann passphrase\n",
+    );
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(!not_hers.exists());
+    let audit = desk.as_coordinator(&["audit"], "").ok();
+    assert!(
+        audit.stdout.contains("copy for the person of"),
+        "{}",
+        audit.stdout
+    );
+}

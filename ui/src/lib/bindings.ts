@@ -142,6 +142,13 @@ export const commands = {
 	 */
 	saveSlip: (reference: string, language: string) => __TAURI_INVOKE<string | null>("save_slip", { reference, language }),
 	/**
+	 *  Saves, where the coordinator chooses, a copy for the person of
+	 *  everything the desk holds about their report (a subject access request;
+	 *  coordinators; audited), in their language. `None`: the dialog was
+	 *  closed, and nothing was written.
+	 */
+	saveAccessCopy: (reference: string, language: string) => __TAURI_INVOKE<string | null>("save_access_copy", { reference, language }),
+	/**
 	 *  The centre's support services (shown locked or unlocked: they name no
 	 *  one).
 	 */

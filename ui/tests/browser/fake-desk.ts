@@ -462,6 +462,12 @@ const commands: Record<string, (a: Args) => unknown> = {
     desk.reports.push(draft);
     return draft.id;
   },
+  // The native dialog is the real app's; here the copy "saves" at once.
+  save_access_copy: (a) => {
+    mustBeCoordinator();
+    const page = findReport(String(a.reference));
+    return `/home/desk/copy-for-the-person-${page.reference}.pdf`;
+  },
   // Everything the desk holds of the report goes; only its reference stays.
   erase_report: (a) => {
     mustBeCoordinator();

@@ -1174,6 +1174,9 @@ test('a coordinator erases a report at the person\'s request: asked once more, t
   await kb.type('#find-reference', 'CP-3H8D-9X');
   await kb.press('#find-button');
   await page.locator('#report-page').waitFor();
+  // A copy for the person first, if they ask for one.
+  await kb.press('#page-access-save');
+  await page.locator('#page-access-saved').getByText(/copy-for-the-person-CP-3H8D-9X\.pdf/).waitFor();
   // Asked first, and "Cancel" keeps it.
   await kb.press('#erase-ask');
   await page.locator('#erase-confirm-panel').waitFor();
@@ -1205,4 +1208,5 @@ test('an ambassador is not offered erasure', async (t) => {
   await kb.press('#find-button');
   await page.locator('#report-page').waitFor();
   assert.equal(await page.locator('#erase-section').count(), 0);
+  assert.equal(await page.locator('#page-access-save').count(), 0, 'nor a copy of everything held');
 });

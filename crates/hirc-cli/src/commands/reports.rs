@@ -180,6 +180,26 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                 out.display()
             );
         }
+        ReportCommand::Access {
+            reference,
+            out,
+            lang,
+        } => {
+            let words = hirc_core::summary::Wording::bundled(&lang)?;
+            let (mut desk, session) = ctx.unlock()?;
+            let copy = desk.subject_access(&session, &reference)?;
+            let pdf = hirc_core::subject_access::to_pdf(&copy, &words)?;
+            hirc_files::write_new(&out, &pdf)?;
+            desk.record_export(
+                &session,
+                &format!("copy for the person of {} ({lang})", copy.reference),
+            )?;
+            eprintln!(
+                "The copy of what this desk holds about {} is in {}. It holds the person's details: give it to them, and delete the file.",
+                copy.reference,
+                out.display()
+            );
+        }
         ReportCommand::List(flag) => {
             let (desk, session) = ctx.unlock()?;
             let list = desk.list_reports(&session)?;

@@ -10,6 +10,7 @@
 //! other run (numbers, dates, references in Latin letters) left to right.
 
 pub(crate) mod fonts;
+pub(crate) mod lines;
 
 pub use fonts::Measure;
 use fonts::{Fonts, mirrored, pieces};

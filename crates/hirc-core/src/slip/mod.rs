@@ -12,7 +12,8 @@ use chrono::NaiveDate;
 use crate::desk::{ConsentGiven, Desk, Session};
 use crate::error::Result;
 use crate::model::PassToPolice;
-use crate::pdf::{About, BAR, CONTENT_W, INK, MARGIN, MUTED, Measure, Op, PANEL, Page, Weight};
+use crate::pdf::lines::{Lines, long_date};
+use crate::pdf::{About, BAR, CONTENT_W, INK, MARGIN, MUTED, Measure, PANEL, Page, Weight};
 use crate::support::SupportService;
 use crate::time;
 use crate::words::Wording;
@@ -72,11 +73,7 @@ pub fn undrawable(slip: &Slip, words: &Wording) -> Result<Vec<char>> {
 /// Lays the slip out on one A4 page (a long list of services may wrap onto
 /// a second).
 pub fn layout(slip: &Slip, m: &Measure, words: &Wording) -> Vec<Page> {
-    let mut w = Lines {
-        m,
-        pages: vec![Vec::new()],
-        y: MARGIN,
-    };
+    let mut w = Lines::new(m);
     w.para(&words.text("slip.title"), 20.0, Weight::Bold, INK);
     w.gap(2.0);
     w.para(&words.text("slip.intro"), 11.0, Weight::Regular, MUTED);
@@ -190,78 +187,6 @@ pub fn layout(slip: &Slip, m: &Measure, words: &Wording) -> Vec<Page> {
         crate::pdf::mirror(&mut pages, m);
     }
     pages
-}
-
-fn long_date(date: NaiveDate, words: &Wording) -> String {
-    use chrono::Datelike;
-    if words.language() == "en" {
-        return date.format("%-d %B %Y").to_string();
-    }
-    let month = words.text(&format!("month.{}", date.month()));
-    format!("{} {month} {}", date.day(), date.year())
-}
-
-/// Lines down the page, wrapped to its width.
-struct Lines<'a> {
-    m: &'a Measure,
-    pages: Vec<Page>,
-    y: f32,
-}
-
-impl Lines<'_> {
-    fn page(&mut self) -> &mut Page {
-        let last = self.pages.len() - 1;
-        &mut self.pages[last]
-    }
-
-    fn room(&mut self, height: f32) {
-        if self.y + height > crate::pdf::BOTTOM {
-            self.pages.push(Vec::new());
-            self.y = MARGIN;
-        }
-    }
-
-    fn gap(&mut self, h: f32) {
-        self.y += h;
-    }
-
-    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: crate::pdf::Colour) {
-        self.page().push(Op::Rect { x, y, w, h, colour });
-    }
-
-    fn line_at(
-        &mut self,
-        x: f32,
-        text: &str,
-        size: f32,
-        weight: Weight,
-        colour: crate::pdf::Colour,
-    ) {
-        let line = size * 1.3;
-        self.room(line);
-        let y = self.y + size;
-        self.page().push(Op::Text {
-            x,
-            y,
-            size,
-            weight,
-            colour,
-            text: text.to_string(),
-        });
-        self.y += line;
-    }
-
-    fn para(&mut self, text: &str, size: f32, weight: Weight, colour: crate::pdf::Colour) {
-        for line in self.m.wrap(text, size, weight, CONTENT_W) {
-            self.line_at(MARGIN, &line, size, weight, colour);
-        }
-    }
-
-    fn heading(&mut self, text: &str) {
-        self.room(14.0 * 1.3 + 11.0 * 1.35 * 2.0);
-        self.para(text, 14.0, Weight::Bold, INK);
-        self.gap(2.0);
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::pdf::Op;
 use crate::pdf::PAGE_W;
 use crate::support::national_defaults;
 use crate::testing::{desk_with_sealed_report, example};

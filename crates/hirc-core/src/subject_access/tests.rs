@@ -1,0 +1,111 @@
+use super::*;
+use crate::model::Role;
+use crate::testing::{desk_with_sealed_report, fast, pass};
+
+fn all_text(pages: &[Page]) -> String {
+    pages
+        .iter()
+        .flatten()
+        .filter_map(|op| match op {
+            crate::pdf::Op::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_copy_holds_every_answer_what_was_agreed_and_where_it_went() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let copy = desk
+        .subject_access(&s, &reference.to_lowercase())
+        .expect("copy");
+    assert_eq!(copy.reference, reference);
+    assert_eq!(copy.revisions.len(), 1);
+    assert_eq!(copy.revisions[0].delivered_at, None);
+    let m = Measure::load().expect("fonts");
+    let text = all_text(&layout(&copy, &m, &Wording::english())).replace('\n', " ");
+    let held = crate::testing::example();
+    for expected in [
+        "Amina Example",
+        "07700 900123",
+        "Name",
+        "Race or ethnicity",
+        reference.as_str(),
+        "What you agreed to",
+        "not connected to the partnership's hub",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the copy lacks {expected:?}:\n{text}"
+        );
+    }
+    // The account, word for word (wrapped across lines).
+    let account = held.description.expect("account");
+    let flat = text.clone();
+    let first_words: String = account
+        .split_whitespace()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains(&first_words), "{flat}");
+
+    // In Urdu: every character drawable, right to left, the labels in Urdu.
+    let urdu = Wording::bundled("ur").expect("ur");
+    assert!(undrawable(&copy, &urdu).expect("fonts").is_empty());
+    let text = all_text(&layout(&copy, &m, &urdu));
+    assert!(text.contains(&urdu.text("field.name")), "{text}");
+    let pdf = to_pdf(&copy, &urdu).expect("pdf");
+    assert!(pdf.starts_with(b"%PDF"));
+}
+
+#[test]
+fn only_a_coordinator_makes_a_copy_and_after_the_purge_it_says_what_went() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    desk.add_user(
+        &s,
+        "Aisha",
+        Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    let aisha = desk
+        .unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock");
+    assert!(matches!(
+        desk.subject_access(&aisha, &reference),
+        Err(crate::Error::NotPermitted { .. })
+    ));
+
+    // Purged: the copy says the details went, and holds none of them.
+    let hub = crate::testing::TestHub::new();
+    hub.enrol(&mut desk, &s);
+    hub.deliver_all(&mut desk);
+    let later = desk.now() + chrono::Duration::days(400);
+    desk.purge_expired(later).expect("purge");
+    let copy = desk.subject_access(&s, &reference).expect("copy");
+    assert!(copy.report.is_none());
+    assert!(copy.revisions[0].delivered_at.is_some());
+    let m = Measure::load().expect("fonts");
+    let text = all_text(&layout(&copy, &m, &Wording::english())).replace('\n', " ");
+    assert!(
+        text.contains("were deleted after the retention period"),
+        "{text}"
+    );
+    assert!(!text.contains("Amina Example"));
+    assert!(text.contains("Essex hub"), "{text}");
+}
+
+#[test]
+fn the_engines_english_is_the_apps_english() {
+    let en: std::collections::HashMap<String, String> =
+        serde_json::from_str(include_str!("../../../../ui/src/i18n/en.json")).expect("en.json");
+    for (key, text) in ACCESS_TEXTS {
+        assert_eq!(en.get(*key).map(String::as_str), Some(*text), "{key}");
+    }
+}
