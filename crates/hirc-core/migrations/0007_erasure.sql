@@ -16,5 +16,8 @@ CREATE TABLE erasures (
     confirmed_at TEXT,
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT,
-    refused      INTEGER NOT NULL DEFAULT 0
+    refused      INTEGER NOT NULL DEFAULT 0,
+    -- Revisions the hub had confirmed receiving (signed receipts) when the
+    -- report was erased: a receipt that erased fewer is said to be short.
+    delivered    INTEGER NOT NULL DEFAULT 0
 ) STRICT;

@@ -190,10 +190,11 @@ pub async fn outbox_file(
     for notice in &file.erasures {
         if notice.format != hirc_proto::ERASURE_FORMAT
             || hirc_proto::sign::verify_erasure(device_key, notice).is_err()
+            || notice.erased_at > Utc::now() + chrono::Duration::days(1)
         {
             summary.refused.push((
                 notice.report_id,
-                "an erasure notice not signed by this desk's device key".into(),
+                "an erasure notice not signed by this desk's device key, or dated ahead (check the desk's clock)".into(),
             ));
             continue;
         }

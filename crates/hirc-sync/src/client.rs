@@ -458,7 +458,12 @@ async fn error_from(response: reqwest::Response) -> UploadError {
             message: said,
             retry_after: wait,
         },
-        _ if from_hub && kind.is_some() && kind == refusal_kind(code) => {
+        // 410 is also an enrolment code used or expired.
+        _ if from_hub
+            && kind.is_some()
+            && (kind == refusal_kind(code)
+                || (code == 410 && kind == Some(ErrorKind::CodeUsed))) =>
+        {
             if code == 401 {
                 UploadError::Refused {
                     status: 401,

@@ -96,6 +96,71 @@ fn an_erased_report_goes_from_the_desk_and_the_hub_and_an_old_stick_cannot_bring
         "{}",
         run.stderr
     );
+    // Only the desk that sent a report can have it erased: its notice, put
+    // to the hub under another desk's token, or changed on the way, is
+    // refused, and the report stays stored.
+    let stick2 = desk.path().join("stick-with-erasures.json");
+    desk.as_coordinator(&["outbox", "export", &stick2.to_string_lossy()], "")
+        .ok();
+    let carried: Value =
+        serde_json::from_slice(&std::fs::read(&stick2).expect("stick")).expect("json");
+    let notice = carried["erasures"]
+        .as_array()
+        .expect("erasures")
+        .iter()
+        .find(|n| n["report_id"] == gone_id.as_str())
+        .expect("the notice")
+        .clone();
+    let (other, _) = desk_with_reports(&hub, &hub.url(), 0, &canary);
+    let token_of = |desk: &TestDesk| -> String {
+        let file: Value = serde_json::from_slice(
+            &std::fs::read(desk.path().join("hub-credential.json")).expect("credential"),
+        )
+        .expect("json");
+        file["token"].as_str().expect("token").to_string()
+    };
+    let http = reqwest::blocking::Client::new();
+    let put = |token: &str, id: &str, body: &Value| {
+        http.post(format!("{}/v1/reports/{id}/erasure", hub.url()))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .expect("post")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        put(&token_of(&other), &gone_id, &notice),
+        422,
+        "another desk's token"
+    );
+    let mut moved = notice.clone();
+    moved["report_id"] = Value::from(kept_id.as_str());
+    assert_eq!(
+        put(&token_of(&desk), &kept_id, &moved),
+        422,
+        "moved onto another report"
+    );
+    let mut late = notice.clone();
+    late["erased_at"] = Value::from("2030-01-01T00:00:00.000Z");
+    assert_eq!(put(&token_of(&desk), &gone_id, &late), 422, "re-dated");
+    assert_eq!(put("hirc1_not-a-token", &gone_id, &notice), 401);
+    let stored = |id: &str| -> i64 {
+        rusqlite::Connection::open(hub.data.join("hub.sqlite3"))
+            .expect("open")
+            .query_row(
+                "SELECT count(*) FROM reports WHERE report_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    assert_eq!(
+        stored(&gone_id),
+        1,
+        "nothing was erased by a refused notice"
+    );
+
     // Nothing waits to be uploaded; the notices go with the sync.
     assert_eq!(sync(&mut desk), (0, 0, 0));
     let run = desk

@@ -44,6 +44,11 @@ pub struct Erasure {
     pub last_error: Option<String>,
 }
 
+/// The erased report's reference (what the erasure needs of it).
+struct Found {
+    reference: String,
+}
+
 type ErasureRow = (
     String,
     String,
@@ -57,9 +62,30 @@ impl Desk {
     /// audited). Everything the desk holds of it is deleted at once; the
     /// hub's copy goes with the next sync.
     pub fn erase_report(&mut self, s: &Session, quoted: &str) -> Result<Erasure> {
+        self.check_session(s)?;
         crate::desk::require_coordinator(s, "erasing a report")?;
-        let page = self.find_report(s, quoted)?;
-        let id = page.id;
+        // Found without opening anything: a report that will not open (set
+        // aside) can be erased all the same.
+        let reference = crate::reference::Reference::parse(quoted)?;
+        let found: Option<(crate::columns::TextId, i64)> = self
+            .db()
+            .query_row(
+                "SELECT r.id, (SELECT count(*) FROM outbox o
+                               WHERE o.report_id = r.id AND o.receipt_checked = 1)
+                 FROM reports r WHERE r.reference = ?1",
+                [reference.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((crate::columns::TextId(id), delivered)) = found else {
+            if let Some(gone) = self.erasure_by_reference(reference.as_str())? {
+                return Err(gone.as_error());
+            }
+            return Err(Error::UnknownReport(reference.to_string()));
+        };
+        let page = Found {
+            reference: reference.to_string(),
+        };
         let erased_at = self.now_stored();
         // Signed now: the device key opens only with a coordinator signed in.
         let notice = match self.hub()? {
@@ -83,19 +109,41 @@ impl Desk {
         let for_the_hub = notice.is_some();
         self.write(|tx| {
             tx.execute("DELETE FROM reports WHERE follows = ?1", [id.to_string()])?;
-            tx.execute("DELETE FROM statuses WHERE report_id = ?1", [id.to_string()])?;
+            tx.execute(
+                "DELETE FROM statuses WHERE report_id = ?1",
+                [id.to_string()],
+            )?;
             tx.execute("DELETE FROM outbox WHERE report_id = ?1", [id.to_string()])?;
             tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
             tx.execute(
-                "INSERT INTO erasures (report_id, reference, erased_at, notice) VALUES (?1, ?2, ?3, ?4)",
-                params![id.to_string(), page.reference, time::to_text(erased_at), notice],
+                "INSERT INTO erasures (report_id, reference, erased_at, notice, delivered)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id.to_string(),
+                    page.reference,
+                    time::to_text(erased_at),
+                    notice,
+                    delivered
+                ],
             )?;
             let detail = if for_the_hub {
-                format!("{} (the hub's copy goes with the next sync)", page.reference)
+                format!(
+                    "{} (the hub's copy goes with the next sync)",
+                    page.reference
+                )
             } else {
-                format!("{} (the desk was never enrolled: nothing left it)", page.reference)
+                format!(
+                    "{} (the desk was never enrolled: nothing left it)",
+                    page.reference
+                )
             };
-            audit::append(tx, Some(&user), AuditAction::Erased, Some(&id.to_string()), Some(&detail))
+            audit::append(
+                tx,
+                Some(&user),
+                AuditAction::Erased,
+                Some(&id.to_string()),
+                Some(&detail),
+            )
         })?;
         // No page of what was deleted stays in the file or its WAL.
         self.scrub()?;
@@ -169,18 +217,26 @@ impl Desk {
             tracing::warn!(report = %receipt.report_id, "an erasure receipt was not signed by the hub's receipt key; not recorded");
             return Ok(false);
         }
-        let sent: Option<String> = self
+        let sent: Option<(Option<String>, i64)> = self
             .db()
             .query_row(
-                "SELECT notice FROM erasures WHERE report_id = ?1 AND receipt IS NULL",
+                "SELECT notice, delivered FROM erasures WHERE report_id = ?1 AND receipt IS NULL",
                 [receipt.report_id.to_string()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?
-            .flatten();
-        let Some(sent) = sent else {
+            .optional()?;
+        let Some((Some(sent), delivered)) = sent else {
             return Ok(false);
         };
+        // The hub erased fewer revisions than this desk had its receipts
+        // for: the others are held where this notice did not reach (an
+        // earlier hub or enrolment). Recorded, and said, not hidden.
+        let short = (i64::from(receipt.revisions_deleted) < delivered).then(|| {
+            format!(
+                "the hub erased {} of the {delivered} revision(s) it had confirmed receiving: the others may be held under an earlier enrolment or hub, which the partnership must erase (docs/hub.md)",
+                receipt.revisions_deleted
+            )
+        });
         // The receipt may carry another moment than this notice: a desk
         // restored from a copy made before an erasure, erasing again, gets
         // the hub's first tombstone back. Signed by the hub for this report,
@@ -197,12 +253,44 @@ impl Desk {
         );
         self.write(|tx| {
             tx.execute(
-                "UPDATE erasures SET receipt = ?1, confirmed_at = ?2, last_error = NULL WHERE report_id = ?3",
-                params![stored, now, id],
+                "UPDATE erasures SET receipt = ?1, confirmed_at = ?2, last_error = ?3 WHERE report_id = ?4",
+                params![stored, now, short, id],
             )?;
             audit::append(tx, None, AuditAction::ErasureConfirmed, Some(&id), Some(&detail))
         })?;
         Ok(true)
+    }
+
+    /// Signs the erasures the hub has not confirmed again, with the device
+    /// key as it is now (an enrolment may have brought another: a notice
+    /// signed with the old one would be refused for good).
+    pub(crate) fn sign_pending_erasures(&mut self, s: &Session) -> Result<()> {
+        let pending: Vec<(String, String)> = {
+            let mut stmt = self.db().prepare(
+                "SELECT report_id, notice FROM erasures WHERE notice IS NOT NULL AND receipt IS NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let key = self.device_key(s)?;
+        for (id, notice) in pending {
+            let mut notice: ErasureNotice = serde_json::from_str(&notice)
+                .map_err(|_| Error::Integrity("a stored erasure notice does not read"))?;
+            key.sign_erasure(&mut notice);
+            let text = serde_json::to_string(&notice)
+                .map_err(|_| Error::Integrity("an erasure does not serialise"))?;
+            self.write(|tx| {
+                tx.execute(
+                    "UPDATE erasures SET notice = ?1 WHERE report_id = ?2",
+                    params![text, id],
+                )?;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// Records why an erasure could not be sent; `refused`: the hub refused
@@ -243,9 +331,10 @@ impl Erasure {
         let day = |t: DateTime<Utc>| time::desk_date(t).format("%-d %B %Y").to_string();
         let hub = match (self.for_the_hub, self.confirmed_at) {
             (false, _) => String::new(),
-            (true, Some(at)) => {
-                format!(", and the hub confirmed it erased its copy on {}", day(at))
-            }
+            (true, Some(at)) => match &self.last_error {
+                None => format!(", and the hub confirmed it erased its copy on {}", day(at)),
+                Some(why) => format!(", and the hub answered on {}, but {why}", day(at)),
+            },
             (true, None) => match &self.last_error {
                 Some(why) => {
                     format!(", but the hub has not confirmed it erased its copy yet ({why})")

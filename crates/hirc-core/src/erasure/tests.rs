@@ -189,3 +189,66 @@ fn a_desk_never_enrolled_erases_at_home_and_sends_nothing() {
     let err = desk.find_report(&s, &reference).expect_err("erased");
     assert!(!err.to_string().contains("hub"), "{err}");
 }
+
+#[test]
+fn a_report_that_will_not_open_is_erased_all_the_same() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    // Its body and facts damaged: it would be set aside.
+    desk.db()
+        .execute(
+            "UPDATE reports SET body = x'00', facts = x'00' WHERE id = ?1",
+            [id.to_string()],
+        )
+        .expect("damage");
+    desk.erase_report(&s, &reference).expect("erased");
+    assert_eq!(
+        count(&desk, "SELECT count(*) FROM reports WHERE id = ?1", id),
+        0
+    );
+}
+
+#[test]
+fn a_receipt_that_erased_fewer_revisions_than_were_delivered_says_so() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    assert_eq!(hub.deliver_all(&mut desk), 1);
+    desk.erase_report(&s, &reference).expect("erase");
+    let notice = desk.pending_erasures().expect("pending").remove(0);
+    // The hub this desk is enrolled with now never held it (another hub,
+    // or another enrolment held it): it erased nothing.
+    assert!(
+        desk.record_erasure_receipt(&receipt_for(&hub, &notice, 0))
+            .expect("receipt")
+    );
+    let err = desk.find_report(&s, &reference).expect_err("erased");
+    assert!(
+        err.to_string()
+            .contains("the hub erased 0 of the 1 revision(s)"),
+        "{err}"
+    );
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+}
+
+#[test]
+fn an_enrolment_with_another_device_key_signs_the_waiting_notices_again() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    desk.erase_report(&s, &reference).expect("erase");
+    // An enrolment file brings a key the hub made for this desk.
+    let new_key = hirc_proto::sign::SigningKey::generate();
+    desk.store_device_key(&s, &new_key).expect("new key");
+    hub.enrol(&mut desk, &s);
+    let notice = desk.pending_erasures().expect("pending").remove(0);
+    assert_eq!(
+        hirc_proto::sign::verify_erasure(&new_key.public(), &notice),
+        Ok(())
+    );
+}

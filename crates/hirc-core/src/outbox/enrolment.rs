@@ -200,7 +200,7 @@ impl Desk {
         Ok(key)
     }
 
-    pub(super) fn store_device_key(&mut self, s: &Session, key: &SigningKey) -> Result<()> {
+    pub(crate) fn store_device_key(&mut self, s: &Session, key: &SigningKey) -> Result<()> {
         let sealed = encrypt_to(s.keys.recipient(), key.secret_base64().as_bytes())?;
         self.write(|tx| {
             tx.execute("UPDATE desk SET device_key = ?1", [sealed])?;
@@ -330,6 +330,7 @@ impl Desk {
         })?;
         // The token of an earlier enrolment goes from every file.
         self.scrub()?;
+        self.sign_pending_erasures(s)?;
         self.prepare_uploads(s)
     }
 

@@ -66,7 +66,9 @@ impl PgStore {
             )
             .await?;
         tx.execute(
-            "DELETE FROM statuses WHERE desk = $1 AND report_id = $2",
+            // Statuses stored while a device had no key are under its id.
+            "DELETE FROM statuses WHERE report_id = $2
+               AND (desk = $1 OR desk IN (SELECT id FROM devices WHERE device_key = $1))",
             &[&desk, &report_id.to_string()],
         )
         .await?;
