@@ -105,7 +105,11 @@ impl Desk {
                 // app and the login service) purges and audits it once.
                 let n = tx.execute(
                     "UPDATE reports SET body = NULL, body_size = 0, state = 'purged', purged_at = ?1
-                     WHERE id = ?2 AND state = 'delivered'",
+                     WHERE id = ?2 AND state = 'delivered'
+                       -- Checked again under the write lock: a follow-up
+                       -- started since the list was read keeps it.
+                       AND NOT EXISTS (SELECT 1 FROM reports f WHERE f.follows = ?2 AND f.state = 'draft')
+                       AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.report_id = ?2 AND e.receipt_checked = 0)",
                     params![time::to_text(now), id],
                 )?;
                 if n == 0 {

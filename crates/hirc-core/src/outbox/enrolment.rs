@@ -261,7 +261,7 @@ impl Desk {
                 // was new) still waiting would be lost.
                 if changed && self.follow_up_waiting()? {
                     return Err(Error::InvalidInput(
-                        "a follow-up of a report is still waiting to be sent: let it be delivered (hirc sync) before replacing the partnership's keys".into(),
+                        "a follow-up of a report is still waiting to be sent (or the hub refused it: `hirc status` says why): it can only be encrypted for the keys it was sealed for, so deliver it (hirc sync, or an outbox file) before replacing the partnership's keys".into(),
                     ));
                 }
                 (changed, old.former_devices.clone())

@@ -230,15 +230,21 @@ impl Desk {
                 // What the desk held, with the newest consent, checked as the
                 // whole report it is (a consent that contradicts it is
                 // refused, even to someone who may not read it).
+                // Someone who may read it, adding to a partial copy: what
+                // they see pre-filled, with what they added, is the copy.
+                Some(_) if may_read => Kept::Partial(report.clone()),
                 Some(mut held) => {
                     held.consent = report.consent.clone();
                     if previous_whole {
-                        problems.extend(
-                            check_complete(&held, today)
-                                .err()
-                                .map(|v| v.0)
-                                .unwrap_or_default(),
-                        );
+                        // Said without naming a field: someone who may not
+                        // read the report learns nothing of it from this.
+                        if check_complete(&held, today).is_err() {
+                            problems.push(FieldError {
+                                field: "consent.pass_to_police".into(),
+                                rule: "consent_contradicts_report",
+                                message: "this consent does not fit the report as it was taken; ask the ambassador who took it, or a coordinator".into(),
+                            });
+                        }
                         Kept::Whole(held)
                     } else {
                         Kept::Partial(held)

@@ -407,3 +407,34 @@ fn a_partial_follow_up_is_held_to_the_reference_rules_and_a_withdrawal_is_dated_
         "the withdrawal is dated {at}, the first consent {given}"
     );
 }
+
+#[test]
+fn a_consent_that_does_not_fit_is_refused_without_telling_a_non_reader_why() {
+    let (_dir, mut desk, s, _id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    desk.add_user(
+        &s,
+        "Aisha",
+        Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    let aisha = desk
+        .unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock");
+    let partial: Report = serde_json::from_value(json!({
+        "what_changed": "Changed their mind.",
+        "consent": {"pass_to_police": "no", "police_may_contact": true}
+    }))
+    .expect("report");
+    let draft = desk
+        .follow_up(&aisha, &reference, Some(&partial))
+        .expect("follow-up");
+    let err = desk.submit(&aisha, draft).expect_err("does not fit");
+    let Error::Invalid(v) = &err else {
+        panic!("{err}")
+    };
+    let rules: Vec<&str> = v.0.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["consent_contradicts_report"], "{err}");
+}
