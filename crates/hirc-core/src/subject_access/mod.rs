@@ -106,57 +106,6 @@ impl Desk {
     }
 }
 
-/// The copy's fixed texts in English, by key; the app's translations
-/// (`ui/src/i18n`, `access.*`) give the other languages.
-pub const ACCESS_TEXTS: &[(&str, &str)] = &[
-    (
-        "access.document_title",
-        "What {centre} holds about report {reference}",
-    ),
-    ("access.title", "What we hold about your report"),
-    (
-        "access.intro",
-        "A copy of everything {centre} holds about report {reference}, made on {date} at your request. Keep it safe: it holds your personal details.",
-    ),
-    ("access.report_title", "What you told us"),
-    (
-        "access.purged",
-        "Your personal details and your account were deleted after the retention period. The centre keeps only the reference, the dates and what you agreed to.",
-    ),
-    ("access.sent_title", "Where your report went, and when"),
-    ("access.taken", "Taken at {centre} on {date}."),
-    (
-        "access.revision_sent",
-        "Revision {n}, sealed on {sealed}: sent to the partnership's hub ({hub}), which confirmed receiving it on {delivered}.",
-    ),
-    (
-        "access.revision_waiting",
-        "Revision {n}, sealed on {sealed}: not sent yet; it goes to the partnership's hub ({hub}) when the desk next connects.",
-    ),
-    (
-        "access.not_enrolled",
-        "Revision {n}, sealed on {sealed}: kept at this centre only (it is not connected to the partnership's hub yet).",
-    ),
-    (
-        "access.partnership_note",
-        "The partnership holds the encrypted copy that was sent; ask the centre if you want the partnership's own copy.",
-    ),
-    ("access.statuses_title", "What the partnership has told us"),
-    ("access.statuses_none", "Nothing yet."),
-    ("access.status", "{date}: {state}"),
-    ("access.consent_title", "What you agreed to"),
-    ("app.yes", "Yes"),
-    ("app.no", "No"),
-    ("status.received", "Received by the partnership"),
-    ("status.reviewed", "Reviewed"),
-    ("status.passed_to_police", "Passed to the police"),
-    ("status.closed", "Closed"),
-    (
-        "access.rights",
-        "You can ask the centre to correct this, to change what you agreed to, or to erase your report, with your reference.",
-    ),
-];
-
 /// Writes the copy as a PDF in `words`'s language.
 pub fn to_pdf(copy: &SubjectAccess, words: &Wording) -> Result<Vec<u8>> {
     let pages = layout(copy, &Measure::load()?, words);

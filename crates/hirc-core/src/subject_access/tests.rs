@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::Role;
 use crate::testing::{desk_with_sealed_report, fast, pass};
+use crate::words::ACCESS_TEXTS;
 
 fn all_text(pages: &[Page]) -> String {
     pages
