@@ -5,7 +5,7 @@
 //! The fonts are embedded from `assets/fonts/` so a file looks the same on
 //! every machine and nothing is fetched: DejaVu Sans, and Noto Naskh Arabic
 //! for Urdu (and any Arabic-script text), chosen run by run
-//! ([`fonts::runs`]). In a right-to-left language each line's runs are set
+//! (`fonts::runs`). In a right-to-left language each line's runs are set
 //! from right to left, each Arabic-script run shaped right to left and each
 //! other run (numbers, dates, references in Latin letters) left to right.
 
