@@ -92,6 +92,24 @@ fn a_hub_restored_from_its_backup_carries_on() {
     ])
     .expect_code(1);
     assert!(run.stderr.contains("pinned it"), "{}", run.stderr);
+    // A backup that failed leaves nothing that looks like one: no folder of
+    // its name, and no half-written `.partial` beside it.
+    assert!(!keyless.exists(), "a failed backup left its folder");
+    assert!(!place.path().join("keyless.partial").exists());
+    // One cut short earlier (its `.partial` left behind) is named, not
+    // mixed into a new one.
+    let cut = place.path().join("cut");
+    std::fs::create_dir(place.path().join("cut.partial")).expect("dir");
+    let run = hub_admin(&[
+        "backup",
+        "--data-dir",
+        &data,
+        "--out",
+        &cut.to_string_lossy(),
+    ])
+    .expect_code(1);
+    assert!(run.stderr.contains("cut short"), "{}", run.stderr);
+    assert!(!cut.exists());
 
     // A leftover SQLite log where the store is to go would be replayed over
     // it: refused, nothing made.

@@ -45,78 +45,109 @@ pub async fn backup(args: BackupArgs) -> Result<()> {
             args.out.display()
         );
     }
-    // The store is read as it is, never migrated: the hubs serving it may
-    // be an older version than this command.
-    let held = match (&dir.database, &dir.data_dir) {
-        (Some(url), _) => {
-            // The note's counts and the dump are of the same moment.
-            let snapshot = PgStore::snapshot(url)
-                .await
-                .context("could not read the PostgreSQL database")?;
-            make_folder(&args.out)?;
-            let dumped = dump(url, &args.out.join(DUMP_FILE), &snapshot.id);
-            let held = snapshot.held;
-            snapshot.close().await;
-            dumped?;
-            held
-        }
-        (None, Some(data)) => {
-            if !data.join(STORE_FILE).is_file() {
+    // Written into OUT.partial and renamed once whole: a folder named OUT
+    // is always a complete backup, whatever stopped this one.
+    let partial = partial_of(&args.out);
+    if partial.exists() {
+        bail!(
+            "{} is left from a backup that was cut short: delete it, then back up again",
+            partial.display()
+        );
+    }
+    let work = partial.as_path();
+    let made: Result<(u64, u64, String)> = async {
+            // The store is read as it is, never migrated: the hubs serving it may
+            // be an older version than this command.
+            let held = match (&dir.database, &dir.data_dir) {
+                (Some(url), _) => {
+                    // The note's counts and the dump are of the same moment.
+                    let snapshot = PgStore::snapshot(url)
+                        .await
+                        .context("could not read the PostgreSQL database")?;
+                    make_folder(work)?;
+                    let dumped = dump(url, &work.join(DUMP_FILE), &snapshot.id);
+                    let held = snapshot.held;
+                    snapshot.close().await;
+                    dumped?;
+                    held
+                }
+                (None, Some(data)) => {
+                    if !data.join(STORE_FILE).is_file() {
+                        bail!(
+                            "there is no hub store in {} (no {STORE_FILE}): nothing to back up",
+                            data.display()
+                        );
+                    }
+                    make_folder(work)?;
+                    SqliteStore::back_up(data, &work.join(STORE_FILE))
+                        .context("could not copy the hub's store")?
+                }
+                (None, None) => unreachable!("checked above"),
+            };
+            let key = if key_path.is_file() {
+                hirc_files::copy_new(&key_path, &work.join(KEY_FILE))?;
+                Some(read_key(&key_path)?)
+            } else if held.desks > 0 {
+                // Desks have pinned it: a backup without it restores a hub they
+                // would refuse. Say so now, not on the day of the restore.
                 bail!(
-                    "there is no hub store in {} (no {STORE_FILE}): nothing to back up",
-                    data.display()
+                    "the receipt-signing key {} is not there, but desks are enrolled and have pinned it: give --receipt-key FILE (the file the hub signs with); nothing was kept",
+                    key_path.display()
+                );
+            } else {
+                None
+            };
+            let (desks, revisions) = (held.desks, held.revisions);
+            let fingerprint = key
+                .as_ref()
+                .map_or("none yet".to_string(), |k| key_fingerprint(&k.public()));
+            let source = match (&dir.database, &dir.data_dir) {
+                (Some(_), _) => "a PostgreSQL database".to_string(),
+                (None, Some(data)) => data.display().to_string(),
+                (None, None) => unreachable!("checked above"),
+            };
+            let restore = if dir.database.is_some() {
+                "hirc-hub restore --from <this folder> --database <URL of an empty database> --receipt-key <FILE>"
+            } else {
+                "hirc-hub restore --from <this folder> --data-dir <DIR>"
+            };
+            let note = format!(
+                "HIRC hub backup, made {} from {source}.\n\
+                 {} desk(s) enrolled, {} report revision(s) held (ciphertext only).\n\
+                 Receipt-signing key fingerprint: {fingerprint}.\n\
+                 {KEY_FILE} is the hub's signing key: keep this folder as safe as the hub itself.\n\
+                 Restore with:\n  {restore}\n",
+                Utc::now().to_rfc3339(),
+                desks,
+                revisions
+            );
+            hirc_files::write_new(&work.join(NOTE_FILE), note.as_bytes())?;
+            if key.is_none() {
+                eprintln!(
+                    "note: there is no receipt-signing key at {} yet (the hub makes it when it first serves); the backup holds the store only",
+                    key_path.display()
                 );
             }
-            make_folder(&args.out)?;
-            SqliteStore::back_up(data, &args.out.join(STORE_FILE))
-                .context("could not copy the hub's store")?
+        Ok((desks, revisions, fingerprint))
+    }
+    .await;
+    let (desks, revisions, fingerprint) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
         }
-        (None, None) => unreachable!("checked above"),
     };
-    let key = if key_path.is_file() {
-        hirc_files::copy_new(&key_path, &args.out.join(KEY_FILE))?;
-        Some(read_key(&key_path)?)
-    } else if held.desks > 0 {
-        // Desks have pinned it: a backup without it restores a hub they
-        // would refuse. Say so now, not on the day of the restore.
-        bail!(
-            "the receipt-signing key {} is not there, but desks are enrolled and have pinned it: give --receipt-key FILE (the file the hub signs with); the copy in {} is incomplete",
-            key_path.display(),
+    std::fs::rename(&partial, &args.out).with_context(|| {
+        format!(
+            "could not rename {} to {}",
+            partial.display(),
             args.out.display()
-        );
-    } else {
-        None
-    };
-    let (desks, revisions) = (held.desks, held.revisions);
-    let fingerprint = key
-        .as_ref()
-        .map_or("none yet".to_string(), |k| key_fingerprint(&k.public()));
-    let source = match (&dir.database, &dir.data_dir) {
-        (Some(_), _) => "a PostgreSQL database".to_string(),
-        (None, Some(data)) => data.display().to_string(),
-        (None, None) => unreachable!("checked above"),
-    };
-    let restore = if dir.database.is_some() {
-        "hirc-hub restore --from <this folder> --database <URL of an empty database> --receipt-key <FILE>"
-    } else {
-        "hirc-hub restore --from <this folder> --data-dir <DIR>"
-    };
-    let note = format!(
-        "HIRC hub backup, made {} from {source}.\n\
-         {} desk(s) enrolled, {} report revision(s) held (ciphertext only).\n\
-         Receipt-signing key fingerprint: {fingerprint}.\n\
-         {KEY_FILE} is the hub's signing key: keep this folder as safe as the hub itself.\n\
-         Restore with:\n  {restore}\n",
-        Utc::now().to_rfc3339(),
-        desks,
-        revisions
-    );
-    hirc_files::write_new(&args.out.join(NOTE_FILE), note.as_bytes())?;
-    if key.is_none() {
-        eprintln!(
-            "note: there is no receipt-signing key at {} yet (the hub makes it when it first serves); the backup holds the store only",
-            key_path.display()
-        );
+        )
+    })?;
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // The rename itself survives a power cut.
+        let _ = std::fs::File::open(parent).and_then(|d| d.sync_all());
     }
     println!(
         "Backed up {desks} desk(s) and {revisions} report revision(s) to {} (receipt key {fingerprint}).",
@@ -232,6 +263,13 @@ fn restore_file(from: &Path, data: &Path, with_key: bool) -> Result<Box<dyn HubS
     }
     // Opening brings a backup from an older hub up to this one's schema.
     Ok(Box::new(SqliteStore::open(data)?))
+}
+
+/// Where a backup is written until it is whole: `OUT.partial` beside `OUT`.
+fn partial_of(out: &Path) -> std::path::PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
 }
 
 fn make_folder(out: &Path) -> Result<()> {
