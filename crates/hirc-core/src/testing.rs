@@ -23,6 +23,21 @@ pub(crate) fn example() -> Report {
         .0
 }
 
+/// Adds ambassador Aisha ("aisha passphrase") and signs her in: someone
+/// who may read only the reports she took.
+pub(crate) fn ambassador(desk: &mut Desk, s: &Session) -> Session {
+    desk.add_user(
+        s,
+        "Aisha",
+        crate::model::Role::Ambassador,
+        &pass("aisha passphrase"),
+        fast(),
+    )
+    .expect("user");
+    desk.unlock("Aisha", &pass("aisha passphrase"))
+        .expect("unlock")
+}
+
 /// A new desk for Castle Point CVS with coordinator Chris ("chris passphrase").
 pub(crate) fn new_desk(dir: &Path) -> (Desk, RecoveryCode) {
     Desk::create(

@@ -46,8 +46,8 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use crate::error::Error;
-    use crate::model::{Role, check_complete};
-    use crate::testing::{desk_with_sealed_report, example, fast, pass};
+    use crate::model::check_complete;
+    use crate::testing::{ambassador, desk_with_sealed_report, example};
 
     #[test]
     fn a_second_incident_is_a_new_report_naming_the_first_with_the_person_carried_over() {
@@ -104,17 +104,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let (mut desk, s, first) = desk_with_sealed_report(dir.path());
         let reference = desk.row(first).expect("row").reference.expect("sealed");
-        desk.add_user(
-            &s,
-            "Aisha",
-            Role::Ambassador,
-            &pass("aisha passphrase"),
-            fast(),
-        )
-        .expect("user");
-        let aisha = desk
-            .unlock("Aisha", &pass("aisha passphrase"))
-            .expect("unlock");
+        let aisha = ambassador(&mut desk, &s);
         let draft = desk
             .related_report(&aisha, &reference, None)
             .expect("related");

@@ -162,10 +162,9 @@ impl Desk {
         let row: Option<ErasureRow> = self
             .db()
             .query_row(
-                "SELECT reference, erased_at, notice, confirmed_at, last_error
-                 FROM erasures WHERE reference = ?1",
+                &format!("SELECT {ERASURE_COLUMNS} FROM erasures WHERE reference = ?1"),
                 [reference],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                erasure_row,
             )
             .optional()?;
         row.map(erasure).transpose()
@@ -175,13 +174,10 @@ impl Desk {
     pub fn erasures(&self, s: &Session) -> Result<Vec<Erasure>> {
         self.check_session(s)?;
         crate::desk::require_coordinator(s, "listing erased reports")?;
-        let mut stmt = self.db().prepare(
-            "SELECT reference, erased_at, notice, confirmed_at, last_error
-             FROM erasures ORDER BY erased_at DESC",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
+        let mut stmt = self.db().prepare(&format!(
+            "SELECT {ERASURE_COLUMNS} FROM erasures ORDER BY erased_at DESC"
+        ))?;
+        let rows = stmt.query_map([], erasure_row)?;
         rows.map(|r| erasure(r?)).collect()
     }
 
@@ -311,6 +307,13 @@ impl Desk {
             Ok(())
         })
     }
+}
+
+/// The columns an [`ErasureRow`] reads, in order.
+const ERASURE_COLUMNS: &str = "reference, erased_at, notice, confirmed_at, last_error";
+
+fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ErasureRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn erasure(row: ErasureRow) -> Result<Erasure> {

@@ -2,8 +2,7 @@ use chrono::Utc;
 use rusqlite::params;
 
 use super::*;
-use crate::model::Role;
-use crate::testing::{TestHub, desk_with_sealed_report, fast, pass};
+use crate::testing::{TestHub, ambassador, desk_with_sealed_report};
 
 fn count(desk: &Desk, sql: &str, id: Uuid) -> i64 {
     desk.db()
@@ -37,17 +36,7 @@ fn an_erased_report_leaves_only_the_fact_that_it_was_erased() {
     let draft = desk.follow_up(&s, &reference, None).expect("follow-up");
 
     // An ambassador may not erase.
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     let err = desk
         .erase_report(&aisha, &reference)
         .expect_err("not hers to erase");

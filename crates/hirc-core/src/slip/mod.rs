@@ -50,6 +50,35 @@ impl Desk {
     }
 }
 
+/// The words (by key) that say what the person agreed to, in order: the
+/// slip's, and the person's copy of their report.
+pub(crate) fn consent_keys(c: &ConsentGiven) -> Vec<&'static str> {
+    [
+        c.pass_to_police.map(|p| match p {
+            PassToPolice::Identified => "slip.police.identified",
+            PassToPolice::AnonymousOnly => "slip.police.anonymous_only",
+            PassToPolice::No => "slip.police.no",
+        }),
+        c.police_may_contact.map(|yes| {
+            if yes {
+                "slip.contact.yes"
+            } else {
+                "slip.contact.no"
+            }
+        }),
+        c.refer_to_support.map(|yes| {
+            if yes {
+                "slip.support.yes"
+            } else {
+                "slip.support.no"
+            }
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Writes the slip as a one-page PDF.
 pub fn to_pdf(slip: &Slip, words: &Wording) -> Result<Vec<u8>> {
     let pages = layout(slip, &Measure::load()?, words);
@@ -111,31 +140,10 @@ pub fn layout(slip: &Slip, m: &Measure, words: &Wording) -> Vec<Page> {
     w.gap(12.0);
 
     let c = &slip.consent;
-    let agreed: Vec<String> = [
-        c.pass_to_police.map(|p| match p {
-            PassToPolice::Identified => "slip.police.identified",
-            PassToPolice::AnonymousOnly => "slip.police.anonymous_only",
-            PassToPolice::No => "slip.police.no",
-        }),
-        c.police_may_contact.map(|yes| {
-            if yes {
-                "slip.contact.yes"
-            } else {
-                "slip.contact.no"
-            }
-        }),
-        c.refer_to_support.map(|yes| {
-            if yes {
-                "slip.support.yes"
-            } else {
-                "slip.support.no"
-            }
-        }),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|key| words.text(key))
-    .collect();
+    let agreed: Vec<String> = consent_keys(c)
+        .into_iter()
+        .map(|key| words.text(key))
+        .collect();
     if !agreed.is_empty() {
         w.heading(&words.text("slip.consent_title"));
         for line in agreed {

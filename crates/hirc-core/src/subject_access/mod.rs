@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::desk::{ConsentGiven, Desk, Session, require_coordinator};
 use crate::error::Result;
-use crate::model::{self, PassToPolice, Report};
+use crate::model::{self, Report};
 use crate::pdf::lines::{Lines, long_date};
 use crate::pdf::{About, INK, MUTED, Measure, Page, Weight};
 use crate::time;
@@ -300,32 +300,7 @@ pub fn layout(copy: &SubjectAccess, m: &Measure, words: &Wording) -> Vec<Page> {
     w.gap(8.0);
 
     w.heading(&words.text("access.consent_title"));
-    let c = &copy.consent;
-    let agreed: Vec<&str> = [
-        c.pass_to_police.map(|p| match p {
-            PassToPolice::Identified => "slip.police.identified",
-            PassToPolice::AnonymousOnly => "slip.police.anonymous_only",
-            PassToPolice::No => "slip.police.no",
-        }),
-        c.police_may_contact.map(|yes| {
-            if yes {
-                "slip.contact.yes"
-            } else {
-                "slip.contact.no"
-            }
-        }),
-        c.refer_to_support.map(|yes| {
-            if yes {
-                "slip.support.yes"
-            } else {
-                "slip.support.no"
-            }
-        }),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for key in agreed {
+    for key in crate::slip::consent_keys(&copy.consent) {
         w.para(
             &format!("• {}", words.text(key)),
             11.0,

@@ -1,6 +1,5 @@
 use super::*;
-use crate::model::Role;
-use crate::testing::{desk_with_sealed_report, fast, pass};
+use crate::testing::{ambassador, desk_with_sealed_report};
 use crate::words::ACCESS_TEXTS;
 
 fn all_text(pages: &[Page]) -> String {
@@ -67,17 +66,7 @@ fn only_a_coordinator_makes_a_copy_and_after_the_purge_it_says_what_went() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut desk, s, id) = desk_with_sealed_report(dir.path());
     let reference = desk.row(id).expect("row").reference.expect("sealed");
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     assert!(matches!(
         desk.subject_access(&aisha, &reference),
         Err(crate::Error::NotPermitted { .. })

@@ -2,8 +2,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::Role;
-use crate::testing::{TestHub, desk_with_sealed_report, fast, pass};
+use crate::testing::{TestHub, ambassador, desk_with_sealed_report};
 
 /// The payload the hub would get for `revision`, as the partnership reads it.
 fn upload(desk: &Desk, hub: &TestHub, id: Uuid, revision: u32) -> Value {
@@ -206,17 +205,7 @@ fn another_ambassador_adds_only_what_is_new_and_an_unenrolled_desk_waits() {
 
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     let draft = desk.follow_up(&aisha, &reference, None).expect("follow-up");
     let fresh = desk
         .report(&aisha, draft)
@@ -239,17 +228,7 @@ fn a_follow_up_from_someone_who_may_not_read_the_report_never_replaces_it() {
     let (_dir, mut desk, s, id, reference, hub) = enrolled();
     hub.deliver_all(&mut desk);
     let before = desk.report(&s, id).expect("held").report.expect("content");
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     // Police contact when the report does not go to the police: refused,
     // though she cannot read the report it contradicts.
     let err = desk
@@ -364,17 +343,7 @@ fn a_partial_follow_up_is_held_to_the_reference_rules_and_a_withdrawal_is_dated_
         .expect("facts")
         .consent_recorded_at
         .expect("given");
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     // Someone who may not read the report adds only what is new; a
     // reference that is not one is refused all the same.
     let partial: Report = serde_json::from_value(json!({
@@ -412,17 +381,7 @@ fn a_partial_follow_up_is_held_to_the_reference_rules_and_a_withdrawal_is_dated_
 fn a_consent_that_does_not_fit_is_refused_without_telling_a_non_reader_why() {
     let (_dir, mut desk, s, _id, reference, hub) = enrolled();
     hub.deliver_all(&mut desk);
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     let partial: Report = serde_json::from_value(json!({
         "what_changed": "Changed their mind.",
         "consent": {"pass_to_police": "no", "police_may_contact": true}

@@ -1,8 +1,8 @@
 use chrono::{Duration, Utc};
 
 use crate::error::Error;
-use crate::model::{PassToPolice, ReportState, Role};
-use crate::testing::{TestHub, desk_with_sealed_report, fast, pass};
+use crate::model::{PassToPolice, ReportState};
+use crate::testing::{TestHub, ambassador, desk_with_sealed_report};
 
 /// The reference as a person might read it back: lower case, spaced
 /// oddly, with the letter O for a zero and I or L for a one.
@@ -101,17 +101,7 @@ fn the_page_outlives_the_purge_and_shows_another_ambassador_no_content() {
 
     // An ambassador who did not take it finds it too (the person may come
     // back to anyone), but may not read its content.
-    desk.add_user(
-        &s,
-        "Aisha",
-        Role::Ambassador,
-        &pass("aisha passphrase"),
-        fast(),
-    )
-    .expect("user");
-    let aisha = desk
-        .unlock("Aisha", &pass("aisha passphrase"))
-        .expect("unlock");
+    let aisha = ambassador(&mut desk, &s);
     let theirs = desk.find_report(&aisha, &reference).expect("found");
     assert!(!theirs.readable);
     assert_eq!(theirs.state, ReportState::Purged);
