@@ -6,6 +6,28 @@ use serde_json::Value;
 
 use crate::{Hub, assert_delivered_exactly_once, desk_with_reports, submit};
 
+/// A desk enrolled with the hub by file (`hirc-hub enrol --offline-file`
+/// written to `file`, then `hirc enrol --file`), showing the hub's
+/// fingerprint as it does so.
+fn offline_desk(hub: &Hub, file: &str) -> TestDesk {
+    hub_admin(&[
+        "enrol",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        "--centre",
+        "Canvey Island",
+        "--offline-file",
+        file,
+        "--recipient",
+        &hub.recipient,
+    ])
+    .ok();
+    let (mut desk, _) = TestDesk::init();
+    let run = desk.as_coordinator(&["enrol", "--file", file], "").ok();
+    assert!(run.stdout.contains(&hub.fingerprint), "{}", run.stdout);
+    desk
+}
+
 #[test]
 fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
     let hub = Hub::start();
@@ -14,23 +36,7 @@ fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
     let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
 
     // Offline enrolment: a file instead of a code.
-    hub_admin(&[
-        "enrol",
-        "--data-dir",
-        &data,
-        "--centre",
-        "Canvey Island",
-        "--offline-file",
-        &path("enrol.json"),
-        "--recipient",
-        &hub.recipient,
-    ])
-    .ok();
-    let (mut desk, _) = TestDesk::init();
-    let run = desk
-        .as_coordinator(&["enrol", "--file", &path("enrol.json")], "")
-        .ok();
-    assert!(run.stdout.contains(&hub.fingerprint), "{}", run.stdout);
+    let mut desk = offline_desk(&hub, &path("enrol.json"));
     let canary = format!("CANARY-usb-{}", rand::random::<u32>());
     let reports = submit(&mut desk, 5, &canary);
 
@@ -345,21 +351,7 @@ fn an_erasure_travels_by_usb_stick_and_comes_back_confirmed() {
     let data = hub.data.to_string_lossy().into_owned();
     let work = tempfile::tempdir().expect("tmp");
     let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
-    hub_admin(&[
-        "enrol",
-        "--data-dir",
-        &data,
-        "--centre",
-        "Canvey Island",
-        "--offline-file",
-        &path("enrol.json"),
-        "--recipient",
-        &hub.recipient,
-    ])
-    .ok();
-    let (mut desk, _) = TestDesk::init();
-    desk.as_coordinator(&["enrol", "--file", &path("enrol.json")], "")
-        .ok();
+    let mut desk = offline_desk(&hub, &path("enrol.json"));
     let reports = submit(&mut desk, 2, "CANARY-usb-erase");
     let import = |outbox: &str, receipts: &str| {
         hub_admin(&[
