@@ -225,8 +225,8 @@ impl Desk {
                     Some(TextId(id)) => return Ok(id),
                     None => {
                         // Erased at the person's request: say so.
-                        if let Some(gone) = self.erasure_by_reference(reference.as_str())? {
-                            return Err(gone.as_error());
+                        if let erased @ Error::Erased { .. } = self.no_report(&reference)? {
+                            return Err(erased);
                         }
                         // Hex that happens to read as a reference may
                         // still be the start of an id.

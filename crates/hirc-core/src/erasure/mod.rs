@@ -44,11 +44,6 @@ pub struct Erasure {
     pub last_error: Option<String>,
 }
 
-/// The erased report's reference (what the erasure needs of it).
-struct Found {
-    reference: String,
-}
-
 type ErasureRow = (
     String,
     String,
@@ -78,14 +73,9 @@ impl Desk {
             )
             .optional()?;
         let Some((crate::columns::TextId(id), delivered)) = found else {
-            if let Some(gone) = self.erasure_by_reference(reference.as_str())? {
-                return Err(gone.as_error());
-            }
-            return Err(Error::UnknownReport(reference.to_string()));
+            return Err(self.no_report(&reference)?);
         };
-        let page = Found {
-            reference: reference.to_string(),
-        };
+        let reference_text = reference.to_string();
         let erased_at = self.now_stored();
         // Signed now: the device key opens only with a coordinator signed in.
         let notice = match self.hub()? {
@@ -120,7 +110,7 @@ impl Desk {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     id.to_string(),
-                    page.reference,
+                    reference_text,
                     time::to_text(erased_at),
                     notice,
                     delivered
@@ -129,12 +119,12 @@ impl Desk {
             let detail = if for_the_hub {
                 format!(
                     "{} (the hub's copy goes with the next sync)",
-                    page.reference
+                    reference_text
                 )
             } else {
                 format!(
                     "{} (the desk was never enrolled: nothing left it)",
-                    page.reference
+                    reference_text
                 )
             };
             audit::append(
@@ -149,11 +139,20 @@ impl Desk {
         self.scrub()?;
         tracing::info!(report = %id, "report erased at the person's request");
         Ok(Erasure {
-            reference: page.reference,
+            reference: reference_text,
             erased_at,
             for_the_hub,
             confirmed_at: None,
             last_error: None,
+        })
+    }
+
+    /// What to answer for a reference no report here has: that it was
+    /// erased at the person's request, if it was, else that there is none.
+    pub(crate) fn no_report(&self, reference: &crate::reference::Reference) -> Result<Error> {
+        Ok(match self.erasure_by_reference(reference.as_str())? {
+            Some(gone) => gone.as_error(),
+            None => Error::UnknownReport(reference.to_string()),
         })
     }
 

@@ -96,11 +96,7 @@ impl Desk {
             .query_row([reference.as_str()], |r| r.get(0))
             .optional()?;
         let Some(TextId(id)) = id else {
-            // Erased at the person's request: say so, not "no such report".
-            if let Some(gone) = self.erasure_by_reference(reference.as_str())? {
-                return Err(gone.as_error());
-            }
-            return Err(Error::UnknownReport(reference.to_string()));
+            return Err(self.no_report(&reference)?);
         };
         let page = self.report_page(s, id)?;
         self.write(|tx| {
