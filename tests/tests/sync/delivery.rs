@@ -225,21 +225,46 @@ fn sync_watch_delivers_reports_as_they_are_submitted() {
         .expect("passphrase");
     // Submitted by another process while the worker runs.
     let reports = submit(&mut desk, 2, "CANARY-watch");
-    let mut held = 0;
-    for _ in 0..100 {
-        held = hub.export().len();
-        if held == 2 {
-            break;
+    // Wait for the worker's own status line to say the desk has recorded
+    // both receipts: the hub holding them comes first, and a worker stopped
+    // between the two would (rightly) leave "sealed" for its next pass.
+    let stdout = watch.stdout.take().expect("stdout");
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let done = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let delivered = line
+                    .split("delivered")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|n| n.parse::<u32>().ok());
+                seen.push(line);
+                if delivered == Some(2) {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
     let _ = watch.kill();
-    let out = watch.wait_with_output().expect("output");
-    assert_eq!(held, 2, "the watching worker delivered both");
-    let status = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        status.contains("online") && status.contains("delivered"),
-        "{status}"
-    );
+    let _ = watch.wait();
+    let status = seen.join("\n");
+    assert!(done, "the watching worker delivered both: {status}");
+    assert!(status.contains("online"), "{status}");
+    assert_eq!(hub.export().len(), 2);
     assert_delivered_exactly_once(&hub, &mut desk, &reports);
 }
