@@ -40,6 +40,17 @@ impl PgStore {
     ) -> Result<Tombstone> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Uploads (on this hub or another on the same database) take ROW
+        // EXCLUSIVE on `reports`, which this mode conflicts with: an upload
+        // in flight is committed before the DELETE below reads, so it is
+        // erased; one that starts now waits, and takes its snapshot after
+        // this commits, so it finds the tombstone. Erasures are rare and
+        // short: no upload pays for this when there is none. Erasures also
+        // queue behind each other (the mode conflicts with itself), so two
+        // hubs erasing one report at once: one erases, the other then
+        // finds its tombstone.
+        tx.batch_execute("LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
         let desk: Option<String> = tx
             .query_one(
                 &format!("SELECT {}", desk_of_sql("$1")),
@@ -48,13 +59,6 @@ impl PgStore {
             .await?
             .get(0);
         let desk = desk.unwrap_or_else(|| device_id.to_string());
-        // Two hubs erasing the same report at once: one erases, the other
-        // then finds its tombstone.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            &[&format!("erase/{desk}/{report_id}")],
-        )
-        .await?;
         if let Some(held) = held_tombstone(&tx, device_id, report_id).await? {
             return Ok(held);
         }

@@ -405,3 +405,107 @@ async fn past_the_most_uploads_waiting_one_more_is_answered_try_again_at_once() 
         "full groups"
     );
 }
+
+/// Waits until another session is waiting for a lock in `url`'s database
+/// or `task` has finished (whichever is observed first; bounded
+/// generously, never timed).
+async fn lock_wait_or_done<T>(admin: &tokio_postgres::Client, task: &tokio::task::JoinHandle<T>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .expect("activity")
+            .get(0);
+        if waiting > 0 || task.is_finished() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "neither waited nor finished"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_in_flight_when_its_report_is_erased_is_erased_with_it() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
+    let desk = enrolled(&store, "a").await;
+    let report = Uuid::now_v7();
+    let now = Utc::now();
+    // Another hub's upload of the report, inserted and not yet committed.
+    let other_hub = admin(&url).await;
+    other_hub.batch_execute("BEGIN").await.expect("begin");
+    other_hub
+        .execute(
+            "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
+             VALUES ($1, 1, $2, 'd', 1, 'x', $3, $4)",
+            &[
+                &report.to_string(),
+                &desk.to_string(),
+                &Uuid::now_v7().to_string(),
+                &crate::store::text(now),
+            ],
+        )
+        .await
+        .expect("insert");
+    let erasing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.erase(desk, report, now, now).await })
+    };
+    lock_wait_or_done(&admin(&url).await, &erasing).await;
+    other_hub.batch_execute("COMMIT").await.expect("commit");
+    let tombstone = erasing.await.expect("task").expect("erased");
+    assert_eq!(tombstone.revisions_deleted, 1, "the upload was erased");
+    let left: i64 = other_hub
+        .query_one(
+            "SELECT count(*) FROM reports WHERE report_id = $1",
+            &[&report.to_string()],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(left, 0, "nothing of the report outlives its tombstone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_arrives_during_an_erasure_finds_the_tombstone() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
+    let desk = enrolled(&store, "a").await;
+    let report = Uuid::now_v7();
+    let now = Utc::now();
+    // Another hub's erasure, as erase_in makes it, not yet committed.
+    let other_hub = admin(&url).await;
+    other_hub
+        .batch_execute("BEGIN; LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    other_hub
+        .execute(
+            "INSERT INTO erasures (desk, report_id, device_id, erased_at, received_at, revisions_deleted)
+             VALUES ($1, $2, $1, $3, $3, 0)",
+            &[&desk.to_string(), &report.to_string(), &crate::store::text(now)],
+        )
+        .await
+        .expect("tombstone");
+    let uploading = {
+        let store = store.clone();
+        tokio::spawn(async move { store.put(desk, report, 1, "d", b"d".to_vec(), now).await })
+    };
+    lock_wait_or_done(&admin(&url).await, &uploading).await;
+    other_hub.batch_execute("COMMIT").await.expect("commit");
+    let put = uploading.await.expect("task").expect("answered");
+    assert!(matches!(put, Put::Erased(_)), "{put:?}");
+    assert!(store.reports_since(None).await.expect("held").is_empty());
+}
