@@ -295,6 +295,23 @@ pub enum ReportCommand {
         /// Erase without asking.
         #[arg(long)]
         yes: bool,
+        /// The report is already erased here: have the hub erase its copy
+        /// again, with the next sync (after the hub was restored from a
+        /// backup taken before the erasure; docs/hub.md says when).
+        #[arg(long, conflicts_with = "yes")]
+        resend: bool,
+    },
+    /// List the reports erased at this desk, newest first, with whether the
+    /// hub has confirmed it erased its copy (coordinators).
+    Erasures {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Have the hub erase its copy of every one again, with the next
+        /// sync (after the hub was restored from a backup; a hub that kept
+        /// its records answers with the receipts it gave before).
+        #[arg(long)]
+        resend: bool,
     },
     /// Change what the person agreed to: a revision of the consent alone,
     /// sealed and queued for the hub at once. Withdrawing from the police

@@ -67,6 +67,9 @@ pub enum AuditAction {
     Erased,
     /// The hub confirmed it erased its copy of a report (a signed receipt).
     ErasureConfirmed,
+    /// A coordinator had an erasure sent to the hub again (after the hub
+    /// was restored from a backup older than the erasure).
+    ErasureResent,
 }
 
 impl AuditAction {
@@ -96,6 +99,7 @@ impl AuditAction {
             Self::StatusReceived => "status_received",
             Self::Erased => "erased",
             Self::ErasureConfirmed => "erasure_confirmed",
+            Self::ErasureResent => "erasure_resent",
         }
     }
 }

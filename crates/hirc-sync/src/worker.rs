@@ -202,6 +202,8 @@ pub struct SyncStatus {
     pub last_success: Option<chrono::DateTime<chrono::Utc>>,
     /// The most recent failure.
     pub last_error: Option<String>,
+    /// Erasures the hub has not confirmed yet.
+    pub erasures_waiting: i64,
 }
 
 /// A full-jitter exponential delay: random in [0, min(cap, base·2^attempts)],
@@ -425,6 +427,7 @@ impl Worker {
             delivered: 0,
             last_success: None,
             last_error: None,
+            erasures_waiting: 0,
         });
         let task = tokio::spawn(async move {
             let mut ignore_backoff = true; // the first pass after unlock tries everything
@@ -465,6 +468,7 @@ impl Worker {
                             .first()
                             .cloned()
                             .or(pass.outbox.last_error.clone()),
+                        erasures_waiting: pass.outbox.erasures_waiting,
                     },
                     Err(SyncError::NotEnrolled) => SyncStatus {
                         connection: Connection::NotEnrolled,

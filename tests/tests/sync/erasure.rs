@@ -145,18 +145,8 @@ fn an_erased_report_goes_from_the_desk_and_the_hub_and_an_old_stick_cannot_bring
     late["erased_at"] = Value::from("2030-01-01T00:00:00.000Z");
     assert_eq!(put(&token_of(&desk), &gone_id, &late), 422, "re-dated");
     assert_eq!(put("hirc1_not-a-token", &gone_id, &notice), 401);
-    let stored = |id: &str| -> i64 {
-        rusqlite::Connection::open(hub.data.join("hub.sqlite3"))
-            .expect("open")
-            .query_row(
-                "SELECT count(*) FROM reports WHERE report_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .expect("count")
-    };
     assert_eq!(
-        stored(&gone_id),
+        held(&hub, &gone_id),
         1,
         "nothing was erased by a refused notice"
     );
@@ -249,4 +239,118 @@ fn an_erased_report_goes_from_the_desk_and_the_hub_and_an_old_stick_cannot_bring
         )
         .expect("count");
     assert_eq!(held, 0);
+}
+
+/// Revisions of `id` the hub's embedded store holds.
+fn held(hub: &Hub, id: &str) -> i64 {
+    rusqlite::Connection::open(hub.data.join("hub.sqlite3"))
+        .expect("open")
+        .query_row(
+            "SELECT count(*) FROM reports WHERE report_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .expect("count")
+}
+
+#[test]
+fn a_hub_restored_from_a_backup_older_than_an_erasure_erases_again_when_the_desk_resends() {
+    let mut hub = Hub::start();
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 1, "CANARY-restore-erase");
+    assert_eq!(sync(&mut desk), (1, 0, 0));
+    let id = reports.keys().next().expect("one").clone();
+    let reference = reference_of(&mut desk, &id);
+    // Backed up while it still held the report.
+    let place = tempfile::tempdir().expect("tmp");
+    let backup = place.path().join("before-erasure");
+    let data = hub.data.to_string_lossy().to_string();
+    hub_admin(&[
+        "backup",
+        "--data-dir",
+        &data,
+        "--out",
+        &backup.to_string_lossy(),
+    ])
+    .ok();
+    desk.as_coordinator(&["report", "erase", &reference, "--yes"], "")
+        .ok();
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+    assert_eq!(held(&hub, &id), 0);
+    let list = desk.as_coordinator(&["report", "erasures"], "").ok();
+    assert!(list.stdout.contains("the hub confirmed"), "{}", list.stdout);
+
+    // The hub's machine is lost and comes back from the older backup: it
+    // holds the report again, without its tombstone.
+    hub.down();
+    let restored = place.path().join("restored");
+    hub_admin(&[
+        "restore",
+        "--from",
+        &backup.to_string_lossy(),
+        "--data-dir",
+        &restored.to_string_lossy(),
+    ])
+    .ok();
+    hub.data = restored;
+    hub.up();
+    assert_eq!(held(&hub, &id), 1, "the restored hub holds it again");
+
+    // The coordinator has the hub erase it again.
+    let run = desk
+        .as_coordinator(&["report", "erase", &reference, "--resend"], "")
+        .ok();
+    assert_eq!(run.last_line(), reference);
+    assert!(
+        run.stderr.contains("goes to the hub again"),
+        "{}",
+        run.stderr
+    );
+    let list = desk
+        .as_coordinator(&["report", "erasures", "--json"], "")
+        .ok();
+    let list: Value = serde_json::from_str(&list.stdout).expect("json");
+    assert!(list[0]["confirmed_at"].is_null(), "{list}");
+    let status = desk.as_coordinator(&["status"], "").ok();
+    assert!(
+        status.stdout.contains("Erasures:      1 not yet confirmed"),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+    assert_eq!(held(&hub, &id), 0, "erased again");
+    let status = desk.as_coordinator(&["status"], "").ok();
+    assert!(!status.stdout.contains("Erasures:"), "{}", status.stdout);
+    let list = desk
+        .as_coordinator(&["report", "erasures", "--json"], "")
+        .ok();
+    let list: Value = serde_json::from_str(&list.stdout).expect("json");
+    assert!(list[0]["confirmed_at"].is_string(), "{list}");
+    let erased: Vec<Value> = hub
+        .export_as("jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
+        .filter(|l| !l["erasure"].is_null())
+        .collect();
+    assert_eq!(erased.len(), 1, "{erased:?}");
+    assert_eq!(erased[0]["erasure"]["report_id"], id.as_str());
+    assert_eq!(erased[0]["erasure"]["revisions_deleted"], 1);
+
+    // Sending every erasure again to a hub that kept its tombstones gets
+    // the same receipts back.
+    let run = desk
+        .as_coordinator(&["report", "erasures", "--resend"], "")
+        .ok();
+    assert!(run.stderr.contains("1 erasure(s)"), "{}", run.stderr);
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+    let list = desk.as_coordinator(&["report", "erasures"], "").ok();
+    assert!(list.stdout.contains("the hub confirmed"), "{}", list.stdout);
+    let audit = desk.as_coordinator(&["audit", "--json"], "").ok();
+    let resent = serde_json::from_str::<Value>(&audit.stdout)
+        .expect("json")
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "erasure_resent")
+        .count();
+    assert_eq!(resent, 2);
 }

@@ -110,6 +110,12 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
                     o.unchecked
                 );
             }
+            if o.erasures_waiting > 0 {
+                println!(
+                    "Erasures:      {} not yet confirmed by the hub (`hirc report erasures` says why)",
+                    o.erasures_waiting
+                );
+            }
             if let Some(e) = o.last_error {
                 println!("Last problem:  {e}");
             }

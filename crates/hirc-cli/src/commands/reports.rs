@@ -303,7 +303,46 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             desk.retry_set_aside(&session, id)?;
             eprintln!("Report {id} opens again and is back in use.");
         }
-        ReportCommand::Erase { reference, yes } => {
+        ReportCommand::Erase {
+            reference,
+            resend: true,
+            ..
+        } => {
+            let (mut desk, session) = ctx.unlock()?;
+            for gone in desk.resend_erasures(&session, Some(&reference))? {
+                eprintln!(
+                    "The erasure of report {} goes to the hub again with the next sync (hirc sync); `hirc report show {}` says when the hub has confirmed it.",
+                    gone.reference, gone.reference
+                );
+                println!("{}", gone.reference);
+            }
+        }
+        ReportCommand::Erasures { json, resend } => {
+            let (mut desk, session) = ctx.unlock()?;
+            if resend {
+                let again = desk.resend_erasures(&session, None)?;
+                eprintln!(
+                    "{} erasure(s) go to the hub again with the next sync (hirc sync).",
+                    again.len()
+                );
+            }
+            let erasures = desk.erasures(&session)?;
+            if json {
+                return crate::output::json(&erasures);
+            }
+            if erasures.is_empty() {
+                eprintln!("No report has been erased at this desk.");
+            }
+            for e in &erasures {
+                println!(
+                    "{:<14} erased {}  {}",
+                    e.reference,
+                    crate::output::when(&e.erased_at),
+                    erasure_state(e)
+                );
+            }
+        }
+        ReportCommand::Erase { reference, yes, .. } => {
             let (mut desk, session) = ctx.unlock()?;
             if !yes
                 && !ctx.input.confirm(&format!(
@@ -341,6 +380,23 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where an erasure stands with the hub, in a few words.
+fn erasure_state(e: &hirc_core::erasure::Erasure) -> String {
+    let why = |prefix: &str| match &e.last_error {
+        Some(why) => format!("{prefix} ({why})"),
+        None => prefix.to_string(),
+    };
+    match (e.for_the_hub, e.confirmed_at, e.refused) {
+        (false, _, _) => "nothing of it left the desk".into(),
+        (true, Some(at), _) => why(&format!(
+            "the hub confirmed on {}",
+            crate::output::when(&at)
+        )),
+        (true, None, true) => why("refused by the hub: enrol the desk again"),
+        (true, None, false) => why("goes to the hub with the next sync"),
+    }
 }
 
 /// Reads a JSON file (or standard input for `-`), refusing anything larger

@@ -162,6 +162,12 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
                 "The hub could not be reached; the reports stay safely queued and will be sent next time."
             );
         }
+        if pass.outbox.erasures_waiting > 0 {
+            eprintln!(
+                "{} erasure(s) not yet confirmed by the hub (hirc report erasures says why).",
+                pass.outbox.erasures_waiting
+            );
+        }
         println!(
             "delivered {}, waiting {}, failed {}",
             pass.delivered,
@@ -181,12 +187,16 @@ pub fn sync(ctx: &mut Ctx, args: SyncArgs) -> Result<()> {
                     if changed.is_err() { break; }
                     let s = status.borrow_and_update().clone();
                     let line = format!(
-                        "{:<12} waiting {:>4}  delivered {:>5}  refused {:>3}  last upload {}{}",
+                        "{:<12} waiting {:>4}  delivered {:>5}  refused {:>3}  last upload {}{}{}",
                         format!("{:?}", s.connection).to_lowercase(),
                         s.queued,
                         s.delivered,
                         s.refused,
                         s.last_success.as_ref().map(crate::output::when).unwrap_or_else(|| "-".into()),
+                        match s.erasures_waiting {
+                            0 => String::new(),
+                            n => format!("  erasures not yet confirmed {n}"),
+                        },
                         s.last_error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default(),
                     );
                     if tty { print!("\r\x1b[2K{line}"); } else { println!("{line}"); }

@@ -42,6 +42,9 @@ pub struct Erasure {
     pub confirmed_at: Option<DateTime<Utc>>,
     /// Why the hub has not confirmed it yet, if it said.
     pub last_error: Option<String>,
+    /// The hub refused the notice: it waits for the desk to be enrolled
+    /// again (`last_error` says why).
+    pub refused: bool,
 }
 
 type ErasureRow = (
@@ -50,6 +53,7 @@ type ErasureRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    bool,
 );
 
 impl Desk {
@@ -144,6 +148,7 @@ impl Desk {
             for_the_hub,
             confirmed_at: None,
             last_error: None,
+            refused: false,
         })
     }
 
@@ -256,6 +261,107 @@ impl Desk {
         Ok(true)
     }
 
+    /// Has the hub erase its copy again (coordinators; audited): the
+    /// erasure of the report with `reference`, or of every report erased
+    /// here that went to the hub. For a hub restored from a backup taken
+    /// before the erasure, which holds the report again without its
+    /// tombstone. The notice keeps its date and is signed again with the
+    /// device key as it is now; the confirmation is set aside until the
+    /// hub answers (a hub that kept its tombstone answers with the same
+    /// receipt). Returns the erasures that will be sent.
+    pub fn resend_erasures(
+        &mut self,
+        s: &Session,
+        reference: Option<&str>,
+    ) -> Result<Vec<Erasure>> {
+        self.check_session(s)?;
+        crate::desk::require_coordinator(s, "sending an erasure again")?;
+        if self.hub()?.is_none() {
+            return Err(Error::InvalidInput(
+                "this desk is not enrolled with a hub, so no erasure went to one; nothing to send again".into(),
+            ));
+        }
+        let chosen: Vec<Erasure> = match reference {
+            Some(quoted) => {
+                let reference = crate::reference::Reference::parse(quoted)?;
+                let Some(gone) = self.erasure_by_reference(reference.as_str())? else {
+                    return Err(match self.find_reference_exists(&reference)? {
+                        true => Error::InvalidInput(format!(
+                            "report {reference} has not been erased, so there is no erasure to send again (to erase it: hirc report erase {reference})"
+                        )),
+                        false => Error::UnknownReport(reference.to_string()),
+                    });
+                };
+                if !gone.for_the_hub {
+                    return Err(Error::InvalidInput(format!(
+                        "report {reference} was erased before this desk was enrolled, so nothing of it went to a hub; nothing to send again"
+                    )));
+                }
+                vec![gone]
+            }
+            None => self
+                .erasures(s)?
+                .into_iter()
+                .filter(|e| e.for_the_hub)
+                .collect(),
+        };
+        let user = s.user().name.clone();
+        for gone in &chosen {
+            let reference = gone.reference.clone();
+            let was = match gone.confirmed_at {
+                Some(at) => format!(
+                    "{reference} (the hub had confirmed it on {})",
+                    time::to_text(at)
+                ),
+                None => format!("{reference} (the hub had not confirmed it yet)"),
+            };
+            self.write(|tx| {
+                let id: String = tx.query_row(
+                    "SELECT report_id FROM erasures WHERE reference = ?1",
+                    [&reference],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "UPDATE erasures SET receipt = NULL, confirmed_at = NULL, last_error = NULL,
+                            refused = 0, attempts = 0
+                     WHERE report_id = ?1",
+                    [&id],
+                )?;
+                audit::append(
+                    tx,
+                    Some(&user),
+                    AuditAction::ErasureResent,
+                    Some(&id),
+                    Some(&was),
+                )
+            })?;
+        }
+        // Signed again with the device key as it is now.
+        self.sign_pending_erasures(s)?;
+        Ok(chosen
+            .into_iter()
+            .map(|e| Erasure {
+                confirmed_at: None,
+                last_error: None,
+                refused: false,
+                ..e
+            })
+            .collect())
+    }
+
+    /// Whether a report (not erased) has this reference.
+    fn find_reference_exists(&self, reference: &crate::reference::Reference) -> Result<bool> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT 1 FROM reports WHERE reference = ?1 LIMIT 1",
+                [reference.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Signs the erasures the hub has not confirmed again, with the device
     /// key as it is now (an enrolment may have brought another: a notice
     /// signed with the old one would be refused for good).
@@ -309,14 +415,21 @@ impl Desk {
 }
 
 /// The columns an [`ErasureRow`] reads, in order.
-const ERASURE_COLUMNS: &str = "reference, erased_at, notice, confirmed_at, last_error";
+const ERASURE_COLUMNS: &str = "reference, erased_at, notice, confirmed_at, last_error, refused";
 
 fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ErasureRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn erasure(row: ErasureRow) -> Result<Erasure> {
-    let (reference, erased_at, notice, confirmed_at, last_error) = row;
+    let (reference, erased_at, notice, confirmed_at, last_error, refused) = row;
     let at = |t: &str| time::from_text(t).ok_or(Error::Integrity("a stored time does not read"));
     Ok(Erasure {
         reference,
@@ -324,6 +437,7 @@ fn erasure(row: ErasureRow) -> Result<Erasure> {
         for_the_hub: notice.is_some(),
         confirmed_at: confirmed_at.as_deref().map(at).transpose()?,
         last_error,
+        refused,
     })
 }
 

@@ -241,3 +241,77 @@ fn an_enrolment_with_another_device_key_signs_the_waiting_notices_again() {
         Ok(())
     );
 }
+
+#[test]
+fn an_erasure_is_sent_again_with_its_date_after_the_hub_lost_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    // Not enrolled: nothing went to a hub, so nothing goes again.
+    let err = desk
+        .resend_erasures(&s, Some(&reference))
+        .expect_err("not enrolled");
+    assert!(err.to_string().contains("not enrolled"), "{err}");
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    // Not erased: said, with what to do.
+    let err = desk
+        .resend_erasures(&s, Some(&reference))
+        .expect_err("not erased");
+    assert!(err.to_string().contains("has not been erased"), "{err}");
+    let erased = desk.erase_report(&s, &reference).expect("erase");
+    let notice = desk.pending_erasures().expect("pending").remove(0);
+    assert!(
+        desk.record_erasure_receipt(&receipt_for(&hub, &notice, 0))
+            .expect("receipt")
+    );
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+    // Ambassadors may not.
+    let amb = ambassador(&mut desk, &s);
+    assert!(matches!(
+        desk.resend_erasures(&amb, None),
+        Err(Error::NotPermitted { .. })
+    ));
+
+    // The hub was restored from a backup older than the erasure.
+    let again = desk.resend_erasures(&s, None).expect("resend");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].reference, reference);
+    assert_eq!(again[0].confirmed_at, None);
+    let resent = desk.pending_erasures().expect("pending");
+    assert_eq!(resent.len(), 1, "the notice goes with the next sync");
+    assert_eq!(resent[0].erased_at, erased.erased_at, "dated when erased");
+    let device_key = desk.device_key(&s).expect("key").public();
+    assert_eq!(
+        hirc_proto::sign::verify_erasure(&device_key, &resent[0]),
+        Ok(())
+    );
+    let listed = desk.erasures(&s).expect("list");
+    assert_eq!(listed[0].confirmed_at, None);
+    assert!(!listed[0].refused);
+    // The restored hub erases it again and confirms.
+    assert!(
+        desk.record_erasure_receipt(&receipt_for(&hub, &resent[0], 1))
+            .expect("receipt")
+    );
+    assert!(desk.erasures(&s).expect("list")[0].confirmed_at.is_some());
+    let log = desk.audit_log(&s).expect("audit");
+    let resend = log
+        .iter()
+        .find(|e| e.action == "erasure_resent")
+        .expect("audited");
+    assert!(
+        resend
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("had confirmed"),
+        "{resend:?}"
+    );
+    // A reference never erased nor held is unknown.
+    let other = crate::reference::Reference::generate("CP");
+    assert!(matches!(
+        desk.resend_erasures(&s, Some(other.as_str())),
+        Err(Error::UnknownReport(_))
+    ));
+}

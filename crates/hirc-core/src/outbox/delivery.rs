@@ -357,7 +357,8 @@ impl Desk {
                 max(delivered_at),
                 (SELECT last_error FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT NULL
                    ORDER BY failed_permanently DESC, queued_at LIMIT 1),
-                min(next_attempt_at) FILTER (WHERE delivered_at IS NULL AND failed_permanently = 0)
+                min(next_attempt_at) FILTER (WHERE delivered_at IS NULL AND failed_permanently = 0),
+                (SELECT count(*) FROM erasures WHERE notice IS NOT NULL AND receipt IS NULL)
              FROM outbox",
             [],
             |r| {
@@ -370,6 +371,7 @@ impl Desk {
                     last_delivered_at: r.time_opt(5)?,
                     last_error: r.get(6)?,
                     next_attempt_at: r.time_opt(7)?,
+                    erasures_waiting: r.get(8)?,
                 })
             },
         )?)

@@ -238,6 +238,8 @@ pub struct OutboxSummary {
     #[serde(serialize_with = "time::as_text_opt")]
     #[cfg_attr(feature = "bindings", specta(type = Option<String>))]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Erasures the hub has not confirmed yet (refused ones included).
+    pub erasures_waiting: i64,
 }
 
 /// What a receipt file did.
