@@ -99,6 +99,8 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             follow_up::follow_up,
             follow_up::related_report,
             follow_up::erase_report,
+            follow_up::list_erasures,
+            follow_up::resend_erasures,
             follow_up::change_consent,
             follow_up::save_slip::<tauri::Wry>,
             follow_up::save_access_copy::<tauri::Wry>,
@@ -378,7 +380,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 42, "{handled:?}");
+        assert_eq!(handled.len(), 44, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

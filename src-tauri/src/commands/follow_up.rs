@@ -78,6 +78,32 @@ pub async fn erase_report(
     Ok(erased)
 }
 
+/// Every report erased at this desk, newest first, with where the hub
+/// stands (coordinators).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_erasures(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<hirc_core::erasure::Erasure>> {
+    state.with_session(|desk, s| desk.erasures(s)).await
+}
+
+/// Has the hub erase its copy again (coordinators; audited): of the report
+/// with `reference`, or of every erasure the desk sent. For a hub restored
+/// from a backup older than the erasure.
+#[tauri::command]
+#[specta::specta]
+pub async fn resend_erasures(
+    state: State<'_, AppState>,
+    reference: Option<String>,
+) -> CommandResult<Vec<hirc_core::erasure::Erasure>> {
+    let again = state
+        .with_session(move |desk, s| desk.resend_erasures(s, reference.as_deref()))
+        .await?;
+    let _ = state.sync_now().await;
+    Ok(again)
+}
+
 /// A change to what the person agreed to; `null` keeps an answer.
 #[derive(Debug, Clone, Copy, Deserialize, specta::Type)]
 pub struct ConsentChangeArgs {

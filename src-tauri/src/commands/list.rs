@@ -40,6 +40,8 @@ pub const ALL: &[&str] = &[
     "follow_up",
     "related_report",
     "erase_report",
+    "list_erasures",
+    "resend_erasures",
     "change_consent",
     "save_slip",
     "save_access_copy",

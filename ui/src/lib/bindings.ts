@@ -131,6 +131,17 @@ export const commands = {
 	 */
 	eraseReport: (reference: string) => __TAURI_INVOKE<Erasure>("erase_report", { reference }),
 	/**
+	 *  Every report erased at this desk, newest first, with where the hub
+	 *  stands (coordinators).
+	 */
+	listErasures: () => __TAURI_INVOKE<Erasure[]>("list_erasures"),
+	/**
+	 *  Has the hub erase its copy again (coordinators; audited): of the report
+	 *  with `reference`, or of every erasure the desk sent. For a hub restored
+	 *  from a backup older than the erasure.
+	 */
+	resendErasures: (reference: string | null) => __TAURI_INVOKE<Erasure[]>("resend_erasures", { reference }),
+	/**
 	 *  Changes what the person agreed to (a revision of the consent alone,
 	 *  sealed and queued at once); returns the report's page as it now stands.
 	 */
@@ -321,6 +332,11 @@ export type Erasure = {
 	confirmed_at: string | null,
 	/**  Why the hub has not confirmed it yet, if it said. */
 	last_error: string | null,
+	/**
+	 *  The hub refused the notice: it waits for the desk to be enrolled
+	 *  again (`last_error` says why).
+	 */
+	refused: boolean,
 };
 
 /**  Ethnic group, the ONS 2021 census categories (England and Wales). */
@@ -986,6 +1002,8 @@ export type SyncStatus = {
 	last_success: string | null,
 	/**  The most recent failure. */
 	last_error: string | null,
+	/**  Erasures the hub has not confirmed yet. */
+	erasures_waiting: number,
 };
 
 /**  One breakdown. */

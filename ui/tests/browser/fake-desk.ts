@@ -13,6 +13,7 @@ import type {
   CommandError,
   DeskState,
   FieldProblem,
+  Erasure,
   HubInfo,
   SetAside,
   Place,
@@ -83,8 +84,8 @@ const desk = {
   failSaves: null as string | null,
   // Consent changed since the report was taken, by report id.
   consents: {} as Record<string, ReportPage['consent']>,
-  /** References erased at the person's request. */
-  erased: [] as string[],
+  /** Reports erased at the person's request, newest first. */
+  erasures: [] as Erasure[],
   services: {
     services: [
       { name: 'Victim Support', phone: '08 08 16 89 111', website: 'victimsupport.org.uk', languages: '' },
@@ -174,6 +175,7 @@ function syncStatus(): SyncStatus {
     delivered: count('delivered'),
     last_success: desk.lastSuccess,
     last_error: null,
+    erasures_waiting: desk.erasures.filter((e) => e.for_the_hub && !e.confirmed_at).length,
   };
 }
 
@@ -377,6 +379,7 @@ const commands: Record<string, (a: Args) => unknown> = {
       r.state = 'delivered';
       r.uploaded = true;
     }
+    for (const e of desk.erasures) e.confirmed_at ??= now();
     desk.lastSuccess = now();
     void emit(SYNC_STATUS_EVENT, syncStatus());
   },
@@ -473,8 +476,23 @@ const commands: Record<string, (a: Args) => unknown> = {
     mustBeCoordinator();
     const page = findReport(String(a.reference));
     desk.reports = desk.reports.filter((x) => x.id !== page.id && x.follows !== page.id);
-    desk.erased.push(page.reference);
-    return { reference: page.reference, erased_at: now(), for_the_hub: true, confirmed_at: null, last_error: null };
+    const erased: Erasure = { reference: page.reference, erased_at: now(), for_the_hub: true, confirmed_at: null, last_error: null, refused: false };
+    desk.erasures.unshift(erased);
+    // The real desk starts a pass at once; this one's hub has not answered.
+    void emit(SYNC_STATUS_EVENT, syncStatus());
+    return erased;
+  },
+  list_erasures: () => {
+    mustBeCoordinator();
+    return desk.erasures;
+  },
+  // The hub is asked again: each waits for the next sync's confirmation.
+  resend_erasures: (a) => {
+    mustBeCoordinator();
+    const again = desk.erasures.filter((e) => e.for_the_hub && (a.reference == null || e.reference === a.reference));
+    for (const e of again) e.confirmed_at = null;
+    void emit(SYNC_STATUS_EVENT, syncStatus());
+    return again;
   },
   // A new report naming the one found; the person's details carried over.
   related_report: (a) => {
@@ -525,7 +543,7 @@ function findReport(quoted: string): ReportPage {
   if (q.length < 8 || !/^[A-Z0-9]+$/.test(q)) fail('not_a_reference', 'a reference looks like CP-7K3M-QA');
   const submitted = desk.reports.filter((r) => r.reference);
   const r = submitted.find((x) => norm(x.reference as string) === q);
-  if (!r && desk.erased.some((x) => norm(x) === q))
+  if (!r && desk.erasures.some((x) => norm(x.reference) === q))
     fail('erased', `report ${quoted} was erased at the person's request; nothing of it is held at this desk`);
   if (!r) {
     const near = submitted.some((x) => {
