@@ -505,6 +505,7 @@ const commands: Record<string, (a: Args) => unknown> = {
     return draft.id;
   },
   change_consent: (a) => {
+    mustBeCoordinator();
     const page = findReport(String(a.reference));
     const orig = desk.reports.find((x) => x.id === page.id) as StoredReport;
     const change = a.change as { pass_to_police: string | null; police_may_contact: boolean | null; refer_to_support: boolean | null };

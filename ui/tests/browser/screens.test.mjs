@@ -175,8 +175,9 @@ for (const width of [1280, 640]) {
     await kb.type('#passphrase', PASSPHRASE);
     await kb.press('#unlock');
     await page.locator('#new-report').waitFor();
-    assert.equal(await text(page, '#count-waiting'), '1');
-    assert.equal(await text(page, '#count-delivered'), '1');
+    // The lists arrive after the page: waited for, not assumed.
+    await page.locator('#count-waiting').getByText('1', { exact: true }).waitFor();
+    await page.locator('#count-delivered').getByText('1', { exact: true }).waitFor();
     await audit('home');
 
     await kb.press('#new-report');
@@ -1213,7 +1214,7 @@ test('a coordinator erases a report at the person\'s request: asked once more, t
   await page.locator('#unlock').waitFor();
 });
 
-test('an ambassador is not offered erasure', async (t) => {
+test('an ambassador is not offered erasure, nor a change of consent', async (t) => {
   const { page, kb } = await open(t);
   await page.locator('#unlock').waitFor();
   await kb.radio('user', 1); // Ali, an ambassador
@@ -1224,4 +1225,7 @@ test('an ambassador is not offered erasure', async (t) => {
   await page.locator('#report-page').waitFor();
   assert.equal(await page.locator('#erase-section').count(), 0);
   assert.equal(await page.locator('#page-access-save').count(), 0, 'nor a copy of everything held');
+  // Nor changing what the person agreed to: the page says who does.
+  assert.equal(await page.locator('#consent-change').count(), 0);
+  await page.locator('#consent-change-coordinator').getByText(/A coordinator changes/).waitFor();
 });

@@ -97,14 +97,16 @@ impl Desk {
     }
 
     /// Changes what the person agreed to: a revision of the consent alone,
-    /// sealed and queued at once (any user; audited). The other answers
-    /// stay as they were.
+    /// sealed and queued at once (coordinators, as for every one of the
+    /// person's rights; audited). The other answers stay as they were.
     pub fn change_consent(
         &mut self,
         s: &Session,
         quoted: &str,
         change: ConsentChange,
     ) -> Result<Revision> {
+        self.check_session(s)?;
+        crate::desk::require_coordinator(s, "changing what the person agreed to")?;
         if change == ConsentChange::default() {
             return Err(Error::InvalidInput(
                 "say what changes: --pass-to-police, --police-may-contact or --refer-to-support"

@@ -130,6 +130,16 @@ fn after_the_purge_a_follow_up_carries_only_what_is_new_and_the_counts_keep_the_
 fn consent_is_changed_by_a_revision_of_the_consent_alone() {
     let (_dir, mut desk, s, id, reference, hub) = enrolled();
     hub.deliver_all(&mut desk);
+    // Like every one of the person's rights, a coordinator's to do.
+    let amb = ambassador(&mut desk, &s);
+    let withdraw = ConsentChange {
+        pass_to_police: Some(PassToPolice::No),
+        ..ConsentChange::default()
+    };
+    assert!(matches!(
+        desk.change_consent(&amb, &reference, withdraw),
+        Err(Error::NotPermitted { .. })
+    ));
     let sealed = desk
         .change_consent(
             &s,
@@ -229,18 +239,19 @@ fn a_follow_up_from_someone_who_may_not_read_the_report_never_replaces_it() {
     hub.deliver_all(&mut desk);
     let before = desk.report(&s, id).expect("held").report.expect("content");
     let aisha = ambassador(&mut desk, &s);
-    // Police contact when the report does not go to the police: refused,
-    // though she cannot read the report it contradicts.
+    // Police contact when the report does not go to the police: refused
+    // (and consent is a coordinator's to change in any case).
+    let contradicts = ConsentChange {
+        pass_to_police: Some(PassToPolice::No),
+        police_may_contact: Some(true),
+        ..ConsentChange::default()
+    };
     let err = desk
-        .change_consent(
-            &aisha,
-            &reference,
-            ConsentChange {
-                pass_to_police: Some(PassToPolice::No),
-                police_may_contact: Some(true),
-                ..ConsentChange::default()
-            },
-        )
+        .change_consent(&aisha, &reference, contradicts)
+        .expect_err("an ambassador");
+    assert!(matches!(err, Error::NotPermitted { .. }), "{err}");
+    let err = desk
+        .change_consent(&s, &reference, contradicts)
         .expect_err("contradicts the report");
     assert!(matches!(err, Error::Invalid(_)), "{err}");
     let draft = desk.follow_up(&aisha, &reference, None).expect("follow-up");
