@@ -478,6 +478,10 @@ test('the desk warns before it locks, a key keeps it open, and the Rust side loc
     assert.equal(await s.value('#f-description'), 'Listening!');
     // Nothing more: the Rust side locks the desk and tells the window.
     await s.wait('#unlock', 45_000);
+    // The app's log reaches the test through a pipe: waited for.
+    for (const end = Date.now() + 30_000; !/the desk locked itself after \d+ s without use/.test(d.log()) && Date.now() < end; ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.match(d.log(), /the desk locked itself after \d+ s without use/);
     assert.equal(await s.exec('return document.querySelector("input[name=user]:checked")?.id ?? null'), 'user-1', 'the same person is chosen already');
     await s.type('#passphrase', PASS);

@@ -90,7 +90,7 @@ export class Session {
     return el[ELEMENT];
   }
   /** Waits until `css` matches a displayed element, and returns it. */
-  async wait(css, timeout = 15000) {
+  async wait(css, timeout = 60_000) {
     const end = Date.now() + timeout;
     let last;
     while (Date.now() < end) {
@@ -105,7 +105,7 @@ export class Session {
     throw new Error(`timed out waiting for ${css}: ${last?.message ?? 'not displayed'}`);
   }
   /** Waits until the text of `css` matches `re`; returns the text. */
-  async waitText(css, re, timeout = 15000) {
+  async waitText(css, re, timeout = 60_000) {
     const end = Date.now() + timeout;
     let text = '';
     while (Date.now() < end) {
@@ -120,7 +120,7 @@ export class Session {
     throw new Error(`timed out waiting for ${css} to match ${re}; last text: ${JSON.stringify(text)}`);
   }
   /** Waits until `script` (a function body) returns true. */
-  async waitFor(script, what, timeout = 15000) {
+  async waitFor(script, what, timeout = 60_000) {
     const end = Date.now() + timeout;
     while (Date.now() < end) {
       if (await this.exec(script).catch(() => false)) return;

@@ -274,6 +274,9 @@ pub struct HubProcess {
     pub url: String,
     /// Everything the hub logged (standard error), filled as it runs.
     pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The thread filling `log`; it ends when the hub's standard error
+    /// closes (the hub has exited).
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl HubProcess {
@@ -320,7 +323,7 @@ impl HubProcess {
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr");
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut log = sink
                     .lock()
@@ -337,7 +340,12 @@ impl HubProcess {
             .strip_prefix("hirc-hub listening on ")
             .unwrap_or_else(|| panic!("unexpected first line from hirc-hub: {line:?}"))
             .to_string();
-        Self { child, url, log }
+        Self {
+            child,
+            url,
+            log,
+            log_reader: Some(log_reader),
+        }
     }
 
     /// The hub's process id.
@@ -370,12 +378,17 @@ impl HubProcess {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         assert!(sent.is_ok_and(|s| s.success()), "could not send SIGTERM");
-        for _ in 0..100 {
+        // Bounded generously: a busy machine only makes it slower.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(std::time::Duration::from_millis(50)); // let the log reader finish
+                // Everything it wrote is in `log` once its reader ends.
+                if let Some(reader) = self.log_reader.take() {
+                    let _ = reader.join();
+                }
                 return status.success();
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         false
     }

@@ -134,6 +134,24 @@ fn next_attempt(desk: &Arc<Mutex<Desk>>) -> Option<DateTime<Utc>> {
     summary.next_attempt_at
 }
 
+/// Checks that `next` is `wait` (milliseconds) after the moment the pass
+/// failed, somewhere in `during`: bounded by the pass's start and end, so
+/// a slow machine makes the window wider, never the check wrong. Stored
+/// times keep milliseconds, hence one either side.
+fn waits(
+    next: DateTime<Utc>,
+    (before, after): (DateTime<Utc>, DateTime<Utc>),
+    wait: std::ops::RangeInclusive<i64>,
+    what: &str,
+) {
+    let earliest = before + chrono::Duration::milliseconds(wait.start() - 1);
+    let latest = after + chrono::Duration::milliseconds(wait.end() + 1);
+    assert!(
+        (earliest..=latest).contains(&next),
+        "{what}: next attempt {next}, not within {earliest}..={latest}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured_and_nothing_is_tried_early() {
     let hits = Arc::new(AtomicUsize::new(0));
@@ -142,14 +160,11 @@ async fn retry_after_is_honoured_and_nothing_is_tried_early() {
 
     let before = Utc::now();
     let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
+    let after = Utc::now();
     assert_eq!((pass.delivered, pass.retrying, pass.refused), (0, 1, 0));
     assert!(pass.reached_hub, "a 503 is an answer");
     let next = next_attempt(&desk).expect("a next attempt");
-    let wait = (next - before).num_seconds();
-    assert!(
-        (118..=122).contains(&wait),
-        "waits the hub's 120 s, not {wait} s"
-    );
+    waits(next, (before, after), 120_000..=120_000, "the hub's 120 s");
 
     // The worker's next pass (backoff respected) does not call early...
     run_pass(&desk, PassOptions::default()).await.expect("pass");
@@ -174,11 +189,14 @@ async fn server_errors_back_off_and_refusals_stop() {
     let (_dir, desk, _session) = desk_with_one_report(&url);
     let before = Utc::now();
     let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
+    let after = Utc::now();
     assert_eq!(pass.retrying, 1);
-    let wait = (next_attempt(&desk).expect("next") - before).num_milliseconds();
-    assert!(
-        (900..=2_100).contains(&wait),
-        "first backoff is 1-2 s, not {wait} ms"
+    let next = next_attempt(&desk).expect("next");
+    waits(
+        next,
+        (before, after),
+        1_000..=2_000,
+        "the first backoff, 1-2 s",
     );
 
     let hits = Arc::new(AtomicUsize::new(0));
@@ -232,11 +250,14 @@ async fn a_hub_s_answers_cannot_crash_mislead_or_redirect_the_desk() {
     let (_dir, desk, _session) = desk_with_one_report(&url);
     let before = Utc::now();
     let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
+    let after = Utc::now();
     assert_eq!(pass.retrying, 1);
-    let wait = (next_attempt(&desk).expect("next") - before).num_seconds();
-    assert!(
-        (3_590..=3_610).contains(&wait),
-        "capped at an hour: {wait} s"
+    let next = next_attempt(&desk).expect("next");
+    waits(
+        next,
+        (before, after),
+        3_600_000..=3_600_000,
+        "capped at an hour",
     );
 
     // A proxy's 404, 403 or 204, or a hub-looking 404: tried again later.

@@ -85,7 +85,9 @@ fn bad_report_files_get_clear_errors_and_nothing_is_saved() {
         "{}",
         run.stderr
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Read whole, 2 GB would take minutes in a debug build (and 2 GB of
+    // memory); refused before reading, it takes a process start.
+    assert!(started.elapsed() < Duration::from_secs(30));
 
     let missing = desk
         .as_coordinator(&["report", "new", "--from", "/nonexistent/r.json"], "")

@@ -1,8 +1,6 @@
 //! What the hub stores: each upload once under a signed receipt, never
 //! changed, and never as plaintext; the export lists what it cannot decrypt.
 
-use std::time::{Duration, Instant};
-
 use hirc_e2e::{Backend, contains};
 use hirc_proto::sign::{SigningKey, verify_receipt};
 use hirc_proto::{ErrorBody, ErrorKind, Receipt, content_digest};
@@ -258,7 +256,6 @@ pub(crate) fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaint
     );
 
     // Nothing readable on the hub: not in its files, not in its log.
-    let started = Instant::now();
     assert!(
         !contains(&hub.backend.dump(&hub.data_path()), &canary),
         "the hub's store holds plaintext"
@@ -266,5 +263,4 @@ pub(crate) fn export_lists_what_it_cannot_decrypt_and_the_hub_never_holds_plaint
     let log = first_log + &hub.process.log.lock().expect("log");
     assert!(log.contains("report stored"), "the hub logs events: {log}");
     assert!(!log.contains(&canary) && !log.contains(&token));
-    assert!(started.elapsed() < Duration::from_secs(10));
 }
