@@ -392,6 +392,13 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
       assert.ok(i < 600, `the hub never confirmed the erasure: ${shown.stderr}`);
       await sleep(100);
     }
+    // Settings lists it, with the hub's confirmation.
+    await s.click('#nav-settings');
+    await s.waitText('#erasures', /The hub confirmed it erased its copy/);
+    assert.match(await s.text('#erasures'), new RegExp(reference));
+    await s.exec('document.getElementById("erasures").scrollIntoView()');
+    await shot(s, '10e-settings-erasures');
+    await s.click('#nav-home');
 
     // Lock, then quick-hide.
     await s.click('#lock');
