@@ -2,9 +2,10 @@
 //! revisions of the same report (one made after the purge), a change of
 //! consent is one too; each is delivered over a real hub under a receipt
 //! the desk checks, and the partnership's export shows each report's
-//! history together, in order, led by the consent that holds now.
+//! history together, in order, led by the consent that holds now. Then
+//! the partnership's word comes back, and the person has it all erased.
 
-use hirc_e2e::TestDesk;
+use hirc_e2e::{TestDesk, hub_admin};
 use serde_json::{Value, json};
 
 use crate::{Hub, desk_with_reports, sync};
@@ -39,7 +40,7 @@ fn follow_up(desk: &mut TestDesk, reference: &str, quoted: &str, changes: Value)
 }
 
 #[test]
-fn a_report_followed_up_twice_and_its_consent_withdrawn_reaches_the_partnership_in_order() {
+fn a_report_followed_up_twice_its_consent_withdrawn_word_back_then_erased() {
     let hub = Hub::start();
     let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 2, "CANARY-followup");
     assert_eq!(sync(&mut desk), (2, 0, 0));
@@ -157,10 +158,67 @@ fn a_report_followed_up_twice_and_its_consent_withdrawn_reaches_the_partnership_
         csv.lines().next().unwrap_or_default()
     );
 
+    // The partnership's word on it, with a note, seen at the desk.
+    let data = hub.data.to_string_lossy().to_string();
+    let identity = hub.identity.to_string_lossy().to_string();
+    hub_admin(&[
+        "status",
+        "set",
+        "--data-dir",
+        &data,
+        "--identity",
+        &identity,
+        "--reference",
+        &reference,
+        "--state",
+        "reviewed",
+        "--note",
+        "CANARY-followup we will call on Monday",
+    ])
+    .ok();
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+    let page = show(&mut desk, &reference);
+    assert_eq!(page["statuses"][0]["state"], "reviewed", "{page}");
+    assert_eq!(
+        page["statuses"][0]["note"],
+        "CANARY-followup we will call on Monday"
+    );
+
+    // Then the person asks for it to be erased: every revision goes, at
+    // the desk and at the hub, under a receipt the desk checks.
+    desk.as_coordinator(&["report", "erase", &reference, "--yes"], "")
+        .ok();
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+    let run = desk
+        .as_coordinator(&["report", "show", &reference], "")
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("the hub confirmed it erased its copy"),
+        "{}",
+        run.stderr
+    );
+    let lines: Vec<Value> = hub
+        .export_as("jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["receipt"]["report_id"] == id.as_str()),
+        "no revision of it is left at the hub"
+    );
+    let erasures: Vec<&Value> = lines.iter().filter(|l| !l["erasure"].is_null()).collect();
+    assert_eq!(erasures.len(), 1);
+    assert_eq!(erasures[0]["erasure"]["report_id"], id.as_str());
+    assert_eq!(erasures[0]["erasure"]["revisions_deleted"], 4);
+    assert_eq!(lines.len(), 2, "the other report, and the erasure");
+
     let verify = desk.as_coordinator(&["audit", "verify"], "").ok();
     assert!(verify.stdout.contains("intact"));
 
-    // Nothing of any revision is readable in the desk's files or the hub's.
+    // Nothing of any revision, nor of the partnership's note, is readable
+    // in the desk's files or the hub's.
     let mut files = desk.files();
     files.extend(hirc_e2e::files_under(&hub.data));
     assert!(files.len() > 3);
