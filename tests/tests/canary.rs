@@ -256,6 +256,39 @@ fn no_report_content_or_passphrase_reaches_disk_logs_or_output() {
         .ok();
         slips.push(hirc_e2e::pdf_text(&out));
     }
+    // The person's own copy (subject access) holds what they said, by
+    // design: it is written only where asked, outside the desk, owner-only,
+    // and nothing of it reaches the command's output or the desk's files
+    // (scanned below).
+    let elsewhere = tempfile::tempdir().expect("tmp");
+    let copy = elsewhere.path().join("copy-for-the-person.pdf");
+    desk.as_coordinator(
+        &[
+            "report",
+            "access",
+            &reference,
+            "--out",
+            &copy.to_string_lossy(),
+        ],
+        "",
+    )
+    .ok();
+    let copy_text = hirc_e2e::pdf_text(&copy);
+    let name_canary = c
+        .all
+        .iter()
+        .find(|x| x.contains("-name-"))
+        .expect("a name canary");
+    assert!(
+        copy_text.contains(name_canary.as_str()),
+        "the person's copy holds what the desk holds: {copy_text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&copy).expect("copy").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the person's copy is owner-only");
+    }
     desk.as_coordinator(&["user", "remove", "Ann"], "").ok();
     desk.run(
         &["--user", "Chris", "recover"],
