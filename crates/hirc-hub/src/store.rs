@@ -274,8 +274,10 @@ pub trait HubStore: Send + Sync + 'static {
     /// The status key of the desk `device_id` is, if it registered one.
     async fn status_key(&self, device_id: Uuid) -> Result<Option<String>>;
     /// Stores a status (encrypted and signed already) for the desk
-    /// `device_id` is; returns its place in the sequence.
-    async fn add_status(&self, device_id: Uuid, notice: &StatusNotice) -> Result<i64>;
+    /// `device_id` is; returns its place in the sequence, or `None` if the
+    /// report was erased (then nothing is stored: no word outlives a
+    /// tombstone, even one an erasure commits meanwhile).
+    async fn add_status(&self, device_id: Uuid, notice: &StatusNotice) -> Result<Option<i64>>;
     /// The statuses of the desk `device_id` is, after `after`, oldest first,
     /// at most `limit`.
     async fn statuses_after(
@@ -635,8 +637,16 @@ pub(crate) mod tests {
             body: body.into(),
             signature: "sig".into(),
         };
-        let s1 = store.add_status(a.id, &notice("one")).await.expect("add");
-        let s2 = store.add_status(a2.id, &notice("two")).await.expect("add");
+        let s1 = store
+            .add_status(a.id, &notice("one"))
+            .await
+            .expect("add")
+            .expect("stored");
+        let s2 = store
+            .add_status(a2.id, &notice("two"))
+            .await
+            .expect("add")
+            .expect("stored");
         assert!(s2 > s1);
         let held = store.statuses_after(a2.id, 0, 10).await.expect("list");
         assert_eq!(
@@ -688,7 +698,8 @@ pub(crate) mod tests {
                 },
             )
             .await
-            .expect("status");
+            .expect("status")
+            .expect("stored");
         let later = now + chrono::Duration::minutes(5);
         let tomb = store.erase(a2.id, gone, now, later).await.expect("erase");
         assert_eq!(
@@ -720,6 +731,21 @@ pub(crate) mod tests {
                 .expect("put after"),
             Put::Erased(tomb.clone())
         );
+        // No word is left on an erased report.
+        assert_eq!(
+            store
+                .add_status(
+                    a.id,
+                    &StatusNotice {
+                        report_id: gone,
+                        ..notice("after")
+                    },
+                )
+                .await
+                .expect("status after"),
+            None
+        );
+        assert_eq!(store.all_statuses().await.expect("all").len(), 2);
         // Another desk erasing the same id erases only its own.
         let theirs = store
             .erase(b.id, r, now, later + chrono::Duration::minutes(1))

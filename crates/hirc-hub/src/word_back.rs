@@ -112,7 +112,12 @@ pub async fn set_status(
         signature: String::new(),
     };
     signer.sign_status(&mut notice);
-    let seq = store.add_status(device_id, &notice).await?;
+    let Some(seq) = store.add_status(device_id, &notice).await? else {
+        bail!(
+            "report {} was erased at the person's request while the status was being made; no word is left on it",
+            printed(reference)
+        );
+    };
     Ok(StatusSet {
         report_id,
         status_id,

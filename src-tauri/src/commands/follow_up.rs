@@ -96,7 +96,7 @@ pub async fn list_erasures(
 pub async fn resend_erasures(
     state: State<'_, AppState>,
     reference: Option<String>,
-) -> CommandResult<Vec<hirc_core::erasure::Erasure>> {
+) -> CommandResult<hirc_core::erasure::ResentErasures> {
     let again = state
         .with_session(move |desk, s| desk.resend_erasures(s, reference.as_deref()))
         .await?;

@@ -140,7 +140,7 @@ export const commands = {
 	 *  with `reference`, or of every erasure the desk sent. For a hub restored
 	 *  from a backup older than the erasure.
 	 */
-	resendErasures: (reference: string | null) => __TAURI_INVOKE<Erasure[]>("resend_erasures", { reference }),
+	resendErasures: (reference: string | null) => __TAURI_INVOKE<ResentErasures>("resend_erasures", { reference }),
 	/**
 	 *  Changes what the person agreed to (a revision of the consent alone,
 	 *  sealed and queued at once); returns the report's page as it now stands.
@@ -819,6 +819,18 @@ export type ReporterRole =
 "third_party_on_behalf" | 
 /**  An organisation reporting. */
 "organisation";
+
+/**  What [`Desk::resend_erasures`] did. */
+export type ResentErasures = {
+	/**  The erasures that go to the hub again with the next sync. */
+	again: Erasure[],
+	/**
+	 *  References erased when the desk had another device key (it was
+	 *  enrolled again since): the hub knows those erasures under the old
+	 *  key, so sending them again would erase nothing. Left as they were.
+	 */
+	under_another_key: string[],
+};
 
 /**  A desk user's role. */
 export type Role = 

@@ -492,7 +492,7 @@ const commands: Record<string, (a: Args) => unknown> = {
     const again = desk.erasures.filter((e) => e.for_the_hub && (a.reference == null || e.reference === a.reference));
     for (const e of again) e.confirmed_at = null;
     void emit(SYNC_STATUS_EVENT, syncStatus());
-    return again;
+    return { again, under_another_key: [] };
   },
   // A new report naming the one found; the person's details carried over.
   related_report: (a) => {

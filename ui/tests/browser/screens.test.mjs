@@ -1196,15 +1196,15 @@ test('a coordinator erases a report at the person\'s request: asked once more, t
   await kb.press('#find-button');
   await page.locator('#find-reference-error').getByText(/erased at the person's request/).waitFor();
   // The sync line counts the erasure until the hub confirms it.
-  await page.locator('#sync-status').getByText('Erasures not yet confirmed by the hub: 1.').waitFor();
-  await kb.press('.header__nav button:nth-child(3)');
+  await page.locator('#sync-status').getByText(/Erasures not yet confirmed by the hub: 1 /).waitFor();
+  await kb.press('#nav-settings');
   await page.locator('#erasures li[data-reference="CP-3H8D-9X"]').getByText(/erased with the next sync/).waitFor();
   await audit('settings: an erasure waiting for the hub');
-  await kb.press('.header__nav button:nth-child(1)');
+  await kb.press('#nav-home');
   await kb.press('#sync-now');
   await page.waitForFunction(() => !document.querySelector('#sync-status')?.textContent?.includes('Erasures'));
   // The hub was restored from an older backup: sent again, and waiting.
-  await kb.press('.header__nav button:nth-child(3)');
+  await kb.press('#nav-settings');
   await page.locator('#erasures').getByText(/The hub confirmed it erased its copy/).waitFor();
   await kb.press('#erasures-resend');
   await page.locator('#settings-message').getByText('Erasures going to the hub again with the next sync: 1.').waitFor();

@@ -112,7 +112,7 @@ pub fn status(ctx: &mut Ctx, json: bool) -> Result<()> {
             }
             if o.erasures_waiting > 0 {
                 println!(
-                    "Erasures:      {} not yet confirmed by the hub (`hirc report erasures` says why)",
+                    "Erasures:      {} not yet confirmed by the hub (a coordinator's `hirc report erasures` says why)",
                     o.erasures_waiting
                 );
             }

@@ -309,7 +309,7 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             ..
         } => {
             let (mut desk, session) = ctx.unlock()?;
-            for gone in desk.resend_erasures(&session, Some(&reference))? {
+            for gone in desk.resend_erasures(&session, Some(&reference))?.again {
                 eprintln!(
                     "The erasure of report {} goes to the hub again with the next sync (hirc sync); `hirc report show {}` says when the hub has confirmed it.",
                     gone.reference, gone.reference
@@ -320,11 +320,17 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
         ReportCommand::Erasures { json, resend } => {
             let (mut desk, session) = ctx.unlock()?;
             if resend {
-                let again = desk.resend_erasures(&session, None)?;
+                let resent = desk.resend_erasures(&session, None)?;
                 eprintln!(
                     "{} erasure(s) go to the hub again with the next sync (hirc sync).",
-                    again.len()
+                    resent.again.len()
                 );
+                if !resent.under_another_key.is_empty() {
+                    eprintln!(
+                        "Not sent again, because they were erased under this desk's earlier device key (it has been enrolled again since) and the hub knows them under that key: {}. Ask the partnership to check its export for them (docs/hub.md).",
+                        resent.under_another_key.join(", ")
+                    );
+                }
             }
             let erasures = desk.erasures(&session)?;
             if json {

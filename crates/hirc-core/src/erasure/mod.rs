@@ -47,6 +47,18 @@ pub struct Erasure {
     pub refused: bool,
 }
 
+/// What [`Desk::resend_erasures`] did.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResentErasures {
+    /// The erasures that go to the hub again with the next sync.
+    pub again: Vec<Erasure>,
+    /// References erased when the desk had another device key (it was
+    /// enrolled again since): the hub knows those erasures under the old
+    /// key, so sending them again would erase nothing. Left as they were.
+    pub under_another_key: Vec<String>,
+}
+
 type ErasureRow = (
     String,
     String,
@@ -268,12 +280,14 @@ impl Desk {
     /// tombstone. The notice keeps its date and is signed again with the
     /// device key as it is now; the confirmation is set aside until the
     /// hub answers (a hub that kept its tombstone answers with the same
-    /// receipt). Returns the erasures that will be sent.
+    /// receipt; the receipt it had given is kept in the audit entry). An
+    /// erasure made under another device key is not sent: the hub would
+    /// take it for another desk's.
     pub fn resend_erasures(
         &mut self,
         s: &Session,
         reference: Option<&str>,
-    ) -> Result<Vec<Erasure>> {
+    ) -> Result<ResentErasures> {
         self.check_session(s)?;
         crate::desk::require_coordinator(s, "sending an erasure again")?;
         if self.hub()?.is_none() {
@@ -305,22 +319,38 @@ impl Desk {
                 .filter(|e| e.for_the_hub)
                 .collect(),
         };
-        let user = s.user().name.clone();
-        for gone in &chosen {
-            let reference = gone.reference.clone();
-            let was = match gone.confirmed_at {
-                Some(at) => format!(
-                    "{reference} (the hub had confirmed it on {})",
+        let device = self.device_key(s)?.public();
+        let mut again = Vec::new();
+        let mut under_another_key = Vec::new();
+        for gone in chosen {
+            let (id, notice, receipt): (String, Option<String>, Option<String>) =
+                self.db().query_row(
+                    "SELECT report_id, notice, receipt FROM erasures WHERE reference = ?1",
+                    [&gone.reference],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+            let notice: ErasureNotice = serde_json::from_str(notice.as_deref().unwrap_or(""))
+                .map_err(|_| Error::Integrity("a stored erasure notice does not read"))?;
+            if hirc_proto::sign::verify_erasure(&device, &notice).is_err() {
+                if reference.is_some() {
+                    return Err(Error::InvalidInput(format!(
+                        "report {} was erased when this desk had another device key (it has been enrolled again since): the hub knows that erasure under the old key, so sending it again would erase nothing; ask the partnership to check its export for it (docs/hub.md)",
+                        gone.reference
+                    )));
+                }
+                under_another_key.push(gone.reference);
+                continue;
+            }
+            let was = match (gone.confirmed_at, receipt) {
+                (Some(at), Some(receipt)) => format!(
+                    "{} (the hub had confirmed it on {}; its receipt: {receipt})",
+                    gone.reference,
                     time::to_text(at)
                 ),
-                None => format!("{reference} (the hub had not confirmed it yet)"),
+                _ => format!("{} (the hub had not confirmed it yet)", gone.reference),
             };
+            let user = s.user().name.clone();
             self.write(|tx| {
-                let id: String = tx.query_row(
-                    "SELECT report_id FROM erasures WHERE reference = ?1",
-                    [&reference],
-                    |r| r.get(0),
-                )?;
                 tx.execute(
                     "UPDATE erasures SET receipt = NULL, confirmed_at = NULL, last_error = NULL,
                             refused = 0, attempts = 0
@@ -335,18 +365,19 @@ impl Desk {
                     Some(&was),
                 )
             })?;
-        }
-        // Signed again with the device key as it is now.
-        self.sign_pending_erasures(s)?;
-        Ok(chosen
-            .into_iter()
-            .map(|e| Erasure {
+            again.push(Erasure {
                 confirmed_at: None,
                 last_error: None,
                 refused: false,
-                ..e
-            })
-            .collect())
+                ..gone
+            });
+        }
+        // Signed again with the device key as it is now.
+        self.sign_pending_erasures(s)?;
+        Ok(ResentErasures {
+            again,
+            under_another_key,
+        })
     }
 
     /// Whether a report (not erased) has this reference.

@@ -274,7 +274,7 @@ fn an_erasure_is_sent_again_with_its_date_after_the_hub_lost_it() {
     ));
 
     // The hub was restored from a backup older than the erasure.
-    let again = desk.resend_erasures(&s, None).expect("resend");
+    let again = desk.resend_erasures(&s, None).expect("resend").again;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].reference, reference);
     assert_eq!(again[0].confirmed_at, None);
@@ -314,4 +314,35 @@ fn an_erasure_is_sent_again_with_its_date_after_the_hub_lost_it() {
         desk.resend_erasures(&s, Some(other.as_str())),
         Err(Error::UnknownReport(_))
     ));
+}
+
+#[test]
+fn an_erasure_made_under_an_earlier_device_key_is_not_sent_again() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    desk.erase_report(&s, &reference).expect("erase");
+    let notice = desk.pending_erasures().expect("pending").remove(0);
+    assert!(
+        desk.record_erasure_receipt(&receipt_for(&hub, &notice, 0))
+            .expect("receipt")
+    );
+    // Enrolled again since, with a key the hub made: the hub knows the
+    // erasure under the old key, and would take a notice under the new one
+    // for another desk's (erasing nothing, and saying so wrongly).
+    let new_key = hirc_proto::sign::SigningKey::generate();
+    desk.store_device_key(&s, &new_key).expect("new key");
+    hub.enrol(&mut desk, &s);
+    let err = desk
+        .resend_erasures(&s, Some(&reference))
+        .expect_err("another key");
+    assert!(err.to_string().contains("another device key"), "{err}");
+    let resent = desk.resend_erasures(&s, None).expect("all");
+    assert!(resent.again.is_empty());
+    assert_eq!(resent.under_another_key, [reference]);
+    // Left as it was: still confirmed, nothing to send.
+    assert!(desk.pending_erasures().expect("pending").is_empty());
+    assert!(desk.erasures(&s).expect("list")[0].confirmed_at.is_some());
 }

@@ -49,8 +49,22 @@ impl PgStore {
         // queue behind each other (the mode conflicts with itself), so two
         // hubs erasing one report at once: one erases, the other then
         // finds its tombstone.
-        tx.batch_execute("LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
+        // Bounded: behind a VACUUM or an index build, uploads would queue
+        // behind this erasure; it gives way instead, and the desk sends the
+        // notice again with its next sync.
+        tx.batch_execute(
+            "SET LOCAL lock_timeout = '5s'; LOCK TABLE reports IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+                crate::store::StoreError::Unavailable(
+                    "the reports table is busy (a VACUUM or an index build?); the erasure is tried again with the desk's next sync".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
         let desk: Option<String> = tx
             .query_one(
                 &format!("SELECT {}", desk_of_sql("$1")),

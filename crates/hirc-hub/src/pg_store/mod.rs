@@ -360,7 +360,11 @@ impl HubStore for PgStore {
         self.status_key_in(device_id).await
     }
 
-    async fn add_status(&self, device_id: Uuid, notice: &hirc_proto::StatusNotice) -> Result<i64> {
+    async fn add_status(
+        &self,
+        device_id: Uuid,
+        notice: &hirc_proto::StatusNotice,
+    ) -> Result<Option<i64>> {
         self.add_status_in(device_id, notice).await
     }
 

@@ -44,15 +44,25 @@ impl PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
-    pub(super) async fn add_status_in(&self, device_id: Uuid, n: &StatusNotice) -> Result<i64> {
-        let row = self
-            .client()
-            .await?
-            .query_one(
+    pub(super) async fn add_status_in(
+        &self,
+        device_id: Uuid,
+        n: &StatusNotice,
+    ) -> Result<Option<i64>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // As an upload does: an erasure under way (it holds SHARE ROW
+        // EXCLUSIVE on `reports`) is waited for, and its tombstone seen.
+        tx.batch_execute("LOCK TABLE reports IN ROW EXCLUSIVE MODE")
+            .await?;
+        let row = tx
+            .query_opt(
                 &format!(
                     "INSERT INTO statuses (status_id, desk, report_id, body, signature, set_at)
-                     VALUES ($2, {}, $3, $4, $5, $6) RETURNING seq",
-                    desk_of_sql("$1")
+                     SELECT $2, {desk}, $3, $4, $5, $6
+                     WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE report_id = $3 AND desk = {desk})
+                     RETURNING seq",
+                    desk = desk_of_sql("$1")
                 ),
                 &[
                     &device_id.to_string(),
@@ -64,7 +74,8 @@ impl PgStore {
                 ],
             )
             .await?;
-        Ok(row.get(0))
+        tx.commit().await?;
+        Ok(row.map(|r| r.get(0)))
     }
 
     pub(super) async fn statuses_after_in(

@@ -609,7 +609,7 @@ impl HubStore for SqliteStore {
         self.run(move |db| db.status_key(device_id)).await
     }
 
-    async fn add_status(&self, device_id: Uuid, notice: &StatusNotice) -> Result<i64> {
+    async fn add_status(&self, device_id: Uuid, notice: &StatusNotice) -> Result<Option<i64>> {
         let notice = notice.clone();
         self.run(move |db| db.add_status(device_id, &notice)).await
     }

@@ -41,13 +41,14 @@ impl Sqlite {
             .optional()?)
     }
 
-    pub(super) fn add_status(&self, device_id: Uuid, n: &StatusNotice) -> Result<i64> {
+    pub(super) fn add_status(&self, device_id: Uuid, n: &StatusNotice) -> Result<Option<i64>> {
         let conn = self.conn();
-        conn.execute(
+        let stored = conn.execute(
             &format!(
                 "INSERT INTO statuses (status_id, desk, report_id, body, signature, set_at)
-                 VALUES (?2, {}, ?3, ?4, ?5, ?6)",
-                desk_of_sql("?1")
+                 SELECT ?2, {desk}, ?3, ?4, ?5, ?6
+                 WHERE NOT EXISTS (SELECT 1 FROM erasures WHERE report_id = ?3 AND desk = {desk})",
+                desk = desk_of_sql("?1")
             ),
             params![
                 device_id.to_string(),
@@ -58,7 +59,7 @@ impl Sqlite {
                 text(n.set_at)
             ],
         )?;
-        Ok(conn.last_insert_rowid())
+        Ok((stored == 1).then(|| conn.last_insert_rowid()))
     }
 
     pub(super) fn statuses_after(

@@ -255,6 +255,27 @@ impl Desk {
                 None => Kept::Partial(report.clone()),
             }
         };
+        // What the person agreed to is changed by a coordinator, in a
+        // follow-up as on the report's page; the rest of it is kept.
+        if !s.is_coordinator() {
+            let before = self.facts_of(s, orig)?;
+            let c = &report.consent;
+            if (c.pass_to_police, c.police_may_contact, c.refer_to_support)
+                != (
+                    before.pass_to_police,
+                    before.police_may_contact,
+                    before.refer_to_support,
+                )
+            {
+                // Whether it would fit the report is moot, and unsaid.
+                problems.retain(|p| p.rule != "consent_contradicts_report");
+                problems.push(FieldError {
+                    field: "consent.pass_to_police".into(),
+                    rule: "consent_needs_coordinator",
+                    message: "changing what the person agreed to needs a coordinator (on the report's page, or hirc report consent): put these answers back as they were, and the rest of this follow-up can be sent".into(),
+                });
+            }
+        }
         // Checked whatever the desk holds: a reference that is not one
         // would join the wrong person's reports at the partnership.
         if !problems.iter().any(|p| p.field == "related_reference")

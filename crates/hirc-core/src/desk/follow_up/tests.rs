@@ -371,12 +371,27 @@ fn a_partial_follow_up_is_held_to_the_reference_rules_and_a_withdrawal_is_dated_
         matches!(&err, Error::Invalid(v) if v.0.iter().any(|f| f.rule == "related_reference_invalid")),
         "{err}"
     );
-    desk.patch_draft(&aisha, draft, &json!({"related_reference": null}))
-        .expect("patch");
+    // The consent is a coordinator's to change: she puts it back, and the
+    // rest goes.
+    desk.patch_draft(
+        &aisha,
+        draft,
+        &json!({"related_reference": null, "consent": {"pass_to_police": null}}),
+    )
+    .expect("patch");
     desk.submit(&aisha, draft).expect("sealed");
+    desk.change_consent(
+        &s,
+        &reference,
+        ConsentChange {
+            pass_to_police: Some(PassToPolice::No),
+            ..ConsentChange::default()
+        },
+    )
+    .expect("withdrawn");
     // The withdrawal is consent given now, and takes the police's contact
     // with it.
-    let sent = upload(&desk, &hub, id, 2);
+    let sent = upload(&desk, &hub, id, 3);
     assert_eq!(sent["report"]["consent"]["pass_to_police"], "no");
     assert_eq!(sent["report"]["consent"]["police_may_contact"], false);
     let at: chrono::DateTime<Utc> =
@@ -386,6 +401,34 @@ fn a_partial_follow_up_is_held_to_the_reference_rules_and_a_withdrawal_is_dated_
         at > given,
         "the withdrawal is dated {at}, the first consent {given}"
     );
+}
+
+#[test]
+fn an_ambassador_s_follow_up_cannot_change_what_the_person_agreed_to() {
+    let (_dir, mut desk, s, id, reference, hub) = enrolled();
+    hub.deliver_all(&mut desk);
+    let aisha = ambassador(&mut desk, &s);
+    let withdrawn: Report = serde_json::from_value(json!({
+        "what_changed": "They no longer want the police to have it.",
+        "consent": {"pass_to_police": "no"}
+    }))
+    .expect("report");
+    let draft = desk
+        .follow_up(&aisha, &reference, Some(&withdrawn))
+        .expect("follow-up");
+    let err = desk.submit(&aisha, draft).expect_err("needs a coordinator");
+    let Error::Invalid(v) = &err else {
+        panic!("{err}")
+    };
+    let rules: Vec<&str> = v.0.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["consent_needs_coordinator"], "{err}");
+    assert_eq!(desk.row(id).expect("row").revision, 1, "nothing sealed");
+    // Put back as it was, the rest of the follow-up goes, consent unchanged.
+    desk.patch_draft(&aisha, draft, &json!({"consent": {"pass_to_police": null}}))
+        .expect("patch");
+    desk.submit(&aisha, draft).expect("sealed");
+    let page = desk.find_report(&s, &reference).expect("page");
+    assert_eq!(page.consent.pass_to_police, Some(PassToPolice::Identified));
 }
 
 #[test]
@@ -406,5 +449,7 @@ fn a_consent_that_does_not_fit_is_refused_without_telling_a_non_reader_why() {
         panic!("{err}")
     };
     let rules: Vec<&str> = v.0.iter().map(|f| f.rule).collect();
-    assert_eq!(rules, ["consent_contradicts_report"], "{err}");
+    // From an ambassador, a change of consent is refused as such, and
+    // nothing says whether it would fit the report.
+    assert_eq!(rules, ["consent_needs_coordinator"], "{err}");
 }
