@@ -70,6 +70,10 @@ pub enum AuditAction {
     /// A coordinator had an erasure sent to the hub again (after the hub
     /// was restored from a backup older than the erasure).
     ErasureResent,
+    /// A file was added to a report as evidence.
+    EvidenceAdded,
+    /// A file was removed from a report being written.
+    EvidenceRemoved,
 }
 
 impl AuditAction {
@@ -100,6 +104,8 @@ impl AuditAction {
             Self::Erased => "erased",
             Self::ErasureConfirmed => "erasure_confirmed",
             Self::ErasureResent => "erasure_resent",
+            Self::EvidenceAdded => "evidence_added",
+            Self::EvidenceRemoved => "evidence_removed",
         }
     }
 }

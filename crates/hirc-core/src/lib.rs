@@ -20,6 +20,7 @@ pub mod desk;
 pub mod envelope;
 pub mod erasure;
 mod error;
+pub mod evidence;
 pub mod lock;
 pub mod logging;
 pub mod model;

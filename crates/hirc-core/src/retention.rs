@@ -119,6 +119,8 @@ impl Desk {
                     "UPDATE outbox SET payload = NULL WHERE report_id = ?1",
                     [&id],
                 )?;
+                // Evidence is personal data: it goes with the rest.
+                tx.execute("DELETE FROM evidence WHERE report_id = ?1", [&id])?;
                 audit::append(
                     tx,
                     None,

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_follow_up.sql"),
     include_str!("../migrations/0006_word_back.sql"),
     include_str!("../migrations/0007_erasure.sql"),
+    include_str!("../migrations/0008_evidence.sql"),
 ];
 
 /// The schema version this build writes.

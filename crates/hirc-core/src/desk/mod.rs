@@ -25,6 +25,7 @@ mod users;
 pub use follow_up::{ConsentChange, Revision};
 pub use page::{ConsentGiven, ReportPage};
 pub use reports::ReportView;
+pub(crate) use reports::require_state;
 pub use rows::ReportRow;
 pub use rows::User;
 pub(crate) use session::require_coordinator;

@@ -195,6 +195,11 @@ impl Desk {
                 "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, 1, ?2, ?3)",
                 params![id.to_string(), payload, sealed_at],
             )?;
+            // Its evidence goes with revision 1.
+            tx.execute(
+                "UPDATE evidence SET revision = 1 WHERE report_id = ?1 AND revision = 0",
+                [id.to_string()],
+            )?;
             audit::append(tx, Some(&s.user.name), AuditAction::Submitted, Some(&id.to_string()), Some(reference.as_str()))
         })?;
         tracing::info!(report = %id, "report sealed and queued");
@@ -289,7 +294,7 @@ pub(super) fn stamp_consent(
     };
 }
 
-pub(super) fn require_state(
+pub(crate) fn require_state(
     row: &ReportRow,
     state: ReportState,
     action: &'static str,

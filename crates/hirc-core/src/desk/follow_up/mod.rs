@@ -464,6 +464,12 @@ impl Desk {
                     "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, ?2, ?3, ?4)",
                     params![orig_id.to_string(), revision, payload, sealed_text],
                 )?;
+                // The follow-up's evidence goes with this revision, on the
+                // report itself (the draft's row goes next).
+                tx.execute(
+                    "UPDATE evidence SET report_id = ?1, revision = ?2 WHERE report_id = ?3",
+                    params![orig_id.to_string(), revision, draft_id.to_string()],
+                )?;
                 // The draft as it was read: an autosave landing meanwhile
                 // makes this fail rather than be lost.
                 let gone = tx.execute(

@@ -1,0 +1,473 @@
+//! Evidence: photos, screenshots and documents added to a report being
+//! written (see migrations/0008_evidence.sql for how they are kept).
+//!
+//! What is accepted is decided by the file's first bytes (`sniff`), never
+//! its name. Images are decoded and encoded again before anything is stored
+//! (`strip`), so nothing but their pixels is kept. Every byte is then
+//! encrypted to the desk key as it streams past, as one age stream stored in
+//! pieces (`pieces`), inside one transaction: all of a file or none. The
+//! file's own name is never stored; the ambassador's caption is, encrypted.
+//!
+//! Not yet sent to the hub: delivery with the report's revision (chunked,
+//! resumable uploads) is the next step of issue 17, and until it exists
+//! nothing outside the engine adds evidence.
+
+mod pieces;
+mod sniff;
+mod strip;
+#[cfg(test)]
+mod tests;
+
+use std::io::{Read, Write};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+pub use self::sniff::Kind;
+use self::sniff::{SNIFF_LEN, Sniffed, TextCheck};
+use crate::audit::{self, AuditAction};
+use crate::desk::{Desk, Session};
+use crate::error::{Error, Result};
+use crate::model::ReportState;
+use crate::time;
+
+/// One item of evidence, as listed (never its content).
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Its id.
+    pub id: Uuid,
+    /// The report it belongs to.
+    pub report_id: Uuid,
+    /// The revision it was sealed in (0 while in a draft).
+    pub revision: u32,
+    /// What it is kept as.
+    pub kind: Kind,
+    /// Its size as kept (after stripping), in bytes.
+    pub size: u64,
+    /// The ambassador's caption, if any.
+    pub caption: Option<String>,
+    /// When it was added.
+    #[serde(serialize_with = "time::as_text")]
+    #[cfg_attr(feature = "bindings", specta(type = String))]
+    pub added_at: DateTime<Utc>,
+}
+
+/// How much evidence a report may carry; a coordinator sets both.
+#[cfg_attr(feature = "bindings", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceLimits {
+    /// The largest file, in MiB.
+    pub file_mib: u32,
+    /// The most evidence on one report, in MiB.
+    pub report_mib: u32,
+}
+
+impl Default for EvidenceLimits {
+    /// Sized for phone photos (3-8 MiB each from a 12-megapixel camera) and
+    /// a few screenshots or scanned letters.
+    fn default() -> Self {
+        Self {
+            file_mib: 25,
+            report_mib: 100,
+        }
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+const FILE_MIB_KEY: &str = "evidence_file_mib";
+const REPORT_MIB_KEY: &str = "evidence_report_mib";
+/// The most a coordinator may allow, per file or per report.
+const MOST_MIB: u32 = 2048;
+/// A caption is a short note, not a statement.
+const CAPTION_MAX_CHARS: usize = 500;
+/// Read from the file at a time (and encrypted as it comes).
+const READ_BYTES: usize = 64 * 1024;
+/// The first line of every item's plaintext: what it is and which item, so
+/// that ciphertext moved onto another item's row does not open as it.
+const HEADER: &str = "hirc-evidence/1";
+
+/// The caption as kept: bound to its item the same way.
+#[derive(Serialize, Deserialize)]
+struct Label {
+    evidence_id: Uuid,
+    caption: Option<String>,
+}
+
+impl Desk {
+    /// How much evidence a report may carry.
+    pub fn evidence_limits(&self) -> Result<EvidenceLimits> {
+        let d = EvidenceLimits::default();
+        Ok(EvidenceLimits {
+            file_mib: self.number_setting(FILE_MIB_KEY, d.file_mib, "the evidence file limit")?,
+            report_mib: self.number_setting(
+                REPORT_MIB_KEY,
+                d.report_mib,
+                "the evidence report limit",
+            )?,
+        })
+    }
+
+    /// Sets how much evidence a report may carry (coordinators; audited).
+    pub fn set_evidence_limits(&mut self, s: &Session, limits: EvidenceLimits) -> Result<()> {
+        let check = |what: &'static str| {
+            move |mib: u32| {
+                if (1..=MOST_MIB).contains(&mib) {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidInput(format!(
+                        "{what} must be from 1 to {MOST_MIB} MiB"
+                    )))
+                }
+            }
+        };
+        if limits.file_mib > limits.report_mib {
+            return Err(Error::InvalidInput(
+                "the largest file cannot be larger than the most evidence on one report".into(),
+            ));
+        }
+        let action = "setting how much evidence a report may carry";
+        self.set_number_setting(
+            s,
+            FILE_MIB_KEY,
+            limits.file_mib,
+            action,
+            check("the largest file"),
+        )?;
+        self.set_number_setting(
+            s,
+            REPORT_MIB_KEY,
+            limits.report_mib,
+            action,
+            check("the most evidence on one report"),
+        )
+    }
+
+    /// Adds a file to the draft `draft` (its owner or a coordinator;
+    /// audited), read from `file`: sniffed, stripped if an image, and
+    /// stored encrypted, all of it or nothing. `caption` is the
+    /// ambassador's note; the file's name is never kept.
+    pub fn add_evidence(
+        &mut self,
+        s: &Session,
+        draft: Uuid,
+        mut file: impl Read,
+        caption: Option<&str>,
+    ) -> Result<Evidence> {
+        self.check_session(s)?;
+        let row = self.row(draft)?;
+        self.check_may_touch(s, &row)?;
+        crate::desk::require_state(&row, ReportState::Draft, "given evidence")?;
+        let caption = tidy_caption(caption)?;
+        let limits = self.evidence_limits()?;
+        let held: i64 = self.db().query_row(
+            "SELECT coalesce(sum(size), 0) FROM evidence WHERE report_id = ?1",
+            [draft.to_string()],
+            |r| r.get(0),
+        )?;
+        let file_max = u64::from(limits.file_mib) * MIB;
+        let room = (u64::from(limits.report_mib) * MIB).saturating_sub(held.max(0) as u64);
+        let most = file_max.min(room);
+        let too_large = |limits: EvidenceLimits| {
+            if room < file_max {
+                Error::InvalidInput(format!(
+                    "this report already carries as much evidence as it may ({} MiB in all; a coordinator can change it in Settings)",
+                    limits.report_mib
+                ))
+            } else {
+                Error::InvalidInput(format!(
+                    "this file is larger than the largest allowed ({} MiB; a coordinator can change it in Settings)",
+                    limits.file_mib
+                ))
+            }
+        };
+
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        (&mut file)
+            .take(SNIFF_LEN as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io("reading the file", e))?;
+        let sniffed = sniff::sniff(&head)?;
+        // An image is decoded whole (its pixels are what is kept), so it is
+        // read whole, up to the limit; anything else streams through.
+        let (kind, image) = match sniffed {
+            Sniffed::Jpeg | Sniffed::Png | Sniffed::Webp => {
+                let mut bytes = Zeroizing::new(head.clone());
+                (&mut file)
+                    .take((most + 1).saturating_sub(head.len() as u64))
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io("reading the file", e))?;
+                if bytes.len() as u64 > most {
+                    return Err(too_large(limits));
+                }
+                let (kind, stripped) = strip::strip_image(sniffed, &bytes)?;
+                if stripped.len() as u64 > room {
+                    return Err(too_large(limits));
+                }
+                (kind, Some(Zeroizing::new(stripped)))
+            }
+            Sniffed::Pdf => (Kind::Pdf, None),
+            Sniffed::Text => (Kind::Text, None),
+        };
+
+        let id = Uuid::now_v7();
+        let added_at = self.now_stored();
+        let label = crate::vault::encrypt_to(
+            s.keys.recipient(),
+            &serde_json::to_vec(&Label {
+                evidence_id: id,
+                caption: caption.clone(),
+            })
+            .map_err(|_| Error::Integrity("a caption does not serialise"))?,
+        )?;
+        let recipient = s.keys.recipient().clone();
+        let user = s.user().clone();
+        let size = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO evidence (id, report_id, kind, size, label, added_at, added_by)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
+                params![
+                    id.to_string(),
+                    draft.to_string(),
+                    kind.as_str(),
+                    label,
+                    time::to_text(added_at),
+                    user.id.to_string()
+                ],
+            )?;
+            let encryptor =
+                age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                    .map_err(|e| Error::Crypto(e.to_string()))?;
+            let sink = pieces::PieceWriter::new(tx, id.to_string());
+            let mut out = encryptor
+                .wrap_output(sink)
+                .map_err(|e| Error::Crypto(e.to_string()))?;
+            let stored = |e: std::io::Error| Error::io("storing the evidence", e);
+            out.write_all(format!("{HEADER}\n{id}\n").as_bytes())
+                .map_err(stored)?;
+            let size = match &image {
+                Some(bytes) => {
+                    out.write_all(bytes).map_err(stored)?;
+                    bytes.len() as u64
+                }
+                None => {
+                    let mut text = (kind == Kind::Text).then(TextCheck::default);
+                    let mut size = 0u64;
+                    let mut buf = Zeroizing::new(vec![0u8; READ_BYTES]);
+                    let mut next: &[u8] = &head;
+                    loop {
+                        size += next.len() as u64;
+                        if size > most {
+                            return Err(too_large(limits));
+                        }
+                        if let Some(check) = text.as_mut() {
+                            check.feed(next)?;
+                        }
+                        out.write_all(next).map_err(stored)?;
+                        let n = file
+                            .read(&mut buf)
+                            .map_err(|e| Error::io("reading the file", e))?;
+                        if n == 0 {
+                            break;
+                        }
+                        next = &buf[..n];
+                    }
+                    if let Some(check) = text {
+                        check.finish()?;
+                    }
+                    size
+                }
+            };
+            let sink = out.finish().map_err(stored)?;
+            sink.finish().map_err(stored)?;
+            tx.execute(
+                "UPDATE evidence SET size = ?1 WHERE id = ?2",
+                params![size as i64, id.to_string()],
+            )?;
+            audit::append(
+                tx,
+                Some(&user.name),
+                AuditAction::EvidenceAdded,
+                Some(&draft.to_string()),
+                Some(&format!("{} of {} bytes", kind.as_str(), size)),
+            )?;
+            Ok(size)
+        })?;
+        tracing::info!(report = %draft, kind = kind.as_str(), size, "evidence added");
+        Ok(Evidence {
+            id,
+            report_id: draft,
+            revision: 0,
+            kind,
+            size,
+            caption,
+            added_at,
+        })
+    }
+
+    /// Removes an item from a draft (its owner or a coordinator; audited).
+    /// Evidence sealed with a revision stays with it.
+    pub fn remove_evidence(&mut self, s: &Session, evidence: Uuid) -> Result<()> {
+        self.check_session(s)?;
+        let report: Option<(String, i64)> = self
+            .db()
+            .query_row(
+                "SELECT report_id, revision FROM evidence WHERE id = ?1",
+                [evidence.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((report, revision)) = report else {
+            return Err(Error::InvalidInput(format!(
+                "there is no evidence {evidence} at this desk"
+            )));
+        };
+        let report = Uuid::parse_str(&report)
+            .map_err(|_| Error::Integrity("an evidence row names no report"))?;
+        let row = self.row(report)?;
+        self.check_may_touch(s, &row)?;
+        if revision != 0 {
+            return Err(Error::InvalidInput(
+                "this evidence was sent with the report and stays with it".into(),
+            ));
+        }
+        crate::desk::require_state(&row, ReportState::Draft, "changed")?;
+        let user = s.user().name.clone();
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM evidence WHERE id = ?1 AND revision = 0",
+                [evidence.to_string()],
+            )?;
+            audit::append(
+                tx,
+                Some(&user),
+                AuditAction::EvidenceRemoved,
+                Some(&report.to_string()),
+                Some(&evidence.to_string()),
+            )
+        })?;
+        // No page of the removed file stays in the store or its log.
+        self.scrub()
+    }
+
+    /// The evidence on a report (and its follow-up drafts' own), oldest
+    /// first, with captions (its owner or a coordinator).
+    pub fn evidence(&self, s: &Session, report: Uuid) -> Result<Vec<Evidence>> {
+        self.check_session(s)?;
+        let row = self.row(report)?;
+        self.check_may_touch(s, &row)?;
+        let mut stmt = self.db().prepare(
+            "SELECT id, report_id, revision, kind, size, label, added_at FROM evidence
+             WHERE report_id = ?1 ORDER BY added_at, id",
+        )?;
+        let rows = stmt.query_map([report.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for item in rows {
+            let (id, report_id, revision, kind, size, label, added_at) = item?;
+            let id = Uuid::parse_str(&id).map_err(|_| Error::Integrity("an evidence id"))?;
+            let label: Label = serde_json::from_slice(&Zeroizing::new(
+                age::decrypt(s.keys.identity(), &label)
+                    .map_err(|_| Error::Integrity("a caption does not open with the desk key"))?,
+            ))
+            .map_err(|_| Error::Integrity("a caption does not read"))?;
+            if label.evidence_id != id {
+                return Err(Error::Integrity("a caption belongs to other evidence"));
+            }
+            out.push(Evidence {
+                id,
+                report_id: Uuid::parse_str(&report_id)
+                    .map_err(|_| Error::Integrity("an evidence row names no report"))?,
+                revision: u32::try_from(revision)
+                    .map_err(|_| Error::Integrity("an evidence revision"))?,
+                kind: Kind::from_stored(&kind)?,
+                size: u64::try_from(size).map_err(|_| Error::Integrity("an evidence size"))?,
+                caption: label.caption,
+                added_at: time::from_text(&added_at)
+                    .ok_or(Error::Integrity("a stored time does not read"))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// An item's content, decrypted as it is read (its report's owner or a
+    /// coordinator). The reader fails if the ciphertext was cut short,
+    /// changed, or moved from another item.
+    pub fn open_evidence(&self, s: &Session, evidence: Uuid) -> Result<EvidenceContent<'_>> {
+        self.check_session(s)?;
+        let report: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT report_id FROM evidence WHERE id = ?1",
+                [evidence.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(report) = report else {
+            return Err(Error::InvalidInput(format!(
+                "there is no evidence {evidence} at this desk"
+            )));
+        };
+        let report = Uuid::parse_str(&report)
+            .map_err(|_| Error::Integrity("an evidence row names no report"))?;
+        self.check_may_touch(s, &self.row(report)?)?;
+        let damaged = || Error::Integrity("evidence does not open with the desk key");
+        let decryptor =
+            age::Decryptor::new(pieces::PieceReader::new(self.db(), evidence.to_string()))
+                .map_err(|_| damaged())?;
+        let mut reader = decryptor
+            .decrypt(std::iter::once(s.keys.identity() as &dyn age::Identity))
+            .map_err(|_| damaged())?;
+        // The header: this item's, or the ciphertext is another's.
+        let want = format!("{HEADER}\n{evidence}\n");
+        let mut got = vec![0u8; want.len()];
+        reader.read_exact(&mut got).map_err(|_| damaged())?;
+        if got != want.as_bytes() {
+            return Err(Error::Integrity("evidence belongs to another item"));
+        }
+        Ok(EvidenceContent { reader })
+    }
+}
+
+/// An item's content as it is decrypted; an error while reading means the
+/// stored ciphertext is damaged.
+pub struct EvidenceContent<'d> {
+    reader: age::stream::StreamReader<pieces::PieceReader<'d>>,
+}
+
+impl Read for EvidenceContent<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(out)
+    }
+}
+
+/// A caption as kept: trimmed, at most 500 characters, no control
+/// characters; an empty one is none.
+fn tidy_caption(caption: Option<&str>) -> Result<Option<String>> {
+    let Some(text) = caption.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > CAPTION_MAX_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "a caption is at most {CAPTION_MAX_CHARS} characters: say more in the report itself"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(
+            "a caption is one line of text, without control characters".into(),
+        ));
+    }
+    Ok(Some(text.to_string()))
+}
