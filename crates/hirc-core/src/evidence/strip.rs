@@ -51,8 +51,12 @@ pub(crate) fn strip_image(sniffed: Sniffed, bytes: &[u8]) -> Result<(Kind, Vec<u
     let kind = match sniffed {
         // A photo stays a JPEG (as RGB: a JPEG has no transparency).
         Sniffed::Jpeg => {
-            DynamicImage::ImageRgb8(picture.to_rgb8())
-                .write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
+            // Most photos decode as RGB already: no second copy of them.
+            let rgb = match picture {
+                DynamicImage::ImageRgb8(_) => picture,
+                other => DynamicImage::ImageRgb8(other.to_rgb8()),
+            };
+            rgb.write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
                 .map_err(unwritable)?;
             Kind::Jpeg
         }
