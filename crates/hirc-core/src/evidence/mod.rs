@@ -226,9 +226,12 @@ impl Desk {
         let recipient = s.keys.recipient().clone();
         let user = s.user().clone();
         let size = self.write(|tx| {
-            tx.execute(
+            // Checked again under the write lock: another process (the
+            // app and the command line) may have submitted the draft since.
+            let added = tx.execute(
                 "INSERT INTO evidence (id, report_id, kind, size, label, added_at, added_by)
-                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
+                 SELECT ?1, ?2, ?3, 0, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM reports WHERE id = ?2 AND state = 'draft')",
                 params![
                     id.to_string(),
                     draft.to_string(),
@@ -238,6 +241,13 @@ impl Desk {
                     user.id.to_string()
                 ],
             )?;
+            if added != 1 {
+                return Err(Error::WrongState {
+                    id: draft.to_string(),
+                    state: "already submitted",
+                    action: "given evidence",
+                });
+            }
             let encryptor =
                 age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                     .map_err(|e| Error::Crypto(e.to_string()))?;
@@ -337,10 +347,16 @@ impl Desk {
         crate::desk::require_state(&row, ReportState::Draft, "changed")?;
         let user = s.user().name.clone();
         self.write(|tx| {
-            tx.execute(
-                "DELETE FROM evidence WHERE id = ?1 AND revision = 0",
+            let removed = tx.execute(
+                "DELETE FROM evidence WHERE id = ?1 AND revision = 0
+                   AND EXISTS (SELECT 1 FROM reports r WHERE r.id = evidence.report_id AND r.state = 'draft')",
                 [evidence.to_string()],
             )?;
+            if removed != 1 {
+                return Err(Error::InvalidInput(
+                    "this evidence was sent with the report and stays with it".into(),
+                ));
+            }
             audit::append(
                 tx,
                 Some(&user),
