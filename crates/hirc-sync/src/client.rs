@@ -470,6 +470,16 @@ async fn error_from(response: reqwest::Response) -> UploadError {
                     kind,
                     message: format!("the hub no longer accepts this desk: {said}"),
                 }
+            } else if kind == Some(ErrorKind::Erased) {
+                // The report is back at a desk restored from an older copy:
+                // the person's wish stands, and the desk must honour it too.
+                UploadError::Refused {
+                    status: code,
+                    kind,
+                    message: format!(
+                        "the hub refused this report: {said}. This desk holds it again (it was restored from a copy made before the erasure): a coordinator erases it here too (Find the report, then Erase this report; or hirc report erase with its reference)"
+                    ),
+                }
             } else {
                 UploadError::Refused {
                     status: code,

@@ -354,3 +354,52 @@ fn a_hub_restored_from_a_backup_older_than_an_erasure_erases_again_when_the_desk
         .count();
     assert_eq!(resent, 2);
 }
+
+#[test]
+fn a_desk_restored_from_before_an_erasure_is_told_to_erase_it_again_and_the_hub_confirms() {
+    let hub = Hub::start();
+    let (mut desk, reports) = desk_with_reports(&hub, &hub.url(), 1, "CANARY-restored");
+    // A copy of the desk made before its report went (a backup).
+    let mut earlier = desk.copy();
+    assert_eq!(sync(&mut desk), (1, 0, 0));
+    let id = reports.keys().next().expect("one").clone();
+    let reference = reference_of(&mut desk, &id);
+    desk.as_coordinator(&["report", "erase", &reference, "--yes"], "")
+        .ok();
+    assert_eq!(sync(&mut desk), (0, 0, 0));
+
+    // The desk comes back from that copy and sends the report again: the
+    // hub refuses it, and the desk says what the coordinator must do.
+    assert_eq!(sync(&mut earlier), (0, 0, 1));
+    assert_eq!(held(&hub, &id), 0, "never stored again");
+    let list = earlier
+        .as_coordinator(&["report", "list", "--json"], "")
+        .ok();
+    let list: Value = serde_json::from_str(&list.stdout).expect("json");
+    let why = list[0]["upload"]["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("erased at the person's request") && why.contains("erases it here too"),
+        "{list}"
+    );
+    // Erased there too: the hub answers with the receipt of its erasure.
+    earlier
+        .as_coordinator(&["report", "erase", &reference, "--yes"], "")
+        .ok();
+    assert_eq!(sync(&mut earlier), (0, 0, 0));
+    let run = earlier
+        .as_coordinator(&["report", "show", &reference], "")
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("the hub confirmed it erased its copy"),
+        "{}",
+        run.stderr
+    );
+    let list = earlier
+        .as_coordinator(&["report", "list", "--json"], "")
+        .ok();
+    assert_eq!(
+        list.stdout.trim(),
+        "[]",
+        "nothing of it is held there either"
+    );
+}
