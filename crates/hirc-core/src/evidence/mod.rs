@@ -124,12 +124,17 @@ impl Desk {
                 }
             }
         };
+        let action = "setting how much evidence a report may carry";
+        // Both judged before either is written, so none is half applied.
+        self.check_session(s)?;
+        crate::desk::require_coordinator(s, action)?;
+        check("the largest file")(limits.file_mib)?;
+        check("the most evidence on one report")(limits.report_mib)?;
         if limits.file_mib > limits.report_mib {
             return Err(Error::InvalidInput(
                 "the largest file cannot be larger than the most evidence on one report".into(),
             ));
         }
-        let action = "setting how much evidence a report may carry";
         self.set_number_setting(
             s,
             FILE_MIB_KEY,
@@ -163,13 +168,9 @@ impl Desk {
         crate::desk::require_state(&row, ReportState::Draft, "given evidence")?;
         let caption = tidy_caption(caption)?;
         let limits = self.evidence_limits()?;
-        let held: i64 = self.db().query_row(
-            "SELECT coalesce(sum(size), 0) FROM evidence WHERE report_id = ?1",
-            [draft.to_string()],
-            |r| r.get(0),
-        )?;
+        let held = held_on_report(self.db(), draft)?;
         let file_max = u64::from(limits.file_mib) * MIB;
-        let room = (u64::from(limits.report_mib) * MIB).saturating_sub(held.max(0) as u64);
+        let room = (u64::from(limits.report_mib) * MIB).saturating_sub(held);
         let most = file_max.min(room);
         let too_large = |limits: EvidenceLimits| {
             if room < file_max {
@@ -195,17 +196,31 @@ impl Desk {
         // read whole, up to the limit; anything else streams through.
         let (kind, image) = match sniffed {
             Sniffed::Jpeg | Sniffed::Png | Sniffed::Webp => {
-                let mut bytes = Zeroizing::new(head.clone());
+                let cap = most.min(strip::MOST_IMAGE_FILE_BYTES);
+                let mut bytes = Zeroizing::new(Vec::with_capacity(cap.min(8 * MIB) as usize));
+                bytes.extend_from_slice(&head);
                 (&mut file)
-                    .take((most + 1).saturating_sub(head.len() as u64))
+                    .take((cap + 1).saturating_sub(head.len() as u64))
                     .read_to_end(&mut bytes)
                     .map_err(|e| Error::io("reading the file", e))?;
-                if bytes.len() as u64 > most {
-                    return Err(too_large(limits));
+                if bytes.len() as u64 > cap {
+                    return Err(if cap < most {
+                        Error::InvalidInput(format!(
+                            "a picture file is at most {} MiB: take a screenshot of it, or ask the person for a smaller copy",
+                            strip::MOST_IMAGE_FILE_BYTES / MIB
+                        ))
+                    } else {
+                        too_large(limits)
+                    });
                 }
                 let (kind, stripped) = strip::strip_image(sniffed, &bytes)?;
-                if stripped.len() as u64 > room {
-                    return Err(too_large(limits));
+                // Encoded again, a picture may grow (a small palette PNG
+                // kept as colour): the limits hold for what is kept.
+                if stripped.len() as u64 > most {
+                    return Err(Error::InvalidInput(format!(
+                        "this picture is larger than allowed once its details are removed ({} MiB kept; a coordinator can change the limits in Settings)",
+                        stripped.len() as u64 / MIB + 1
+                    )));
                 }
                 (kind, Some(Zeroizing::new(stripped)))
             }
@@ -214,6 +229,8 @@ impl Desk {
         };
 
         let id = Uuid::now_v7();
+        let report = final_report(self.db(), draft)?;
+        let header = header(id, report, kind);
         let added_at = self.now_stored();
         let label = crate::vault::encrypt_to(
             s.keys.recipient(),
@@ -256,8 +273,7 @@ impl Desk {
                 .wrap_output(sink)
                 .map_err(|e| Error::Crypto(e.to_string()))?;
             let stored = |e: std::io::Error| Error::io("storing the evidence", e);
-            out.write_all(format!("{HEADER}\n{id}\n").as_bytes())
-                .map_err(stored)?;
+            out.write_all(header.as_bytes()).map_err(stored)?;
             let size = match &image {
                 Some(bytes) => {
                     out.write_all(bytes).map_err(stored)?;
@@ -293,6 +309,15 @@ impl Desk {
             };
             let sink = out.finish().map_err(stored)?;
             sink.finish().map_err(stored)?;
+            // Counted again under the write lock: the app and the command
+            // line may both have added to this report meanwhile.
+            let others = held_on_report(tx, draft)?;
+            if others.saturating_add(size) > u64::from(limits.report_mib) * MIB {
+                return Err(Error::InvalidInput(format!(
+                    "this report already carries as much evidence as it may ({} MiB in all; a coordinator can change it in Settings)",
+                    limits.report_mib
+                )));
+            }
             tx.execute(
                 "UPDATE evidence SET size = ?1 WHERE id = ?2",
                 params![size as i64, id.to_string()],
@@ -305,7 +330,15 @@ impl Desk {
                 Some(&format!("{} of {} bytes", kind.as_str(), size)),
             )?;
             Ok(size)
-        })?;
+        });
+        let size = match size {
+            Ok(size) => size,
+            Err(e) => {
+                // Rolled back; the ciphertext it spilled leaves the log too.
+                let _ = self.scrub();
+                return Err(e);
+            }
+        };
         tracing::info!(report = %draft, kind = kind.as_str(), size, "evidence added");
         Ok(Evidence {
             id,
@@ -369,8 +402,8 @@ impl Desk {
         self.scrub()
     }
 
-    /// The evidence on a report (and its follow-up drafts' own), oldest
-    /// first, with captions (its owner or a coordinator).
+    /// The evidence on a report (or on a follow-up draft), oldest first,
+    /// with captions (its owner or a coordinator).
     pub fn evidence(&self, s: &Session, report: Uuid) -> Result<Vec<Evidence>> {
         self.check_session(s)?;
         let row = self.row(report)?;
@@ -423,15 +456,15 @@ impl Desk {
     /// changed, or moved from another item.
     pub fn open_evidence(&self, s: &Session, evidence: Uuid) -> Result<EvidenceContent<'_>> {
         self.check_session(s)?;
-        let report: Option<String> = self
+        let found: Option<(String, String)> = self
             .db()
             .query_row(
-                "SELECT report_id FROM evidence WHERE id = ?1",
+                "SELECT report_id, kind FROM evidence WHERE id = ?1",
                 [evidence.to_string()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some(report) = report else {
+        let Some((report, kind)) = found else {
             return Err(Error::InvalidInput(format!(
                 "there is no evidence {evidence} at this desk"
             )));
@@ -439,6 +472,11 @@ impl Desk {
         let report = Uuid::parse_str(&report)
             .map_err(|_| Error::Integrity("an evidence row names no report"))?;
         self.check_may_touch(s, &self.row(report)?)?;
+        let want = header(
+            evidence,
+            final_report(self.db(), report)?,
+            Kind::from_stored(&kind)?,
+        );
         let damaged = || Error::Integrity("evidence does not open with the desk key");
         let decryptor =
             age::Decryptor::new(pieces::PieceReader::new(self.db(), evidence.to_string()))
@@ -446,12 +484,14 @@ impl Desk {
         let mut reader = decryptor
             .decrypt(std::iter::once(s.keys.identity() as &dyn age::Identity))
             .map_err(|_| damaged())?;
-        // The header: this item's, or the ciphertext is another's.
-        let want = format!("{HEADER}\n{evidence}\n");
+        // The header: this item's, of this report and kind, or the
+        // ciphertext (or its row) was moved or changed.
         let mut got = vec![0u8; want.len()];
         reader.read_exact(&mut got).map_err(|_| damaged())?;
         if got != want.as_bytes() {
-            return Err(Error::Integrity("evidence belongs to another item"));
+            return Err(Error::Integrity(
+                "evidence belongs to another item, report or kind",
+            ));
         }
         Ok(EvidenceContent { reader })
     }
@@ -486,4 +526,34 @@ fn tidy_caption(caption: Option<&str>) -> Result<Option<String>> {
         ));
     }
     Ok(Some(text.to_string()))
+}
+
+/// The report an item ends up on: the report a follow-up draft adds to, or
+/// the draft itself.
+fn final_report(db: &rusqlite::Connection, draft: Uuid) -> Result<Uuid> {
+    let id: String = db.query_row(
+        "SELECT coalesce(follows, id) FROM reports WHERE id = ?1",
+        [draft.to_string()],
+        |r| r.get(0),
+    )?;
+    Uuid::parse_str(&id).map_err(|_| Error::Integrity("a report id does not read"))
+}
+
+/// The evidence already on the report `draft` belongs to, in bytes: the
+/// report's own and that of its follow-up being drafted, counted together.
+fn held_on_report(db: &rusqlite::Connection, draft: Uuid) -> Result<u64> {
+    let held: i64 = db.query_row(
+        "SELECT coalesce(sum(size), 0) FROM evidence
+         WHERE report_id IN (?1, (SELECT follows FROM reports WHERE id = ?1))
+            OR report_id IN (SELECT id FROM reports WHERE follows = ?1)",
+        [draft.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(held.max(0) as u64)
+}
+
+/// The first line of an item's plaintext, binding it to its id, the report
+/// it ends up on and its kind.
+fn header(id: Uuid, report: Uuid, kind: Kind) -> String {
+    format!("{HEADER}\n{id}\n{report}\n{}\n", kind.as_str())
 }

@@ -19,9 +19,15 @@ use crate::error::{Error, Result};
 /// exhaust memory.
 const MOST_PIXELS_PER_SIDE: u32 = 20_000;
 
-/// The most memory a picture may take decoded (a 48-megapixel photo takes
-/// 144 MiB as RGB).
-const MOST_DECODED_BYTES: u64 = 512 * 1024 * 1024;
+/// The most memory a picture may take decoded, as its header declares it
+/// (a 48-megapixel photo takes 144 MiB as RGB), checked before any pixel
+/// is decoded: a small file cannot make the desk allocate gigabytes. A
+/// turned photo takes this twice, for a moment.
+pub(crate) const MOST_DECODED_BYTES: u64 = 192 * 1024 * 1024;
+
+/// The largest picture file read (it is decoded whole): far above a phone's
+/// photo, and independent of the limit a coordinator sets for documents.
+pub(crate) const MOST_IMAGE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// JPEG quality when a photo is encoded again: no visible loss.
 const JPEG_QUALITY: u8 = 90;
@@ -44,6 +50,11 @@ pub(crate) fn strip_image(sniffed: Sniffed, bytes: &[u8]) -> Result<(Kind, Vec<u
     limits.max_alloc = Some(MOST_DECODED_BYTES);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(unreadable)?;
+    // The limits above bound the sides; the decoded size is checked here,
+    // from the header, before anything is allocated for the pixels.
+    if decoder.total_bytes() > MOST_DECODED_BYTES {
+        return Err(too_many_pixels());
+    }
     let orientation = decoder.orientation().map_err(unreadable)?;
     let mut picture = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     picture.apply_orientation(orientation);
@@ -71,17 +82,24 @@ pub(crate) fn strip_image(sniffed: Sniffed, bytes: &[u8]) -> Result<(Kind, Vec<u
     Ok((kind, out))
 }
 
+fn too_many_pixels() -> Error {
+    Error::InvalidInput(
+        "this picture is too large to take (more than 20,000 pixels a side, or too many pixels in all): take a screenshot of it, or ask the person for a smaller copy".into(),
+    )
+}
+
 fn unreadable(e: image::ImageError) -> Error {
     match e {
-        image::ImageError::Limits(_) => Error::InvalidInput(
-            "this picture is too large to take (more than 20,000 pixels a side, or too many pixels in all): take a screenshot of it, or ask the person for a smaller copy".into(),
-        ),
+        image::ImageError::Limits(_) => too_many_pixels(),
         _ => Error::InvalidInput(
-            "this picture is damaged or cut short and cannot be read: ask the person for it again".into(),
+            "this picture is damaged or cut short and cannot be read: ask the person for it again"
+                .into(),
         ),
     }
 }
 
 fn unwritable(e: image::ImageError) -> Error {
-    Error::Crypto(format!("the picture could not be encoded again: {e}"))
+    Error::InvalidInput(format!(
+        "the picture could not be encoded again ({e}): take a screenshot of it instead"
+    ))
 }

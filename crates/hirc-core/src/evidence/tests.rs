@@ -452,22 +452,42 @@ fn evidence_is_bound_to_its_item_and_damage_is_caught() {
         )
         .expect("moved");
     assert!(matches!(desk.evidence(&s, id), Err(Error::Integrity(_))));
-    // A piece cut short fails the read: never a shorter file taken for
-    // the whole.
-    let long = desk
-        .add_evidence(&s, id, Cursor::new(b"x".repeat(1536 * 1024)), None)
-        .expect("long");
+    // A piece missing, at the end or in the middle, fails the read: never
+    // a shorter file taken for the whole.
+    for missing in [2, 1] {
+        let long = desk
+            .add_evidence(&s, id, Cursor::new(b"x".repeat(2560 * 1024)), None)
+            .expect("long");
+        desk.db()
+            .execute(
+                "DELETE FROM evidence_pieces WHERE evidence_id = ?1 AND seq = ?2",
+                params![long.id.to_string(), missing],
+            )
+            .expect("cut");
+        let mut out = Vec::new();
+        let read = desk
+            .open_evidence(&s, long.id)
+            .and_then(|mut r| r.read_to_end(&mut out).map_err(|e| Error::io("reading", e)));
+        assert!(
+            read.is_err(),
+            "piece {missing} gone, yet {} bytes read",
+            out.len()
+        );
+    }
+    // The kind changed in the clear row: caught by the header.
+    let text = desk
+        .add_evidence(&s, id, Cursor::new(b"a letter".to_vec()), None)
+        .expect("text");
     desk.db()
         .execute(
-            "DELETE FROM evidence_pieces WHERE evidence_id = ?1 AND seq = 1",
-            [long.id.to_string()],
+            "UPDATE evidence SET kind = 'pdf' WHERE id = ?1",
+            [text.id.to_string()],
         )
-        .expect("cut");
-    let mut out = Vec::new();
-    let read = desk
-        .open_evidence(&s, long.id)
-        .and_then(|mut r| r.read_to_end(&mut out).map_err(|e| Error::io("reading", e)));
-    assert!(read.is_err(), "read {} bytes of a cut file", out.len());
+        .expect("relabel");
+    assert!(matches!(
+        desk.open_evidence(&s, text.id),
+        Err(Error::Integrity(_))
+    ));
     // No such report: said.
     let none = desk
         .add_evidence(&s, Uuid::nil(), Cursor::new(b"x".to_vec()), None)
@@ -548,7 +568,7 @@ fn evidence_follows_the_report_and_goes_with_its_personal_data() {
 fn an_erased_report_takes_its_evidence_with_it() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut desk, s, id) = draft(dir.path());
-    desk.add_evidence(&s, id, Cursor::new(b"CANARY-erased-letter".to_vec()), None)
+    desk.add_evidence(&s, id, Cursor::new(b"an erased letter".to_vec()), None)
         .expect("added");
     let reference = desk.submit(&s, id).expect("sealed").to_string();
     desk.erase_report(&s, &reference).expect("erased");
@@ -561,4 +581,80 @@ fn an_erased_report_takes_its_evidence_with_it() {
         )
         .expect("count");
     assert_eq!(left, 0);
+}
+
+/// A PNG whose header declares `w`×`h` pixels of 16-bit RGBA (8 bytes
+/// each) and whose data is next to nothing: a few hundred bytes that would
+/// ask for gigabytes when decoded.
+fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+    let chunk = |kind: &[u8; 4], body: &[u8]| {
+        let mut c = (body.len() as u32).to_be_bytes().to_vec();
+        let mut typed = kind.to_vec();
+        typed.extend(body);
+        c.extend(&typed);
+        c.extend(crc32(&typed).to_be_bytes());
+        c
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([16, 6, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(chunk(b"IHDR", &ihdr));
+    // zlib: one empty stored block, and the checksum of nothing.
+    out.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x01, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0, 0, 0, 1],
+    ));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+#[test]
+fn a_small_picture_that_would_decode_to_gigabytes_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = draft(dir.path());
+    // 10,000 × 10,000 at 8 bytes a pixel: 800 MB, within the sides' limit.
+    let bomb = png_bomb(10_000, 10_000);
+    assert!(bomb.len() < 200);
+    let err = desk
+        .add_evidence(&s, id, Cursor::new(bomb), None)
+        .expect_err("refused");
+    assert!(err.to_string().contains("too large to take"), "{err}");
+    // Wider than any camera: refused by its sides.
+    let err = desk
+        .add_evidence(&s, id, Cursor::new(png_bomb(30_000, 10)), None)
+        .expect_err("refused");
+    assert!(err.to_string().contains("too large to take"), "{err}");
+    assert!(desk.evidence(&s, id).expect("list").is_empty());
+}
+
+#[test]
+fn a_follow_up_s_evidence_counts_with_the_report_s() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = draft(dir.path());
+    desk.set_evidence_limits(
+        &s,
+        EvidenceLimits {
+            file_mib: 1,
+            report_mib: 2,
+        },
+    )
+    .expect("limits");
+    let nearly_mib = || {
+        let mut f = b"%PDF-".to_vec();
+        f.resize(1024 * 1024 - 100, b'a');
+        Cursor::new(f)
+    };
+    desk.add_evidence(&s, id, nearly_mib(), None).expect("one");
+    let reference = desk.submit(&s, id).expect("sealed").to_string();
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    hub.deliver_all(&mut desk);
+    let follow = desk.follow_up(&s, &reference, None).expect("follow-up");
+    desk.add_evidence(&s, follow, nearly_mib(), None)
+        .expect("two, with the report's");
+    let err = desk
+        .add_evidence(&s, follow, nearly_mib(), None)
+        .expect_err("the report is full");
+    assert!(err.to_string().contains("already carries"), "{err}");
 }
