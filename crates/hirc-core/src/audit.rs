@@ -74,6 +74,8 @@ pub enum AuditAction {
     EvidenceAdded,
     /// A file was removed from a report being written.
     EvidenceRemoved,
+    /// Evidence of a submitted report was opened.
+    EvidenceOpened,
 }
 
 impl AuditAction {
@@ -106,6 +108,7 @@ impl AuditAction {
             Self::ErasureResent => "erasure_resent",
             Self::EvidenceAdded => "evidence_added",
             Self::EvidenceRemoved => "evidence_removed",
+            Self::EvidenceOpened => "evidence_opened",
         }
     }
 }

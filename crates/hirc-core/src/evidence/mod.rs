@@ -453,8 +453,10 @@ impl Desk {
 
     /// An item's content, decrypted as it is read (its report's owner or a
     /// coordinator). The reader fails if the ciphertext was cut short,
-    /// changed, or moved from another item.
-    pub fn open_evidence(&self, s: &Session, evidence: Uuid) -> Result<EvidenceContent<'_>> {
+    /// changed, or moved from another item. Opening evidence of a submitted
+    /// report is audited, as opening its page is (a draft's is the work of
+    /// whoever is writing it).
+    pub fn open_evidence(&mut self, s: &Session, evidence: Uuid) -> Result<EvidenceContent<'_>> {
         self.check_session(s)?;
         let found: Option<(String, String)> = self
             .db()
@@ -471,7 +473,20 @@ impl Desk {
         };
         let report = Uuid::parse_str(&report)
             .map_err(|_| Error::Integrity("an evidence row names no report"))?;
-        self.check_may_touch(s, &self.row(report)?)?;
+        let row = self.row(report)?;
+        self.check_may_touch(s, &row)?;
+        if row.state != ReportState::Draft {
+            let user = s.user().name.clone();
+            self.write(|tx| {
+                audit::append(
+                    tx,
+                    Some(&user),
+                    AuditAction::EvidenceOpened,
+                    Some(&report.to_string()),
+                    Some(&evidence.to_string()),
+                )
+            })?;
+        }
         let want = header(
             evidence,
             final_report(self.db(), report)?,

@@ -33,7 +33,7 @@ fn desk_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     out
 }
 
-fn read_all(desk: &Desk, s: &Session, id: Uuid) -> Vec<u8> {
+fn read_all(desk: &mut Desk, s: &Session, id: Uuid) -> Vec<u8> {
     let mut out = Vec::new();
     desk.open_evidence(s, id)
         .expect("open")
@@ -182,7 +182,7 @@ fn a_photo_keeps_its_pixels_upright_and_nothing_of_its_metadata() {
         .expect("added");
     assert_eq!(added.kind, Kind::Jpeg);
     assert_eq!(added.caption.as_deref(), Some("The wall by the bus stop"));
-    let kept = read_all(&desk, &s, added.id);
+    let kept = read_all(&mut desk, &s, added.id);
     assert_eq!(kept.len() as u64, added.size);
     for canary in PHOTO_CANARIES {
         assert!(!contains(&kept, canary), "{canary} kept");
@@ -219,7 +219,7 @@ fn a_screenshot_keeps_its_pixels_and_nothing_of_its_text_chunks_and_a_webp_becom
         .add_evidence(&s, id, Cursor::new(&shot), None)
         .expect("added");
     assert_eq!(added.kind, Kind::Png);
-    let kept = read_all(&desk, &s, added.id);
+    let kept = read_all(&mut desk, &s, added.id);
     for canary in PNG_CANARIES {
         assert!(!contains(&kept, canary), "{canary} kept");
     }
@@ -240,7 +240,7 @@ fn a_screenshot_keeps_its_pixels_and_nothing_of_its_text_chunks_and_a_webp_becom
         .add_evidence(&s, id, Cursor::new(&webp), None)
         .expect("webp");
     assert_eq!(added.kind, Kind::Png);
-    let kept = read_all(&desk, &s, added.id);
+    let kept = read_all(&mut desk, &s, added.id);
     assert_eq!(
         image::guess_format(&kept).expect("format"),
         ImageFormat::Png
@@ -283,14 +283,14 @@ fn what_a_file_is_is_decided_by_its_bytes_and_refusals_say_what_to_do() {
         .add_evidence(&s, id, Cursor::new(letter.clone().into_bytes()), None)
         .expect("text");
     assert_eq!(added.kind, Kind::Text);
-    assert_eq!(read_all(&desk, &s, added.id), letter.as_bytes());
+    assert_eq!(read_all(&mut desk, &s, added.id), letter.as_bytes());
     // A PDF goes as it came.
     let pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec();
     let added = desk
         .add_evidence(&s, id, Cursor::new(pdf.clone()), None)
         .expect("pdf");
     assert_eq!(added.kind, Kind::Pdf);
-    assert_eq!(read_all(&desk, &s, added.id), pdf);
+    assert_eq!(read_all(&mut desk, &s, added.id), pdf);
 }
 
 /// A PDF whose reading fails after `fail_at` bytes (a USB stick pulled
@@ -334,7 +334,7 @@ fn a_large_file_streams_through_in_pieces_and_a_failed_one_leaves_nothing() {
         )
         .expect("count");
     assert_eq!(pieces, 6, "pieces of at most 1 MiB");
-    assert!(read_all(&desk, &s, added.id) == pdf, "byte for byte");
+    assert!(read_all(&mut desk, &s, added.id) == pdf, "byte for byte");
 
     // Cut off after 3 MiB: nothing of it is kept, and what was there stays.
     let err = desk
@@ -510,6 +510,17 @@ fn evidence_follows_the_report_and_goes_with_its_personal_data() {
         Err(Error::NotPermitted { .. })
     ));
     let reference = desk.submit(&s, id).expect("sealed").to_string();
+    // Opening a submitted report's evidence is audited; a draft's is not.
+    let opened = |desk: &Desk| {
+        desk.audit_log(&s)
+            .expect("audit")
+            .iter()
+            .filter(|e| e.action == "evidence_opened")
+            .count()
+    };
+    assert_eq!(opened(&desk), 0);
+    read_all(&mut desk, &s, first.id);
+    assert_eq!(opened(&desk), 1);
     let sealed = desk.evidence(&s, id).expect("list");
     assert_eq!(sealed[0].revision, 1, "it went with revision 1");
     let err = desk.remove_evidence(&s, first.id).expect_err("sealed");
