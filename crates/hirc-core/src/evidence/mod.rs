@@ -90,6 +90,13 @@ const READ_BYTES: usize = 64 * 1024;
 /// that ciphertext moved onto another item's row does not open as it.
 const HEADER: &str = "hirc-evidence/1";
 
+/// An item as its clear row names it.
+struct Item {
+    row: crate::desk::ReportRow,
+    revision: i64,
+    kind: Kind,
+}
+
 /// The caption as kept: bound to its item the same way.
 #[derive(Serialize, Deserialize)]
 struct Label {
@@ -354,24 +361,8 @@ impl Desk {
     /// Removes an item from a draft (its owner or a coordinator; audited).
     /// Evidence sealed with a revision stays with it.
     pub fn remove_evidence(&mut self, s: &Session, evidence: Uuid) -> Result<()> {
-        self.check_session(s)?;
-        let report: Option<(String, i64)> = self
-            .db()
-            .query_row(
-                "SELECT report_id, revision FROM evidence WHERE id = ?1",
-                [evidence.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((report, revision)) = report else {
-            return Err(Error::InvalidInput(format!(
-                "there is no evidence {evidence} at this desk"
-            )));
-        };
-        let report = Uuid::parse_str(&report)
-            .map_err(|_| Error::Integrity("an evidence row names no report"))?;
-        let row = self.row(report)?;
-        self.check_may_touch(s, &row)?;
+        let Item { row, revision, .. } = self.item(s, evidence)?;
+        let report = row.id;
         if revision != 0 {
             return Err(Error::InvalidInput(
                 "this evidence was sent with the report and stays with it".into(),
@@ -451,22 +442,19 @@ impl Desk {
         Ok(out)
     }
 
-    /// An item's content, decrypted as it is read (its report's owner or a
-    /// coordinator). The reader fails if the ciphertext was cut short,
-    /// changed, or moved from another item. Opening evidence of a submitted
-    /// report is audited, as opening its page is (a draft's is the work of
-    /// whoever is writing it).
-    pub fn open_evidence(&mut self, s: &Session, evidence: Uuid) -> Result<EvidenceContent<'_>> {
+    /// An item's report row, revision and kind, once the session is
+    /// checked and `s` may touch that report.
+    fn item(&self, s: &Session, evidence: Uuid) -> Result<Item> {
         self.check_session(s)?;
-        let found: Option<(String, String)> = self
+        let found: Option<(String, i64, String)> = self
             .db()
             .query_row(
-                "SELECT report_id, kind FROM evidence WHERE id = ?1",
+                "SELECT report_id, revision, kind FROM evidence WHERE id = ?1",
                 [evidence.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((report, kind)) = found else {
+        let Some((report, revision, kind)) = found else {
             return Err(Error::InvalidInput(format!(
                 "there is no evidence {evidence} at this desk"
             )));
@@ -475,6 +463,21 @@ impl Desk {
             .map_err(|_| Error::Integrity("an evidence row names no report"))?;
         let row = self.row(report)?;
         self.check_may_touch(s, &row)?;
+        Ok(Item {
+            row,
+            revision,
+            kind: Kind::from_stored(&kind)?,
+        })
+    }
+
+    /// An item's content, decrypted as it is read (its report's owner or a
+    /// coordinator). The reader fails if the ciphertext was cut short,
+    /// changed, or moved from another item. Opening evidence of a submitted
+    /// report is audited, as opening its page is (a draft's is the work of
+    /// whoever is writing it).
+    pub fn open_evidence(&mut self, s: &Session, evidence: Uuid) -> Result<EvidenceContent<'_>> {
+        let Item { row, kind, .. } = self.item(s, evidence)?;
+        let report = row.id;
         if row.state != ReportState::Draft {
             let user = s.user().name.clone();
             self.write(|tx| {
@@ -487,11 +490,7 @@ impl Desk {
                 )
             })?;
         }
-        let want = header(
-            evidence,
-            final_report(self.db(), report)?,
-            Kind::from_stored(&kind)?,
-        );
+        let want = header(evidence, final_report(self.db(), report)?, kind);
         let damaged = || Error::Integrity("evidence does not open with the desk key");
         let decryptor =
             age::Decryptor::new(pieces::PieceReader::new(self.db(), evidence.to_string()))
