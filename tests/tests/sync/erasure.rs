@@ -195,11 +195,7 @@ fn an_erased_report_goes_from_the_desk_and_the_hub_and_an_old_stick_cannot_bring
     );
 
     // The partnership's export: the other report, and two erasures.
-    let lines: Vec<Value> = hub
-        .export_as("jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines: Vec<Value> = hub.export_lines();
     let reports: Vec<&str> = lines
         .iter()
         .filter_map(|l| l["receipt"]["report_id"].as_str())
@@ -326,9 +322,8 @@ fn a_hub_restored_from_a_backup_older_than_an_erasure_erases_again_when_the_desk
     let list: Value = serde_json::from_str(&list.stdout).expect("json");
     assert!(list[0]["confirmed_at"].is_string(), "{list}");
     let erased: Vec<Value> = hub
-        .export_as("jsonl")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
+        .export_lines()
+        .into_iter()
         .filter(|l| !l["erasure"].is_null())
         .collect();
     assert_eq!(erased.len(), 1, "{erased:?}");

@@ -96,11 +96,7 @@ fn a_report_followed_up_twice_its_consent_withdrawn_word_back_then_erased() {
 
     // The partnership's export: this report's four revisions together and
     // in order, each led by the consent that holds now.
-    let lines: Vec<Value> = hub
-        .export_as("jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines: Vec<Value> = hub.export_lines();
     assert_eq!(lines.len(), 5);
     let ours: Vec<(usize, &Value)> = lines
         .iter()
@@ -197,11 +193,7 @@ fn a_report_followed_up_twice_its_consent_withdrawn_word_back_then_erased() {
         "{}",
         run.stderr
     );
-    let lines: Vec<Value> = hub
-        .export_as("jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines: Vec<Value> = hub.export_lines();
     assert!(
         !lines
             .iter()

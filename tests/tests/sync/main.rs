@@ -109,19 +109,23 @@ impl Hub {
         .stdout
     }
 
-    /// Every report the hub holds, decrypted: report id -> export line.
+    /// Every line of the JSON Lines export: a line per revision held, then
+    /// a line per erasure (`{"erasure": …}`).
+    fn export_lines(&self) -> Vec<Value> {
+        self.export_as("jsonl")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    }
+
+    /// Every report the hub holds, decrypted: report id -> export line
+    /// (erasure lines are not reports).
     fn export(&self) -> BTreeMap<String, Value> {
-        let run = hub_admin(&[
-            "export",
-            "--data-dir",
-            &self.data.to_string_lossy(),
-            "--identity",
-            &self.identity.to_string_lossy(),
-        ])
-        .ok();
         let mut out = BTreeMap::new();
-        for line in run.stdout.lines() {
-            let v: Value = serde_json::from_str(line).expect("json line");
+        for v in self.export_lines() {
+            if v["receipt"].is_null() {
+                continue;
+            }
             let id = v["receipt"]["report_id"].as_str().expect("id").to_string();
             assert!(
                 out.insert(id.clone(), v).is_none(),

@@ -417,11 +417,7 @@ fn an_erasure_travels_by_usb_stick_and_comes_back_confirmed() {
         .ok();
     assert!(!run.stdout.contains("erasure"), "{}", run.stdout);
 
-    let lines: Vec<Value> = hub
-        .export_as("jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let lines: Vec<Value> = hub.export_lines();
     assert!(
         !lines
             .iter()

@@ -10,6 +10,13 @@ fn count(desk: &Desk, sql: &str, id: Uuid) -> i64 {
         .expect("count")
 }
 
+/// A desk, Chris's session, and one sealed report with its reference.
+fn sealed(dir: &std::path::Path) -> (Desk, Session, Uuid, String) {
+    let (desk, s, id) = desk_with_sealed_report(dir);
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    (desk, s, id, reference)
+}
+
 /// The hub's receipt for `notice`, signed with `hub`'s receipt key.
 fn receipt_for(hub: &TestHub, notice: &ErasureNotice, deleted: u32) -> ErasureReceipt {
     let mut r = ErasureReceipt {
@@ -27,8 +34,7 @@ fn receipt_for(hub: &TestHub, notice: &ErasureNotice, deleted: u32) -> ErasureRe
 #[test]
 fn an_erased_report_leaves_only_the_fact_that_it_was_erased() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, id, reference) = sealed(dir.path());
     // A follow-up being typed goes with it.
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
@@ -89,8 +95,7 @@ fn an_erased_report_leaves_only_the_fact_that_it_was_erased() {
 #[test]
 fn the_notice_is_signed_by_the_desk_and_only_a_receipt_from_the_pinned_key_confirms_it() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, id, reference) = sealed(dir.path());
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
     // Not delivered yet: the notice still goes (the report may have left
@@ -167,8 +172,7 @@ fn the_notice_is_signed_by_the_desk_and_only_a_receipt_from_the_pinned_key_confi
 #[test]
 fn a_desk_never_enrolled_erases_at_home_and_sends_nothing() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, _, reference) = sealed(dir.path());
     let erased = desk.erase_report(&s, &reference).expect("erase");
     assert!(!erased.for_the_hub);
     assert!(desk.pending_erasures().expect("pending").is_empty());
@@ -182,8 +186,7 @@ fn a_desk_never_enrolled_erases_at_home_and_sends_nothing() {
 #[test]
 fn a_report_that_will_not_open_is_erased_all_the_same() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, id, reference) = sealed(dir.path());
     // Its body and facts damaged: it would be set aside.
     desk.db()
         .execute(
@@ -201,8 +204,7 @@ fn a_report_that_will_not_open_is_erased_all_the_same() {
 #[test]
 fn a_receipt_that_erased_fewer_revisions_than_were_delivered_says_so() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, _, reference) = sealed(dir.path());
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
     assert_eq!(hub.deliver_all(&mut desk), 1);
@@ -226,8 +228,7 @@ fn a_receipt_that_erased_fewer_revisions_than_were_delivered_says_so() {
 #[test]
 fn an_enrolment_with_another_device_key_signs_the_waiting_notices_again() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, _, reference) = sealed(dir.path());
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
     desk.erase_report(&s, &reference).expect("erase");
@@ -245,8 +246,7 @@ fn an_enrolment_with_another_device_key_signs_the_waiting_notices_again() {
 #[test]
 fn an_erasure_is_sent_again_with_its_date_after_the_hub_lost_it() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, _, reference) = sealed(dir.path());
     // Not enrolled: nothing went to a hub, so nothing goes again.
     let err = desk
         .resend_erasures(&s, Some(&reference))
@@ -319,8 +319,7 @@ fn an_erasure_is_sent_again_with_its_date_after_the_hub_lost_it() {
 #[test]
 fn an_erasure_made_under_an_earlier_device_key_is_not_sent_again() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, s, id) = desk_with_sealed_report(dir.path());
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let (mut desk, s, _, reference) = sealed(dir.path());
     let hub = TestHub::new();
     hub.enrol(&mut desk, &s);
     desk.erase_report(&s, &reference).expect("erase");
