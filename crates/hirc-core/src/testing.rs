@@ -129,6 +129,7 @@ impl TestHub {
             digest: hirc_proto::content_digest(payload),
             received_at: chrono::Utc::now(),
             device_id: Some(self.device_id),
+            evidence: None,
             signature: None,
         };
         self.receipts.sign_receipt(&mut r);

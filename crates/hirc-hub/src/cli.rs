@@ -211,6 +211,10 @@ pub struct ServeArgs {
     /// [default: 1048576]
     #[arg(long, env = "HIRC_HUB_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// The largest item of evidence (a photo, a document) accepted, in MiB.
+    /// [default: 512]
+    #[arg(long, env = "HIRC_HUB_MAX_EVIDENCE_MIB", value_name = "MIB")]
+    pub max_evidence_mib: Option<u64>,
     /// Uploads allowed per desk per minute.
     /// [default: 600]
     #[arg(long, env = "HIRC_HUB_RATE_PER_MINUTE")]

@@ -153,6 +153,8 @@ pub(crate) struct Upload {
     pub(crate) revision: u32,
     pub(crate) digest: String,
     pub(crate) body: Vec<u8>,
+    /// The digest of the evidence manifest, for a revision with evidence.
+    pub(crate) evidence: Option<String>,
     pub(crate) now: DateTime<Utc>,
 }
 
@@ -168,9 +170,79 @@ impl Upload {
             digest: self.digest.clone(),
             received_at: time(&text(self.now))?,
             device_id: Some(self.device_id),
+            evidence: self.evidence.clone(),
             signature: None,
         })
     }
+}
+
+/// How much of an item of evidence a store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldEvidence {
+    /// The report it was uploaded for.
+    pub report_id: Uuid,
+    /// Its whole length, as the desk declared it.
+    pub length: u64,
+    /// Its whole digest, as the desk declared it.
+    pub digest: String,
+    /// Bytes held so far.
+    pub received: u64,
+    /// Held whole, and its digest checked.
+    pub complete: bool,
+}
+
+/// One chunk of an item of evidence on its way into a store.
+#[derive(Debug, Clone)]
+pub struct EvidenceChunk {
+    /// The device sending it.
+    pub device_id: Uuid,
+    /// The report the item is for.
+    pub report_id: Uuid,
+    /// The item.
+    pub evidence_id: Uuid,
+    /// The whole item's length.
+    pub length: u64,
+    /// The whole item's digest.
+    pub digest: String,
+    /// Where in the item this chunk starts.
+    pub offset: u64,
+    /// The chunk.
+    pub bytes: Vec<u8>,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// The outcome of a chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkPut {
+    /// Stored: what is held now.
+    Stored(HeldEvidence),
+    /// Not stored, because it does not start where the held bytes end (or
+    /// the item is already whole): what is held, for the desk to go on from.
+    /// With nothing held, `None`.
+    NotAt(Option<HeldEvidence>),
+    /// This desk holds the item with another length, digest or report.
+    Conflict(HeldEvidence),
+    /// The report was erased at the person's request.
+    Erased(Tombstone),
+}
+
+/// A held item's row as read: report, length, digest, received, complete.
+pub(crate) type HeldEvidenceRow = (String, i64, String, i64, bool);
+
+/// The columns a [`HeldEvidenceRow`] reads, in order.
+pub(crate) const HELD_EVIDENCE_COLUMNS: &str = "report_id, length, digest, received, complete";
+
+pub(crate) fn held_evidence(row: HeldEvidenceRow) -> Result<HeldEvidence> {
+    let (report, length, digest, received, complete) = row;
+    let count = |n: i64| u64::try_from(n).map_err(|_| StoreError::Corrupt("a length"));
+    Ok(HeldEvidence {
+        report_id: id(&report)?,
+        length: count(length)?,
+        digest,
+        received: count(received)?,
+        complete,
+    })
 }
 
 /// One stored upload, for export.
@@ -261,7 +333,44 @@ pub trait HubStore: Send + Sync + 'static {
         digest: &str,
         body: Vec<u8>,
         now: DateTime<Utc>,
+    ) -> Result<Put> {
+        self.put_with_evidence(device_id, report_id, revision, digest, body, None, now)
+            .await
+    }
+    /// Stores an upload naming its evidence manifest's digest (`None` for a
+    /// revision without evidence: then it is [`HubStore::put`]). The caller
+    /// has checked that every item named is held whole.
+    #[allow(clippy::too_many_arguments)]
+    async fn put_with_evidence(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        revision: u32,
+        digest: &str,
+        body: Vec<u8>,
+        evidence: Option<String>,
+        now: DateTime<Utc>,
     ) -> Result<Put>;
+    /// How much of an item of evidence the desk `device_id` is holds here.
+    async fn evidence_held(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<Option<HeldEvidence>>;
+    /// Stores a chunk of an item of evidence if it starts where the held
+    /// bytes end, in one transaction (a report erased meanwhile takes none).
+    async fn put_evidence_chunk(&self, chunk: EvidenceChunk) -> Result<ChunkPut>;
+    /// The `seq`-th chunk of a held item, in the order they were stored.
+    async fn evidence_chunk(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>>;
+    /// Marks an item whose every byte is held as whole (its digest was
+    /// checked), or, if `whole` is false, deletes it so that it is sent
+    /// again from the start.
+    async fn settle_evidence(&self, device_id: Uuid, evidence_id: Uuid, whole: bool) -> Result<()>;
     /// Stored reports received at or after `since`, oldest first.
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>>;
     /// Registers (or replaces) the status key of the desk `device_id` is.
@@ -388,8 +497,8 @@ pub(crate) type DeviceRow = (
     Option<String>,
 );
 /// A receipt row as read: receipt id, report id, revision, digest, received,
-/// device.
-pub(crate) type ReceiptRow = (String, String, i64, String, String, String);
+/// device, evidence manifest digest.
+pub(crate) type ReceiptRow = (String, String, i64, String, String, String, Option<String>);
 
 pub(crate) fn device(row: DeviceRow) -> Result<Device> {
     let (i, centre, name, created, revoked, reports, device_key) = row;
@@ -414,10 +523,10 @@ pub(crate) const TOKEN_DEVICE_COLUMNS: &str = "d.id, d.centre, d.name, d.created
 
 /// The receipt columns of `reports r`, in [`ReceiptRow`]'s order.
 pub(crate) const RECEIPT_COLUMNS: &str =
-    "r.receipt_id, r.report_id, r.revision, r.digest, r.received_at, r.device_id";
+    "r.receipt_id, r.report_id, r.revision, r.digest, r.received_at, r.device_id, r.evidence";
 
 pub(crate) fn receipt(row: ReceiptRow) -> Result<Receipt> {
-    let (rid, report, revision, digest, at, device_id) = row;
+    let (rid, report, revision, digest, at, device_id, evidence) = row;
     Ok(Receipt {
         receipt_id: id(&rid)?,
         report_id: id(&report)?,
@@ -425,6 +534,7 @@ pub(crate) fn receipt(row: ReceiptRow) -> Result<Receipt> {
         digest,
         received_at: time(&at)?,
         device_id: Some(id(&device_id)?),
+        evidence,
         signature: None,
     })
 }
@@ -472,6 +582,192 @@ pub(crate) mod tests {
 
     /// The store contract, run against every back end.
     pub(crate) async fn exercise(store: &dyn HubStore) {
+        exercise_statuses_and_reports(store).await;
+        exercise_evidence(store).await;
+    }
+
+    /// Evidence: chunks taken only where the held bytes end, settled whole
+    /// or discarded, scoped to the desk, and erased with their report.
+    async fn exercise_evidence(store: &dyn HubStore) {
+        let now = Utc::now();
+        store
+            .add_enrol_code("e1", "Harlow", now + chrono::Duration::hours(1))
+            .await
+            .expect("code");
+        let Redeem::Enrolled(d) = store
+            .redeem("e1", "evidence desk", "te1", Some("KEY-E"), now)
+            .await
+            .expect("redeem")
+        else {
+            panic!("enrol")
+        };
+        store
+            .add_enrol_code("e2", "Harlow", now + chrono::Duration::hours(1))
+            .await
+            .expect("code");
+        let Redeem::Enrolled(other) = store
+            .redeem("e2", "another desk", "te2", Some("KEY-F"), now)
+            .await
+            .expect("redeem")
+        else {
+            panic!("enrol")
+        };
+        let (report, item) = (Uuid::now_v7(), Uuid::now_v7());
+        let chunk = |offset: u64, bytes: &[u8]| EvidenceChunk {
+            device_id: d.id,
+            report_id: report,
+            evidence_id: item,
+            length: 6,
+            digest: "sha-256=:whole:".into(),
+            offset,
+            bytes: bytes.to_vec(),
+            now,
+        };
+        assert_eq!(store.evidence_held(d.id, item).await.expect("held"), None);
+        assert_eq!(
+            store
+                .put_evidence_chunk(chunk(3, b"def"))
+                .await
+                .expect("put"),
+            ChunkPut::NotAt(None),
+            "nothing held: only a chunk at 0 is taken"
+        );
+        let ChunkPut::Stored(first) = store
+            .put_evidence_chunk(chunk(0, b"abc"))
+            .await
+            .expect("put")
+        else {
+            panic!("stored")
+        };
+        assert_eq!((first.received, first.complete), (3, false));
+        assert_eq!(
+            store
+                .put_evidence_chunk(chunk(0, b"abc"))
+                .await
+                .expect("again"),
+            ChunkPut::NotAt(Some(first.clone())),
+            "a chunk sent again is not stored twice"
+        );
+        assert!(matches!(
+            store
+                .put_evidence_chunk(EvidenceChunk {
+                    digest: "sha-256=:other:".into(),
+                    ..chunk(3, b"def")
+                })
+                .await
+                .expect("conflict"),
+            ChunkPut::Conflict(_)
+        ));
+        // Another desk's item of the same id is its own.
+        assert_eq!(
+            store.evidence_held(other.id, item).await.expect("held"),
+            None
+        );
+        let ChunkPut::Stored(all) = store
+            .put_evidence_chunk(chunk(3, b"def"))
+            .await
+            .expect("put")
+        else {
+            panic!("stored")
+        };
+        assert_eq!(all.received, 6);
+        let mut bytes = Vec::new();
+        let mut seq = 0;
+        while let Some(c) = store.evidence_chunk(d.id, item, seq).await.expect("chunk") {
+            bytes.extend(c);
+            seq += 1;
+        }
+        assert_eq!(bytes, b"abcdef");
+        assert_eq!(
+            store
+                .evidence_chunk(other.id, item, 0)
+                .await
+                .expect("other"),
+            None
+        );
+        store
+            .settle_evidence(d.id, item, true)
+            .await
+            .expect("settle");
+        assert!(
+            store
+                .evidence_held(d.id, item)
+                .await
+                .expect("held")
+                .expect("held")
+                .complete
+        );
+        store
+            .settle_evidence(d.id, item, false)
+            .await
+            .expect("no-op");
+        assert!(
+            store
+                .evidence_held(d.id, item)
+                .await
+                .expect("held")
+                .is_some(),
+            "a whole item is never discarded"
+        );
+        // An item whose digest did not check is discarded.
+        let bad = Uuid::now_v7();
+        store
+            .put_evidence_chunk(EvidenceChunk {
+                evidence_id: bad,
+                length: 3,
+                ..chunk(0, b"xyz")
+            })
+            .await
+            .expect("put");
+        store
+            .settle_evidence(d.id, bad, false)
+            .await
+            .expect("discard");
+        assert_eq!(store.evidence_held(d.id, bad).await.expect("held"), None);
+        // A revision naming its evidence keeps the manifest's digest.
+        let Put::Created(receipt) = store
+            .put_with_evidence(
+                d.id,
+                report,
+                1,
+                "dr",
+                b"r".to_vec(),
+                Some("sha-256=:m:".into()),
+                now,
+            )
+            .await
+            .expect("put")
+        else {
+            panic!("created")
+        };
+        assert_eq!(receipt.evidence.as_deref(), Some("sha-256=:m:"));
+        assert_eq!(
+            store
+                .put(d.id, report, 1, "dr", b"r".to_vec(), now)
+                .await
+                .expect("repeat"),
+            Put::Repeat(receipt.clone())
+        );
+        // Erasure takes the evidence, and no chunk is taken after it.
+        store.erase(d.id, report, now, now).await.expect("erase");
+        assert_eq!(store.evidence_held(d.id, item).await.expect("held"), None);
+        assert_eq!(
+            store.evidence_chunk(d.id, item, 0).await.expect("chunk"),
+            None
+        );
+        assert!(matches!(
+            store
+                .put_evidence_chunk(EvidenceChunk {
+                    evidence_id: Uuid::now_v7(),
+                    ..chunk(0, b"abc")
+                })
+                .await
+                .expect("after"),
+            ChunkPut::Erased(_)
+        ));
+    }
+
+    async fn exercise_statuses_and_reports(store: &dyn HubStore) {
         let now = Utc::now();
         let in_an_hour = now + chrono::Duration::hours(1);
         store

@@ -116,9 +116,103 @@ pub struct Receipt {
     /// earlier enrolment).
     #[serde(default)]
     pub device_id: Option<Uuid>,
+    /// The digest of the revision's evidence manifest
+    /// ([`evidence_manifest_digest`]): the hub issued this receipt only
+    /// once it held every item named, whole. Absent for a revision with no
+    /// evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
     /// The hub's signature over all of the above (base64).
     #[serde(default)]
     pub signature: Option<String>,
+}
+
+/// One item of evidence as the hub sees it: an age file it cannot read,
+/// uploaded in chunks to [`evidence_path`] before the revision that names
+/// it. The desk names a revision's items in [`EVIDENCE_HEADER`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    /// The item's id (a fresh one each time the desk encrypts it).
+    pub id: Uuid,
+    /// Its ciphertext's length in bytes.
+    pub length: u64,
+    /// Its ciphertext's digest (`sha-256=:…:`).
+    pub digest: String,
+}
+
+/// `GET` and `PUT` [`evidence_path`]: how much of an item the hub holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceState {
+    /// Bytes held so far: the next chunk starts here.
+    pub received: u64,
+    /// The whole item's length, as the desk declared it (0 if nothing is
+    /// held yet).
+    pub length: u64,
+    /// Whether the hub holds all of it and checked its digest.
+    pub complete: bool,
+}
+
+/// On a revision's upload: its evidence, as `ID LENGTH DIGEST` items
+/// separated by commas ([`evidence_header`]).
+pub const EVIDENCE_HEADER: &str = "hirc-evidence";
+/// On a chunk: where in the item it starts.
+pub const UPLOAD_OFFSET_HEADER: &str = "upload-offset";
+/// On a chunk: the whole item's length.
+pub const UPLOAD_LENGTH_HEADER: &str = "upload-length";
+/// On a chunk: the whole item's digest (`Content-Digest` is the chunk's).
+pub const EVIDENCE_DIGEST_HEADER: &str = "hirc-evidence-digest";
+/// The most items one revision may name.
+pub const MAX_EVIDENCE_ITEMS: usize = 100;
+/// The largest chunk a hub accepts in one request.
+pub const MAX_EVIDENCE_CHUNK: usize = 8 * 1024 * 1024;
+
+/// The path an item of evidence is uploaded to.
+pub fn evidence_path(report_id: Uuid, evidence_id: Uuid) -> String {
+    format!("/v1/reports/{report_id}/evidence/{evidence_id}")
+}
+
+/// The [`EVIDENCE_HEADER`] value naming `items`.
+pub fn evidence_header(items: &[EvidenceItem]) -> String {
+    items
+        .iter()
+        .map(|i| format!("{} {} {}", i.id, i.length, i.digest))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads an [`EVIDENCE_HEADER`] value: `None` if any item does not read,
+/// an id repeats, or there are more than [`MAX_EVIDENCE_ITEMS`].
+pub fn parse_evidence_header(value: &str) -> Option<Vec<EvidenceItem>> {
+    let mut items: Vec<EvidenceItem> = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut words = part.split_ascii_whitespace();
+        let (Some(id), Some(length), Some(digest), None) =
+            (words.next(), words.next(), words.next(), words.next())
+        else {
+            return None;
+        };
+        parse_content_digest(digest)?;
+        let item = EvidenceItem {
+            id: Uuid::parse_str(id).ok()?,
+            length: length.parse().ok()?,
+            digest: digest.to_string(),
+        };
+        if items.iter().any(|i| i.id == item.id) || items.len() == MAX_EVIDENCE_ITEMS {
+            return None;
+        }
+        items.push(item);
+    }
+    Some(items)
+}
+
+/// The digest over a revision's evidence manifest, carried in its receipt:
+/// each item's id, length and digest, in order.
+pub fn evidence_manifest_digest(items: &[EvidenceItem]) -> String {
+    let mut text = String::from("hirc-evidence-manifest-v1\n");
+    for i in items {
+        text.push_str(&format!("{} {} {}\n", i.id, i.length, i.digest));
+    }
+    content_digest(text.as_bytes())
 }
 
 /// `PUT /v1/status-key`: the desk's key for word back from the
@@ -313,6 +407,10 @@ pub enum ErrorKind {
     /// 410 to an upload: the report was erased at the person's request, and
     /// is never stored again.
     Erased,
+    /// 409 to a revision's upload: an item of evidence it names is not
+    /// held whole yet; upload it (from where the hub says it stands), then
+    /// the revision again.
+    EvidenceIncomplete,
 }
 
 /// An enrolment handed over on paper or a USB stick, for a desk that is
@@ -484,6 +582,43 @@ mod tests {
             parse_content_digest("sha-256=:AAAA:").is_none(),
             "wrong length"
         );
+    }
+
+    #[test]
+    fn evidence_headers_round_trip_and_refuse_what_does_not_read() {
+        let items: Vec<EvidenceItem> = (0..3)
+            .map(|n| EvidenceItem {
+                id: Uuid::now_v7(),
+                length: 1000 + n,
+                digest: content_digest(&[n as u8]),
+            })
+            .collect();
+        let header = evidence_header(&items);
+        assert_eq!(parse_evidence_header(&header), Some(items.clone()));
+        assert_eq!(parse_evidence_header(""), Some(vec![]));
+        let one = format!("{} 5 {}", items[0].id, items[0].digest);
+        for bad in [
+            format!("{one}, {one}"),
+            format!("{} five {}", items[0].id, items[0].digest),
+            format!("{} 5 sha-256=:nope:", items[0].id),
+            format!("{one} extra"),
+            "not-an-id 5 x".to_string(),
+        ] {
+            assert_eq!(parse_evidence_header(&bad), None, "{bad}");
+        }
+        let many: Vec<EvidenceItem> = (0..=MAX_EVIDENCE_ITEMS)
+            .map(|_| EvidenceItem {
+                id: Uuid::now_v7(),
+                ..items[0].clone()
+            })
+            .collect();
+        assert_eq!(parse_evidence_header(&evidence_header(&many)), None);
+        // The manifest's digest depends on every item, in order.
+        let d = evidence_manifest_digest(&items);
+        let mut swapped = items.clone();
+        swapped.swap(0, 1);
+        assert_ne!(d, evidence_manifest_digest(&swapped));
+        assert_ne!(d, evidence_manifest_digest(&items[..2]));
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub fn verify_outbox(device_key: &str, file: &OutboxFile) -> Result<(), Signatur
 /// What a receipt's signature covers: every field but the signature, in a
 /// fixed order, times to the millisecond.
 fn receipt_message(r: &Receipt) -> Vec<u8> {
-    format!(
+    let mut text = format!(
         "hirc-receipt-v1\n{}\n{}\n{}\n{}\n{}\n{}\n",
         r.device_id.map(|d| d.to_string()).unwrap_or_default(),
         r.report_id,
@@ -210,8 +210,13 @@ fn receipt_message(r: &Receipt) -> Vec<u8> {
         r.received_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         r.receipt_id,
-    )
-    .into_bytes()
+    );
+    // Only receipts for revisions with evidence sign this line, so every
+    // receipt signed before evidence existed still checks.
+    if let Some(manifest) = &r.evidence {
+        text.push_str(&format!("evidence {manifest}\n"));
+    }
+    text.into_bytes()
 }
 
 /// What a status's signature covers: its id, the report, the body's digest
@@ -291,6 +296,7 @@ mod tests {
             digest: "sha-256=:abc:".into(),
             received_at: Utc::now(),
             device_id: Some(Uuid::now_v7()),
+            evidence: None,
             signature: None,
         }
     }
@@ -310,9 +316,10 @@ mod tests {
             verify_receipt(&other.public(), &r),
             Err(SignatureError::Mismatch)
         );
-        for change in 0..5 {
+        for change in 0..6 {
             let mut forged = r.clone();
             match change {
+                5 => forged.evidence = Some("sha-256=:abc:".into()),
                 0 => forged.report_id = Uuid::now_v7(),
                 1 => forged.revision = 2,
                 2 => forged.digest = "sha-256=:abd:".into(),
@@ -326,6 +333,21 @@ mod tests {
             );
         }
         assert_eq!(verify_receipt("not a key", &r), Err(SignatureError::BadKey));
+        // A receipt for evidence signs its manifest too.
+        let mut with = receipt();
+        with.evidence = Some("sha-256=:m1:".into());
+        key.sign_receipt(&mut with);
+        assert_eq!(verify_receipt(&key.public(), &with), Ok(()));
+        for forged in [None, Some("sha-256=:m2:".to_string())] {
+            let forged = Receipt {
+                evidence: forged,
+                ..with.clone()
+            };
+            assert_eq!(
+                verify_receipt(&key.public(), &forged),
+                Err(SignatureError::Mismatch)
+            );
+        }
     }
 
     #[test]

@@ -386,6 +386,7 @@ async fn a_conflict_over_bytes_the_desk_never_sent_stops_and_says_why() {
                         digest: hirc_proto::content_digest(b"junk"),
                         received_at: Utc::now(),
                         device_id: Some(uuid::Uuid::nil()),
+                        evidence: None,
                         signature: None,
                     };
                     key.sign_receipt(&mut receipt);

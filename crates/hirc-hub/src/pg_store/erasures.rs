@@ -90,6 +90,14 @@ impl PgStore {
             &[&desk, &report_id.to_string()],
         )
         .await?;
+        // Its evidence, whole or part sent (its chunks go with it). A chunk
+        // being stored meanwhile holds ROW EXCLUSIVE on `reports` too.
+        tx.execute(
+            "DELETE FROM evidence WHERE report_id = $2
+               AND (desk = $1 OR desk IN (SELECT id FROM devices WHERE device_key = $1))",
+            &[&desk, &report_id.to_string()],
+        )
+        .await?;
         tx.execute(
             "INSERT INTO erasures (desk, report_id, device_id, erased_at, received_at, revisions_deleted)
              VALUES ($1, $2, $3, $4, $5, $6)",

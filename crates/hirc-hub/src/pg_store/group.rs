@@ -222,8 +222,8 @@ async fn store_each(
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH held AS ({})
-         INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
-         SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8
+         INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at, evidence)
+         SELECT $1, $2::BIGINT, $3, $4, $5::BIGINT, $6::BYTEA, $7, $8, $9::TEXT
          WHERE NOT EXISTS (SELECT 1 FROM held)
            AND NOT EXISTS (SELECT 1 FROM erasures e
                            WHERE e.report_id = $1 AND e.desk = {})
@@ -280,6 +280,7 @@ async fn store_one(
                 body,
                 &fresh.receipt_id.to_string(),
                 &text(fresh.received_at),
+                &fresh.evidence,
             ],
         )
         .await?;

@@ -33,6 +33,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "V6__erasures",
         include_str!("../../migrations/postgres/0006_erasures.sql"),
     ),
+    (
+        "V7__evidence",
+        include_str!("../../migrations/postgres/0007_evidence.sql"),
+    ),
 ];
 
 /// The advisory lock that one hub process holds while it brings the schema

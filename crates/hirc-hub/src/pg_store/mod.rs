@@ -14,6 +14,7 @@
 //! SQLite, so both stores order and compare them the same way.
 
 mod erasures;
+mod evidence;
 mod group;
 mod limits;
 mod migrate;
@@ -177,6 +178,7 @@ fn receipt_of(row: &tokio_postgres::Row) -> Result<hirc_proto::Receipt> {
         row.get(3),
         row.get(4),
         row.get(5),
+        row.get(6),
     ))
 }
 
@@ -326,13 +328,14 @@ impl HubStore for PgStore {
         Ok(n == 1)
     }
 
-    async fn put(
+    async fn put_with_evidence(
         &self,
         device_id: Uuid,
         report_id: Uuid,
         revision: u32,
         digest: &str,
         body: Vec<u8>,
+        evidence: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Put> {
         self.groups
@@ -342,9 +345,39 @@ impl HubStore for PgStore {
                 revision,
                 digest: digest.to_owned(),
                 body,
+                evidence,
                 now,
             })
             .await
+    }
+
+    async fn evidence_held(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<Option<crate::store::HeldEvidence>> {
+        let client = self.client().await?;
+        evidence::held(&client, device_id, evidence_id).await
+    }
+
+    async fn put_evidence_chunk(
+        &self,
+        chunk: crate::store::EvidenceChunk,
+    ) -> Result<crate::store::ChunkPut> {
+        self.put_evidence_chunk_in(chunk).await
+    }
+
+    async fn evidence_chunk(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        self.evidence_chunk_in(device_id, evidence_id, seq).await
+    }
+
+    async fn settle_evidence(&self, device_id: Uuid, evidence_id: Uuid, whole: bool) -> Result<()> {
+        self.settle_evidence_in(device_id, evidence_id, whole).await
     }
 
     async fn set_status_key(
@@ -416,7 +449,7 @@ impl HubStore for PgStore {
                         .device_id
                         .ok_or(StoreError::Corrupt("a device id"))?,
                     receipt,
-                    body: r.get(6),
+                    body: r.get(7),
                 })
             })
             .collect::<Result<_, StoreError>>()

@@ -8,6 +8,7 @@
 //! desk that sent the report).
 
 mod erasures;
+mod evidence;
 mod limits;
 mod listen;
 mod metrics;
@@ -46,6 +47,8 @@ pub struct HubConfig {
     pub recipients: Vec<String>,
     /// The largest upload accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest item of evidence accepted, in bytes.
+    pub max_evidence_bytes: u64,
     /// Uploads allowed per device per minute.
     pub rate_per_minute: u32,
     /// How long one request may take, body included (slow clients are cut off).
@@ -69,6 +72,9 @@ impl Default for HubConfig {
             // A report with a long account is a few KiB once encrypted;
             // 1 MiB leaves room for years of format growth.
             max_body_bytes: 1024 * 1024,
+            // A desk allows 25 MiB a file by default and up to 2 GiB; a
+            // long video is refused at the desk already.
+            max_evidence_bytes: 512 * 1024 * 1024,
             rate_per_minute: 600,
             request_timeout: Duration::from_secs(30),
             auth_failures_per_minute: 30,
@@ -157,6 +163,12 @@ pub fn router(state: AppState) -> Router {
             put(statuses::set_status_key).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),
         )
         .route("/v1/statuses", get(statuses::statuses))
+        .route(
+            "/v1/reports/{report_id}/evidence/{evidence_id}",
+            get(evidence::held)
+                .put(evidence::put_chunk)
+                .layer(DefaultBodyLimit::max(hirc_proto::MAX_EVIDENCE_CHUNK)),
+        )
         .route(
             "/v1/reports/{report_id}/erasure",
             post(erasures::erase).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),

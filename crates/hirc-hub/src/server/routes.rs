@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use hirc_proto::sign::{is_public_key, verify_enrolment_proof};
 use hirc_proto::{
-    DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorKind, Health, PROTOCOL_VERSION, Receipt,
-    ReceiptKey, parse_content_digest,
+    DIGEST_HEADER, EVIDENCE_HEADER, EnrolRequest, EnrolResponse, ErrorKind, Health,
+    PROTOCOL_VERSION, Receipt, ReceiptKey, evidence_manifest_digest, parse_content_digest,
+    parse_evidence_header,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -226,16 +227,40 @@ pub(super) async fn upload(
             "the body is not an age-encrypted file",
         ));
     }
+    // Its evidence, named in clear (the hub cannot read the report): the
+    // revision is stored only once every item is held whole.
+    let evidence = match headers.get(EVIDENCE_HEADER) {
+        None => None,
+        Some(value) => {
+            let items = value
+                .to_str()
+                .ok()
+                .and_then(parse_evidence_header)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorKind::BadRequest,
+                        format!(
+                            "the hirc-evidence header does not read (at most {} items of ID LENGTH DIGEST, separated by commas)",
+                            hirc_proto::MAX_EVIDENCE_ITEMS
+                        ),
+                    )
+                })?;
+            super::evidence::check_held(&state, device.id, report_id, &items).await?;
+            (!items.is_empty()).then(|| evidence_manifest_digest(&items))
+        }
+    };
     let digest = hirc_proto::content_digest(&body);
     let device_id = device.id;
     let size = body.len();
     let outcome = state
-        .stored(state.store.put(
+        .stored(state.store.put_with_evidence(
             device_id,
             report_id,
             revision,
             &digest,
             body.into(),
+            evidence,
             Utc::now(),
         ))
         .await?;

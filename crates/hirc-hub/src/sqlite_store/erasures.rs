@@ -66,6 +66,12 @@ impl Sqlite {
                AND (desk = ?1 OR desk IN (SELECT id FROM devices WHERE device_key = ?1))",
             params![desk, report_id.to_string()],
         )?;
+        // Its evidence, whole or part sent (its chunks go with it).
+        tx.execute(
+            "DELETE FROM evidence WHERE report_id = ?2
+               AND (desk = ?1 OR desk IN (SELECT id FROM devices WHERE device_key = ?1))",
+            params![desk, report_id.to_string()],
+        )?;
         let (erased_at, now) = (text(erased_at), text(now));
         tx.execute(
             "INSERT INTO erasures (desk, report_id, device_id, erased_at, received_at, revisions_deleted)

@@ -12,6 +12,7 @@
 //! uploads per second.
 
 mod erasures;
+mod evidence;
 mod statuses;
 #[cfg(test)]
 mod tests;
@@ -27,9 +28,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use crate::store::{
-    DEVICE_COLUMNS, Device, DeviceRow, HELD_SQL, Held, HubStore, Put, RECEIPT_COLUMNS, ReceiptRow,
-    Redeem, Result, StoreError, StoreStats, StoredReport, TOKEN_DEVICE_COLUMNS, Tombstone, Upload,
-    desk_revision_sql, device, receipt, text, time,
+    ChunkPut, DEVICE_COLUMNS, Device, DeviceRow, EvidenceChunk, HELD_SQL, Held, HeldEvidence,
+    HubStore, Put, RECEIPT_COLUMNS, ReceiptRow, Redeem, Result, StoreError, StoreStats,
+    StoredReport, TOKEN_DEVICE_COLUMNS, Tombstone, Upload, desk_revision_sql, device, receipt,
+    text, time,
 };
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -38,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_desk_scope.sql"),
     include_str!("../../migrations/0003_statuses.sql"),
     include_str!("../../migrations/0004_erasures.sql"),
+    include_str!("../../migrations/0005_evidence.sql"),
 ];
 
 /// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
@@ -221,6 +224,7 @@ fn receipt_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReceiptRow> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
@@ -456,8 +460,8 @@ impl Sqlite {
         }
         let receipt = upload.fresh_receipt()?;
         tx.prepare_cached(
-            "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO reports (report_id, revision, device_id, digest, size, body, receipt_id, received_at, evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             report_id.to_string(),
@@ -467,7 +471,8 @@ impl Sqlite {
             body.len() as i64,
             body,
             receipt.receipt_id.to_string(),
-            text(receipt.received_at)
+            text(receipt.received_at),
+            receipt.evidence
         ])?;
         Ok(Put::Created(receipt))
     }
@@ -480,7 +485,7 @@ impl Sqlite {
         ))?;
         let since = since.map(text).unwrap_or_default();
         let rows = stmt
-            .query_map([since], |r| Ok((receipt_from(r)?, r.get::<_, Vec<u8>>(6)?)))?
+            .query_map([since], |r| Ok((receipt_from(r)?, r.get::<_, Vec<u8>>(7)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(rc, body)| {
@@ -574,13 +579,14 @@ impl HubStore for SqliteStore {
         self.run(move |db| db.revoke(device_id, now)).await
     }
 
-    async fn put(
+    async fn put_with_evidence(
         &self,
         device_id: Uuid,
         report_id: Uuid,
         revision: u32,
         digest: &str,
         body: Vec<u8>,
+        evidence: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Put> {
         let upload = Upload {
@@ -589,9 +595,38 @@ impl HubStore for SqliteStore {
             revision,
             digest: digest.to_owned(),
             body,
+            evidence,
             now,
         };
         self.run(move |db| db.put(upload)).await
+    }
+
+    async fn evidence_held(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<Option<HeldEvidence>> {
+        self.run(move |db| db.evidence_held(device_id, evidence_id))
+            .await
+    }
+
+    async fn put_evidence_chunk(&self, chunk: EvidenceChunk) -> Result<ChunkPut> {
+        self.run(move |db| db.put_evidence_chunk(chunk)).await
+    }
+
+    async fn evidence_chunk(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        self.run(move |db| db.evidence_chunk(device_id, evidence_id, seq))
+            .await
+    }
+
+    async fn settle_evidence(&self, device_id: Uuid, evidence_id: Uuid, whole: bool) -> Result<()> {
+        self.run(move |db| db.settle_evidence(device_id, evidence_id, whole))
+            .await
     }
 
     async fn set_status_key(

@@ -49,6 +49,7 @@ fn upload(device_id: Uuid, report_id: Uuid, digest: &str) -> Upload {
         revision: 1,
         digest: digest.into(),
         body: digest.as_bytes().to_vec(),
+        evidence: None,
         now: Utc::now(),
     }
 }

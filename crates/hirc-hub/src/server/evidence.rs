@@ -1,0 +1,242 @@
+//! Evidence: photos, screenshots and documents, uploaded as age files the
+//! hub cannot read, in chunks, before the revision that names them. The
+//! desk asks how much of an item is held (`GET`) and sends the rest
+//! (`PUT` with `Upload-Offset`), so a cut connection costs only the chunk
+//! in flight. An item is complete once its every byte is held and its
+//! digest checks; a revision naming it is stored, and its receipt issued,
+//! only then (`routes::upload`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use hirc_proto::{
+    DIGEST_HEADER, EVIDENCE_DIGEST_HEADER, ErrorKind, EvidenceItem, EvidenceState,
+    UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, parse_content_digest,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{ApiError, AppState, AuthDevice};
+use crate::store::{ChunkPut, EvidenceChunk, HeldEvidence};
+
+fn state_of(held: Option<&HeldEvidence>) -> EvidenceState {
+    held.map_or(
+        EvidenceState {
+            received: 0,
+            length: 0,
+            complete: false,
+        },
+        |h| EvidenceState {
+            received: h.received,
+            length: h.length,
+            complete: h.complete,
+        },
+    )
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::BadRequest, message)
+}
+
+/// `GET /v1/reports/{report_id}/evidence/{evidence_id}`: how much is held
+/// (never the bytes).
+pub(super) async fn held(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    Path((report_id, evidence_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<EvidenceState>, ApiError> {
+    state.check_rate(device.id).await?;
+    let held = state
+        .stored(state.store.evidence_held(device.id, evidence_id))
+        .await?
+        // Another report's item of the same id is not this one.
+        .filter(|h| h.report_id == report_id);
+    Ok(Json(state_of(held.as_ref())))
+}
+
+/// `PUT /v1/reports/{report_id}/evidence/{evidence_id}`: one chunk.
+pub(super) async fn put_chunk(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    Path((report_id, evidence_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EvidenceState>, ApiError> {
+    state.check_rate(device.id).await?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorKind::TooLarge,
+                format!(
+                    "a chunk of evidence is at most {} bytes",
+                    hirc_proto::MAX_EVIDENCE_CHUNK
+                ),
+            )
+        } else {
+            bad("the request body could not be read")
+        }
+    })?;
+    let number = |name: &str| -> Result<u64, ApiError> {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| bad(format!("an {name} header (a number of bytes) is required")))
+    };
+    let offset = number(UPLOAD_OFFSET_HEADER)?;
+    let length = number(UPLOAD_LENGTH_HEADER)?;
+    let digest = headers
+        .get(EVIDENCE_DIGEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| parse_content_digest(v).is_some())
+        .ok_or_else(|| {
+            bad("a hirc-evidence-digest header (sha-256 of the whole item) is required")
+        })?
+        .trim()
+        .to_string();
+    let claimed = headers
+        .get(DIGEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_content_digest)
+        .ok_or_else(|| bad("a Content-Digest header (sha-256 of this chunk) is required"))?;
+    if length > state.config.max_evidence_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::TooLarge,
+            format!(
+                "an item of evidence is at most {} MiB on this hub",
+                state.config.max_evidence_bytes / (1024 * 1024)
+            ),
+        ));
+    }
+    if body.is_empty() || offset.saturating_add(body.len() as u64) > length {
+        return Err(bad("the chunk is empty, or runs past the item's length"));
+    }
+    if Sha256::digest(&body).as_slice() != claimed.as_slice() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unprocessable,
+            "the chunk does not match its Content-Digest; it was damaged on the way",
+        ));
+    }
+    // The start of an age file: nothing else is taken, so the hub never
+    // holds a readable file.
+    if offset == 0 && !body.starts_with(b"age-encryption.org/v1\n") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unprocessable,
+            "evidence must be an age-encrypted file",
+        ));
+    }
+    let outcome = state
+        .stored(state.store.put_evidence_chunk(EvidenceChunk {
+            device_id: device.id,
+            report_id,
+            evidence_id,
+            length,
+            digest: digest.clone(),
+            offset,
+            bytes: body.into(),
+            now: Utc::now(),
+        }))
+        .await?;
+    let held = match outcome {
+        ChunkPut::Stored(held) => held,
+        // Not where the held bytes end: the desk goes on from what is held.
+        ChunkPut::NotAt(held) => return Ok(Json(state_of(held.as_ref()))),
+        ChunkPut::Conflict(_) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorKind::Conflict,
+                "this desk is sending an item of evidence with this id with another length, digest or report; nothing was changed",
+            ));
+        }
+        ChunkPut::Erased(gone) => {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                ErrorKind::Erased,
+                format!(
+                    "this report was erased at the person's request on {}; it is never stored again",
+                    gone.erased_at.format("%Y-%m-%d")
+                ),
+            ));
+        }
+    };
+    if held.received < held.length {
+        return Ok(Json(state_of(Some(&held))));
+    }
+    // Every byte is here: the item is whole only if its digest checks.
+    let whole =
+        whole_digest(&state, device.id, evidence_id).await? == parse_content_digest(&digest);
+    state
+        .stored(state.store.settle_evidence(device.id, evidence_id, whole))
+        .await?;
+    if !whole {
+        tracing::warn!(device = %device.id, evidence = %evidence_id, "evidence did not match its digest; discarded");
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unprocessable,
+            "the item does not match its digest; what was held of it is discarded, and it is to be sent again from the start",
+        ));
+    }
+    tracing::info!(device = %device.id, report = %report_id, evidence = %evidence_id, bytes = held.length, "evidence stored");
+    Ok(Json(EvidenceState {
+        received: held.length,
+        length: held.length,
+        complete: true,
+    }))
+}
+
+/// The SHA-256 of a held item, read chunk by chunk (never whole).
+async fn whole_digest(
+    state: &AppState,
+    device_id: Uuid,
+    evidence_id: Uuid,
+) -> Result<Option<[u8; 32]>, ApiError> {
+    let mut hash = Sha256::new();
+    let mut seq = 0;
+    while let Some(chunk) = state
+        .stored(state.store.evidence_chunk(device_id, evidence_id, seq))
+        .await?
+    {
+        hash.update(&chunk);
+        seq += 1;
+    }
+    Ok(Some(hash.finalize().into()))
+}
+
+/// Checks, before a revision naming `items` is stored, that the hub holds
+/// every one of them whole, for this report.
+pub(super) async fn check_held(
+    state: &AppState,
+    device_id: Uuid,
+    report_id: Uuid,
+    items: &[EvidenceItem],
+) -> Result<(), ApiError> {
+    for item in items {
+        let held = state
+            .stored(state.store.evidence_held(device_id, item.id))
+            .await?;
+        let whole = held.is_some_and(|h| {
+            h.complete
+                && h.report_id == report_id
+                && h.length == item.length
+                && h.digest == item.digest
+        });
+        if !whole {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorKind::EvidenceIncomplete,
+                format!(
+                    "the hub does not hold evidence {} whole yet; it is sent first, then the report",
+                    item.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

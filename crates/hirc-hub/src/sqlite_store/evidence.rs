@@ -1,0 +1,133 @@
+//! Evidence in the embedded store (see migrations/0005_evidence.sql).
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::Sqlite;
+use super::erasures::{desk_of, held_tombstone};
+use crate::store::{
+    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, held_evidence, text,
+};
+
+fn held(
+    conn: &rusqlite::Connection,
+    desk: &str,
+    evidence_id: Uuid,
+) -> Result<Option<HeldEvidence>> {
+    conn.prepare_cached(&format!(
+        "SELECT {HELD_EVIDENCE_COLUMNS} FROM evidence WHERE desk = ?1 AND id = ?2"
+    ))?
+    .query_row(params![desk, evidence_id.to_string()], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .optional()?
+    .map(held_evidence)
+    .transpose()
+}
+
+impl Sqlite {
+    pub(super) fn evidence_held(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<Option<HeldEvidence>> {
+        let conn = self.conn();
+        let desk = desk_of(&conn, device_id)?;
+        held(&conn, &desk, evidence_id)
+    }
+
+    pub(super) fn put_evidence_chunk(&self, c: EvidenceChunk) -> Result<ChunkPut> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let desk = desk_of(&tx, c.device_id)?;
+        if let Some(gone) = held_tombstone(&tx, &desk, c.report_id)? {
+            return Ok(ChunkPut::Erased(gone));
+        }
+        let held = match held(&tx, &desk, c.evidence_id)? {
+            None if c.offset != 0 => return Ok(ChunkPut::NotAt(None)),
+            None => {
+                tx.execute(
+                    "INSERT INTO evidence (desk, id, report_id, device_id, length, digest, started_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        desk,
+                        c.evidence_id.to_string(),
+                        c.report_id.to_string(),
+                        c.device_id.to_string(),
+                        c.length as i64,
+                        c.digest,
+                        text(c.now)
+                    ],
+                )?;
+                HeldEvidence {
+                    report_id: c.report_id,
+                    length: c.length,
+                    digest: c.digest.clone(),
+                    received: 0,
+                    complete: false,
+                }
+            }
+            Some(h)
+                if h.report_id != c.report_id || h.length != c.length || h.digest != c.digest =>
+            {
+                return Ok(ChunkPut::Conflict(h));
+            }
+            Some(h) if h.complete || h.received != c.offset => {
+                return Ok(ChunkPut::NotAt(Some(h)));
+            }
+            Some(h) => h,
+        };
+        tx.execute(
+            "INSERT INTO evidence_chunks (desk, id, seq, bytes)
+             VALUES (?1, ?2, (SELECT coalesce(max(seq) + 1, 0) FROM evidence_chunks WHERE desk = ?1 AND id = ?2), ?3)",
+            params![desk, c.evidence_id.to_string(), c.bytes],
+        )?;
+        let received = held.received + c.bytes.len() as u64;
+        tx.execute(
+            "UPDATE evidence SET received = ?3 WHERE desk = ?1 AND id = ?2",
+            params![desk, c.evidence_id.to_string(), received as i64],
+        )?;
+        tx.commit()?;
+        Ok(ChunkPut::Stored(HeldEvidence { received, ..held }))
+    }
+
+    pub(super) fn evidence_chunk(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn();
+        let desk = desk_of(&conn, device_id)?;
+        Ok(conn
+            .prepare_cached(
+                "SELECT bytes FROM evidence_chunks WHERE desk = ?1 AND id = ?2 AND seq = ?3",
+            )?
+            .query_row(params![desk, evidence_id.to_string(), seq as i64], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub(super) fn settle_evidence(
+        &self,
+        device_id: Uuid,
+        evidence_id: Uuid,
+        whole: bool,
+    ) -> Result<()> {
+        let conn = self.conn();
+        let desk = desk_of(&conn, device_id)?;
+        if whole {
+            conn.execute(
+                "UPDATE evidence SET complete = 1 WHERE desk = ?1 AND id = ?2 AND received = length",
+                params![desk, evidence_id.to_string()],
+            )?;
+        } else {
+            conn.execute(
+                "DELETE FROM evidence WHERE desk = ?1 AND id = ?2 AND complete = 0",
+                params![desk, evidence_id.to_string()],
+            )?;
+        }
+        Ok(())
+    }
+}
