@@ -176,7 +176,7 @@ async fn run(
                         let (sent, id) = (Instant::now(), Uuid::now_v7());
                         let mut retries = 0;
                         loop {
-                            match client.upload(&token, id, 1, body.clone()).await {
+                            match client.upload(&token, id, 1, body.clone(), &[]).await {
                                 Ok(_) => break,
                                 Err(e) if e.is_retryable() && retries < 10 => {
                                     retries += 1;

@@ -253,7 +253,7 @@ async fn minimal_client(url: &str, token: &str, payloads: &[Vec<u8>]) -> Duratio
             let (client, token) = (client.clone(), token.to_string());
             set.spawn(async move {
                 client
-                    .upload(&token, Uuid::now_v7(), 1, body)
+                    .upload(&token, Uuid::now_v7(), 1, body, &[])
                     .await
                     .expect("put")
             });

@@ -358,6 +358,41 @@ pub enum ReportCommand {
         #[arg(long, value_name = "CODE", default_value = "en")]
         lang: String,
     },
+    /// Add evidence to a draft: photos (JPEG, PNG, WebP), screenshots, PDF
+    /// documents or plain text, each file its own item. What a file is, is
+    /// read from its content, not its name; a photo's details (camera,
+    /// place, time) are removed before anything is kept, and the file's name
+    /// is never kept. The evidence goes to the hub with the report.
+    Attach {
+        /// The draft's id (or a unique start of it).
+        id: String,
+        /// The files to add.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// A short note kept with each file (at most 500 characters): what
+        /// it shows, in the person's words. Not the file's name unless you
+        /// want that kept.
+        #[arg(long, value_name = "TEXT")]
+        caption: Option<String>,
+    },
+    /// Remove an item of evidence from a draft (evidence already sent with
+    /// the report stays with it).
+    Detach {
+        /// The draft's id (or a unique start of it).
+        id: String,
+        /// The item: its number in `hirc report evidence`, or its id (or a
+        /// unique start of it).
+        item: String,
+    },
+    /// List a report's evidence: number, kind, size, caption, and the
+    /// revision it went with (0: still in the draft).
+    Evidence {
+        /// Id, unique start of an id, or reference.
+        id: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List reports: reference or draft id, state, dates and a short summary.
     List(JsonFlag),
     /// Delete a draft (submitted reports cannot be deleted). Asks first on a

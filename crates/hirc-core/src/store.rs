@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_word_back.sql"),
     include_str!("../migrations/0007_erasure.sql"),
     include_str!("../migrations/0008_evidence.sql"),
+    include_str!("../migrations/0009_evidence_outbox.sql"),
 ];
 
 /// The schema version this build writes.

@@ -122,6 +122,18 @@ impl TestHub {
         revision: u32,
         payload: &[u8],
     ) -> hirc_proto::Receipt {
+        self.receipt_with(report_id, revision, payload, &[])
+    }
+
+    /// The hub's signed receipt for an upload of `payload` naming
+    /// `evidence` (held whole).
+    pub(crate) fn receipt_with(
+        &self,
+        report_id: uuid::Uuid,
+        revision: u32,
+        payload: &[u8],
+        evidence: &[hirc_proto::EvidenceItem],
+    ) -> hirc_proto::Receipt {
         let mut r = hirc_proto::Receipt {
             receipt_id: uuid::Uuid::now_v7(),
             report_id,
@@ -129,7 +141,8 @@ impl TestHub {
             digest: hirc_proto::content_digest(payload),
             received_at: chrono::Utc::now(),
             device_id: Some(self.device_id),
-            evidence: None,
+            evidence: (!evidence.is_empty())
+                .then(|| hirc_proto::evidence_manifest_digest(evidence)),
             signature: None,
         };
         self.receipts.sign_receipt(&mut r);
@@ -143,7 +156,7 @@ impl TestHub {
             desk.record_delivery(
                 u.report_id,
                 u.revision,
-                &self.receipt(u.report_id, u.revision, &u.payload),
+                &self.receipt_with(u.report_id, u.revision, &u.payload, &u.evidence),
             )
             .expect("delivered");
         }

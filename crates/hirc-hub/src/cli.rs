@@ -379,6 +379,12 @@ pub struct ExportArgs {
     /// Write here instead of standard output (created owner-only).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write each report's evidence (photos, documents) into this new
+    /// or empty folder: one folder per report (named by its reference),
+    /// owner-only files, and an evidence.json with each file's caption and
+    /// digest. Every file is checked against what the desk sent.
+    #[arg(long, value_name = "DIR")]
+    pub attachments_dir: Option<PathBuf>,
 }
 
 /// Export formats.

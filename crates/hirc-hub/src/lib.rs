@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attachments;
 pub mod export;
 pub mod import;
 pub mod pg_store;

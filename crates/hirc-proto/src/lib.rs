@@ -215,6 +215,22 @@ pub fn evidence_manifest_digest(items: &[EvidenceItem]) -> String {
     content_digest(text.as_bytes())
 }
 
+/// The first lines of an item of evidence's plaintext, as the partnership
+/// decrypts it, before the content: which copy, of which item at the desk,
+/// on which report and revision, of what kind (`jpeg`, `png`, `pdf`,
+/// `text`). The export checks them against the revision's payload, so a
+/// copy moved onto another report or item is caught (age has no associated
+/// data).
+pub fn evidence_copy_header(
+    copy: Uuid,
+    evidence: Uuid,
+    report: Uuid,
+    revision: u32,
+    kind: &str,
+) -> String {
+    format!("hirc-evidence-copy/1\n{copy}\n{evidence}\n{report}\n{revision}\n{kind}\n")
+}
+
 /// `PUT /v1/status-key`: the desk's key for word back from the
 /// partnership (an age X25519 recipient, `age1…`). Statuses the partnership
 /// sets on this desk's reports are encrypted to it, so the hub cannot read

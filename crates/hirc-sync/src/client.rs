@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use hirc_proto::sign::SigningKey;
 use hirc_proto::{
-    DIGEST_HEADER, EnrolRequest, EnrolResponse, ErrorBody, ErrorKind, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, PreviousDevice, RECEIPT_KEY_PATH, Receipt, ReceiptKey, content_digest,
-    report_path,
+    DIGEST_HEADER, EVIDENCE_DIGEST_HEADER, EVIDENCE_HEADER, EnrolRequest, EnrolResponse, ErrorBody,
+    ErrorKind, EvidenceItem, EvidenceState, PROTOCOL_HEADER, PROTOCOL_VERSION, PreviousDevice,
+    RECEIPT_KEY_PATH, Receipt, ReceiptKey, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
+    content_digest, evidence_header, evidence_manifest_digest, evidence_path, report_path,
 };
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -63,6 +64,10 @@ pub enum UploadError {
     /// until the desk's settings are put right.
     #[error("{0}")]
     Config(String),
+    /// The desk could not read what it was to send (its copy of an item of
+    /// evidence for the hub): tried again later.
+    #[error("the desk could not read the evidence to send ({0})")]
+    Local(String),
 }
 
 /// The longest wait a hub's `Retry-After` can ask for: a hub (or something
@@ -308,35 +313,93 @@ impl HubClient {
         Err(error_from(response).await)
     }
 
-    /// Uploads one revision; returns the hub's receipt (its signature is
-    /// the engine's to check), after checking it names what was sent.
+    /// How much of an item of evidence the hub holds.
+    pub async fn evidence_state(
+        &self,
+        token: &str,
+        report_id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<EvidenceState, UploadError> {
+        let response = self
+            .http
+            .get(format!(
+                "{}{}",
+                self.base,
+                evidence_path(report_id, evidence_id)
+            ))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        evidence_answer(response).await
+    }
+
+    /// Sends one chunk of an item of evidence, from `offset`; returns how
+    /// much the hub holds now (which may not be what was sent: the desk goes
+    /// on from what the hub says).
+    pub async fn put_evidence_chunk(
+        &self,
+        token: &str,
+        report_id: Uuid,
+        item: &EvidenceItem,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<EvidenceState, UploadError> {
+        let response = self
+            .http
+            .put(format!(
+                "{}{}",
+                self.base,
+                evidence_path(report_id, item.id)
+            ))
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
+            .header(DIGEST_HEADER, content_digest(&chunk))
+            .header(UPLOAD_OFFSET_HEADER, offset)
+            .header(UPLOAD_LENGTH_HEADER, item.length)
+            .header(EVIDENCE_DIGEST_HEADER, &item.digest)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(chunk)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        evidence_answer(response).await
+    }
+
+    /// Uploads one revision (after its evidence, named in `evidence`);
+    /// returns the hub's receipt (its signature is the engine's to check),
+    /// after checking it names what was sent.
     pub async fn upload(
         &self,
         token: &str,
         report_id: Uuid,
         revision: u32,
         payload: Vec<u8>,
+        evidence: &[EvidenceItem],
     ) -> Result<Receipt, UploadError> {
         let digest = content_digest(&payload);
-        let response = self
+        let mut request = self
             .http
             .put(format!("{}{}", self.base, report_path(report_id, revision)))
             .bearer_auth(token)
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
             .header(DIGEST_HEADER, &digest)
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(payload)
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream");
+        if !evidence.is_empty() {
+            request = request.header(EVIDENCE_HEADER, evidence_header(evidence));
+        }
+        let response = request.body(payload).send().await.map_err(unreachable)?;
         let status = response.status();
         if status == StatusCode::CREATED || status == StatusCode::OK {
             let body = read_limited(response, MAX_ANSWER_BODY).await?;
             let receipt: Receipt = serde_json::from_slice(&body)
                 .map_err(|_| UploadError::BadAnswer("the receipt is not JSON".into()))?;
+            let manifest = (!evidence.is_empty()).then(|| evidence_manifest_digest(evidence));
             if receipt.report_id != report_id
                 || receipt.revision != revision
                 || receipt.digest != digest
+                || (manifest.is_some() && receipt.evidence != manifest)
             {
                 return Err(UploadError::BadAnswer(
                     "the receipt is for another upload".into(),
@@ -346,6 +409,17 @@ impl HubClient {
         }
         Err(error_from(response).await)
     }
+}
+
+/// The hub's answer about an item of evidence.
+async fn evidence_answer(response: reqwest::Response) -> Result<EvidenceState, UploadError> {
+    if response.status() == StatusCode::OK {
+        let body = read_limited(response, MAX_ANSWER_BODY).await?;
+        return serde_json::from_slice(&body).map_err(|_| {
+            UploadError::BadAnswer("the hub's answer about evidence is not JSON".into())
+        });
+    }
+    Err(error_from(response).await)
 }
 
 fn unreachable(e: reqwest::Error) -> UploadError {
@@ -447,6 +521,17 @@ async fn error_from(response: reqwest::Response) -> UploadError {
         return UploadError::AlreadyHeld(Box::new(receipt));
     }
     let kind = body.as_ref().map(|b| b.error);
+    // Evidence not whole at the hub yet: the next pass sends what is
+    // missing, then the report again.
+    if code == 409 && from_hub && kind == Some(ErrorKind::EvidenceIncomplete) {
+        return UploadError::Busy {
+            status: code,
+            message: body
+                .map(|b| hirc_core::outbox::tidy_reason(&b.message))
+                .unwrap_or_default(),
+            retry_after: wait,
+        };
+    }
     let said = body
         .as_ref()
         .map(|b| hirc_core::outbox::tidy_reason(&b.message))

@@ -169,6 +169,57 @@ async fn fetch_word_back(
     Ok(kept)
 }
 
+/// The most of an item of evidence sent in one request: a connection cut
+/// mid-chunk costs at most this much again.
+pub const EVIDENCE_CHUNK: usize = 4 * 1024 * 1024;
+
+/// Sends an item of evidence to the hub from where the hub says it stands,
+/// chunk by chunk, until the hub holds it whole. Returns the bytes sent.
+async fn send_evidence(
+    desk: &SharedDesk,
+    client: &HubClient,
+    token: &str,
+    report_id: uuid::Uuid,
+    item: &hirc_proto::EvidenceItem,
+) -> Result<u64, UploadError> {
+    let mut state = client.evidence_state(token, report_id, item.id).await?;
+    let mut sent = 0u64;
+    // A hub whose answers never move forward cannot keep the pass here.
+    let most_rounds = item.length / EVIDENCE_CHUNK as u64 + 8;
+    for _ in 0..most_rounds {
+        if state.complete {
+            if sent > 0 {
+                tracing::info!(report = %report_id, evidence = %item.id, bytes = sent, "evidence sent");
+            }
+            return Ok(sent);
+        }
+        let offset = state.received;
+        if offset >= item.length {
+            return Err(UploadError::BadAnswer(
+                "the hub says it holds more of an item of evidence than there is".into(),
+            ));
+        }
+        let id = item.id;
+        let chunk = with_desk(desk, move |d| {
+            Ok(d.evidence_chunk_for_hub(id, offset, EVIDENCE_CHUNK)?)
+        })
+        .await
+        .map_err(|e| UploadError::Local(e.to_string()))?;
+        if chunk.is_empty() {
+            return Err(UploadError::Local(
+                "its copy for the hub is shorter than its manifest says".into(),
+            ));
+        }
+        sent += chunk.len() as u64;
+        state = client
+            .put_evidence_chunk(token, report_id, item, offset, chunk)
+            .await?;
+    }
+    Err(UploadError::BadAnswer(
+        "the hub's answers about an item of evidence do not move forward".into(),
+    ))
+}
+
 /// The worker's published state.
 #[cfg_attr(feature = "bindings", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -271,10 +322,25 @@ pub async fn run_pass(desk: &SharedDesk, options: PassOptions) -> Result<PassRep
             };
             let client = client.clone();
             let token = token.clone();
+            let desk = desk.clone();
             running.spawn(async move {
-                let result = client
-                    .upload(&token, upload.report_id, upload.revision, upload.payload)
-                    .await;
+                let result = async {
+                    // Its evidence first: the hub stores the revision only
+                    // once it holds every item whole.
+                    for item in &upload.evidence {
+                        send_evidence(&desk, &client, &token, upload.report_id, item).await?;
+                    }
+                    client
+                        .upload(
+                            &token,
+                            upload.report_id,
+                            upload.revision,
+                            upload.payload,
+                            &upload.evidence,
+                        )
+                        .await
+                }
+                .await;
                 (upload.report_id, upload.revision, upload.attempts, result)
             });
         }

@@ -13,6 +13,7 @@ use serde_json::Value;
 mod backup;
 mod delivery;
 mod erasure;
+mod evidence;
 mod faults;
 mod follow_up;
 mod retention;

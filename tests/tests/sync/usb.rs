@@ -158,6 +158,7 @@ fn forged_receipt_and_outbox_files_change_nothing() {
                     digest: e["digest"].as_str().expect("digest").into(),
                     received_at: chrono::Utc::now(),
                     device_id: outbox["device_id"].as_str().and_then(|d| d.parse().ok()),
+                    evidence: None,
                     signature: None,
                 };
                 if sign {

@@ -317,6 +317,62 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                 println!("{}", gone.reference);
             }
         }
+        ReportCommand::Attach { id, files, caption } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            for path in &files {
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("could not open {}", path.display()))?;
+                let added = desk
+                    .add_evidence(
+                        &session,
+                        id,
+                        std::io::BufReader::new(file),
+                        caption.as_deref(),
+                    )
+                    .with_context(|| format!("{} was not added", path.display()))?;
+                println!(
+                    "{}  {}  {}",
+                    added.id,
+                    added.kind.as_str(),
+                    crate::output::size(added.size)
+                );
+            }
+            eprintln!(
+                "Added {} file(s) to the draft; their names were not kept.",
+                files.len()
+            );
+        }
+        ReportCommand::Detach { id, item } => {
+            let (mut desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            let items = desk.evidence(&session, id)?;
+            let chosen = pick_item(&items, &item)?;
+            desk.remove_evidence(&session, chosen)?;
+            eprintln!("Removed {chosen} from the draft.");
+        }
+        ReportCommand::Evidence { id, json } => {
+            let (desk, session) = ctx.unlock()?;
+            let id = desk.resolve(&session, &id)?;
+            let items = desk.evidence(&session, id)?;
+            if json {
+                return crate::output::json(&items);
+            }
+            if items.is_empty() {
+                eprintln!("This report has no evidence.");
+            }
+            for (n, e) in items.iter().enumerate() {
+                println!(
+                    "{:>3}  {}  {:<4}  {:>9}  rev {}  {}",
+                    n + 1,
+                    e.id,
+                    e.kind.as_str(),
+                    crate::output::size(e.size),
+                    e.revision,
+                    e.caption.as_deref().unwrap_or("")
+                );
+            }
+        }
         ReportCommand::Erasures { json, resend } => {
             let (mut desk, session) = ctx.unlock()?;
             if resend {
@@ -447,5 +503,28 @@ fn warn_ignored(ignored: &[String]) {
             "note: ignored fields the app sets itself: {}",
             ignored.join(", ")
         );
+    }
+}
+
+/// The item `key` names among `items`: its number as listed (from 1), or
+/// its id or a unique start of it.
+fn pick_item(items: &[hirc_core::evidence::Evidence], key: &str) -> Result<uuid::Uuid> {
+    let key = key.trim();
+    if let Ok(n) = key.parse::<usize>()
+        && (1..=items.len()).contains(&n)
+    {
+        return Ok(items[n - 1].id);
+    }
+    let start = key.to_ascii_lowercase();
+    let found: Vec<_> = items
+        .iter()
+        .filter(|e| !start.is_empty() && e.id.to_string().starts_with(&start))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.id),
+        [] => bail!(
+            "this draft has no item {key}: `hirc report evidence ID` lists them (number or id)"
+        ),
+        _ => bail!("{key} starts the ids of several items: give more of it"),
     }
 }

@@ -183,24 +183,36 @@ impl Desk {
         // Sealing prepares the upload at once (when the desk is enrolled),
         // so sending it later needs no one signed in.
         let sealed_at = self.now_stored();
-        let payload =
-            self.payload_at_sealing(&row, 1, reference.as_str(), sealed_at, &meta, &report)?;
+        let upload = self.payload_at_sealing(
+            s,
+            id,
+            &row,
+            1,
+            reference.as_str(),
+            sealed_at,
+            &meta,
+            &report,
+        )?;
+
         let sealed_at = time::to_text(sealed_at);
         self.write_body(s, &row, &meta, &report, BodyKind::Sealed, 1, |tx, _| {
             tx.execute(
                 "UPDATE reports SET state = 'sealed', reference = ?1, sealed_at = ?2 WHERE id = ?3",
                 params![reference.as_str(), sealed_at, id.to_string()],
             )?;
-            tx.execute(
-                "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, 1, ?2, ?3)",
-                params![id.to_string(), payload, sealed_at],
-            )?;
+            upload.queue(tx, id, 1, &sealed_at)?;
             // Its evidence goes with revision 1.
             tx.execute(
                 "UPDATE evidence SET revision = 1 WHERE report_id = ?1 AND revision = 0",
                 [id.to_string()],
             )?;
-            audit::append(tx, Some(&s.user.name), AuditAction::Submitted, Some(&id.to_string()), Some(reference.as_str()))
+            audit::append(
+                tx,
+                Some(&s.user.name),
+                AuditAction::Submitted,
+                Some(&id.to_string()),
+                Some(reference.as_str()),
+            )
         })?;
         tracing::info!(report = %id, "report sealed and queued");
         Ok(reference)

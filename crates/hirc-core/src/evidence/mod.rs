@@ -12,6 +12,7 @@
 //! resumable uploads) is the next step of issue 17, and until it exists
 //! nothing outside the engine adds evidence.
 
+mod for_hub;
 mod pieces;
 mod sniff;
 mod strip;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+pub(crate) use self::for_hub::{EvidenceEntry, check_copies, manifest_of};
 pub use self::sniff::Kind;
 use self::sniff::{SNIFF_LEN, Sniffed, TextCheck};
 use crate::audit::{self, AuditAction};
@@ -275,7 +277,7 @@ impl Desk {
             let encryptor =
                 age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                     .map_err(|e| Error::Crypto(e.to_string()))?;
-            let sink = pieces::PieceWriter::new(tx, id.to_string());
+            let sink = pieces::PieceWriter::new(tx, pieces::Copy::Desk, id.to_string());
             let mut out = encryptor
                 .wrap_output(sink)
                 .map_err(|e| Error::Crypto(e.to_string()))?;
@@ -490,25 +492,40 @@ impl Desk {
                 )
             })?;
         }
-        let want = header(evidence, final_report(self.db(), report)?, kind);
-        let damaged = || Error::Integrity("evidence does not open with the desk key");
-        let decryptor =
-            age::Decryptor::new(pieces::PieceReader::new(self.db(), evidence.to_string()))
-                .map_err(|_| damaged())?;
-        let mut reader = decryptor
-            .decrypt(std::iter::once(s.keys.identity() as &dyn age::Identity))
-            .map_err(|_| damaged())?;
-        // The header: this item's, of this report and kind, or the
-        // ciphertext (or its row) was moved or changed.
-        let mut got = vec![0u8; want.len()];
-        reader.read_exact(&mut got).map_err(|_| damaged())?;
-        if got != want.as_bytes() {
-            return Err(Error::Integrity(
-                "evidence belongs to another item, report or kind",
-            ));
-        }
-        Ok(EvidenceContent { reader })
+        let report = final_report(self.db(), report)?;
+        open_desk_copy(self.db(), s, evidence, report, kind)
     }
+}
+
+/// An item's content from the desk's copy, its header checked: this
+/// item's, of `report` and `kind`, or the ciphertext (or its row) was moved
+/// or changed.
+pub(crate) fn open_desk_copy<'c>(
+    db: &'c rusqlite::Connection,
+    s: &Session,
+    evidence: Uuid,
+    report: Uuid,
+    kind: Kind,
+) -> Result<EvidenceContent<'c>> {
+    let want = header(evidence, report, kind);
+    let damaged = || Error::Integrity("evidence does not open with the desk key");
+    let decryptor = age::Decryptor::new(pieces::PieceReader::new(
+        db,
+        pieces::Copy::Desk,
+        evidence.to_string(),
+    ))
+    .map_err(|_| damaged())?;
+    let mut reader = decryptor
+        .decrypt(std::iter::once(s.keys.identity() as &dyn age::Identity))
+        .map_err(|_| damaged())?;
+    let mut got = vec![0u8; want.len()];
+    reader.read_exact(&mut got).map_err(|_| damaged())?;
+    if got != want.as_bytes() {
+        return Err(Error::Integrity(
+            "evidence belongs to another item, report or kind",
+        ));
+    }
+    Ok(EvidenceContent { reader })
 }
 
 /// An item's content as it is decrypted; an error while reading means the

@@ -9,19 +9,52 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// The largest piece stored in one row.
 pub(crate) const PIECE_BYTES: usize = 1024 * 1024;
 
+/// Which copy the pieces are of.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Copy {
+    /// The desk's own, encrypted to the desk key.
+    Desk,
+    /// The one for the hub, encrypted to the partnership.
+    Hub,
+}
+
+impl Copy {
+    fn insert(self) -> &'static str {
+        match self {
+            Self::Desk => {
+                "INSERT INTO evidence_pieces (evidence_id, seq, bytes) VALUES (?1, ?2, ?3)"
+            }
+            Self::Hub => {
+                "INSERT INTO evidence_outbox_pieces (outbox_id, seq, bytes) VALUES (?1, ?2, ?3)"
+            }
+        }
+    }
+
+    fn select(self) -> &'static str {
+        match self {
+            Self::Desk => "SELECT bytes FROM evidence_pieces WHERE evidence_id = ?1 AND seq = ?2",
+            Self::Hub => {
+                "SELECT bytes FROM evidence_outbox_pieces WHERE outbox_id = ?1 AND seq = ?2"
+            }
+        }
+    }
+}
+
 /// Takes ciphertext and stores it as pieces of `evidence_id`, in the
 /// transaction it was given (the caller commits all of it or none).
 pub(crate) struct PieceWriter<'c> {
     conn: &'c Connection,
+    copy: Copy,
     evidence_id: String,
     seq: i64,
     buf: Vec<u8>,
 }
 
 impl<'c> PieceWriter<'c> {
-    pub(crate) fn new(conn: &'c Connection, evidence_id: String) -> Self {
+    pub(crate) fn new(conn: &'c Connection, copy: Copy, evidence_id: String) -> Self {
         Self {
             conn,
+            copy,
             evidence_id,
             seq: 0,
             buf: Vec::with_capacity(PIECE_BYTES),
@@ -30,9 +63,7 @@ impl<'c> PieceWriter<'c> {
 
     fn store(&mut self, piece: &[u8]) -> io::Result<()> {
         self.conn
-            .prepare_cached(
-                "INSERT INTO evidence_pieces (evidence_id, seq, bytes) VALUES (?1, ?2, ?3)",
-            )
+            .prepare_cached(self.copy.insert())
             .and_then(|mut stmt| stmt.execute(params![self.evidence_id, self.seq, piece]))
             .map_err(io::Error::other)?;
         self.seq += 1;
@@ -69,6 +100,7 @@ impl Write for PieceWriter<'_> {
 /// Reads the pieces of `evidence_id` back in order, one at a time.
 pub(crate) struct PieceReader<'c> {
     conn: &'c Connection,
+    copy: Copy,
     evidence_id: String,
     seq: i64,
     piece: Vec<u8>,
@@ -76,14 +108,27 @@ pub(crate) struct PieceReader<'c> {
 }
 
 impl<'c> PieceReader<'c> {
-    pub(crate) fn new(conn: &'c Connection, evidence_id: String) -> Self {
+    pub(crate) fn new(conn: &'c Connection, copy: Copy, evidence_id: String) -> Self {
         Self {
             conn,
+            copy,
             evidence_id,
             seq: 0,
             piece: Vec::new(),
             at: 0,
         }
+    }
+
+    /// Starts at byte `offset` (pieces are [`PIECE_BYTES`] each but the
+    /// last): only the piece it falls in is read.
+    pub(crate) fn starting_at(mut self, offset: u64) -> io::Result<Self> {
+        self.seq = i64::try_from(offset / PIECE_BYTES as u64).map_err(io::Error::other)?;
+        let skip = (offset % PIECE_BYTES as u64) as usize;
+        if skip > 0 {
+            let mut first = vec![0u8; skip];
+            self.read_exact(&mut first)?;
+        }
+        Ok(self)
     }
 }
 
@@ -92,9 +137,7 @@ impl Read for PieceReader<'_> {
         if self.at == self.piece.len() {
             let next: Option<Vec<u8>> = self
                 .conn
-                .prepare_cached(
-                    "SELECT bytes FROM evidence_pieces WHERE evidence_id = ?1 AND seq = ?2",
-                )
+                .prepare_cached(self.copy.select())
                 .and_then(|mut stmt| {
                     stmt.query_row(params![self.evidence_id, self.seq], |r| r.get(0))
                         .optional()

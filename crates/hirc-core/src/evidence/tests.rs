@@ -669,3 +669,75 @@ fn a_follow_up_s_evidence_counts_with_the_report_s() {
         .expect_err("the report is full");
     assert!(err.to_string().contains("already carries"), "{err}");
 }
+
+#[test]
+fn evidence_goes_to_the_hub_as_copies_for_the_partnership_named_in_the_manifest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = draft(dir.path());
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    let photo = picture(8, 8, ImageFormat::Png);
+    let mut letter = b"%PDF-1.4\n".to_vec();
+    letter.extend((0..1_500_000u32).map(|n| (n % 251) as u8));
+    let items = [
+        desk.add_evidence(&s, id, Cursor::new(photo), Some("the wall"))
+            .expect("photo"),
+        desk.add_evidence(&s, id, Cursor::new(letter.clone()), None)
+            .expect("letter"),
+    ];
+    desk.submit(&s, id).expect("sealed");
+    let due = desk.due_uploads(chrono::Utc::now(), true).expect("due");
+    assert_eq!(due.len(), 1);
+    let manifest = &due[0].evidence;
+    assert_eq!(manifest.len(), 2, "both items, in order");
+    // Each copy is what the manifest says, opens with the partnership's key
+    // (not the desk's), names its item, report and revision, and holds the
+    // item's content.
+    for (item, named) in items.iter().zip(manifest) {
+        let copy = desk
+            .evidence_chunk_for_hub(named.id, 0, usize::MAX)
+            .expect("copy");
+        assert_eq!(copy.len() as u64, named.length);
+        assert_eq!(hirc_proto::content_digest(&copy), named.digest);
+        let middle = desk
+            .evidence_chunk_for_hub(named.id, named.length / 2, 10)
+            .expect("from an offset");
+        let at = (named.length / 2) as usize;
+        assert_eq!(middle, copy[at..at + 10], "read from where the hub stands");
+        let plain = age::decrypt(&hub.partnership, &copy).expect("the partnership's");
+        let header = hirc_proto::evidence_copy_header(named.id, item.id, id, 1, item.kind.as_str());
+        assert!(plain.starts_with(header.as_bytes()));
+        let mut kept = Vec::new();
+        desk.open_evidence(&s, item.id)
+            .expect("open")
+            .read_to_end(&mut kept)
+            .expect("read");
+        assert_eq!(&plain[header.len()..], &kept[..]);
+    }
+    // The payload lists them for the partnership, with the caption.
+    let payload: serde_json::Value =
+        serde_json::from_slice(&age::decrypt(&hub.partnership, &due[0].payload).expect("payload"))
+            .expect("json");
+    assert_eq!(payload["evidence"][0]["caption"], "the wall");
+    assert_eq!(payload["evidence"][1]["id"], manifest[1].id.to_string());
+    // A receipt that does not say the hub holds the evidence is no delivery.
+    let bare = hub.receipt(id, 1, &due[0].payload);
+    assert!(matches!(
+        desk.record_delivery(id, 1, &bare),
+        Err(Error::ReceiptRefused(_))
+    ));
+    let held = |desk: &Desk| -> i64 {
+        desk.db()
+            .query_row("SELECT count(*) FROM evidence_outbox_pieces", [], |r| {
+                r.get(0)
+            })
+            .expect("count")
+    };
+    assert!(held(&desk) > 0);
+    assert_eq!(hub.deliver_all(&mut desk), 1);
+    assert_eq!(
+        held(&desk),
+        0,
+        "the copies for the hub go once it holds them"
+    );
+}

@@ -15,6 +15,7 @@ use crate::columns::{Columns, TextId};
 use crate::desk::{Desk, ReportRow, Session, require_coordinator};
 use crate::envelope;
 use crate::error::{Error, Result};
+use crate::evidence::EvidenceEntry;
 use crate::model::{Consent, Report, ReportMeta};
 use crate::time;
 
@@ -35,11 +36,70 @@ pub(super) struct UploadPlain<'a> {
     // Consent first: the partnership reads it before anything else.
     consent: &'a Consent,
     report: &'a Report,
+    /// The revision's evidence, each item's copy as the hub holds it.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    evidence: &'a [EvidenceEntry],
+}
+
+/// A revision's payload, and its evidence manifest (the `hirc-evidence`
+/// header; `None` without evidence).
+pub(crate) type Prepared = (Vec<u8>, Option<String>);
+
+/// A revision being sealed, ready to queue: its payload and manifest when
+/// the desk is enrolled (none otherwise: made when it enrols).
+pub(crate) struct SealedUpload {
+    holder: Uuid,
+    prepared: Option<Prepared>,
+}
+
+impl SealedUpload {
+    /// Queues the revision in the sealing transaction `tx`. With the desk
+    /// enrolled, the items the draft carries must be exactly those whose
+    /// copies the manifest names (another process may have added or removed
+    /// one since the copies were made): otherwise the sealing fails, to be
+    /// tried again.
+    pub(crate) fn queue(
+        &self,
+        tx: &rusqlite::Connection,
+        report_id: Uuid,
+        revision: u32,
+        queued_at: &str,
+    ) -> Result<()> {
+        let (payload, manifest) = match &self.prepared {
+            Some((payload, manifest)) => {
+                crate::evidence::check_copies(tx, self.holder, manifest.as_deref())?;
+                (Some(payload), manifest.as_deref())
+            }
+            None => (None, None),
+        };
+        tx.execute(
+            "INSERT INTO outbox (report_id, revision, payload, queued_at, evidence) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![report_id.to_string(), revision, payload, queued_at, manifest],
+        )?;
+        Ok(())
+    }
+}
+
+/// The partnership's recipients, as keys.
+fn recipient_keys(link: &HubLink) -> Result<Vec<age::x25519::Recipient>> {
+    link.recipients
+        .iter()
+        .map(|r| {
+            r.parse()
+                .map_err(|_| Error::Integrity("a pinned recipient is not a key"))
+        })
+        .collect()
 }
 
 /// An outbox row as `record_delivery` reads it: payload, delivered at,
-/// receipt checked, earlier digests.
-pub(super) type HeldUpload = (Option<Vec<u8>>, Option<String>, bool, String);
+/// receipt checked, earlier digests, evidence manifest.
+pub(super) type HeldUpload = (
+    Option<Vec<u8>>,
+    Option<String>,
+    bool,
+    String,
+    Option<String>,
+);
 
 /// The payload for one sealed revision: the report with its consent first,
 /// encrypted to every pinned recipient.
@@ -53,15 +113,9 @@ pub(super) fn payload_for(
     sealed_at: Option<DateTime<Utc>>,
     meta: &ReportMeta,
     report: &Report,
-) -> Result<Vec<u8>> {
-    let recipients: Vec<age::x25519::Recipient> = link
-        .recipients
-        .iter()
-        .map(|r| {
-            r.parse()
-                .map_err(|_| Error::Integrity("a pinned recipient is not a key"))
-        })
-        .collect::<Result<_>>()?;
+    evidence: &[EvidenceEntry],
+) -> Result<Prepared> {
+    let recipients = recipient_keys(link)?;
     let plain = Zeroizing::new(
         serde_json::to_vec(&UploadPlain {
             format: UPLOAD_FORMAT,
@@ -77,10 +131,13 @@ pub(super) fn payload_for(
             sealed_at,
             consent: &report.consent,
             report,
+            evidence,
         })
         .map_err(|e| Error::Crypto(e.to_string()))?,
     );
-    envelope::encrypt_to_all(&recipients, &plain)
+    let manifest = (!evidence.is_empty())
+        .then(|| hirc_proto::evidence_header(&crate::evidence::manifest_of(evidence)));
+    Ok((envelope::encrypt_to_all(&recipients, &plain)?, manifest))
 }
 
 impl Desk {
@@ -115,7 +172,9 @@ impl Desk {
                 Err(e) => return Err(e),
             };
             let report = report.unwrap_or_default();
-            let payload = payload_for(
+            let evidence =
+                self.copies_for_hub(s, &recipient_keys(&link)?, id, revision, id, revision)?;
+            let (payload, manifest) = payload_for(
                 self,
                 &link,
                 id,
@@ -124,6 +183,7 @@ impl Desk {
                 row.sealed_at,
                 &meta,
                 &report,
+                &evidence,
             )?;
             // Only for the recipients it was made for: if a re-enrolment
             // replaced them meanwhile (another process), it is made again.
@@ -131,10 +191,10 @@ impl Desk {
                 .map_err(|e| Error::Crypto(e.to_string()))?;
             self.write(|tx| {
                 tx.execute(
-                    "UPDATE outbox SET payload = ?1
+                    "UPDATE outbox SET payload = ?1, evidence = ?5
                      WHERE report_id = ?2 AND revision = ?3 AND payload IS NULL AND delivered_at IS NULL
                        AND (SELECT recipients FROM hub) = ?4",
-                    params![payload, id.to_string(), revision, recipients],
+                    params![payload, id.to_string(), revision, recipients, manifest],
                 )?;
                 Ok(())
             })?;
@@ -146,22 +206,30 @@ impl Desk {
         Ok(prepared)
     }
 
-    /// The payload for a revision being sealed now, if the desk is enrolled
-    /// (sealing prepares the upload at once, so sending it needs no
-    /// passphrase).
+    /// The payload for a revision being sealed now, and its evidence
+    /// manifest, if the desk is enrolled (sealing prepares the upload at
+    /// once, so sending it needs no passphrase). The evidence is what the
+    /// draft `holder` carries: each item's copy for the hub is made now.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn payload_at_sealing(
-        &self,
+        &mut self,
+        s: &Session,
+        holder: Uuid,
         row: &ReportRow,
         revision: u32,
         reference: &str,
         sealed_at: DateTime<Utc>,
         meta: &ReportMeta,
         report: &Report,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<SealedUpload> {
         let Some(link) = self.hub()? else {
-            return Ok(None);
+            return Ok(SealedUpload {
+                holder,
+                prepared: None,
+            });
         };
+        let evidence =
+            self.copies_for_hub(s, &recipient_keys(&link)?, holder, 0, row.id, revision)?;
         payload_for(
             self,
             &link,
@@ -171,8 +239,12 @@ impl Desk {
             Some(sealed_at),
             meta,
             report,
+            &evidence,
         )
-        .map(Some)
+        .map(|prepared| SealedUpload {
+            holder,
+            prepared: Some(prepared),
+        })
     }
 
     /// Uploads to make now: waiting (or delivered before receipts were
@@ -182,7 +254,7 @@ impl Desk {
     pub fn due_uploads(&self, now: DateTime<Utc>, ignore_backoff: bool) -> Result<Vec<Upload>> {
         let can_check = self.hub()?.is_some_and(|link| link.receipt_key.is_some());
         let mut stmt = self.db().prepare_cached(
-            "SELECT report_id, revision, payload, attempts FROM outbox
+            "SELECT report_id, revision, payload, attempts, evidence FROM outbox
              WHERE payload IS NOT NULL AND failed_permanently = 0
                AND (delivered_at IS NULL OR (receipt_checked = 0 AND ?3))
                AND (?1 OR next_attempt_at IS NULL OR next_attempt_at <= ?2)
@@ -191,15 +263,28 @@ impl Desk {
         let rows = stmt.query_map(
             params![ignore_backoff, time::to_text(now), can_check],
             |r| {
-                Ok(Upload {
-                    report_id: r.id(0)?,
-                    revision: r.get(1)?,
-                    payload: r.get(2)?,
-                    attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
-                })
+                Ok((
+                    Upload {
+                        report_id: r.id(0)?,
+                        revision: r.get(1)?,
+                        payload: r.get(2)?,
+                        attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
+                        evidence: Vec::new(),
+                    },
+                    r.get::<_, Option<String>>(4)?,
+                ))
             },
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut due = Vec::new();
+        for row in rows {
+            let (mut upload, manifest) = row?;
+            if let Some(header) = manifest {
+                upload.evidence = hirc_proto::parse_evidence_header(&header)
+                    .ok_or(Error::Integrity("a stored evidence manifest does not read"))?;
+            }
+            due.push(upload);
+        }
+        Ok(due)
     }
 
     /// Checks the hub's receipt and, only if it holds, marks the report
@@ -233,13 +318,13 @@ impl Desk {
         let held: Option<HeldUpload> = self
             .db()
             .query_row(
-                "SELECT payload, delivered_at, receipt_checked, earlier_digests FROM outbox
+                "SELECT payload, delivered_at, receipt_checked, earlier_digests, evidence FROM outbox
                  WHERE report_id = ?1 AND revision = ?2",
                 params![report_id.to_string(), revision],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        let Some((payload, delivered_at, checked, earlier)) = held else {
+        let Some((payload, delivered_at, checked, earlier, manifest)) = held else {
             return Err(Error::ReceiptRefused(
                 "this desk sent no such report".into(),
             ));
@@ -252,6 +337,20 @@ impl Desk {
         let earlier_encryption = earlier.contains(&receipt.digest);
         if current.as_deref() != Some(receipt.digest.as_str()) && !earlier_encryption {
             return Err(Error::ForeignBytes);
+        }
+        // The hub signed that it holds every item of evidence, whole: the
+        // manifest's digest must be of this revision's items. (A receipt for
+        // an earlier encryption names that encryption's copies.)
+        if !earlier_encryption && let Some(header) = manifest.as_deref() {
+            let items = hirc_proto::parse_evidence_header(header)
+                .ok_or(Error::Integrity("a stored evidence manifest does not read"))?;
+            if receipt.evidence.as_deref()
+                != Some(hirc_proto::evidence_manifest_digest(&items).as_str())
+            {
+                return Err(Error::ReceiptRefused(
+                    "it does not say the hub holds this report's evidence".into(),
+                ));
+            }
         }
         let kept = DeliveryReceipt {
             receipt_id: receipt.receipt_id,
@@ -288,6 +387,12 @@ impl Desk {
                 "UPDATE reports SET state = 'delivered', delivered_at = ?1
                  WHERE id = ?2 AND state = 'sealed' AND revision = ?3",
                 params![now, report_id.to_string(), revision],
+            )?;
+            // The hub holds the evidence: its copies for the hub go.
+            tx.execute(
+                "DELETE FROM evidence_outbox WHERE evidence_id IN
+                   (SELECT id FROM evidence WHERE report_id = ?1 AND revision = ?2)",
+                params![report_id.to_string(), revision],
             )?;
             audit::append(tx, None, AuditAction::Delivered, Some(&report_id.to_string()), Some(&detail))?;
             Ok(Delivery::Recorded)

@@ -11,7 +11,8 @@ use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
 
 impl Desk {
-    /// Everything waiting, as a file to carry to the hub by hand, signed
+    /// Everything waiting (but revisions with evidence, which go over the
+    /// network only), as a file to carry to the hub by hand, signed
     /// with the desk's device key so the hub can tell it came from this
     /// desk (coordinators; audited).
     pub fn outbox_file(&mut self, s: &Session) -> Result<OutboxFile> {
@@ -35,8 +36,11 @@ impl Desk {
             format: OUTBOX_FILE_FORMAT.into(),
             device_id: link.device_id,
             created_at: self.now(),
+            // Evidence travels over the network only (resumable chunks):
+            // a revision with evidence waits for a connection.
             reports: waiting
                 .iter()
+                .filter(|u| u.evidence.is_empty())
                 .map(|u| OutboxEntry {
                     report_id: u.report_id,
                     revision: u.revision,

@@ -152,6 +152,8 @@ pub struct Upload {
     pub payload: Vec<u8>,
     /// Attempts so far.
     pub attempts: u32,
+    /// Its evidence: each item's copy, sent to the hub before it.
+    pub evidence: Vec<hirc_proto::EvidenceItem>,
 }
 
 impl std::fmt::Debug for Upload {

@@ -32,7 +32,11 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         since,
         format,
         out,
+        attachments_dir,
     } = args;
+    if let Some(dir) = &attachments_dir {
+        hirc_hub::attachments::check_dir(dir)?;
+    }
     let identities = export::load_identities(&identity)?;
     let store = super::open(&dir).await?;
     let since = since
@@ -75,6 +79,22 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         }
     };
     eprintln!("Exported {} report(s).", summary.written);
+    let mut failed_items = 0;
+    if let Some(dir) = &attachments_dir {
+        let attached =
+            hirc_hub::attachments::export_attachments(store.as_ref(), &identities, since, dir)
+                .await?;
+        eprintln!(
+            "Wrote {} item(s) of evidence for {} report(s) under {}.",
+            attached.written,
+            attached.reports,
+            dir.display()
+        );
+        for (report, item, why) in &attached.failed {
+            eprintln!("  evidence not exported: report {report}, item {item}: {why}");
+        }
+        failed_items = attached.failed.len();
+    }
     if summary.erased > 0 {
         eprintln!(
             "  {} report(s) were erased at the person's request (the JSON Lines export lists each as an {{\"erasure\": …}} line).",
@@ -94,6 +114,9 @@ pub async fn run(args: ExportArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    if failed_items > 0 && summary.failed.is_empty() {
+        bail!("{failed_items} item(s) of evidence could not be exported (listed above)");
     }
     if !summary.failed.is_empty() {
         for (receipt, why) in &summary.failed {

@@ -436,7 +436,9 @@ impl Desk {
             taken_at: draft_meta.taken_at,
             ..self.meta_of(&orig)?
         };
-        let payload = self.payload_at_sealing(
+        let upload = self.payload_at_sealing(
+            s,
+            draft_id,
             &orig,
             revision,
             reference.as_str(),
@@ -460,10 +462,7 @@ impl Desk {
                     "UPDATE reports SET state = 'sealed', sealed_at = ?1 WHERE id = ?2",
                     params![sealed_text, orig_id.to_string()],
                 )?;
-                tx.execute(
-                    "INSERT INTO outbox (report_id, revision, payload, queued_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![orig_id.to_string(), revision, payload, sealed_text],
-                )?;
+                upload.queue(tx, orig_id, revision, &sealed_text)?;
                 // The follow-up's evidence goes with this revision, on the
                 // report itself (the draft's row goes next).
                 tx.execute(
