@@ -105,6 +105,7 @@ impl From<hirc_sync::client::UploadError> for CommandError {
             U::Unreachable(_) | U::CertificateRefused | U::Busy { .. } => "hub_unreachable",
             U::Refused { .. } | U::BadAnswer(_) | U::AlreadyHeld(_) => "hub_refused",
             U::Config(_) => "hub_config",
+            U::Local(_) => "internal",
         };
         Self::new(kind, e.to_string())
     }

@@ -106,6 +106,10 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             follow_up::save_access_copy::<tauri::Wry>,
             follow_up::support_services,
             follow_up::set_support_services,
+            evidence::list_evidence,
+            evidence::add_evidence,
+            evidence::remove_evidence,
+            evidence::evidence_thumbnail,
         ])
 }
 
@@ -380,7 +384,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 44, "{handled:?}");
+        assert_eq!(handled.len(), 48, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

@@ -47,4 +47,8 @@ pub const ALL: &[&str] = &[
     "save_access_copy",
     "support_services",
     "set_support_services",
+    "list_evidence",
+    "add_evidence",
+    "remove_evidence",
+    "evidence_thumbnail",
 ];

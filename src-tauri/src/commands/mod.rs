@@ -4,6 +4,8 @@
 
 /// Setting up, unlocking, locking; the value lists.
 pub mod desk;
+/// Evidence on a draft: photos, screenshots, documents.
+pub mod evidence;
 /// After submitting: finding a report by reference, the person's slip,
 /// the support services.
 pub mod follow_up;

@@ -32,6 +32,7 @@ export type {
   DeskState,
   DeliveryReceipt,
   Erasure,
+  Evidence,
   HubInfo,
   OpenedReport,
   Period,

@@ -166,6 +166,20 @@ export const commands = {
 	supportServices: () => __TAURI_INVOKE<SupportServices>("support_services"),
 	/**  Confirms the centre's list (coordinators; audited). */
 	setSupportServices: (services: SupportService[]) => __TAURI_INVOKE<SupportServices>("set_support_services", { services }),
+	/**  The evidence on a report or a draft, oldest first. */
+	listEvidence: (id: string) => __TAURI_INVOKE<Evidence[]>("list_evidence", { id }),
+	/**
+	 *  Adds a file to the draft `id` (audited): `data` is its content in
+	 *  base64, as the window read it; its name never reaches the desk.
+	 */
+	addEvidence: (id: string, data: string, caption: string | null) => __TAURI_INVOKE<Evidence>("add_evidence", { id, data, caption }),
+	/**  Removes an item from its draft (audited). */
+	removeEvidence: (evidence: string) => __TAURI_INVOKE<null>("remove_evidence", { evidence }),
+	/**
+	 *  A picture's thumbnail as a `data:image/png;base64,…` address, or `null`
+	 *  for a document.
+	 */
+	evidenceThumbnail: (evidence: string) => __TAURI_INVOKE<string | null>("evidence_thumbnail", { evidence }),
 };
 
 /* Types */
@@ -382,6 +396,24 @@ export type Ethnicity =
 /**  Prefers not to say. */
 "prefer_not_to_say";
 
+/**  One item of evidence, as listed (never its content). */
+export type Evidence = {
+	/**  Its id. */
+	id: string,
+	/**  The report it belongs to. */
+	report_id: string,
+	/**  The revision it was sealed in (0 while in a draft). */
+	revision: number,
+	/**  What it is kept as. */
+	kind: Kind,
+	/**  Its size as kept (after stripping), in bytes. */
+	size: number,
+	/**  The ambassador's caption, if any. */
+	caption: string | null,
+	/**  When it was added. */
+	added_at: string,
+};
+
 /**  One problem with one field. */
 export type FieldError = {
 	/**  The field's JSON path, e.g. `consent.pass_to_police`. */
@@ -469,6 +501,23 @@ export type Injury =
 "serious" | 
 /**  Not known. */
 "unknown";
+
+/**  What an item of evidence is kept as. */
+export type Kind = 
+/**  A photo (JPEG), encoded again without its metadata. */
+"jpeg" | 
+/**
+ *  A screenshot or picture (PNG; a WebP is kept as PNG), encoded again
+ *  without its metadata.
+ */
+"png" | 
+/**
+ *  A document (PDF), kept as it came (docs/threat-model.md says what
+ *  that leaves in it).
+ */
+"pdf" | 
+/**  Plain text (UTF-8), kept as it came. */
+"text";
 
 /**  The kind of place. */
 export type LocationType = 

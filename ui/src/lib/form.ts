@@ -103,6 +103,9 @@ export const STEPS: Step[] = [
       'support_notes',
     ],
   },
+  // Photos, screenshots and documents: kept by the desk as each is added,
+  // not in the report's fields.
+  { key: 'evidence', fields: [] },
   { key: 'review', fields: [] },
 ];
 

@@ -14,6 +14,7 @@ import type {
   DeskState,
   FieldProblem,
   Erasure,
+  Evidence,
   HubInfo,
   SetAside,
   Place,
@@ -70,6 +71,8 @@ const desk = {
   hub: null as HubInfo | null,
   lastSuccess: null as string | null,
   aside: [] as SetAside[],
+  // Evidence, with its bytes (base64) for the thumbnails.
+  evidence: [] as (Evidence & { data: string })[],
   // The auto-lock, kept here as the Rust side keeps it: `?minute=ms` makes
   // its minutes short for the tests.
   minuteMs: Number(new URLSearchParams(location.search).get('minute') ?? 60_000),
@@ -362,6 +365,7 @@ const commands: Record<string, (a: Args) => unknown> = {
     if (problems.length > 0) fail('invalid_input', 'The report is not complete.', problems);
     r.state = 'sealed';
     r.reference = `CP-${String(desk.reports.length).padStart(4, '0')}-AB`;
+    for (const e of desk.evidence) if (e.report_id === r.id && e.revision === 0) e.revision = 1;
     desk.place = null;
     return { reference: r.reference };
   },
@@ -481,6 +485,46 @@ const commands: Record<string, (a: Args) => unknown> = {
     // The real desk starts a pass at once; this one's hub has not answered.
     void emit(SYNC_STATUS_EVENT, syncStatus());
     return erased;
+  },
+  // Evidence on a draft: what a file is, read from its first bytes, as the
+  // engine does (a WebP is kept as PNG; anything else not text is refused).
+  list_evidence: (a) => {
+    mustBeUnlocked();
+    return desk.evidence.filter((e) => e.report_id === a.id).map(({ data: _data, ...e }) => e);
+  },
+  add_evidence: (a) => {
+    mustBeUnlocked();
+    const r = ownReport(String(a.id));
+    if (r.state !== 'draft') fail('wrong_state', 'this report was already submitted');
+    const data = String(a.data);
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
+    const kind: Evidence['kind'] | null = starts(0xff, 0xd8, 0xff)
+      ? 'jpeg'
+      : starts(0x89, 0x50, 0x4e, 0x47) || (starts(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57)
+        ? 'png'
+        : starts(0x25, 0x50, 0x44, 0x46, 0x2d)
+          ? 'pdf'
+          : !bytes.includes(0)
+            ? 'text'
+            : null;
+    if (kind === null) fail('invalid_input', 'this kind of file cannot be added: give a photo (JPEG, PNG, WebP), a PDF or plain text');
+    const caption = typeof a.caption === 'string' && a.caption.trim() ? a.caption.trim() : null;
+    const item = { id: newId(), report_id: r.id, revision: 0, kind: kind as Evidence['kind'], size: bytes.length, caption, added_at: now(), data };
+    desk.evidence.push(item);
+    const { data: _data, ...listed } = item;
+    return listed;
+  },
+  remove_evidence: (a) => {
+    mustBeUnlocked();
+    desk.evidence = desk.evidence.filter((e) => e.id !== a.evidence || e.revision !== 0);
+    return null;
+  },
+  evidence_thumbnail: (a) => {
+    mustBeUnlocked();
+    const e = desk.evidence.find((x) => x.id === a.evidence);
+    if (!e || (e.kind !== 'jpeg' && e.kind !== 'png')) return null;
+    return `data:image/${e.kind};base64,${e.data}`;
   },
   list_erasures: () => {
     mustBeCoordinator();

@@ -230,6 +230,11 @@ for (const width of [1280, 640]) {
     await kb.radio('f-consent-refer_to_support', 1);
     await kb.press('#continue');
 
+    // Evidence is never required: Continue goes on without any.
+    await step(/Evidence/);
+    await audit('report: evidence');
+    await kb.press('#continue');
+
     await step(/Check the report/);
     await page.locator('main').getByText('Shouted at in the street.').waitFor();
     await audit('report: review');
@@ -606,7 +611,12 @@ test('contact details are masked until shown; the check page folds them and read
   await kb.radio('f-consent-pass_to_police', 2);
   await kb.radio('f-consent-refer_to_support', 1);
   await kb.press('#continue');
+  await onStep(page, 'evidence');
+  await page.locator('#evidence-none').waitFor();
+  await audit('report: evidence, none (ur)');
+  await kb.press('#continue');
   await onStep(page, 'review');
+  await page.locator('#review-evidence-none').waitFor();
   await audit('report: review (ur)');
   // The form itself: the support services after it are the centre's own
   // words (and web addresses), not the app's.
@@ -806,7 +816,52 @@ for (const lang of ['en', 'pl', 'ur']) {
     await audit(`consent (${lang})`);
     await shot('6-consent');
     await kb.press('#continue');
+    await onStep(page, 'evidence');
+    // A screenshot pasted, and a photo chosen with the picker (both made
+    // here, as a phone or the desk's clipboard would hand them over).
+    await page.locator('#evidence-caption').fill('the wall by the bus stop');
+    await page.evaluate(async () => {
+      const picture = async (type, colour) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 60;
+        canvas.height = 40;
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = colour;
+        ctx.fillRect(0, 0, 60, 40);
+        return new Promise((done) => canvas.toBlob(done, type));
+      };
+      const photo = new DataTransfer();
+      photo.items.add(new File([await picture('image/jpeg', '#036')], 'IMG_2041 Amina home.jpg', { type: 'image/jpeg' }));
+      const input = document.getElementById('evidence-files');
+      input.files = photo.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    await page.locator('#evidence-list li').nth(0).waitFor();
+    await page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 30;
+      canvas.height = 30;
+      canvas.getContext('2d').fillRect(0, 0, 30, 30);
+      const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+      const pasted = new DataTransfer();
+      pasted.items.add(new File([blob], 'Screenshot.png', { type: 'image/png' }));
+      window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: pasted }));
+    });
+    await page.locator('#evidence-list li').nth(1).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('#evidence-list img.evidence-item__thumb').length === 2);
+    const listed = await text(page, '#evidence-list');
+    assert.match(listed, /the wall by the bus stop/, 'the caption goes with the first file');
+    assert.doesNotMatch(listed, /IMG_2041|Amina|Screenshot/, "the file's name is never shown or kept");
+    assert.equal(await page.locator('#evidence-caption').inputValue(), '', 'the note was for that file');
+    await audit(`evidence (${lang})`);
+    await shot('6e-evidence');
+    // Removed by keyboard; the focus goes back to the picker.
+    await kb.press('#evidence-remove-2');
+    await page.waitForFunction(() => document.querySelectorAll('#evidence-list li').length === 1);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'evidence-choose');
+    await kb.press('#continue');
     await onStep(page, 'review');
+    await page.locator('#review-evidence li').nth(0).waitFor();
     await audit(`review (${lang})`);
     await shot('7-review');
     const report = await saved(page);

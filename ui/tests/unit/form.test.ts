@@ -22,7 +22,7 @@ describe('steps', () => {
     const all = STEPS.flatMap((s) => s.fields);
     expect(new Set(all).size).toBe(all.length);
     expect(STEPS.at(-1)!.key).toBe('review');
-    expect(STEPS.map((s) => s.key)).toEqual(['who', 'what', 'when', 'why', 'person', 'consent', 'review']);
+    expect(STEPS.map((s) => s.key)).toEqual(['who', 'what', 'when', 'why', 'person', 'consent', 'evidence', 'review']);
   });
 
   it('finds the step of a field, indexed or nested', () => {

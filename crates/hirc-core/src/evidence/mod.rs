@@ -18,6 +18,7 @@ mod sniff;
 mod strip;
 #[cfg(test)]
 mod tests;
+mod thumbnail;
 
 use std::io::{Read, Write};
 
@@ -442,6 +443,11 @@ impl Desk {
             });
         }
         Ok(out)
+    }
+
+    /// What an item is kept as (its report's owner or a coordinator).
+    pub fn evidence_kind(&self, s: &Session, evidence: Uuid) -> Result<Kind> {
+        Ok(self.item(s, evidence)?.kind)
     }
 
     /// An item's report row, revision and kind, once the session is

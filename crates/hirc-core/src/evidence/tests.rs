@@ -741,3 +741,35 @@ fn evidence_goes_to_the_hub_as_copies_for_the_partnership_named_in_the_manifest(
         "the copies for the hub go once it holds them"
     );
 }
+
+#[test]
+fn a_picture_has_a_small_thumbnail_and_a_document_none() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = draft(dir.path());
+    let photo = desk
+        .add_evidence(
+            &s,
+            id,
+            Cursor::new(picture(400, 100, ImageFormat::Jpeg)),
+            None,
+        )
+        .expect("photo");
+    let letter = desk
+        .add_evidence(&s, id, Cursor::new(b"%PDF-1.4\n%%EOF\n".to_vec()), None)
+        .expect("letter");
+    let thumb = desk
+        .evidence_thumbnail(&s, photo.id, 80)
+        .expect("thumbnail")
+        .expect("a picture has one");
+    let small = image::load_from_memory(&thumb).expect("png");
+    assert_eq!((small.width(), small.height()), (80, 20), "its shape kept");
+    assert_eq!(
+        desk.evidence_thumbnail(&s, letter.id, 80).expect("none"),
+        None
+    );
+    let aisha = ambassador(&mut desk, &s);
+    assert!(matches!(
+        desk.evidence_thumbnail(&aisha, photo.id, 80),
+        Err(Error::NotPermitted { .. })
+    ));
+}
