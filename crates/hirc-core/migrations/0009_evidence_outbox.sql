@@ -7,16 +7,21 @@
 -- desk's own (`evidence_outbox_pieces`). The copy is what the hub receives,
 -- in chunks, before the revision; the hub never holds the desk's own copy.
 -- A copy goes when the revision's receipt is checked, and with its item.
+-- An item may have several copies for a while (the app and the command
+-- line preparing the same upload at once, or the partnership's keys
+-- replaced): making a copy never deletes another, which an outbox row may
+-- name; the manifest says which one is sent.
 --
 -- `outbox.evidence` is the revision's manifest as sent to the hub (the
 -- `hirc-evidence` header: each copy's id, length and digest), written with
 -- the payload that lists the same items, so the two always agree.
 CREATE TABLE evidence_outbox (
     id          TEXT PRIMARY KEY,
-    evidence_id TEXT NOT NULL UNIQUE REFERENCES evidence (id) ON DELETE CASCADE,
+    evidence_id TEXT NOT NULL REFERENCES evidence (id) ON DELETE CASCADE,
     length      INTEGER NOT NULL,
     digest      TEXT NOT NULL
 ) STRICT;
+CREATE INDEX evidence_outbox_item ON evidence_outbox (evidence_id);
 
 CREATE TABLE evidence_outbox_pieces (
     outbox_id TEXT NOT NULL REFERENCES evidence_outbox (id) ON DELETE CASCADE,

@@ -116,7 +116,7 @@ impl Desk {
                     return Ok(());
                 }
                 tx.execute(
-                    "UPDATE outbox SET payload = NULL WHERE report_id = ?1",
+                    "UPDATE outbox SET payload = NULL, evidence = NULL WHERE report_id = ?1",
                     [&id],
                 )?;
                 // Evidence is personal data: it goes with the rest.

@@ -100,14 +100,18 @@ fn digest_text(hash: Sha256) -> String {
     )
 }
 
-/// A report's folder name: its reference (letters, digits and dashes
-/// only), or its id.
+/// A report's folder name: its reference and its id (two desks' reports
+/// may share a reference; ids are unique), or its id alone when the
+/// reference is not one (letters, digits and dashes, at most 20).
 fn folder_name(stored: &StoredReport, report: &serde_json::Value) -> String {
+    let id = stored.receipt.report_id;
     report
         .get("reference")
         .and_then(|r| r.as_str())
-        .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map_or_else(|| stored.receipt.report_id.to_string(), str::to_string)
+        .filter(|r| {
+            (1..=20).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map_or_else(|| id.to_string(), |r| format!("{r}_{id}"))
 }
 
 /// Refuses a folder that is not new or empty (checked before an export
@@ -154,8 +158,14 @@ pub async fn export_attachments(
             continue;
         }
         let folder = dir.join(folder_name(&stored, &report));
-        hirc_files::private_dir(&folder)
-            .map_err(|e| anyhow::anyhow!("could not make {}: {e}", folder.display()))?;
+        if let Err(e) = hirc_files::private_dir(&folder) {
+            summary.failed.push((
+                stored.receipt.report_id,
+                Uuid::nil(),
+                format!("could not make {}: {e}", folder.display()),
+            ));
+            continue;
+        }
         for (n, item) in items.iter().enumerate() {
             let file = format!(
                 "r{}-{}.{}",
@@ -193,8 +203,9 @@ pub async fn export_attachments(
 }
 
 /// One item: ciphertext copied beside `to` (checked against its length and
-/// digest), then decrypted from there into `to` (its first lines and its
-/// content checked). On any failure nothing is left at `to`.
+/// digest), then decrypted from there beside it (its first lines and its
+/// content checked), and only then given its name. On any failure, or if
+/// the export is stopped part way, nothing is left under the name `to`.
 async fn write_item(
     store: &dyn HubStore,
     identities: &[age::x25519::Identity],
@@ -203,6 +214,7 @@ async fn write_item(
     to: &Path,
 ) -> Result<(), String> {
     let sealed = to.with_extension("age.part");
+    let opened = to.with_extension("part");
     let result = async {
         let mut file = hirc_files::create_new(&sealed)
             .map_err(|e| format!("could not write {}: {e}", sealed.display()))?;
@@ -227,13 +239,19 @@ async fn write_item(
             return Err("what the hub holds is not what the report names".to_string());
         }
         drop(file);
-        decrypt_into(identities, stored, item, &sealed, to)
+        decrypt_into(identities, stored, item, &sealed, &opened)?;
+        // Never over an existing file: a link fails if `to` exists.
+        std::fs::hard_link(&opened, to).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("{} already exists", to.display())
+            } else {
+                format!("could not write {}: {e}", to.display())
+            }
+        })
     }
     .await;
     let _ = std::fs::remove_file(&sealed);
-    if result.is_err() {
-        let _ = std::fs::remove_file(to);
-    }
+    let _ = std::fs::remove_file(&opened);
     result
 }
 

@@ -211,10 +211,16 @@ pub struct ServeArgs {
     /// [default: 1048576]
     #[arg(long, env = "HIRC_HUB_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// The largest item of evidence (a photo, a document) accepted, in MiB.
-    /// [default: 512]
+    /// The largest item of evidence (a photo, a document) accepted, in MiB:
+    /// by default what a desk may be set to send.
+    /// [default: 2100]
     #[arg(long, env = "HIRC_HUB_MAX_EVIDENCE_MIB", value_name = "MIB")]
     pub max_evidence_mib: Option<u64>,
+    /// The most evidence one desk may send in a day, in MiB (a stolen token
+    /// fills the disk no faster).
+    /// [default: 4096]
+    #[arg(long, env = "HIRC_HUB_EVIDENCE_MIB_PER_DAY", value_name = "MIB")]
+    pub evidence_mib_per_day: Option<u64>,
     /// Uploads allowed per desk per minute.
     /// [default: 600]
     #[arg(long, env = "HIRC_HUB_RATE_PER_MINUTE")]

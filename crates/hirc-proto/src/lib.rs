@@ -164,7 +164,7 @@ pub const EVIDENCE_DIGEST_HEADER: &str = "hirc-evidence-digest";
 /// The most items one revision may name.
 pub const MAX_EVIDENCE_ITEMS: usize = 100;
 /// The largest chunk a hub accepts in one request.
-pub const MAX_EVIDENCE_CHUNK: usize = 8 * 1024 * 1024;
+pub const MAX_EVIDENCE_CHUNK: usize = 4 * 1024 * 1024;
 
 /// The path an item of evidence is uploaded to.
 pub fn evidence_path(report_id: Uuid, evidence_id: Uuid) -> String {

@@ -413,6 +413,19 @@ impl HubClient {
 
 /// The hub's answer about an item of evidence.
 async fn evidence_answer(response: reqwest::Response) -> Result<EvidenceState, UploadError> {
+    let from_hub = response
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .is_some_and(|v| v.as_bytes() == PROTOCOL_VERSION.as_bytes());
+    if response.status() == StatusCode::NOT_FOUND && from_hub {
+        // A hub older than evidence: the report waits (it is not refused)
+        // until the partnership upgrades it.
+        return Err(UploadError::Busy {
+            status: 404,
+            message: "the hub does not take evidence yet (it is older than this desk): the partnership upgrades it, and the report goes then".into(),
+            retry_after: None,
+        });
+    }
     if response.status() == StatusCode::OK {
         let body = read_limited(response, MAX_ANSWER_BODY).await?;
         return serde_json::from_slice(&body).map_err(|_| {

@@ -170,8 +170,9 @@ async fn fetch_word_back(
 }
 
 /// The most of an item of evidence sent in one request: a connection cut
-/// mid-chunk costs at most this much again.
-pub const EVIDENCE_CHUNK: usize = 4 * 1024 * 1024;
+/// mid-chunk costs at most this much again, and a slow line (1 Mbit/s)
+/// sends one well within the hub's three minutes for it.
+pub const EVIDENCE_CHUNK: usize = 2 * 1024 * 1024;
 
 /// Sends an item of evidence to the hub from where the hub says it stands,
 /// chunk by chunk, until the hub holds it whole. Returns the bytes sent.
@@ -214,6 +215,13 @@ async fn send_evidence(
         state = client
             .put_evidence_chunk(token, report_id, item, offset, chunk)
             .await?;
+        // A hub (or something in between) that takes chunks and never
+        // holds more is not sent the same bytes again and again.
+        if !state.complete && state.received <= offset {
+            return Err(UploadError::BadAnswer(
+                "the hub took a chunk of evidence but holds no more of it than before".into(),
+            ));
+        }
     }
     Err(UploadError::BadAnswer(
         "the hub's answers about an item of evidence do not move forward".into(),

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod devices;
+mod evidence;
 mod limits;
 mod on_each_backend;
 mod service;

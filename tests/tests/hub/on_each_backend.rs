@@ -19,6 +19,13 @@ use crate::uploads::{
 };
 
 #[test]
+fn evidence_is_held_whole_before_its_revision() {
+    for backend in backends() {
+        crate::evidence::evidence_is_held_whole_before_its_revision_on(backend);
+    }
+}
+
+#[test]
 fn stops_cleanly_on_sigterm() {
     for backend in backends() {
         stops_cleanly_on_sigterm_on(backend);

@@ -90,6 +90,22 @@ fn export_attachments(hub: &Hub, dir: &Path) -> hirc_e2e::Run {
     ])
 }
 
+/// The export's folder for the report with `reference` (named by its
+/// reference and its id).
+fn report_folder(dir: &Path, reference: &str) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(dir)
+        .expect("attachments")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{reference}_")))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one folder for {reference}: {found:?}");
+    found[0].clone()
+}
+
 fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
@@ -206,7 +222,7 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
         "{}",
         run.stderr
     );
-    let folder = dir.join(&reference);
+    let folder = report_folder(&dir, &reference);
     let exported = std::fs::read(folder.join("r1-1.jpg")).expect("photo exported");
     let picture = image::load_from_memory(&exported).expect("a picture");
     assert_eq!((picture.width(), picture.height()), (120, 80));
@@ -281,6 +297,7 @@ fn a_large_file_cut_part_way_is_resumed_from_where_the_hub_stands() {
     let out = tempfile::tempdir().expect("tmp");
     let dir = out.path().join("attachments");
     export_attachments(&hub, &dir).ok();
-    let exported = std::fs::read(dir.join(&reference).join("r1-1.pdf")).expect("exported");
+    let exported =
+        std::fs::read(report_folder(&dir, &reference).join("r1-1.pdf")).expect("exported");
     assert_eq!(sha256(&exported), sha256(&document), "byte for byte");
 }

@@ -138,10 +138,18 @@ impl Desk {
                 kind.as_str(),
             );
             let entry = self.write(|tx| {
-                tx.execute(
-                    "DELETE FROM evidence_outbox WHERE evidence_id = ?1",
-                    [evidence_id.to_string()],
+                // Still where it was listed: another process may have sealed
+                // or removed it since.
+                let here: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND report_id = ?2 AND revision = ?3)",
+                    params![evidence_id.to_string(), holder.to_string(), of_revision],
+                    |r| r.get(0),
                 )?;
+                if !here {
+                    return Err(Error::Conflict {
+                        id: holder.to_string(),
+                    });
+                }
                 tx.execute(
                     "INSERT INTO evidence_outbox (id, evidence_id, length, digest) VALUES (?1, ?2, 0, '')",
                     params![copy.to_string(), evidence_id.to_string()],

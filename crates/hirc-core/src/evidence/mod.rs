@@ -85,6 +85,9 @@ const FILE_MIB_KEY: &str = "evidence_file_mib";
 const REPORT_MIB_KEY: &str = "evidence_report_mib";
 /// The most a coordinator may allow, per file or per report.
 const MOST_MIB: u32 = 2048;
+/// The most items one draft (so one revision) may carry: the hub is told
+/// them in one header, which proxies cap at 8 KiB.
+pub const MOST_ITEMS: usize = 50;
 /// A caption is a short note, not a statement.
 const CAPTION_MAX_CHARS: usize = 500;
 /// Read from the file at a time (and encrypted as it comes).
@@ -177,6 +180,14 @@ impl Desk {
         self.check_may_touch(s, &row)?;
         crate::desk::require_state(&row, ReportState::Draft, "given evidence")?;
         let caption = tidy_caption(caption)?;
+        let too_many = || {
+            Error::InvalidInput(format!(
+                "a report takes at most {MOST_ITEMS} files at a time: put several screenshots into one PDF, or add more in a follow-up once this is sent"
+            ))
+        };
+        if items_on_draft(self.db(), draft)? >= MOST_ITEMS {
+            return Err(too_many());
+        }
         let limits = self.evidence_limits()?;
         let held = held_on_report(self.db(), draft)?;
         let file_max = u64::from(limits.file_mib) * MIB;
@@ -321,6 +332,9 @@ impl Desk {
             sink.finish().map_err(stored)?;
             // Counted again under the write lock: the app and the command
             // line may both have added to this report meanwhile.
+            if items_on_draft(tx, draft)? > MOST_ITEMS {
+                return Err(too_many());
+            }
             let others = held_on_report(tx, draft)?;
             if others.saturating_add(size) > u64::from(limits.report_mib) * MIB {
                 return Err(Error::InvalidInput(format!(
@@ -587,6 +601,16 @@ fn held_on_report(db: &rusqlite::Connection, draft: Uuid) -> Result<u64> {
         |r| r.get(0),
     )?;
     Ok(held.max(0) as u64)
+}
+
+/// How many items the draft `draft` carries (not yet sealed).
+fn items_on_draft(db: &rusqlite::Connection, draft: Uuid) -> Result<usize> {
+    let n: i64 = db.query_row(
+        "SELECT count(*) FROM evidence WHERE report_id = ?1 AND revision = 0",
+        [draft.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// The first line of an item's plaintext, binding it to its id, the report

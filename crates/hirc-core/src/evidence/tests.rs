@@ -773,3 +773,25 @@ fn a_picture_has_a_small_thumbnail_and_a_document_none() {
         Err(Error::NotPermitted { .. })
     ));
 }
+
+#[test]
+fn a_draft_takes_at_most_fifty_files_so_the_hub_is_told_them_in_one_header() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, id) = draft(dir.path());
+    for n in 0..MOST_ITEMS {
+        desk.add_evidence(&s, id, Cursor::new(format!("note {n}").into_bytes()), None)
+            .expect("added");
+    }
+    let err = desk
+        .add_evidence(&s, id, Cursor::new(b"one more".to_vec()), None)
+        .expect_err("too many");
+    assert!(err.to_string().contains("at most 50 files"), "{err}");
+    assert_eq!(desk.evidence(&s, id).expect("list").len(), MOST_ITEMS);
+    // Sealed with all fifty, the manifest reads back.
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    desk.submit(&s, id).expect("sealed");
+    let due = desk.due_uploads(chrono::Utc::now(), true).expect("due");
+    assert_eq!(due[0].evidence.len(), MOST_ITEMS);
+    assert!(hirc_proto::evidence_header(&due[0].evidence).len() < 8 * 1024);
+}

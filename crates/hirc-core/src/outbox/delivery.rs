@@ -172,8 +172,23 @@ impl Desk {
                 Err(e) => return Err(e),
             };
             let report = report.unwrap_or_default();
-            let evidence =
-                self.copies_for_hub(s, &recipient_keys(&link)?, id, revision, id, revision)?;
+            let evidence = match self.copies_for_hub(
+                s,
+                &recipient_keys(&link)?,
+                id,
+                revision,
+                id,
+                revision,
+            ) {
+                Ok(evidence) => evidence,
+                // A damaged item holds back its report (it stays
+                // waiting), not the others.
+                Err(e) if e.is_damage() => {
+                    tracing::error!(report = %id, "its evidence does not open, so it is not prepared for the hub: {e}");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let (payload, manifest) = payload_for(
                 self,
                 &link,
@@ -279,8 +294,12 @@ impl Desk {
         for row in rows {
             let (mut upload, manifest) = row?;
             if let Some(header) = manifest {
-                upload.evidence = hirc_proto::parse_evidence_header(&header)
-                    .ok_or(Error::Integrity("a stored evidence manifest does not read"))?;
+                // One row's damage holds back that row, never the others.
+                let Some(items) = hirc_proto::parse_evidence_header(&header) else {
+                    tracing::error!(report = %upload.report_id, "a stored evidence manifest does not read; that report is not sent");
+                    continue;
+                };
+                upload.evidence = items;
             }
             due.push(upload);
         }
@@ -341,6 +360,11 @@ impl Desk {
         // The hub signed that it holds every item of evidence, whole: the
         // manifest's digest must be of this revision's items. (A receipt for
         // an earlier encryption names that encryption's copies.)
+        if manifest.is_some() && receipt.evidence.is_none() {
+            return Err(Error::ReceiptRefused(
+                "it does not say the hub holds this report's evidence".into(),
+            ));
+        }
         if !earlier_encryption && let Some(header) = manifest.as_deref() {
             let items = hirc_proto::parse_evidence_header(header)
                 .ok_or(Error::Integrity("a stored evidence manifest does not read"))?;

@@ -51,6 +51,7 @@ impl ServeArgs {
             hub_name: self.hub_name.or(file.hub_name),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
             max_evidence_mib: self.max_evidence_mib.or(file.max_evidence_mib),
+            evidence_mib_per_day: self.evidence_mib_per_day.or(file.evidence_mib_per_day),
             rate_per_minute: self.rate_per_minute.or(file.rate_per_minute),
             request_timeout: self.request_timeout.or(file.request_timeout),
             header_timeout: self.header_timeout.or(file.header_timeout),
@@ -114,7 +115,8 @@ impl ServeArgs {
                 hub_name: self.hub_name.unwrap_or_else(|| "HIRC hub".into()),
                 recipients,
                 max_body_bytes: self.max_body_bytes.unwrap_or(1024 * 1024),
-                max_evidence_bytes: self.max_evidence_mib.unwrap_or(512).max(1) * 1024 * 1024,
+                max_evidence_bytes: mib(self.max_evidence_mib.unwrap_or(2100)),
+                evidence_bytes_per_day: mib(self.evidence_mib_per_day.unwrap_or(4096)),
                 rate_per_minute: self.rate_per_minute.unwrap_or(600),
                 request_timeout: Duration::from_secs(self.request_timeout.unwrap_or(30)),
                 auth_failures_per_minute: self.auth_failures_per_minute.unwrap_or(30).max(1),
@@ -123,6 +125,11 @@ impl ServeArgs {
             },
         })
     }
+}
+
+/// MiB in bytes (at least one MiB; a huge figure is as good as no limit).
+fn mib(n: u64) -> u64 {
+    n.max(1).saturating_mul(1024 * 1024)
 }
 
 /// The config file's settings.
@@ -311,6 +318,14 @@ mod tests {
             (
                 "auth_failures_per_minute",
                 settings.hub.auth_failures_per_minute.to_string(),
+            ),
+            (
+                "max_evidence_mib",
+                (settings.hub.max_evidence_bytes / (1024 * 1024)).to_string(),
+            ),
+            (
+                "evidence_mib_per_day",
+                (settings.hub.evidence_bytes_per_day / (1024 * 1024)).to_string(),
             ),
         ];
         for (id, value) in shown {

@@ -82,6 +82,20 @@ impl PgStore {
         if held.complete || held.received != c.offset {
             return Ok(ChunkPut::NotAt(Some(held)));
         }
+        let sent_today: i64 = tx
+            .query_one(
+                &format!(
+                    "SELECT coalesce(sum(received), 0)::BIGINT FROM evidence
+                     WHERE desk = coalesce({}, $1) AND started_at >= $2",
+                    desk_of_sql("$1")
+                ),
+                &[&device, &text(c.now - chrono::Duration::days(1))],
+            )
+            .await?
+            .get(0);
+        if (sent_today.max(0) as u64).saturating_add(c.bytes.len() as u64) > c.day_quota {
+            return Ok(ChunkPut::OverQuota);
+        }
         tx.execute(
             &format!(
                 "INSERT INTO evidence_chunks (desk, id, seq, bytes)

@@ -7,8 +7,7 @@
 //! only then (`routes::upload`).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
@@ -80,23 +79,47 @@ pub(super) async fn put_chunk(
     AuthDevice(device): AuthDevice,
     Path((report_id, evidence_id)): Path<(Uuid, Uuid)>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<EvidenceState>, ApiError> {
     state.check_rate(device.id).await?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorKind::TooLarge,
-                format!(
-                    "a chunk of evidence is at most {} bytes",
-                    hirc_proto::MAX_EVIDENCE_CHUNK
-                ),
-            )
-        } else {
-            bad("the request body could not be read")
-        }
+    // Read only for a known desk within its rate, a few at a time: the
+    // hub's memory holds at most that many chunks.
+    let _place = state.evidence_bodies.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            "the hub is stopping",
+        )
+        .retry_after(5)
     })?;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::TooLarge,
+            format!(
+                "a chunk of evidence is at most {} bytes",
+                hirc_proto::MAX_EVIDENCE_CHUNK
+            ),
+        )
+    };
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > hirc_proto::MAX_EVIDENCE_CHUNK as u64) {
+        return Err(too_large());
+    }
+    // Read through the limit: a body that runs past it (sent without its
+    // length) is cut off there.
+    let body = axum::body::to_bytes(body, hirc_proto::MAX_EVIDENCE_CHUNK)
+        .await
+        .map_err(|_| {
+            if announced.is_none() {
+                too_large()
+            } else {
+                bad("the request body could not be read")
+            }
+        })?;
     let number = |name: &str| -> Result<u64, ApiError> {
         headers
             .get(name)
@@ -158,6 +181,7 @@ pub(super) async fn put_chunk(
             digest: digest.clone(),
             offset,
             bytes: body.into(),
+            day_quota: state.config.evidence_bytes_per_day,
             now: Utc::now(),
         }))
         .await?;
@@ -171,6 +195,18 @@ pub(super) async fn put_chunk(
                 ErrorKind::Conflict,
                 "this desk is sending an item of evidence with this id with another length, digest or report; nothing was changed",
             ));
+        }
+        ChunkPut::OverQuota => {
+            tracing::warn!(device = %device.id, "evidence refused: the desk's daily amount is used up");
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::RateLimited,
+                format!(
+                    "this desk has sent as much evidence in the last 24 hours as the hub takes ({} MiB); the rest goes later",
+                    state.config.evidence_bytes_per_day / (1024 * 1024)
+                ),
+            )
+            .retry_after(3600));
         }
         ChunkPut::Erased(gone) => {
             return Err(ApiError::new(

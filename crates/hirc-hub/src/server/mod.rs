@@ -49,6 +49,9 @@ pub struct HubConfig {
     pub max_body_bytes: usize,
     /// The largest item of evidence accepted, in bytes.
     pub max_evidence_bytes: u64,
+    /// The most evidence one desk may send in items started in the last 24
+    /// hours, in bytes.
+    pub evidence_bytes_per_day: u64,
     /// Uploads allowed per device per minute.
     pub rate_per_minute: u32,
     /// How long one request may take, body included (slow clients are cut off).
@@ -72,9 +75,11 @@ impl Default for HubConfig {
             // A report with a long account is a few KiB once encrypted;
             // 1 MiB leaves room for years of format growth.
             max_body_bytes: 1024 * 1024,
-            // A desk allows 25 MiB a file by default and up to 2 GiB; a
-            // long video is refused at the desk already.
-            max_evidence_bytes: 512 * 1024 * 1024,
+            // A desk allows 25 MiB a file by default, and a coordinator up
+            // to 2 GiB: the hub takes what any desk may send (age adds 16
+            // bytes in 64 KiB).
+            max_evidence_bytes: 2100 * 1024 * 1024,
+            evidence_bytes_per_day: 4096 * 1024 * 1024,
             rate_per_minute: 600,
             request_timeout: Duration::from_secs(30),
             auth_failures_per_minute: 30,
@@ -95,6 +100,8 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     /// The last minute whose first shared hit forgot the minutes before.
     limits_minute: Arc<std::sync::atomic::AtomicI64>,
+    /// Places for chunks of evidence being read and stored.
+    evidence_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -110,6 +117,7 @@ impl AppState {
             failures: Arc::default(),
             metrics,
             limits_minute: Arc::default(),
+            evidence_bodies: Arc::new(tokio::sync::Semaphore::new(EVIDENCE_BODIES_AT_ONCE)),
         }
     }
 
@@ -142,10 +150,29 @@ pub struct Peer(pub SocketAddr);
 /// addresses cannot grow the table without bound.
 const MAX_REMEMBERED_ADDRESSES: usize = 100_000;
 
+/// The least time a request about evidence may take, body included.
+const EVIDENCE_TIMEOUT: Duration = Duration::from_secs(180);
+/// Chunks of evidence read at once: each is held whole (at most
+/// [`hirc_proto::MAX_EVIDENCE_CHUNK`]) until stored.
+const EVIDENCE_BODIES_AT_ONCE: usize = 16;
+
 /// The API.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     let timeout = state.config.request_timeout;
+    // A chunk of evidence is megabytes: a desk on a slow line (a hotspot
+    // in a village hall) needs minutes for one, which the API's timeout
+    // would cut off every time. Its body is read only once the desk is
+    // known and a place is free (`evidence::put_chunk`).
+    let evidence = Router::new()
+        .route(
+            "/v1/reports/{report_id}/evidence/{evidence_id}",
+            get(evidence::held).put(evidence::put_chunk),
+        )
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout.max(EVIDENCE_TIMEOUT),
+        ));
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/ready", get(ready))
@@ -164,12 +191,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/statuses", get(statuses::statuses))
         .route(
-            "/v1/reports/{report_id}/evidence/{evidence_id}",
-            get(evidence::held)
-                .put(evidence::put_chunk)
-                .layer(DefaultBodyLimit::max(hirc_proto::MAX_EVIDENCE_CHUNK)),
-        )
-        .route(
             "/v1/reports/{report_id}/erasure",
             post(erasures::erase).layer(DefaultBodyLimit::max(MAX_ENROL_BYTES)),
         )
@@ -185,6 +206,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .merge(evidence)
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(stamp_protocol))
         .layer(axum::middleware::from_fn_with_state(

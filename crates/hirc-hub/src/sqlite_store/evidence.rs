@@ -77,6 +77,14 @@ impl Sqlite {
             }
             Some(h) => h,
         };
+        let sent_today: i64 = tx.query_row(
+            "SELECT coalesce(sum(received), 0) FROM evidence WHERE desk = ?1 AND started_at >= ?2",
+            params![desk, text(c.now - chrono::Duration::days(1))],
+            |r| r.get(0),
+        )?;
+        if (sent_today.max(0) as u64).saturating_add(c.bytes.len() as u64) > c.day_quota {
+            return Ok(ChunkPut::OverQuota);
+        }
         tx.execute(
             "INSERT INTO evidence_chunks (desk, id, seq, bytes)
              VALUES (?1, ?2, (SELECT coalesce(max(seq) + 1, 0) FROM evidence_chunks WHERE desk = ?1 AND id = ?2), ?3)",

@@ -208,6 +208,9 @@ pub struct EvidenceChunk {
     pub offset: u64,
     /// The chunk.
     pub bytes: Vec<u8>,
+    /// The most this desk may send in items started in the last 24 hours,
+    /// in bytes (what a stolen token can fill the disk with in a day).
+    pub day_quota: u64,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -225,6 +228,8 @@ pub enum ChunkPut {
     Conflict(HeldEvidence),
     /// The report was erased at the person's request.
     Erased(Tombstone),
+    /// The desk has sent as much evidence in the last 24 hours as it may.
+    OverQuota,
 }
 
 /// A held item's row as read: report, length, digest, received, complete.

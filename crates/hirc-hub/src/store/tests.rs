@@ -43,6 +43,7 @@ async fn exercise_evidence(store: &dyn HubStore) {
         digest: "sha-256=:whole:".into(),
         offset,
         bytes: bytes.to_vec(),
+        day_quota: 1000,
         now,
     };
     assert_eq!(store.evidence_held(d.id, item).await.expect("held"), None);
@@ -146,6 +147,35 @@ async fn exercise_evidence(store: &dyn HubStore) {
         .await
         .expect("discard");
     assert_eq!(store.evidence_held(d.id, bad).await.expect("held"), None);
+    // A day's quota counts what the desk sent in items started in the last
+    // 24 hours (6 bytes so far).
+    let elsewhere = Uuid::now_v7();
+    let small = |now| EvidenceChunk {
+        report_id: elsewhere,
+        evidence_id: Uuid::now_v7(),
+        length: 3,
+        day_quota: 10,
+        now,
+        ..chunk(0, b"xyz")
+    };
+    assert!(matches!(
+        store.put_evidence_chunk(small(now)).await.expect("put"),
+        ChunkPut::Stored(_)
+    ));
+    assert_eq!(
+        store.put_evidence_chunk(small(now)).await.expect("over"),
+        ChunkPut::OverQuota
+    );
+    assert!(
+        matches!(
+            store
+                .put_evidence_chunk(small(now + chrono::Duration::days(2)))
+                .await
+                .expect("a day later"),
+            ChunkPut::Stored(_)
+        ),
+        "a day later, the day's quota is new"
+    );
     // A revision naming its evidence keeps the manifest's digest.
     let Put::Created(receipt) = store
         .put_with_evidence(

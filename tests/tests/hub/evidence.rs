@@ -1,0 +1,207 @@
+//! Evidence at the hub over real HTTP, on every back end: chunks taken from
+//! where the held bytes end, an item whole only when its digest checks, a
+//! revision stored only once it holds every item it names, and what a desk
+//! may send bounded.
+
+use hirc_e2e::Backend;
+use hirc_proto::{
+    DIGEST_HEADER, EVIDENCE_DIGEST_HEADER, EVIDENCE_HEADER, ErrorKind, EvidenceItem, EvidenceState,
+    Receipt, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, content_digest, evidence_header,
+    evidence_manifest_digest, evidence_path,
+};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::{Hub, error_kind, sealed};
+
+/// Sends `chunk` of the item (`whole`) from `offset`.
+fn put_chunk(
+    hub: &Hub,
+    token: &str,
+    report: Uuid,
+    item: &EvidenceItem,
+    offset: u64,
+    chunk: &[u8],
+) -> reqwest::blocking::Response {
+    hub.http
+        .put(format!(
+            "{}{}",
+            hub.process.url,
+            evidence_path(report, item.id)
+        ))
+        .bearer_auth(token)
+        .header(DIGEST_HEADER, content_digest(chunk))
+        .header(UPLOAD_OFFSET_HEADER, offset)
+        .header(UPLOAD_LENGTH_HEADER, item.length)
+        .header(EVIDENCE_DIGEST_HEADER, &item.digest)
+        .body(chunk.to_vec())
+        .send()
+        .expect("chunk")
+}
+
+fn held(hub: &Hub, token: &str, report: Uuid, item: Uuid) -> EvidenceState {
+    let response = hub
+        .http
+        .get(format!(
+            "{}{}",
+            hub.process.url,
+            evidence_path(report, item)
+        ))
+        .bearer_auth(token)
+        .send()
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().expect("state")
+}
+
+fn item_of(bytes: &[u8]) -> EvidenceItem {
+    EvidenceItem {
+        id: Uuid::now_v7(),
+        length: bytes.len() as u64,
+        digest: content_digest(bytes),
+    }
+}
+
+pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
+    let hub = Hub::start(backend, &["--evidence-mib-per-day", "1"]);
+    let (_, token) = hub.device();
+    let (_, other) = hub.device();
+    let report = Uuid::now_v7();
+    let recipient: age::x25519::Recipient = hub.recipient.parse().expect("recipient");
+    let photo = age::encrypt(&recipient, &vec![7u8; 300_000]).expect("encrypt");
+    let item = item_of(&photo);
+
+    // Nothing held; a chunk that does not start where the held bytes end
+    // is not stored, and the answer says where to go on from.
+    assert_eq!(held(&hub, &token, report, item.id).received, 0);
+    let late = put_chunk(&hub, &token, report, &item, 1000, &photo[1000..2000]);
+    assert_eq!(late.status(), StatusCode::OK);
+    assert_eq!(late.json::<EvidenceState>().expect("state").received, 0);
+    // A chunk damaged on the way, or not an age file, is refused.
+    let damaged = hub
+        .http
+        .put(format!(
+            "{}{}",
+            hub.process.url,
+            evidence_path(report, item.id)
+        ))
+        .bearer_auth(&token)
+        .header(DIGEST_HEADER, content_digest(b"something else"))
+        .header(UPLOAD_OFFSET_HEADER, 0)
+        .header(UPLOAD_LENGTH_HEADER, item.length)
+        .header(EVIDENCE_DIGEST_HEADER, &item.digest)
+        .body(photo[..1000].to_vec())
+        .send()
+        .expect("put");
+    assert_eq!(damaged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let plain = item_of(b"a plain file, not encrypted");
+    assert_eq!(
+        put_chunk(
+            &hub,
+            &token,
+            report,
+            &plain,
+            0,
+            b"a plain file, not encrypted"
+        )
+        .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // The revision naming it is refused until it is whole.
+    let body = sealed(&hub.recipient, report, 1, "with a photo");
+    let revision = |manifest: &[EvidenceItem]| {
+        hub.http
+            .put(format!(
+                "{}{}",
+                hub.process.url,
+                hirc_proto::report_path(report, 1)
+            ))
+            .bearer_auth(&token)
+            .header(DIGEST_HEADER, content_digest(&body))
+            .header(EVIDENCE_HEADER, evidence_header(manifest))
+            .body(body.clone())
+            .send()
+            .expect("revision")
+    };
+    let early = revision(std::slice::from_ref(&item));
+    assert_eq!(early.status(), StatusCode::CONFLICT);
+    assert_eq!(error_kind(early), ErrorKind::EvidenceIncomplete);
+
+    // Sent in two chunks; the first sent twice is stored once.
+    let half = photo.len() / 2;
+    for _ in 0..2 {
+        let first = put_chunk(&hub, &token, report, &item, 0, &photo[..half]);
+        assert_eq!(
+            first.json::<EvidenceState>().expect("state").received,
+            half as u64
+        );
+    }
+    // Another desk's item of the same id is its own: it holds nothing.
+    assert_eq!(held(&hub, &other, report, item.id).received, 0);
+    let rest = put_chunk(&hub, &token, report, &item, half as u64, &photo[half..]);
+    let state: EvidenceState = rest.json().expect("state");
+    assert!(state.complete, "{state:?}");
+
+    // Now the revision is stored, and its receipt names the manifest.
+    let stored = revision(std::slice::from_ref(&item));
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let receipt: Receipt = stored.json().expect("receipt");
+    assert_eq!(
+        receipt.evidence,
+        Some(evidence_manifest_digest(std::slice::from_ref(&item)))
+    );
+    // A manifest that does not read is refused.
+    let odd = hub
+        .http
+        .put(format!(
+            "{}{}",
+            hub.process.url,
+            hirc_proto::report_path(report, 2)
+        ))
+        .bearer_auth(&token)
+        .header(DIGEST_HEADER, content_digest(&body))
+        .header(EVIDENCE_HEADER, "not a manifest")
+        .body(body.clone())
+        .send()
+        .expect("revision");
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST);
+
+    // An item whose bytes do not match its digest is discarded whole.
+    let liar = EvidenceItem {
+        digest: content_digest(b"other"),
+        ..item_of(&photo)
+    };
+    assert_eq!(
+        put_chunk(&hub, &token, report, &liar, 0, &photo).status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(held(&hub, &token, report, liar.id).received, 0);
+
+    // A chunk over the limit is refused before it is read.
+    let big = vec![0u8; hirc_proto::MAX_EVIDENCE_CHUNK + 1];
+    let over = item_of(&big);
+    assert_eq!(
+        put_chunk(&hub, &token, report, &over, 0, &big).status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // A desk sends at most a day's amount (1 MiB here; 300 KB held so far).
+    let mut refused = None;
+    for _ in 0..4 {
+        let next = age::encrypt(&recipient, &vec![9u8; 300_000]).expect("encrypt");
+        let response = put_chunk(&hub, &token, report, &item_of(&next), 0, &next);
+        if response.status() != StatusCode::OK {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the day's amount runs out");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().get("retry-after").is_some());
+    // Another desk's day is its own.
+    let theirs = age::encrypt(&recipient, b"theirs").expect("encrypt");
+    assert_eq!(
+        put_chunk(&hub, &other, Uuid::now_v7(), &item_of(&theirs), 0, &theirs).status(),
+        StatusCode::OK
+    );
+}
