@@ -22,6 +22,61 @@ const driver = join(root, '.tools/bin/tauri-driver');
 const shots = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : null;
 const PASS = 'correct horse battery staple';
 const CANARY = `canary-${Date.now()}-description`;
+// In a photo's EXIF: the desk keeps its pixels, never this.
+const EXIF_CANARY = `canary-${Date.now()}-exif`;
+
+/** Adds, in the window, a photo (a JPEG the page draws, with EXIF holding
+ *  EXIF_CANARY) dropped on the Evidence step, and a screenshot (a PNG)
+ *  pasted, as a volunteer's mouse and clipboard would hand them over. */
+const ADD_EVIDENCE = `
+  const exif = arguments[0];
+  const picture = (type, colour, w, h) => new Promise((done) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = w;
+    canvas.height = h;
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = colour;
+    ctx.fillRect(0, 0, w, h);
+    canvas.toBlob(done, type);
+  });
+  return (async () => {
+    const jpeg = new Uint8Array(await (await picture('image/jpeg', '#036', 90, 60)).arrayBuffer());
+    // EXIF: a little-endian TIFF whose image description is the canary.
+    const text = new TextEncoder().encode(exif + '\\0');
+    const tiff = new Uint8Array(8 + 2 + 12 + 4 + text.length);
+    const v = new DataView(tiff.buffer);
+    tiff.set([0x49, 0x49, 0x2a, 0x00]);
+    v.setUint32(4, 8, true);
+    v.setUint16(8, 1, true);
+    v.setUint16(10, 0x010e, true);
+    v.setUint16(12, 2, true);
+    v.setUint32(14, text.length, true);
+    v.setUint32(18, 26, true);
+    v.setUint32(22, 0, true);
+    tiff.set(text, 26);
+    const head = new TextEncoder().encode('Exif\\0\\0');
+    const app1 = new Uint8Array(4 + head.length + tiff.length);
+    app1.set([0xff, 0xe1, (app1.length - 2) >> 8, (app1.length - 2) & 0xff]);
+    app1.set(head, 4);
+    app1.set(tiff, 4 + head.length);
+    const photo = new Uint8Array(jpeg.length + app1.length);
+    photo.set(jpeg.subarray(0, 2));
+    photo.set(app1, 2);
+    photo.set(jpeg.subarray(2), 2 + app1.length);
+    const dropped = new DataTransfer();
+    dropped.items.add(new File([photo], 'IMG_2041.jpg', { type: 'image/jpeg' }));
+    const drop = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dropped });
+    document.getElementById('evidence-drop').dispatchEvent(drop);
+    await new Promise((done) => { const t = setInterval(() => { if (document.querySelectorAll('#evidence-list li').length === 1) { clearInterval(t); done(); } }, 20); });
+    const shot = new DataTransfer();
+    shot.items.add(new File([await picture('image/png', '#c00', 40, 30)], 'Screenshot.png', { type: 'image/png' }));
+    const paste = new Event('paste', { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, 'clipboardData', { value: shot });
+    window.dispatchEvent(paste);
+    await new Promise((done) => { const t = setInterval(() => { if (document.querySelectorAll('#evidence-list img.evidence-item__thumb').length === 2) { clearInterval(t); done(); } }, 20); });
+    return document.getElementById('evidence-list').innerText;
+  })();
+`;
 
 async function shot(s, name) {
   if (!shots) return;
@@ -193,7 +248,16 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.waitText('#save-state', /Saved/);
     await shot(s, '06-report-consent');
     await s.click('#continue');
+    await s.waitText('#step-title', /Evidence/);
+    await s.type('#evidence-caption', 'the wall by the bus stop');
+    const listed = await s.exec(ADD_EVIDENCE, [EXIF_CANARY]);
+    assert.match(listed, /the wall by the bus stop/);
+    assert.doesNotMatch(listed, /IMG_2041|Screenshot/, "the file's name is never shown");
+    await s.exec('document.getElementById("evidence-status").scrollIntoView()');
+    await shot(s, '06e-report-evidence');
+    await s.click('#continue');
     await s.waitText('#step-title', /Check the report/);
+    await s.waitText('#review-evidence', /Photo: the wall by the bus stop/);
     await s.waitText('main', new RegExp(CANARY));
     await shot(s, '07-report-review');
     await s.click('#submit-report');
@@ -216,6 +280,18 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await s.waitText('#count-waiting', /^0$/);
     await s.waitText('#sync-status', /Online/);
     await shot(s, '09-home');
+    // The partnership's export has the photo and the screenshot, the
+    // photo without its EXIF.
+    const attachments = join(work, 'attachments');
+    execFileSync(hubBin, ['export', '--data-dir', join(work, 'hub'), '--identity', join(work, 'hub', 'partnership.key'), '--attachments-dir', attachments, '--out', join(work, 'export.jsonl')], { stdio: 'ignore' });
+    const exported = files(attachments).filter((f) => !f.endsWith('evidence.json'));
+    assert.deepEqual(exported.map((f) => f.replace(/.*\//, '')).sort(), ['r1-1.jpg', 'r1-2.png']);
+    for (const f of exported) {
+      const bytes = readFileSync(f);
+      assert.ok(bytes.length > 100, `${f} is empty`);
+      assert.ok(!bytes.includes(EXIF_CANARY), `${f} keeps the photo's EXIF`);
+      assert.ok(!bytes.includes('Exif'), `${f} has an EXIF block`);
+    }
 
     // The person comes back with their slip: the reference as read out
     // (small letters, a space for a dash, the letter O or I for a 0 or 1)
@@ -431,6 +507,7 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
   assert.ok(written.some((f) => f.endsWith('hirc.log')), 'the app keeps a log');
   for (const f of written) {
     assert.ok(!readFileSync(f).includes(CANARY), `${f} holds the report's text`);
+    assert.ok(!readFileSync(f).includes(EXIF_CANARY), `${f} holds the photo's EXIF`);
   }
   // Each export is in the desk's audit log (read with the CLI, as a
   // coordinator would).
