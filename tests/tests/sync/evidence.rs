@@ -124,6 +124,14 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
     let note = outside.path().join("message.txt");
     let note_text = format!("you are not welcome here {CANARY}-text\n");
     std::fs::write(&note, &note_text).expect("note");
+    // A PDF is kept as it came (docs/threat-model.md): its metadata is
+    // encrypted like the rest, and reaches only the partnership.
+    let letter = outside.path().join("letter.pdf");
+    std::fs::write(
+        &letter,
+        format!("%PDF-1.4\n1 0 obj << /Author ({CANARY}-pdf) >> endobj\n%%EOF\n"),
+    )
+    .expect("letter");
     let spare = outside.path().join("spare.png");
     let mut png = Cursor::new(Vec::new());
     image::RgbImage::new(4, 4)
@@ -139,16 +147,17 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
                 &id,
                 &photo.to_string_lossy(),
                 &note.to_string_lossy(),
+                &letter.to_string_lossy(),
                 "--caption",
                 "the wall by the bus stop",
             ],
             "",
         )
         .ok();
-    assert!(added.stderr.contains("Added 2 file(s)"), "{}", added.stderr);
+    assert!(added.stderr.contains("Added 3 file(s)"), "{}", added.stderr);
     desk.as_coordinator(&["report", "attach", &id, &spare.to_string_lossy()], "")
         .ok();
-    desk.as_coordinator(&["report", "detach", &id, "3"], "")
+    desk.as_coordinator(&["report", "detach", &id, "4"], "")
         .ok();
     let listed: Vec<Value> = serde_json::from_str(
         &desk
@@ -162,8 +171,8 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
             .iter()
             .map(|e| e["kind"].as_str().expect("kind"))
             .collect::<Vec<_>>(),
-        ["jpeg", "text"],
-        "the third was removed"
+        ["jpeg", "text", "pdf"],
+        "the fourth was removed"
     );
     // Not a picture and not text: refused, saying what to do.
     let odd = outside.path().join("clip.bin");
@@ -205,6 +214,7 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
         format!("{CANARY}-comment"),
         format!("{CANARY}-text"),
         format!("{CANARY}-name"),
+        format!("{CANARY}-pdf"),
     ];
     for (path, bytes) in desk.files().into_iter().chain(files_under(&hub.data)) {
         for canary in &canaries {
@@ -218,7 +228,7 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
     let run = export_attachments(&hub, &dir).ok();
     assert!(
         run.stderr
-            .contains("Wrote 2 item(s) of evidence for 1 report(s)"),
+            .contains("Wrote 3 item(s) of evidence for 1 report(s)"),
         "{}",
         run.stderr
     );
@@ -232,6 +242,13 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
             "{canary} in the exported photo"
         );
     }
+    assert!(
+        contains(
+            &std::fs::read(folder.join("r1-3.pdf")).expect("letter exported"),
+            &format!("{CANARY}-pdf")
+        ),
+        "a PDF reaches the partnership as it came"
+    );
     assert_eq!(
         std::fs::read_to_string(folder.join("r1-2.txt")).expect("note exported"),
         note_text,
