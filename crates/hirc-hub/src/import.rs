@@ -16,7 +16,7 @@ use hirc_proto::{
 use uuid::Uuid;
 
 use crate::secrets;
-use crate::store::{HubStore, Put, Redeem};
+use crate::store::{ChunkPut, EvidenceChunk, HubStore, Put, Redeem};
 
 /// The largest outbox file read (many thousands of reports).
 const MAX_OUTBOX_FILE_BYTES: u64 = 512 * 1024 * 1024;
@@ -130,6 +130,91 @@ pub async fn offline_enrolment(
     Ok(())
 }
 
+/// Stores an item of evidence from an outbox file, whole: `Ok(Err(why))`
+/// when it is refused (the revision naming it is not stored).
+async fn store_item(
+    store: &dyn HubStore,
+    device_id: Uuid,
+    report_id: Uuid,
+    item: &hirc_proto::OutboxEvidence,
+) -> anyhow::Result<Result<(), String>> {
+    let Some(bytes) = decode_payload(&item.payload) else {
+        return Ok(Err("an item of evidence is not base64".into()));
+    };
+    if bytes.len() as u64 != item.length || content_digest(&bytes) != item.digest {
+        return Ok(Err(
+            "an item of evidence does not match its digest (damaged in transit?)".into(),
+        ));
+    }
+    if !bytes.starts_with(b"age-encryption.org/v1\n") {
+        return Ok(Err("an item of evidence is not an age file".into()));
+    }
+    // In chunks as over the network (a row holds at most one), from where
+    // the hub stands (part of it may have arrived over the network).
+    let mut at = store
+        .evidence_held(device_id, item.id)
+        .await?
+        .filter(|h| h.report_id == report_id && h.length == item.length && h.digest == item.digest)
+        .map_or(0, |h| if h.complete { item.length } else { h.received });
+    let resumed = at > 0 && at < item.length;
+    while at < item.length {
+        let end = (at + hirc_proto::MAX_EVIDENCE_CHUNK as u64).min(item.length);
+        let chunk = EvidenceChunk {
+            device_id,
+            report_id,
+            evidence_id: item.id,
+            length: item.length,
+            digest: item.digest.clone(),
+            offset: at,
+            bytes: bytes[at as usize..end as usize].to_vec(),
+            // Carried by hand by the partnership itself: no daily amount.
+            day_quota: u64::MAX,
+            now: Utc::now(),
+        };
+        match store.put_evidence_chunk(chunk).await? {
+            ChunkPut::Stored(h) => at = h.received,
+            ChunkPut::NotAt(_) | ChunkPut::Conflict(_) => {
+                return Ok(Err(
+                    "the hub holds an item of evidence of this id with other bytes".into(),
+                ));
+            }
+            ChunkPut::Erased(_) => {
+                return Ok(Err(
+                    "this report was erased at the person's request; it was not stored again"
+                        .into(),
+                ));
+            }
+            ChunkPut::OverQuota => return Ok(Err("over the hub's daily amount".into())),
+        }
+    }
+    if resumed {
+        // Part came over the network: the whole is checked as it is held.
+        let mut hash = <sha2::Sha256 as sha2::Digest>::new();
+        let mut seq = 0;
+        while let Some(chunk) = store.evidence_chunk(device_id, item.id, seq).await? {
+            sha2::Digest::update(&mut hash, &chunk);
+            seq += 1;
+        }
+        let whole = format!(
+            "sha-256=:{}:",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                sha2::Digest::finalize(hash)
+            )
+        ) == item.digest;
+        store.settle_evidence(device_id, item.id, whole).await?;
+        if !whole {
+            return Ok(Err(
+                "an item of evidence held in part did not match its digest; it was discarded, to be sent again"
+                    .into(),
+            ));
+        }
+        return Ok(Ok(()));
+    }
+    store.settle_evidence(device_id, item.id, true).await?;
+    Ok(Ok(()))
+}
+
 /// Ingests an outbox file and writes the receipt file.
 pub async fn outbox_file(
     store: &dyn HubStore,
@@ -234,13 +319,37 @@ pub async fn outbox_file(
                 .push((entry.report_id, "the payload is not an age file".into()));
             continue;
         }
+        // Its evidence first, each item whole and checked, as an upload
+        // sends it before the revision.
+        let manifest = entry.manifest();
+        if manifest.len() > hirc_proto::MAX_EVIDENCE_ITEMS {
+            summary.refused.push((
+                entry.report_id,
+                "it names more items of evidence than a revision may".into(),
+            ));
+            continue;
+        }
+        let mut held = Ok(());
+        for item in &entry.evidence {
+            held = store_item(store, device.id, entry.report_id, item).await?;
+            if held.is_err() {
+                break;
+            }
+        }
+        if let Err(why) = held {
+            summary.refused.push((entry.report_id, why));
+            continue;
+        }
+        let evidence =
+            (!manifest.is_empty()).then(|| hirc_proto::evidence_manifest_digest(&manifest));
         match store
-            .put(
+            .put_with_evidence(
                 device.id,
                 entry.report_id,
                 entry.revision,
                 &entry.digest,
                 body,
+                evidence,
                 Utc::now(),
             )
             .await?

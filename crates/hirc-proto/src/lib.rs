@@ -495,6 +495,37 @@ pub struct OutboxEntry {
     pub digest: String,
     /// The age ciphertext, base64.
     pub payload: String,
+    /// The revision's evidence, whole: what an upload would send in chunks
+    /// before it (its manifest, in order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<OutboxEvidence>,
+}
+
+/// One item of evidence in an [`OutboxEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEvidence {
+    /// The copy's id.
+    pub id: Uuid,
+    /// Its ciphertext's length.
+    pub length: u64,
+    /// Its ciphertext's digest.
+    pub digest: String,
+    /// The age ciphertext, base64.
+    pub payload: String,
+}
+
+impl OutboxEntry {
+    /// The manifest of the revision's evidence, as an upload names it.
+    pub fn manifest(&self) -> Vec<EvidenceItem> {
+        self.evidence
+            .iter()
+            .map(|e| EvidenceItem {
+                id: e.id,
+                length: e.length,
+                digest: e.digest.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The hub's answer to an [`OutboxFile`], carried back to the desk

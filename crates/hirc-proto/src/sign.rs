@@ -272,6 +272,14 @@ fn outbox_message(f: &OutboxFile) -> Vec<u8> {
     );
     for e in &f.reports {
         text.push_str(&format!("{} {} {}\n", e.report_id, e.revision, e.digest));
+        // Only revisions with evidence sign these lines, so every file
+        // signed before evidence existed still checks.
+        for item in &e.evidence {
+            text.push_str(&format!(
+                "evidence {} {} {}\n",
+                item.id, item.length, item.digest
+            ));
+        }
     }
     text.into_bytes()
 }

@@ -433,3 +433,121 @@ fn an_erasure_travels_by_usb_stick_and_comes_back_confirmed() {
         1
     );
 }
+
+#[test]
+fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
+    let hub = Hub::start();
+    let data = hub.data.to_string_lossy().into_owned();
+    let work = tempfile::tempdir().expect("tmp");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    let mut desk = offline_desk(&hub, &path("enrol.json"));
+    let file = desk.path().join("report.json");
+    std::fs::write(&file, hirc_e2e::EXAMPLE_REPORT).expect("write");
+    let id = desk
+        .as_coordinator(&["report", "new", "--from", &file.to_string_lossy()], "")
+        .ok()
+        .last_line();
+    let canary = format!("CANARY-usb-evidence-{}", rand::random::<u32>());
+    let note = work.path().join("message.txt");
+    std::fs::write(&note, format!("a message that says {canary}\n")).expect("note");
+    let mut scan = b"%PDF-1.4\n".to_vec();
+    scan.extend((0..5_000_000u32).map(|n| (n % 253) as u8));
+    std::fs::write(work.path().join("scan.pdf"), &scan).expect("scan");
+    desk.as_coordinator(
+        &[
+            "report",
+            "attach",
+            &id,
+            &note.to_string_lossy(),
+            &path("scan.pdf"),
+        ],
+        "",
+    )
+    .ok();
+    let reference = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .ok()
+        .last_line();
+    let out = desk
+        .as_coordinator(&["outbox", "export", &path("outbox.json")], "")
+        .ok();
+    assert!(
+        out.stdout.contains("It carries 2 item(s) of evidence"),
+        "{}",
+        out.stdout
+    );
+    let stick = std::fs::read(path("outbox.json")).expect("outbox file");
+    assert!(!contains(&stick, &canary), "the stick holds no plaintext");
+
+    // A stick whose evidence was damaged stores nothing of the report.
+    let mut damaged: Value = serde_json::from_slice(&stick).expect("json");
+    damaged["reports"][0]["evidence"][1]["payload"] = Value::String("AAAA".into());
+    std::fs::write(path("damaged.json"), damaged.to_string()).expect("write");
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("damaged.json"),
+        "--receipts",
+        &path("r0.json"),
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr.contains("not signed") || run.stderr.contains("does not match"),
+        "{}",
+        run.stderr
+    );
+
+    hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("outbox.json"),
+        "--receipts",
+        &path("receipts.json"),
+    ])
+    .ok();
+    let back = desk
+        .as_coordinator(&["outbox", "receipts", &path("receipts.json")], "")
+        .ok();
+    assert!(
+        back.stdout.contains("1 report(s) marked delivered"),
+        "{}",
+        back.stdout
+    );
+    let attachments = work.path().join("attachments");
+    hub_admin(&[
+        "export",
+        "--data-dir",
+        &data,
+        "--identity",
+        &hub.identity.to_string_lossy(),
+        "--attachments-dir",
+        &attachments.to_string_lossy(),
+        "--out",
+        &path("export.jsonl"),
+    ])
+    .ok();
+    let folder = std::fs::read_dir(&attachments)
+        .expect("attachments")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().contains(&reference))
+        .expect("the report's folder");
+    assert_eq!(
+        std::fs::read(folder.join("r1-2.pdf")).expect("scan"),
+        scan,
+        "byte for byte"
+    );
+    assert!(
+        std::fs::read_to_string(folder.join("r1-1.txt"))
+            .expect("note")
+            .contains(&canary)
+    );
+    for (path, bytes) in desk
+        .files()
+        .into_iter()
+        .chain(hirc_e2e::files_under(&hub.data))
+    {
+        assert!(!contains(&bytes, &canary), "{canary} in {}", path.display());
+    }
+}

@@ -252,15 +252,9 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
                     out.erasures.len()
                 );
             }
-            let with_evidence = desk
-                .due_uploads(desk.now(), true)?
-                .iter()
-                .filter(|u| !u.evidence.is_empty())
-                .count();
-            if with_evidence > 0 {
-                println!(
-                    "{with_evidence} report(s) with evidence (photos, documents) are not in the file: evidence is sent over the network only, so they go with the next sync that reaches the hub."
-                );
+            let items: usize = out.reports.iter().map(|r| r.evidence.len()).sum();
+            if items > 0 {
+                println!("It carries {items} item(s) of evidence with them.");
             }
             println!(
                 "Take it to the partnership; bring back the receipt file for `hirc outbox receipts`."

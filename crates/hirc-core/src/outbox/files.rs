@@ -2,8 +2,8 @@
 //! receipt file carried back.
 
 use hirc_proto::{
-    OUTBOX_FILE_FORMAT, OutboxEntry, OutboxFile, RECEIPT_FILE_FORMAT, ReceiptFile, content_digest,
-    encode_payload,
+    OUTBOX_FILE_FORMAT, OutboxEntry, OutboxEvidence, OutboxFile, RECEIPT_FILE_FORMAT, ReceiptFile,
+    content_digest, encode_payload,
 };
 
 use super::*;
@@ -11,8 +11,8 @@ use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
 
 impl Desk {
-    /// Everything waiting (but revisions with evidence, which go over the
-    /// network only), as a file to carry to the hub by hand, signed
+    /// Everything waiting, evidence included, as a file to carry to the hub
+    /// by hand, signed
     /// with the desk's device key so the hub can tell it came from this
     /// desk (coordinators; audited).
     pub fn outbox_file(&mut self, s: &Session) -> Result<OutboxFile> {
@@ -36,18 +36,43 @@ impl Desk {
             format: OUTBOX_FILE_FORMAT.into(),
             device_id: link.device_id,
             created_at: self.now(),
-            // Evidence travels over the network only (resumable chunks):
-            // a revision with evidence waits for a connection.
             reports: waiting
                 .iter()
-                .filter(|u| u.evidence.is_empty())
-                .map(|u| OutboxEntry {
-                    report_id: u.report_id,
-                    revision: u.revision,
-                    digest: content_digest(&u.payload),
-                    payload: encode_payload(&u.payload),
+                .map(|u| {
+                    Ok(OutboxEntry {
+                        report_id: u.report_id,
+                        revision: u.revision,
+                        digest: content_digest(&u.payload),
+                        payload: encode_payload(&u.payload),
+                        // Each item whole, as the network sends it in
+                        // chunks before the revision.
+                        evidence: u
+                            .evidence
+                            .iter()
+                            .map(|item| {
+                                let bytes = self.evidence_chunk_for_hub(
+                                    item.id,
+                                    0,
+                                    usize::try_from(item.length).unwrap_or(usize::MAX),
+                                )?;
+                                if bytes.len() as u64 != item.length
+                                    || content_digest(&bytes) != item.digest
+                                {
+                                    return Err(Error::Integrity(
+                                        "evidence for the hub is not what its manifest says",
+                                    ));
+                                }
+                                Ok(OutboxEvidence {
+                                    id: item.id,
+                                    length: item.length,
+                                    digest: item.digest.clone(),
+                                    payload: encode_payload(&bytes),
+                                })
+                            })
+                            .collect::<Result<_>>()?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             // Each notice was signed when its report was erased.
             erasures: self.pending_erasures()?,
             signature: None,
