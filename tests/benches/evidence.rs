@@ -87,7 +87,7 @@ fn main() {
             draft
         };
         let added = started.elapsed();
-        let add_peak = peak_mib() - base;
+        let add_peak = peak_mib().saturating_sub(base);
         reset_peak();
         let sealing = Instant::now();
         desk.lock()
@@ -95,7 +95,7 @@ fn main() {
             .submit(&session, draft)
             .expect("sealed");
         let sealed = sealing.elapsed();
-        let seal_peak = peak_mib() - base;
+        let seal_peak = peak_mib().saturating_sub(base);
         let item = desk
             .lock()
             .expect("desk")
@@ -107,7 +107,7 @@ fn main() {
         let sending = Instant::now();
         let pass = run_pass(&desk, PassOptions::default()).await.expect("pass");
         let sent = sending.elapsed();
-        let send_peak = peak_mib() - base;
+        let send_peak = peak_mib().saturating_sub(base);
         assert_eq!(pass.delivered, 1, "{:?}", pass.errors);
         let total = started.elapsed();
 

@@ -101,6 +101,13 @@ pub enum Command {
         /// default 15; never less than the auto-lock time).
         #[arg(long, value_name = "MINUTES")]
         interview_lock_minutes: Option<u32>,
+        /// The largest file of evidence, in MiB (1–2048; default 25).
+        #[arg(long, value_name = "MIB")]
+        evidence_file_mib: Option<u32>,
+        /// The most evidence on one report, in MiB (1–2048; default 100;
+        /// at least the largest file).
+        #[arg(long, value_name = "MIB")]
+        evidence_report_mib: Option<u32>,
     },
 }
 

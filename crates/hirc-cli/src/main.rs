@@ -83,11 +83,14 @@ fn run(cli: Cli, data_dir: PathBuf) -> Result<()> {
             retention_days,
             auto_lock_minutes,
             interview_lock_minutes,
+            evidence_file_mib,
+            evidence_report_mib,
         } => commands::desk::settings(
             &mut ctx,
             retention_days,
             auto_lock_minutes,
             interview_lock_minutes,
+            (evidence_file_mib, evidence_report_mib),
         ),
     }
 }

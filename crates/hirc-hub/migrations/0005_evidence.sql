@@ -22,11 +22,17 @@ CREATE TABLE evidence (
 ) STRICT;
 CREATE INDEX evidence_report ON evidence (desk, report_id);
 
+-- `size` and `received_at` meter what a desk sends a day (by when the
+-- bytes arrived); chunks carried in by `hirc-hub import` are not metered.
 CREATE TABLE evidence_chunks (
-    desk  TEXT NOT NULL,
-    id    TEXT NOT NULL,
-    seq   INTEGER NOT NULL,
-    bytes BLOB NOT NULL,
+    desk        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    bytes       BLOB NOT NULL,
+    size        INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    metered     INTEGER NOT NULL,
     PRIMARY KEY (desk, id, seq),
     FOREIGN KEY (desk, id) REFERENCES evidence (desk, id) ON DELETE CASCADE
 ) STRICT;
+CREATE INDEX evidence_chunks_arrival ON evidence_chunks (desk, received_at);

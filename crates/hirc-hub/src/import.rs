@@ -173,6 +173,11 @@ async fn store_item(
         };
         match store.put_evidence_chunk(chunk).await? {
             ChunkPut::Stored(h) => at = h.received,
+            // The same item arriving over the network at this moment: go
+            // on from where it stands.
+            ChunkPut::NotAt(Some(h)) if h.received > at || h.complete => {
+                at = if h.complete { item.length } else { h.received };
+            }
             ChunkPut::NotAt(_) | ChunkPut::Conflict(_) => {
                 return Ok(Err(
                     "the hub holds an item of evidence of this id with other bytes".into(),

@@ -498,7 +498,8 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
         run.stderr
     );
 
-    hub_admin(&[
+    // Nothing of that report was stored: the good stick stores it now.
+    let run = hub_admin(&[
         "import",
         "--data-dir",
         &data,
@@ -507,6 +508,12 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
         &path("receipts.json"),
     ])
     .ok();
+    assert!(
+        run.stderr
+            .contains("Stored 1 report(s); 0 were already here"),
+        "{}",
+        run.stderr
+    );
     let back = desk
         .as_coordinator(&["outbox", "receipts", &path("receipts.json")], "")
         .ok();

@@ -936,6 +936,10 @@ export type Settings = {
 	interview_lock_minutes: number,
 	/**  Days a delivered report's personal data stay on the desk. */
 	retention_days: number,
+	/**  The largest file of evidence, in MiB. */
+	evidence_file_mib: number,
+	/**  The most evidence on one report, in MiB. */
+	evidence_report_mib: number,
 };
 
 /**  Sexual orientation (monitoring; ONS 2021 categories). */

@@ -65,7 +65,7 @@ const desk = {
   centreCode: null as string | null,
   users: [] as StoredUser[],
   unlocked: null as StoredUser | null,
-  settings: { auto_lock_minutes: 5, interview_lock_minutes: 15, retention_days: 1095 } as Settings,
+  settings: { auto_lock_minutes: 5, interview_lock_minutes: 15, retention_days: 1095, evidence_file_mib: 25, evidence_report_mib: 100 } as Settings,
   reports: [] as StoredReport[],
   place: null as Place | null,
   hub: null as HubInfo | null,

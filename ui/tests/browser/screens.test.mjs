@@ -855,6 +855,32 @@ for (const lang of ['en', 'pl', 'ur']) {
     assert.equal(await page.locator('#evidence-caption').inputValue(), '', 'the note was for that file');
     await audit(`evidence (${lang})`);
     await shot('6e-evidence');
+    if (lang === 'en') {
+      // A file over the limit is refused before it is read; a file dropped
+      // outside the drop zone is refused, never opened in place of the app;
+      // text pasted into the note stays text.
+      const refused = await page.evaluate(async () => {
+        const big = new DataTransfer();
+        big.items.add(new File([new Uint8Array(26 * 1024 * 1024)], 'video.mp4', { type: 'video/mp4' }));
+        const input = document.getElementById('evidence-files');
+        input.files = big.files;
+        input.dispatchEvent(new Event('change', { bubbles: true }));
+        const outside = new DataTransfer();
+        outside.items.add(new File(['x'], 'a.txt', { type: 'text/plain' }));
+        const drop = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: outside });
+        document.querySelector('h1').dispatchEvent(drop);
+        const words = new DataTransfer();
+        words.setData('text/plain', 'graffiti on the wall');
+        words.items.add(new File(['png'], 'image.png', { type: 'image/png' }));
+        const caption = document.getElementById('evidence-caption');
+        const paste = new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: words });
+        caption.dispatchEvent(paste);
+        return { dropRefused: drop.defaultPrevented, pasteLeftToBox: !paste.defaultPrevented };
+      });
+      await page.locator('#evidence-error').getByText(/larger than one may be here \(25 MB\)/).waitFor();
+      assert.deepEqual(refused, { dropRefused: true, pasteLeftToBox: true });
+      assert.equal(await page.locator('#evidence-list li').count(), 2, 'nothing more was added');
+    }
     // Removed by keyboard; the focus goes back to the picker.
     await kb.press('#evidence-remove-2');
     await page.waitForFunction(() => document.querySelectorAll('#evidence-list li').length === 1);

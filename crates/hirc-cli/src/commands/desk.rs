@@ -205,8 +205,19 @@ pub fn settings(
     retention_days: Option<u32>,
     auto_lock_minutes: Option<u32>,
     interview_lock_minutes: Option<u32>,
+    (evidence_file_mib, evidence_report_mib): (Option<u32>, Option<u32>),
 ) -> Result<()> {
     let (mut desk, session) = ctx.unlock()?;
+    if evidence_file_mib.is_some() || evidence_report_mib.is_some() {
+        let now = desk.evidence_limits()?;
+        desk.set_evidence_limits(
+            &session,
+            hirc_core::evidence::EvidenceLimits {
+                file_mib: evidence_file_mib.unwrap_or(now.file_mib),
+                report_mib: evidence_report_mib.unwrap_or(now.report_mib),
+            },
+        )?;
+    }
     if let Some(days) = retention_days {
         desk.set_retention_days(&session, days)?;
     }
@@ -219,6 +230,9 @@ pub fn settings(
     println!("retention-days          {}", desk.retention_days()?);
     println!("auto-lock-minutes       {}", desk.auto_lock_minutes()?);
     println!("interview-lock-minutes  {}", desk.interview_lock_minutes()?);
+    let limits = desk.evidence_limits()?;
+    println!("evidence-file-mib       {}", limits.file_mib);
+    println!("evidence-report-mib     {}", limits.report_mib);
     Ok(())
 }
 

@@ -256,6 +256,15 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
             if items > 0 {
                 println!("It carries {items} item(s) of evidence with them.");
             }
+            let left = desk
+                .due_uploads(desk.now(), true)?
+                .len()
+                .saturating_sub(out.reports.len());
+            if left > 0 {
+                println!(
+                    "{left} report(s) are not in it (the file holds at most 400 MB, or their evidence could not be read): export again for the next stick."
+                );
+            }
             println!(
                 "Take it to the partnership; bring back the receipt file for `hirc outbox receipts`."
             );

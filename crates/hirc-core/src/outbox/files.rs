@@ -10,6 +10,10 @@ use super::*;
 use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
 
+/// The most an outbox file carries (base64 included): `hirc-hub import`
+/// reads at most 512 MiB; what is left goes on the next stick.
+const MOST_IN_A_FILE: usize = 400 * 1024 * 1024;
+
 impl Desk {
     /// Everything waiting, evidence included, as a file to carry to the hub
     /// by hand, signed
@@ -32,14 +36,16 @@ impl Desk {
         let key = self.device_key(s)?;
         self.prepare_uploads(s)?;
         let waiting = self.due_uploads(self.now(), true)?;
+        let mut carried = 0usize;
         let mut file = OutboxFile {
             format: OUTBOX_FILE_FORMAT.into(),
             device_id: link.device_id,
             created_at: self.now(),
             reports: waiting
                 .iter()
-                .map(|u| {
-                    Ok(OutboxEntry {
+                .filter_map(|u| {
+                    let entry = (|| -> Result<OutboxEntry> {
+                        Ok(OutboxEntry {
                         report_id: u.report_id,
                         revision: u.revision,
                         digest: content_digest(&u.payload),
@@ -70,9 +76,31 @@ impl Desk {
                                 })
                             })
                             .collect::<Result<_>>()?,
-                    })
+                        })
+                    })();
+                    match entry {
+                        // One report whose evidence cannot be read (its
+                        // copies deleted by a delivery a moment ago, or
+                        // damaged) stays out; the others go.
+                        Err(e) => {
+                            tracing::warn!(report = %u.report_id, "left out of the outbox file: {e}");
+                            None
+                        }
+                        Ok(entry) => {
+                            let size = entry.payload.len()
+                                + entry.evidence.iter().map(|e| e.payload.len()).sum::<usize>();
+                            // Within what `hirc-hub import` reads: the
+                            // rest goes on the next stick.
+                            if carried + size > MOST_IN_A_FILE && carried > 0 {
+                                None
+                            } else {
+                                carried += size;
+                                Some(entry)
+                            }
+                        }
+                    }
                 })
-                .collect::<Result<_>>()?,
+                .collect(),
             // Each notice was signed when its report was erased.
             erasures: self.pending_erasures()?,
             signature: None,

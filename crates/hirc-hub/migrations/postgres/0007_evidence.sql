@@ -16,10 +16,14 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_report ON evidence (desk, report_id);
 
 CREATE TABLE evidence_chunks (
-    desk  TEXT NOT NULL,
-    id    TEXT NOT NULL,
-    seq   BIGINT NOT NULL,
-    bytes BYTEA NOT NULL,
+    desk        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    bytes       BYTEA NOT NULL,
+    size        BIGINT NOT NULL,
+    received_at TEXT NOT NULL,
+    metered     BOOLEAN NOT NULL,
     PRIMARY KEY (desk, id, seq),
     FOREIGN KEY (desk, id) REFERENCES evidence (desk, id) ON DELETE CASCADE
 );
+CREATE INDEX evidence_chunks_arrival ON evidence_chunks (desk, received_at);

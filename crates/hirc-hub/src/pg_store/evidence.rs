@@ -82,29 +82,39 @@ impl PgStore {
         if held.complete || held.received != c.offset {
             return Ok(ChunkPut::NotAt(Some(held)));
         }
-        let sent_today: i64 = tx
-            .query_one(
-                &format!(
-                    "SELECT coalesce(sum(received), 0)::BIGINT FROM evidence
-                     WHERE desk = coalesce({}, $1) AND started_at >= $2",
-                    desk_of_sql("$1")
-                ),
-                &[&device, &text(c.now - chrono::Duration::days(1))],
-            )
-            .await?
-            .get(0);
-        if (sent_today.max(0) as u64).saturating_add(c.bytes.len() as u64) > c.day_quota {
-            return Ok(ChunkPut::OverQuota);
+        let metered = c.day_quota != u64::MAX;
+        if metered {
+            let sent_today: i64 = tx
+                .query_one(
+                    &format!(
+                        "SELECT coalesce(sum(size), 0)::BIGINT FROM evidence_chunks
+                         WHERE desk = coalesce({}, $1) AND metered AND received_at >= $2",
+                        desk_of_sql("$1")
+                    ),
+                    &[&device, &text(c.now - chrono::Duration::days(1))],
+                )
+                .await?
+                .get(0);
+            if (sent_today.max(0) as u64).saturating_add(c.bytes.len() as u64) > c.day_quota {
+                return Ok(ChunkPut::OverQuota);
+            }
         }
         tx.execute(
             &format!(
-                "INSERT INTO evidence_chunks (desk, id, seq, bytes)
+                "INSERT INTO evidence_chunks (desk, id, seq, bytes, size, received_at, metered)
                  SELECT e.desk, e.id, (SELECT coalesce(max(seq) + 1, 0) FROM evidence_chunks k
-                                       WHERE k.desk = e.desk AND k.id = e.id), $3
+                                       WHERE k.desk = e.desk AND k.id = e.id), $3, $4, $5, $6
                  FROM evidence e WHERE e.desk = {} AND e.id = $2",
                 desk_of_sql("$1")
             ),
-            &[&device, &id, &c.bytes],
+            &[
+                &device,
+                &id,
+                &c.bytes,
+                &(c.bytes.len() as i64),
+                &text(c.now),
+                &metered,
+            ],
         )
         .await?;
         let received = held.received + c.bytes.len() as u64;

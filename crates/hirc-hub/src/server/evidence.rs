@@ -82,16 +82,6 @@ pub(super) async fn put_chunk(
     body: Body,
 ) -> Result<Json<EvidenceState>, ApiError> {
     state.check_rate(device.id).await?;
-    // Read only for a known desk within its rate, a few at a time: the
-    // hub's memory holds at most that many chunks.
-    let _place = state.evidence_bodies.acquire().await.map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Unavailable,
-            "the hub is stopping",
-        )
-        .retry_after(5)
-    })?;
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,17 +99,6 @@ pub(super) async fn put_chunk(
     if announced.is_some_and(|n| n > hirc_proto::MAX_EVIDENCE_CHUNK as u64) {
         return Err(too_large());
     }
-    // Read through the limit: a body that runs past it (sent without its
-    // length) is cut off there.
-    let body = axum::body::to_bytes(body, hirc_proto::MAX_EVIDENCE_CHUNK)
-        .await
-        .map_err(|_| {
-            if announced.is_none() {
-                too_large()
-            } else {
-                bad("the request body could not be read")
-            }
-        })?;
     let number = |name: &str| -> Result<u64, ApiError> {
         headers
             .get(name)
@@ -153,6 +132,36 @@ pub(super) async fn put_chunk(
             ),
         ));
     }
+    // Read only for a known desk within its rate, once the headers hold,
+    // a few at a time (the hub's memory holds at most that many chunks),
+    // after a short wait at most: a few slow senders cannot hold every
+    // other desk's evidence back.
+    let busy = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            "the hub is taking as much evidence as it can at once; the rest goes in a moment",
+        )
+        .retry_after(5)
+    };
+    let _place = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        state.evidence_bodies.acquire(),
+    )
+    .await
+    .map_err(|_| busy())?
+    .map_err(|_| busy())?;
+    // Read through the limit: a body that runs past it (sent without its
+    // length) is cut off there.
+    let body = axum::body::to_bytes(body, hirc_proto::MAX_EVIDENCE_CHUNK)
+        .await
+        .map_err(|_| {
+            if announced.is_none() {
+                too_large()
+            } else {
+                bad("the request body could not be read")
+            }
+        })?;
     if body.is_empty() || offset.saturating_add(body.len() as u64) > length {
         return Err(bad("the chunk is empty, or runs past the item's length"));
     }

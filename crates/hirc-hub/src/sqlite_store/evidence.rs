@@ -77,18 +77,30 @@ impl Sqlite {
             }
             Some(h) => h,
         };
-        let sent_today: i64 = tx.query_row(
-            "SELECT coalesce(sum(received), 0) FROM evidence WHERE desk = ?1 AND started_at >= ?2",
-            params![desk, text(c.now - chrono::Duration::days(1))],
-            |r| r.get(0),
-        )?;
-        if (sent_today.max(0) as u64).saturating_add(c.bytes.len() as u64) > c.day_quota {
-            return Ok(ChunkPut::OverQuota);
+        let metered = c.day_quota != u64::MAX;
+        if metered {
+            let sent_today: i64 = tx.query_row(
+                "SELECT coalesce(sum(size), 0) FROM evidence_chunks
+                 WHERE desk = ?1 AND metered = 1 AND received_at >= ?2",
+                params![desk, text(c.now - chrono::Duration::days(1))],
+                |r| r.get(0),
+            )?;
+            if (sent_today.max(0) as u64).saturating_add(c.bytes.len() as u64) > c.day_quota {
+                return Ok(ChunkPut::OverQuota);
+            }
         }
         tx.execute(
-            "INSERT INTO evidence_chunks (desk, id, seq, bytes)
-             VALUES (?1, ?2, (SELECT coalesce(max(seq) + 1, 0) FROM evidence_chunks WHERE desk = ?1 AND id = ?2), ?3)",
-            params![desk, c.evidence_id.to_string(), c.bytes],
+            "INSERT INTO evidence_chunks (desk, id, seq, bytes, size, received_at, metered)
+             VALUES (?1, ?2, (SELECT coalesce(max(seq) + 1, 0) FROM evidence_chunks WHERE desk = ?1 AND id = ?2),
+                     ?3, ?4, ?5, ?6)",
+            params![
+                desk,
+                c.evidence_id.to_string(),
+                c.bytes,
+                c.bytes.len() as i64,
+                text(c.now),
+                metered
+            ],
         )?;
         let received = held.received + c.bytes.len() as u64;
         tx.execute(

@@ -208,8 +208,9 @@ pub struct EvidenceChunk {
     pub offset: u64,
     /// The chunk.
     pub bytes: Vec<u8>,
-    /// The most this desk may send in items started in the last 24 hours,
-    /// in bytes (what a stolen token can fill the disk with in a day).
+    /// The most this desk may send in 24 hours, in bytes, counted by when
+    /// they arrived (what a stolen token can fill the disk with in a day);
+    /// `u64::MAX`: not metered (carried in by hand).
     pub day_quota: u64,
     /// Now.
     pub now: DateTime<Utc>,
