@@ -69,7 +69,7 @@ impl From<hirc_core::Error> for CommandError {
             E::NotPermitted { .. } => "not_permitted",
             E::LastCoordinator { .. } => "last_coordinator",
             E::WeakPassphrase(_) => "weak_passphrase",
-            E::InvalidInput(_) | E::BadReportJson(_) => "invalid_input",
+            E::InvalidInput(_) | E::BadReportJson(_) | E::EvidenceRefused { .. } => "invalid_input",
             E::Conflict { .. } => "conflict",
             E::WhichCoordinator => "which_coordinator",
             E::UnknownReport(_) | E::AmbiguousReport(_) => "not_found",
@@ -88,6 +88,12 @@ impl From<hirc_core::Error> for CommandError {
         };
         let fields = match &e {
             E::Invalid(errors) => errors.0.clone(),
+            // The rule, for the window to word in the person's language.
+            E::EvidenceRefused { rule, message } => vec![hirc_core::model::FieldError {
+                field: "evidence".into(),
+                rule,
+                message: message.clone(),
+            }],
             _ => Vec::new(),
         };
         Self {

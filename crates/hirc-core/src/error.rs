@@ -132,6 +132,16 @@ pub enum Error {
     /// An input that is not well-formed (names, codes, ids).
     #[error("{0}")]
     InvalidInput(String),
+    /// A file refused as evidence: `rule` names why (a stable word the app
+    /// words in the person's language), `message` says it for the command
+    /// line, with what to do instead.
+    #[error("{message}")]
+    EvidenceRefused {
+        /// Which rule it breaks (`evidence_heic`, `evidence_file_too_large`…).
+        rule: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The recovery code was used without saying which coordinator's
     /// passphrase to set, and the desk has more than one.
     #[error("this desk has several coordinators; say whose passphrase to set")]

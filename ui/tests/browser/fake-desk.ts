@@ -508,7 +508,10 @@ const commands: Record<string, (a: Args) => unknown> = {
           : !bytes.includes(0)
             ? 'text'
             : null;
-    if (kind === null) fail('invalid_input', 'this kind of file cannot be added: give a photo (JPEG, PNG, WebP), a PDF or plain text');
+    if (kind === null)
+      fail('invalid_input', 'this kind of file is not accepted: evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text', [
+        { field: 'evidence', rule: 'evidence_kind', message: 'this kind of file is not accepted' },
+      ]);
     const caption = typeof a.caption === 'string' && a.caption.trim() ? a.caption.trim() : null;
     const item = { id: newId(), report_id: r.id, revision: 0, kind: kind as Evidence['kind'], size: bytes.length, caption, added_at: now(), data };
     desk.evidence.push(item);

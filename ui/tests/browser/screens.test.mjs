@@ -855,6 +855,17 @@ for (const lang of ['en', 'pl', 'ur']) {
     assert.equal(await page.locator('#evidence-caption').inputValue(), '', 'the note was for that file');
     await audit(`evidence (${lang})`);
     await shot('6e-evidence');
+    if (lang === 'pl') {
+      // A refusal in the person's language, not the desk's English.
+      await page.evaluate(() => {
+        const odd = new DataTransfer();
+        odd.items.add(new File([new Uint8Array([0, 1, 2, 3, 0xff, 0xfe, 0, 9])], 'clip.bin'));
+        const input = document.getElementById('evidence-files');
+        input.files = odd.files;
+        input.dispatchEvent(new Event('change', { bubbles: true }));
+      });
+      await page.locator('#evidence-error').getByText(/Nie można dodać tego rodzaju pliku/).waitFor();
+    }
     if (lang === 'en') {
       // A file over the limit is refused before it is read; a file dropped
       // outside the drop zone is refused, never opened in place of the app;

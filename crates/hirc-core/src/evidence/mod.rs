@@ -181,9 +181,12 @@ impl Desk {
         crate::desk::require_state(&row, ReportState::Draft, "given evidence")?;
         let caption = tidy_caption(caption)?;
         let too_many = || {
-            Error::InvalidInput(format!(
-                "a report takes at most {MOST_ITEMS} files at a time: put several screenshots into one PDF, or add more in a follow-up once this is sent"
-            ))
+            refused(
+                "evidence_too_many",
+                format!(
+                    "a report takes at most {MOST_ITEMS} files at a time: put several screenshots into one PDF, or add more in a follow-up once this is sent"
+                ),
+            )
         };
         if items_on_draft(self.db(), draft)? >= MOST_ITEMS {
             return Err(too_many());
@@ -195,15 +198,21 @@ impl Desk {
         let most = file_max.min(room);
         let too_large = |limits: EvidenceLimits| {
             if room < file_max {
-                Error::InvalidInput(format!(
-                    "this report already carries as much evidence as it may ({} MiB in all; a coordinator can change it in Settings)",
-                    limits.report_mib
-                ))
+                refused(
+                    "evidence_report_full",
+                    format!(
+                        "this report already carries as much evidence as it may ({} MiB in all; a coordinator can change it in Settings)",
+                        limits.report_mib
+                    ),
+                )
             } else {
-                Error::InvalidInput(format!(
-                    "this file is larger than the largest allowed ({} MiB; a coordinator can change it in Settings)",
-                    limits.file_mib
-                ))
+                refused(
+                    "evidence_file_too_large",
+                    format!(
+                        "this file is larger than the largest allowed ({} MiB; a coordinator can change it in Settings)",
+                        limits.file_mib
+                    ),
+                )
             }
         };
 
@@ -226,10 +235,13 @@ impl Desk {
                     .map_err(|e| Error::io("reading the file", e))?;
                 if bytes.len() as u64 > cap {
                     return Err(if cap < most {
-                        Error::InvalidInput(format!(
-                            "a picture file is at most {} MiB: take a screenshot of it, or ask the person for a smaller copy",
-                            strip::MOST_IMAGE_FILE_BYTES / MIB
-                        ))
+                        refused(
+                            "evidence_picture_too_large",
+                            format!(
+                                "a picture file is at most {} MiB: take a screenshot of it, or ask the person for a smaller copy",
+                                strip::MOST_IMAGE_FILE_BYTES / MIB
+                            ),
+                        )
                     } else {
                         too_large(limits)
                     });
@@ -238,10 +250,13 @@ impl Desk {
                 // Encoded again, a picture may grow (a small palette PNG
                 // kept as colour): the limits hold for what is kept.
                 if stripped.len() as u64 > most {
-                    return Err(Error::InvalidInput(format!(
-                        "this picture is larger than allowed once its details are removed ({} MiB kept; a coordinator can change the limits in Settings)",
-                        stripped.len() as u64 / MIB + 1
-                    )));
+                    return Err(refused(
+                        "evidence_file_too_large",
+                        format!(
+                            "this picture is larger than allowed once its details are removed ({} MiB kept; a coordinator can change the limits in Settings)",
+                            stripped.len() as u64 / MIB + 1
+                        ),
+                    ));
                 }
                 (kind, Some(Zeroizing::new(stripped)))
             }
@@ -337,10 +352,13 @@ impl Desk {
             }
             let others = held_on_report(tx, draft)?;
             if others.saturating_add(size) > u64::from(limits.report_mib) * MIB {
-                return Err(Error::InvalidInput(format!(
-                    "this report already carries as much evidence as it may ({} MiB in all; a coordinator can change it in Settings)",
-                    limits.report_mib
-                )));
+                return Err(refused(
+                    "evidence_report_full",
+                    format!(
+                        "this report already carries as much evidence as it may ({} MiB in all; a coordinator can change it in Settings)",
+                        limits.report_mib
+                    ),
+                ));
             }
             tx.execute(
                 "UPDATE evidence SET size = ?1 WHERE id = ?2",
@@ -560,6 +578,15 @@ impl Read for EvidenceContent<'_> {
     }
 }
 
+/// A file refused as evidence, for `rule` (worded by the app in the
+/// person's language; `message` is the command line's).
+pub(crate) fn refused(rule: &'static str, message: impl Into<String>) -> Error {
+    Error::EvidenceRefused {
+        rule,
+        message: message.into(),
+    }
+}
+
 /// A caption as kept: trimmed, at most 500 characters, no control
 /// characters; an empty one is none.
 fn tidy_caption(caption: Option<&str>) -> Result<Option<String>> {
@@ -567,13 +594,17 @@ fn tidy_caption(caption: Option<&str>) -> Result<Option<String>> {
         return Ok(None);
     };
     if text.chars().count() > CAPTION_MAX_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "a caption is at most {CAPTION_MAX_CHARS} characters: say more in the report itself"
-        )));
+        return Err(refused(
+            "evidence_caption_long",
+            format!(
+                "a caption is at most {CAPTION_MAX_CHARS} characters: say more in the report itself"
+            ),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(Error::InvalidInput(
-            "a caption is one line of text, without control characters".into(),
+        return Err(refused(
+            "evidence_caption_control",
+            "a caption is one line of text, without control characters",
         ));
     }
     Ok(Some(text.to_string()))

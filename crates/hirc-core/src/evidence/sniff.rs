@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::refused;
 use crate::error::{Error, Result};
 
 /// What an item of evidence is kept as.
@@ -79,7 +80,7 @@ pub(crate) const SNIFF_LEN: usize = 16;
 /// accepted, in words a volunteer can act on.
 pub(crate) fn sniff(head: &[u8]) -> Result<Sniffed> {
     if head.is_empty() {
-        return Err(Error::InvalidInput("the file is empty".into()));
+        return Err(refused("evidence_empty", "the file is empty"));
     }
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Ok(Sniffed::Jpeg);
@@ -101,19 +102,22 @@ pub(crate) fn sniff(head: &[u8]) -> Result<Sniffed> {
         .iter()
         .any(|b| brand == *b)
         {
-            return Err(Error::InvalidInput(
-                "HEIC and AVIF photos are not accepted yet: on the phone, share the photo as JPEG (on an iPhone: Settings, Camera, Formats, Most Compatible), or take a screenshot of it".into(),
+            return Err(refused(
+                "evidence_heic",
+                "HEIC and AVIF photos are not accepted yet: on the phone, share the photo as JPEG (on an iPhone: Settings, Camera, Formats, Most Compatible), or take a screenshot of it",
             ));
         }
-        return Err(Error::InvalidInput(
-            "videos and sound recordings are not accepted: take a screenshot, or write down what was said".into(),
+        return Err(refused(
+            "evidence_video",
+            "videos and sound recordings are not accepted: take a screenshot, or write down what was said",
         ));
     }
     if looks_like_text(head) {
         return Ok(Sniffed::Text);
     }
-    Err(Error::InvalidInput(
-        "this kind of file is not accepted: evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text".into(),
+    Err(refused(
+        "evidence_kind",
+        "this kind of file is not accepted: evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text",
     ))
 }
 
@@ -165,7 +169,8 @@ impl TextCheck {
 }
 
 fn not_text() -> Error {
-    Error::InvalidInput(
-        "this file is not plain text (it holds bytes a text file does not): evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text".into(),
+    refused(
+        "evidence_not_text",
+        "this file is not plain text (it holds bytes a text file does not): evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text",
     )
 }

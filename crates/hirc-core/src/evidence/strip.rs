@@ -83,23 +83,25 @@ pub(crate) fn strip_image(sniffed: Sniffed, bytes: &[u8]) -> Result<(Kind, Vec<u
 }
 
 fn too_many_pixels() -> Error {
-    Error::InvalidInput(
-        "this picture is too large to take (more than 20,000 pixels a side, or too many pixels in all): take a screenshot of it, or ask the person for a smaller copy".into(),
+    super::refused(
+        "evidence_too_many_pixels",
+        "this picture is too large to take (more than 20,000 pixels a side, or too many pixels in all): take a screenshot of it, or ask the person for a smaller copy",
     )
 }
 
 fn unreadable(e: image::ImageError) -> Error {
     match e {
         image::ImageError::Limits(_) => too_many_pixels(),
-        _ => Error::InvalidInput(
-            "this picture is damaged or cut short and cannot be read: ask the person for it again"
-                .into(),
+        _ => super::refused(
+            "evidence_damaged",
+            "this picture is damaged or cut short and cannot be read: ask the person for it again",
         ),
     }
 }
 
 fn unwritable(e: image::ImageError) -> Error {
-    Error::InvalidInput(format!(
-        "the picture could not be encoded again ({e}): take a screenshot of it instead"
-    ))
+    super::refused(
+        "evidence_damaged",
+        format!("the picture could not be encoded again ({e}): take a screenshot of it instead"),
+    )
 }
