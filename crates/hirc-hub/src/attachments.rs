@@ -11,7 +11,6 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -91,13 +90,6 @@ fn extension(kind: &str) -> &'static str {
         "pdf" => "pdf",
         _ => "txt",
     }
-}
-
-fn digest_text(hash: Sha256) -> String {
-    format!(
-        "sha-256=:{}:",
-        base64::engine::general_purpose::STANDARD.encode(hash.finalize())
-    )
 }
 
 /// A report's folder name: its reference and its id (two desks' reports
@@ -235,7 +227,7 @@ async fn write_item(
         if seq == 0 {
             return Err("the hub does not hold it".to_string());
         }
-        if length != item.length || digest_text(hash) != item.digest {
+        if length != item.length || hirc_proto::digest_value(&hash.finalize()) != item.digest {
             return Err("what the hub holds is not what the report names".to_string());
         }
         drop(file);
@@ -305,7 +297,7 @@ fn decrypt_into(
             .map_err(|e| format!("could not write {}: {e}", to.display()))?;
     }
     out.sync_all().map_err(|e| e.to_string())?;
-    if size != item.size || digest_text(hash) != item.content_digest {
+    if size != item.size || hirc_proto::digest_value(&hash.finalize()) != item.content_digest {
         return Err("its content is not what the desk sent".to_string());
     }
     Ok(())

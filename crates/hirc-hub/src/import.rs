@@ -194,19 +194,8 @@ async fn store_item(
     }
     if resumed {
         // Part came over the network: the whole is checked as it is held.
-        let mut hash = <sha2::Sha256 as sha2::Digest>::new();
-        let mut seq = 0;
-        while let Some(chunk) = store.evidence_chunk(device_id, item.id, seq).await? {
-            sha2::Digest::update(&mut hash, &chunk);
-            seq += 1;
-        }
-        let whole = format!(
-            "sha-256=:{}:",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                sha2::Digest::finalize(hash)
-            )
-        ) == item.digest;
+        let whole = hirc_proto::parse_content_digest(&item.digest)
+            == Some(crate::store::held_sha256(store, device_id, item.id).await?);
         store.settle_evidence(device_id, item.id, whole).await?;
         if !whole {
             return Ok(Err(

@@ -567,7 +567,13 @@ pub struct Health {
 
 /// The `Content-Digest` value of a body: `sha-256=:BASE64:`.
 pub fn content_digest(body: &[u8]) -> String {
-    format!("sha-256=:{}:", STANDARD.encode(Sha256::digest(body)))
+    digest_value(&Sha256::digest(body))
+}
+
+/// The `Content-Digest` value of a SHA-256 already taken (of a body hashed
+/// as it streamed): `sha-256=:BASE64:`.
+pub fn digest_value(sha256: &[u8]) -> String {
+    format!("sha-256=:{}:", STANDARD.encode(sha256))
 }
 
 /// Reads a `Content-Digest` header's SHA-256, ignoring other algorithms.

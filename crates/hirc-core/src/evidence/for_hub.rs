@@ -8,7 +8,6 @@
 
 use std::io::{Read, Write};
 
-use base64::Engine as _;
 use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -71,13 +70,6 @@ impl Write for Hashed<'_> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn sha256_digest(hash: Sha256) -> String {
-    format!(
-        "sha-256=:{}:",
-        base64::engine::general_purpose::STANDARD.encode(hash.finalize())
-    )
 }
 
 impl Desk {
@@ -189,7 +181,7 @@ impl Desk {
                 }
                 let Hashed { inner, hash, length } = out.finish().map_err(stored)?;
                 inner.finish().map_err(stored)?;
-                let digest = sha256_digest(hash);
+                let digest = hirc_proto::digest_value(&hash.finalize());
                 tx.execute(
                     "UPDATE evidence_outbox SET length = ?1, digest = ?2 WHERE id = ?3",
                     params![length as i64, digest, copy.to_string()],
@@ -200,7 +192,7 @@ impl Desk {
                     kind,
                     size,
                     caption: label.caption.clone(),
-                    content_digest: sha256_digest(plain),
+                    content_digest: hirc_proto::digest_value(&plain.finalize()),
                     length,
                     digest,
                 })

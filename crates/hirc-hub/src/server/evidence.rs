@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{ApiError, AppState, AuthDevice};
-use crate::store::{ChunkPut, EvidenceChunk, HeldEvidence};
+use crate::store::{ChunkPut, EvidenceChunk, HeldEvidence, held_sha256};
 
 fn state_of(held: Option<&HeldEvidence>) -> EvidenceState {
     held.map_or(
@@ -59,8 +59,11 @@ pub(super) async fn held(
         .as_ref()
         .filter(|h| !h.complete && h.received == h.length)
     {
-        let whole =
-            whole_digest(&state, device.id, evidence_id).await? == parse_content_digest(&h.digest);
+        let whole = Some(
+            state
+                .stored(held_sha256(state.store.as_ref(), device.id, evidence_id))
+                .await?,
+        ) == parse_content_digest(&h.digest);
         state
             .stored(state.store.settle_evidence(device.id, evidence_id, whole))
             .await?;
@@ -232,8 +235,11 @@ pub(super) async fn put_chunk(
         return Ok(Json(state_of(Some(&held))));
     }
     // Every byte is here: the item is whole only if its digest checks.
-    let whole =
-        whole_digest(&state, device.id, evidence_id).await? == parse_content_digest(&digest);
+    let whole = Some(
+        state
+            .stored(held_sha256(state.store.as_ref(), device.id, evidence_id))
+            .await?,
+    ) == parse_content_digest(&digest);
     state
         .stored(state.store.settle_evidence(device.id, evidence_id, whole))
         .await?;
@@ -251,24 +257,6 @@ pub(super) async fn put_chunk(
         length: held.length,
         complete: true,
     }))
-}
-
-/// The SHA-256 of a held item, read chunk by chunk (never whole).
-async fn whole_digest(
-    state: &AppState,
-    device_id: Uuid,
-    evidence_id: Uuid,
-) -> Result<Option<[u8; 32]>, ApiError> {
-    let mut hash = Sha256::new();
-    let mut seq = 0;
-    while let Some(chunk) = state
-        .stored(state.store.evidence_chunk(device_id, evidence_id, seq))
-        .await?
-    {
-        hash.update(&chunk);
-        seq += 1;
-    }
-    Ok(Some(hash.finalize().into()))
 }
 
 /// Checks, before a revision naming `items` is stored, that the hub holds

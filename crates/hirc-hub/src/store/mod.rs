@@ -233,6 +233,23 @@ pub enum ChunkPut {
     OverQuota,
 }
 
+/// The SHA-256 of a held item of evidence, read chunk by chunk (never
+/// whole), to check it against the digest the desk declared.
+pub(crate) async fn held_sha256(
+    store: &dyn HubStore,
+    device_id: Uuid,
+    evidence_id: Uuid,
+) -> Result<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    let mut seq = 0;
+    while let Some(chunk) = store.evidence_chunk(device_id, evidence_id, seq).await? {
+        hash.update(&chunk);
+        seq += 1;
+    }
+    Ok(hash.finalize().into())
+}
+
 /// A held item's row as read: report, length, digest, received, complete.
 pub(crate) type HeldEvidenceRow = (String, i64, String, i64, bool);
 
