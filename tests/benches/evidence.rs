@@ -18,8 +18,6 @@ use hirc_core::model::Report;
 use hirc_core::outbox::Enrolment;
 use hirc_core::vault::{KdfCost, Passphrase};
 use hirc_core::{Desk, DeskSetup};
-use hirc_hub::secrets;
-use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::sqlite_store::SqliteStore;
 use hirc_hub::store::HubStore;
 use hirc_proto::{
@@ -28,6 +26,9 @@ use hirc_proto::{
 };
 use hirc_sync::{HubClient, PassOptions, run_pass};
 use uuid::Uuid;
+
+mod support;
+use support::{enrol_token, new_code, serve};
 
 const MIB: usize = 1024 * 1024;
 
@@ -217,56 +218,11 @@ async fn desk_enrolled(
     (Arc::new(Mutex::new(desk)), Arc::new(session))
 }
 
-async fn new_code(store: &Arc<dyn HubStore>) -> String {
-    let code = secrets::new_enrol_code();
-    store
-        .add_enrol_code(
-            &secrets::hash(&secrets::normalise_code(&code)),
-            "Bench",
-            chrono::Utc::now() + chrono::Duration::hours(1),
-        )
-        .await
-        .expect("code");
-    code
-}
-
 async fn hub(recipient: &str) -> (String, Arc<dyn HubStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
     let store: Arc<dyn HubStore> = Arc::new(SqliteStore::open(dir.path()).expect("sqlite"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let config = HubConfig {
-        recipients: vec![recipient.into()],
-        rate_per_minute: u32::MAX,
-        ..HubConfig::default()
-    };
-    let state = AppState::new(
-        store.clone(),
-        config,
-        hirc_proto::sign::SigningKey::generate(),
-    );
-    tokio::spawn(hirc_hub::server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let url = serve(&store, recipient).await;
     (url, store, dir)
-}
-
-async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
-    HubClient::new(url, None)
-        .expect("client")
-        .enrol(
-            &new_code(store).await,
-            "pipe",
-            &hirc_proto::sign::SigningKey::generate(),
-            None,
-        )
-        .await
-        .expect("enrol")
-        .token
 }
 
 /// PUTs `bytes` as one item of evidence, in the desk's chunk size, one

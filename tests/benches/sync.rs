@@ -15,12 +15,13 @@ use hirc_core::outbox::Enrolment;
 use hirc_core::vault::{KdfCost, Passphrase};
 use hirc_core::{Desk, DeskSetup};
 use hirc_hub::pg_store::PgStore;
-use hirc_hub::secrets;
-use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::sqlite_store::SqliteStore;
 use hirc_hub::store::HubStore;
 use hirc_sync::{HubClient, PassOptions, run_pass};
 use uuid::Uuid;
+
+mod support;
+use support::{enrol_token, new_code, serve};
 
 const IN_FLIGHT: usize = 4;
 
@@ -169,19 +170,6 @@ fn backlog(dir: &std::path::Path, n: usize) -> (Arc<Mutex<Desk>>, Arc<hirc_core:
     (Arc::new(Mutex::new(desk)), Arc::new(session))
 }
 
-async fn new_code(store: &Arc<dyn HubStore>) -> String {
-    let code = secrets::new_enrol_code();
-    store
-        .add_enrol_code(
-            &secrets::hash(&secrets::normalise_code(&code)),
-            "Bench",
-            chrono::Utc::now() + chrono::Duration::hours(1),
-        )
-        .await
-        .expect("code");
-    code
-}
-
 async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
     let store: Arc<dyn HubStore> = match backend {
@@ -204,41 +192,8 @@ async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, t
             Arc::new(PgStore::connect(&url).await.expect("pg"))
         }
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let config = HubConfig {
-        recipients: vec![recipient.into()],
-        rate_per_minute: u32::MAX,
-        ..HubConfig::default()
-    };
-    let state = AppState::new(
-        store.clone(),
-        config,
-        hirc_proto::sign::SigningKey::generate(),
-    );
-    tokio::spawn(hirc_hub::server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let url = serve(&store, recipient).await;
     (url, store, dir)
-}
-
-async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
-    let code = new_code(store).await;
-    HubClient::new(url, None)
-        .expect("client")
-        .enrol(
-            &code,
-            "pipe",
-            &hirc_proto::sign::SigningKey::generate(),
-            None,
-        )
-        .await
-        .expect("enrol")
-        .token
 }
 
 /// PUT every body once, `IN_FLIGHT` at a time, with nothing else around it.
