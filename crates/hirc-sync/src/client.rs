@@ -335,9 +335,10 @@ impl HubClient {
         evidence_answer(response).await
     }
 
-    /// Sends one chunk of an item of evidence, from `offset`; returns how
-    /// much the hub holds now (which may not be what was sent: the desk goes
-    /// on from what the hub says).
+    /// Sends one chunk of an item of evidence, from `offset`, with its
+    /// `Content-Digest` value (`digest`, made where the chunk was read);
+    /// returns how much the hub holds now (which may not be what was sent:
+    /// the desk goes on from what the hub says).
     pub async fn put_evidence_chunk(
         &self,
         token: &str,
@@ -345,6 +346,7 @@ impl HubClient {
         item: &EvidenceItem,
         offset: u64,
         chunk: Vec<u8>,
+        digest: &str,
     ) -> Result<EvidenceState, UploadError> {
         let response = self
             .http
@@ -355,7 +357,7 @@ impl HubClient {
             ))
             .bearer_auth(token)
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION)
-            .header(DIGEST_HEADER, content_digest(&chunk))
+            .header(DIGEST_HEADER, digest)
             .header(UPLOAD_OFFSET_HEADER, offset)
             .header(UPLOAD_LENGTH_HEADER, item.length)
             .header(EVIDENCE_DIGEST_HEADER, &item.digest)

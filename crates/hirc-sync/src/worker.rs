@@ -185,6 +185,10 @@ async fn send_evidence(
 ) -> Result<u64, UploadError> {
     let mut state = client.evidence_state(token, report_id, item.id).await?;
     let mut sent = 0u64;
+    // The chunk after the one on the wire, read (and hashed) meanwhile, so
+    // the desk's work overlaps the network's and the hub's; used only if
+    // the hub then stands where it begins.
+    let mut ahead: Option<(u64, ChunkForHub)> = None;
     // A hub whose answers never move forward cannot keep the pass here.
     let most_rounds = item.length / EVIDENCE_CHUNK as u64 + 8;
     for _ in 0..most_rounds {
@@ -200,21 +204,27 @@ async fn send_evidence(
                 "the hub says it holds more of an item of evidence than there is".into(),
             ));
         }
-        let id = item.id;
-        let chunk = with_desk(desk, move |d| {
-            Ok(d.evidence_chunk_for_hub(id, offset, EVIDENCE_CHUNK)?)
-        })
-        .await
-        .map_err(|e| UploadError::Local(e.to_string()))?;
-        if chunk.is_empty() {
+        let chunk = match ahead.take() {
+            Some((at, chunk)) if at == offset => chunk,
+            _ => read_chunk(desk, item.id, offset).await?,
+        };
+        if chunk.bytes.is_empty() {
             return Err(UploadError::Local(
                 "its copy for the hub is shorter than its manifest says".into(),
             ));
         }
-        sent += chunk.len() as u64;
-        state = client
-            .put_evidence_chunk(token, report_id, item, offset, chunk)
-            .await?;
+        let next = offset + chunk.bytes.len() as u64;
+        sent += chunk.bytes.len() as u64;
+        let put =
+            client.put_evidence_chunk(token, report_id, item, offset, chunk.bytes, &chunk.digest);
+        state = if next < item.length {
+            let (answer, read) = tokio::join!(put, read_chunk(desk, item.id, next));
+            let answer = answer?;
+            ahead = Some((next, read?));
+            answer
+        } else {
+            put.await?
+        };
         // A hub (or something in between) that takes chunks and never
         // holds more is not sent the same bytes again and again.
         if !state.complete && state.received <= offset {
@@ -226,6 +236,28 @@ async fn send_evidence(
     Err(UploadError::BadAnswer(
         "the hub's answers about an item of evidence do not move forward".into(),
     ))
+}
+
+/// Up to [`EVIDENCE_CHUNK`] bytes of an item's copy for the hub, with the
+/// digest its request carries.
+struct ChunkForHub {
+    bytes: Vec<u8>,
+    digest: String,
+}
+
+/// Reads (and hashes) the chunk of `item` at `offset` on the blocking pool.
+async fn read_chunk(
+    desk: &SharedDesk,
+    item: uuid::Uuid,
+    offset: u64,
+) -> Result<ChunkForHub, UploadError> {
+    with_desk(desk, move |d| {
+        let bytes = d.evidence_chunk_for_hub(item, offset, EVIDENCE_CHUNK)?;
+        let digest = hirc_proto::content_digest(&bytes);
+        Ok(ChunkForHub { bytes, digest })
+    })
+    .await
+    .map_err(|e| UploadError::Local(e.to_string()))
 }
 
 /// The worker's published state.
