@@ -8,6 +8,7 @@
 //! - [`error`]: the `{kind, message}` error every command returns.
 //! - `resume`: where each user was in the form.
 //! - [`idle`]: the auto-lock, enforced here (the window only warns).
+//! - [`incoming`]: files arriving from the window a piece at a time.
 //! - `interface_language`: the language the app reopens in.
 //! - `webview`: settings of the platform's web view.
 
@@ -15,6 +16,7 @@ pub mod commands;
 pub mod error;
 pub mod events;
 pub mod idle;
+pub mod incoming;
 mod interface_language;
 mod resume;
 pub mod state;
@@ -107,7 +109,10 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             follow_up::support_services,
             follow_up::set_support_services,
             evidence::list_evidence,
-            evidence::add_evidence,
+            evidence::begin_evidence,
+            evidence::evidence_piece,
+            evidence::finish_evidence,
+            evidence::abandon_evidence,
             evidence::remove_evidence,
             evidence::evidence_thumbnail,
         ])
@@ -384,7 +389,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 48, "{handled:?}");
+        assert_eq!(handled.len(), 51, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

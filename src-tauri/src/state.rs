@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
+use hirc_core::evidence::Evidence;
 use hirc_core::vault::KdfCost;
 use hirc_core::{Desk, Session};
 use hirc_sync::{SharedDesk, SyncStatus, Worker};
@@ -21,6 +22,7 @@ use tauri::{AppHandle, Runtime};
 use crate::error::{CommandError, CommandResult};
 use crate::events;
 use crate::idle::IdleWatch;
+use crate::incoming::Incoming;
 
 /// How often the worker looks for new work, besides "Sync now" and the
 /// nudge after every submit.
@@ -36,6 +38,8 @@ pub struct AppState {
     pub dev_mode: bool,
     /// When the desk was last used: the auto-lock.
     pub idle: IdleWatch,
+    /// Files the window is handing over, a piece at a time.
+    pub incoming: Incoming<Evidence>,
     inner: tokio::sync::Mutex<Inner>,
 }
 
@@ -60,6 +64,7 @@ impl AppState {
             kdf,
             dev_mode,
             idle: IdleWatch::new(crate::idle::minute(), crate::idle::Moment::now()),
+            incoming: Incoming::default(),
             inner: tokio::sync::Mutex::new(Inner::default()),
         }
     }
@@ -188,9 +193,11 @@ impl AppState {
     }
 
     /// Ends the session: its keys are dropped (zeroized) once no command
-    /// still holds them. Uploads go on.
+    /// still holds them. A file still arriving from the window is given up
+    /// (nothing of it kept); uploads go on.
     pub async fn end(&self) {
         drop(self.inner.lock().await.session.take());
+        self.incoming.abandon_all().await;
     }
 
     /// Stops the worker (the app is quitting), letting an upload in flight

@@ -1,6 +1,7 @@
-//! Evidence on a draft: the window's picker, drop and paste hand a file's
-//! bytes over (base64), the engine sniffs, strips and stores them; the list
-//! and its thumbnails are read back.
+//! Evidence on a draft: the window's picker, drop and paste hand a file
+//! over a piece at a time (base64; see `incoming`), the engine sniffs,
+//! strips and stores it as it arrives; the list and its thumbnails are
+//! read back.
 
 use base64::Engine as _;
 use hirc_core::evidence::Evidence;
@@ -8,8 +9,9 @@ use tauri::State;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::error::{CommandError, CommandResult};
-use crate::state::AppState;
+use crate::error::CommandResult;
+use crate::incoming;
+use crate::state::{AppState, lock_desk};
 
 /// The largest side of a thumbnail, in pixels.
 const THUMBNAIL_SIDE: u32 = 160;
@@ -23,32 +25,65 @@ pub async fn list_evidence(state: State<'_, AppState>, id: Uuid) -> CommandResul
         .await
 }
 
-/// Adds a file to the draft `id` (audited): `data` is its content in
-/// base64, as the window read it; its name never reaches the desk.
+/// Starts adding a file of `size` bytes to the draft `id` (audited once
+/// whole), with the ambassador's `caption`: its pieces follow with
+/// [`evidence_piece`], then [`finish_evidence`]. The desk reads them as one
+/// stream, so the file is never held whole, here or in the window; its
+/// name never reaches the desk. Returns the id the pieces go to.
 #[tauri::command]
 #[specta::specta]
-pub async fn add_evidence(
+pub async fn begin_evidence(
     state: State<'_, AppState>,
     id: Uuid,
-    data: String,
+    size: u64,
     caption: Option<String>,
-) -> CommandResult<Evidence> {
-    let bytes = Zeroizing::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(data.as_bytes())
-            .map_err(|_| {
-                CommandError::new(
-                    "invalid_input",
-                    "the file did not arrive whole; add it again",
-                )
-            })?,
-    );
+) -> CommandResult<Uuid> {
+    let (desk, session) = state.session().await?;
+    Ok(state.incoming.begin(size, move |file| {
+        let mut desk = lock_desk(&desk)?;
+        desk.add_evidence(&session, id, file, caption.as_deref())
+            .map_err(incoming::explain)
+    }))
+}
+
+/// One piece of a file being added (`data`: at most 4 MiB, in base64), in
+/// order. A refusal (the desk read enough to know it does not take the
+/// file) comes back here, and the file is given up.
+#[tauri::command]
+#[specta::specta]
+pub async fn evidence_piece(
+    state: State<'_, AppState>,
+    file: Uuid,
+    data: String,
+) -> CommandResult<()> {
+    let bytes = match base64::engine::general_purpose::STANDARD.decode(data.as_bytes()) {
+        Ok(bytes) => Zeroizing::new(bytes),
+        Err(_) => {
+            state.incoming.abandon(file).await;
+            return Err(incoming::not_whole(
+                "the file did not arrive whole; add it again",
+            ));
+        }
+    };
     drop(data);
-    state
-        .with_session(move |desk, s| {
-            desk.add_evidence(s, id, std::io::Cursor::new(&bytes[..]), caption.as_deref())
-        })
-        .await
+    state.incoming.piece(file, bytes).await
+}
+
+/// Says every piece has been sent: the item, as the desk kept it, once it
+/// is stored whole (or the reason it was not).
+#[tauri::command]
+#[specta::specta]
+pub async fn finish_evidence(state: State<'_, AppState>, file: Uuid) -> CommandResult<Evidence> {
+    state.incoming.finish(file).await
+}
+
+/// Gives a file being added up (the window could not read it, or the
+/// person left the step): nothing of it is kept.
+#[tauri::command]
+#[specta::specta]
+pub async fn abandon_evidence(state: State<'_, AppState>, file: Uuid) -> CommandResult<()> {
+    state.incoming.abandon(file).await;
+    Ok(())
 }
 
 /// Removes an item from its draft (audited).

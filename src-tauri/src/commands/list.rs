@@ -48,7 +48,10 @@ pub const ALL: &[&str] = &[
     "support_services",
     "set_support_services",
     "list_evidence",
-    "add_evidence",
+    "begin_evidence",
+    "evidence_piece",
+    "finish_evidence",
+    "abandon_evidence",
     "remove_evidence",
     "evidence_thumbnail",
 ];

@@ -3,7 +3,8 @@
 // types are generated from the Rust code (./bindings.ts, checked current by
 // the shell's tests); this file only gives them the app's names.
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import { commands, type Choice, type CommandError, type Report, type SyncStatus, type Value } from './bindings';
+import { commands, type Choice, type CommandError, type Evidence, type Report, type SyncStatus, type Value } from './bindings';
+import { toBase64 } from './files';
 
 export type {
   AgeBand,
@@ -67,8 +68,36 @@ export const DESK_LOCKED_EVENT = 'desk-locked';
 // The form's draft goes over as JSON; the engine reads it field by field.
 const json = (report: Report): Value => report as Value;
 
+/** How much of a file crosses to the desk in one command: the window
+ *  never reads a file whole, and the desk holds a few pieces at most. */
+export const EVIDENCE_PIECE_BYTES = 1024 * 1024;
+
 export const api = {
   ...commands,
+  /** Adds `file` to the draft `draft` a piece at a time; the desk keeps it
+   *  only once every piece has arrived (a refusal comes back as soon as the
+   *  desk has read enough to know). A file that cannot be read to its end
+   *  is given up: nothing of it is kept. */
+  addEvidence: async (draft: string, file: Blob, caption: string | null): Promise<Evidence> => {
+    const upload = await commands.beginEvidence(draft, file.size, caption);
+    try {
+      for (let at = 0; at < file.size; at += EVIDENCE_PIECE_BYTES) {
+        let piece: ArrayBuffer;
+        try {
+          piece = await file.slice(at, at + EVIDENCE_PIECE_BYTES).arrayBuffer();
+        } catch {
+          // The file changed or went (a stick pulled out) part way.
+          const message = 'the file could not be read to its end; add it again';
+          throw { kind: 'invalid_input', message, fields: [{ field: 'evidence', rule: 'evidence_not_whole', message }] } satisfies CommandError;
+        }
+        await commands.evidencePiece(upload, toBase64(piece));
+      }
+    } catch (e) {
+      await commands.abandonEvidence(upload).catch(() => {});
+      throw e;
+    }
+    return commands.finishEvidence(upload);
+  },
   setUpDesk: (a: { centreName: string; centreCode: string; coordinator: string; passphrase: string }) =>
     commands.setUpDesk(a.centreName, a.centreCode, a.coordinator, a.passphrase),
   vocabulary: (): Promise<Vocabulary> => commands.vocabulary(),

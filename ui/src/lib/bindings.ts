@@ -169,10 +169,29 @@ export const commands = {
 	/**  The evidence on a report or a draft, oldest first. */
 	listEvidence: (id: string) => __TAURI_INVOKE<Evidence[]>("list_evidence", { id }),
 	/**
-	 *  Adds a file to the draft `id` (audited): `data` is its content in
-	 *  base64, as the window read it; its name never reaches the desk.
+	 *  Starts adding a file of `size` bytes to the draft `id` (audited once
+	 *  whole), with the ambassador's `caption`: its pieces follow with
+	 *  [`evidence_piece`], then [`finish_evidence`]. The desk reads them as one
+	 *  stream, so the file is never held whole, here or in the window; its
+	 *  name never reaches the desk. Returns the id the pieces go to.
 	 */
-	addEvidence: (id: string, data: string, caption: string | null) => __TAURI_INVOKE<Evidence>("add_evidence", { id, data, caption }),
+	beginEvidence: (id: string, size: number, caption: string | null) => __TAURI_INVOKE<string>("begin_evidence", { id, size, caption }),
+	/**
+	 *  One piece of a file being added (`data`: at most 4 MiB, in base64), in
+	 *  order. A refusal (the desk read enough to know it does not take the
+	 *  file) comes back here, and the file is given up.
+	 */
+	evidencePiece: (file: string, data: string) => __TAURI_INVOKE<null>("evidence_piece", { file, data }),
+	/**
+	 *  Says every piece has been sent: the item, as the desk kept it, once it
+	 *  is stored whole (or the reason it was not).
+	 */
+	finishEvidence: (file: string) => __TAURI_INVOKE<Evidence>("finish_evidence", { file }),
+	/**
+	 *  Gives a file being added up (the window could not read it, or the
+	 *  person left the step): nothing of it is kept.
+	 */
+	abandonEvidence: (file: string) => __TAURI_INVOKE<null>("abandon_evidence", { file }),
 	/**  Removes an item from its draft (audited). */
 	removeEvidence: (evidence: string) => __TAURI_INVOKE<null>("remove_evidence", { evidence }),
 	/**

@@ -1,8 +1,8 @@
-// Files handed to the desk from the window: their bytes as base64 (the
+// Files handed to the desk from the window: their pieces as base64 (the
 // commands' JSON), and their sizes for people.
 
-/** A file's bytes as base64, built in slices (a whole photo at once would
- *  overflow the argument list of `String.fromCharCode`). */
+/** Bytes as base64, built in slices (a whole piece at once would overflow
+ *  the argument list of `String.fromCharCode`). */
 export function toBase64(buffer: ArrayBuffer): string {
   const bytes = new Uint8Array(buffer);
   let binary = '';

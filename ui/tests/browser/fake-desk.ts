@@ -73,6 +73,8 @@ const desk = {
   aside: [] as SetAside[],
   // Evidence, with its bytes (base64) for the thumbnails.
   evidence: [] as (Evidence & { data: string })[],
+  arriving: {} as Record<string, { draft: string; size: number; caption: string | null; pieces: Uint8Array[] }>,
+  pieceSizes: [] as number[],
   // The auto-lock, kept here as the Rust side keeps it: `?minute=ms` makes
   // its minutes short for the tests.
   minuteMs: Number(new URLSearchParams(location.search).get('minute') ?? 60_000),
@@ -492,12 +494,36 @@ const commands: Record<string, (a: Args) => unknown> = {
     mustBeUnlocked();
     return desk.evidence.filter((e) => e.report_id === a.id).map(({ data: _data, ...e }) => e);
   },
-  add_evidence: (a) => {
+  // A file arrives a piece at a time, as the real shell takes it; the
+  // fake records each piece's size, for the walk that checks the window
+  // never sends a file whole.
+  begin_evidence: (a) => {
     mustBeUnlocked();
     const r = ownReport(String(a.id));
     if (r.state !== 'draft') fail('wrong_state', 'this report was already submitted');
-    const data = String(a.data);
-    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const upload = newId();
+    desk.arriving[upload] = { draft: r.id, size: Number(a.size), caption: (a.caption as string | null) ?? null, pieces: [] };
+    return upload;
+  },
+  evidence_piece: (a) => {
+    const file = desk.arriving[String(a.file)];
+    if (!file) fail('invalid_input', 'this file is no longer being added (it stopped arriving); add it again');
+    const piece = Uint8Array.from(atob(String(a.data)), (c) => c.charCodeAt(0));
+    desk.pieceSizes.push(piece.length);
+    file.pieces.push(piece);
+    return null;
+  },
+  finish_evidence: (a) => {
+    const file = desk.arriving[String(a.file)];
+    if (!file) fail('invalid_input', 'this file is no longer being added (it stopped arriving); add it again');
+    delete desk.arriving[String(a.file)];
+    const bytes = new Uint8Array(file.pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of file.pieces) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    if (bytes.length !== file.size) fail('store', 'reading the file: the file did not arrive whole; add it again');
     const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
     const kind: Evidence['kind'] | null = starts(0xff, 0xd8, 0xff)
       ? 'jpeg'
@@ -512,11 +538,17 @@ const commands: Record<string, (a: Args) => unknown> = {
       fail('invalid_input', 'this kind of file is not accepted: evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text', [
         { field: 'evidence', rule: 'evidence_kind', message: 'this kind of file is not accepted' },
       ]);
-    const caption = typeof a.caption === 'string' && a.caption.trim() ? a.caption.trim() : null;
-    const item = { id: newId(), report_id: r.id, revision: 0, kind: kind as Evidence['kind'], size: bytes.length, caption, added_at: now(), data };
+    const caption = file.caption?.trim() ? file.caption.trim() : null;
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    const item = { id: newId(), report_id: file.draft, revision: 0, kind: kind as Evidence['kind'], size: bytes.length, caption, added_at: now(), data: btoa(binary) };
     desk.evidence.push(item);
     const { data: _data, ...listed } = item;
     return listed;
+  },
+  abandon_evidence: (a) => {
+    delete desk.arriving[String(a.file)];
+    return null;
   },
   remove_evidence: (a) => {
     mustBeUnlocked();
@@ -663,7 +695,7 @@ export function install(kind: string | null) {
   const failSaves = (kind: string | null) => {
     desk.failSaves = kind;
   };
-  const state = () => ({ title: desk.title, settings: desk.settings, place: desk.place, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })) });
+  const state = () => ({ title: desk.title, settings: desk.settings, place: desk.place, unlocked: desk.unlocked?.name ?? null, reports: desk.reports.map((r) => ({ id: r.id, state: r.state, report: r.report })), pieceSizes: desk.pieceSizes, arriving: Object.keys(desk.arriving).length });
   // `setLocks` sets the auto-lock times as a coordinator would.
   const setLocks = (anywhere: number, interview: number) => {
     desk.settings = { ...desk.settings, auto_lock_minutes: anywhere, interview_lock_minutes: interview };

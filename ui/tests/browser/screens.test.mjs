@@ -891,6 +891,22 @@ for (const lang of ['en', 'pl', 'ur']) {
       await page.locator('#evidence-error').getByText(/larger than one may be here \(25 MB\)/).waitFor();
       assert.deepEqual(refused, { dropRefused: true, pasteLeftToBox: true });
       assert.equal(await page.locator('#evidence-list li').count(), 2, 'nothing more was added');
+      // A larger file crosses a piece at a time, never whole; one the desk
+      // refuses part-way is given up, nothing of it left arriving.
+      const before = (await page.evaluate(() => window.fakeDesk.state().pieceSizes)).length;
+      await page.evaluate(() => {
+        const letter = new DataTransfer();
+        letter.items.add(new File(['Dear neighbour, '.repeat(200_000)], 'letter.txt', { type: 'text/plain' }));
+        const input = document.getElementById('evidence-files');
+        input.files = letter.files;
+        input.dispatchEvent(new Event('change', { bubbles: true }));
+      });
+      await page.locator('#evidence-list li').nth(2).waitFor();
+      const pieces = (await page.evaluate(() => window.fakeDesk.state().pieceSizes)).slice(before);
+      assert.deepEqual(pieces, [1048576, 1048576, 1048576, 54272], 'a 3.2 MB file in four pieces of at most 1 MiB');
+      assert.equal(await page.evaluate(() => window.fakeDesk.state().arriving), 0);
+      await kb.press('#evidence-remove-3');
+      await page.waitForFunction(() => document.querySelectorAll('#evidence-list li').length === 2);
     }
     // Removed by keyboard; the focus goes back to the picker.
     await kb.press('#evidence-remove-2');
