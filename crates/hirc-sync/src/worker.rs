@@ -219,9 +219,9 @@ async fn send_evidence(
             client.put_evidence_chunk(token, report_id, item, offset, chunk.bytes, &chunk.digest);
         state = if next < item.length {
             let (answer, read) = tokio::join!(put, read_chunk(desk, item.id, next));
-            let answer = answer?;
-            ahead = Some((next, read?));
-            answer
+            // A read that failed is tried again when its chunk is due.
+            ahead = read.ok().map(|chunk| (next, chunk));
+            answer?
         } else {
             put.await?
         };
@@ -245,19 +245,25 @@ struct ChunkForHub {
     digest: String,
 }
 
-/// Reads (and hashes) the chunk of `item` at `offset` on the blocking pool.
+/// Reads the chunk of `item` at `offset`, then hashes it with the desk let
+/// go, on the blocking pool.
 async fn read_chunk(
     desk: &SharedDesk,
     item: uuid::Uuid,
     offset: u64,
 ) -> Result<ChunkForHub, UploadError> {
-    with_desk(desk, move |d| {
-        let bytes = d.evidence_chunk_for_hub(item, offset, EVIDENCE_CHUNK)?;
+    let desk = desk.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = desk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .evidence_chunk_for_hub(item, offset, EVIDENCE_CHUNK)
+            .map_err(|e| UploadError::Local(e.to_string()))?;
         let digest = hirc_proto::content_digest(&bytes);
         Ok(ChunkForHub { bytes, digest })
     })
     .await
-    .map_err(|e| UploadError::Local(e.to_string()))
+    .map_err(|e| UploadError::Local(format!("the sync worker failed: {e}")))?
 }
 
 /// The worker's published state.
