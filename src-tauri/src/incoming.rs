@@ -1,12 +1,14 @@
 //! Files arriving from the window a piece at a time. The window reads a
 //! file in slices (never whole) and each slice crosses as one command; the
-//! engine reads the pieces as one stream inside its one write, so a large
-//! file costs the app a few pieces of memory, not the file.
+//! engine reads the pieces as one stream inside its one write, so the
+//! crossing costs the app a few pieces of memory, not the file (a document
+//! streams on into the store; a picture is still read whole, up to its
+//! limit, because its pixels are decoded and encoded again).
 //!
 //! A file that stops arriving (the window closed or reloaded, a slice that
 //! could not be read, nothing for [`SILENCE`]) ends the engine's read with
 //! an error, and the engine keeps none of it; so does a file that arrives
-//! longer or shorter than the window announced.
+//! out of order, or longer or shorter than the window announced.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -20,8 +22,13 @@ use zeroize::Zeroizing;
 use crate::error::{CommandError, CommandResult, FieldProblem};
 
 /// How long the engine waits for the next piece before it gives the file up
-/// (and lets go of the store, which it holds while the file arrives).
-pub const SILENCE: Duration = Duration::from_secs(60);
+/// (and lets go of the store, which it holds while the file arrives, so
+/// autosave and uploads wait as long).
+pub const SILENCE: Duration = Duration::from_secs(30);
+
+/// Files arriving at once: the window adds one at a time, and each holds a
+/// thread of the blocking pool while it arrives.
+pub const MOST_ARRIVING: usize = 2;
 
 /// Pieces the window may be ahead of the engine: the rest wait in the
 /// window, so memory here is bounded whatever the file's size.
@@ -93,7 +100,24 @@ impl Read for PieceStream {
 /// answer once it has read them.
 struct Arriving<T> {
     pieces: SyncSender<Piece>,
+    /// Bytes handed over so far: where the next piece must begin.
+    sent: u64,
     answer: tauri::async_runtime::JoinHandle<CommandResult<T>>,
+}
+
+/// A stream of `announced` bytes, and where its pieces go.
+fn stream(announced: u64, silence: Duration) -> (SyncSender<Piece>, PieceStream) {
+    let (pieces, receiver) = sync_channel(AHEAD);
+    let stream = PieceStream {
+        pieces: receiver,
+        current: Zeroizing::new(Vec::new()),
+        at: 0,
+        announced,
+        arrived: 0,
+        ended: false,
+        silence,
+    };
+    (pieces, stream)
 }
 
 /// The files arriving now, by the id the window was given for each.
@@ -119,38 +143,55 @@ impl<T: Send + 'static> Incoming<T> {
 
     /// Starts a file of `announced` bytes: `read` runs at once on the
     /// blocking pool with the stream of its pieces. Returns the file's id.
-    pub fn begin<F>(&self, announced: u64, read: F) -> Uuid
+    pub fn begin<F>(&self, announced: u64, read: F) -> CommandResult<Uuid>
     where
         F: FnOnce(PieceStream) -> CommandResult<T> + Send + 'static,
     {
-        let (pieces, receiver) = sync_channel(AHEAD);
-        let stream = PieceStream {
-            pieces: receiver,
-            current: Zeroizing::new(Vec::new()),
-            at: 0,
-            announced,
-            arrived: 0,
-            ended: false,
-            silence: self.silence,
-        };
+        let mut files = self.lock();
+        if files.len() >= MOST_ARRIVING {
+            return Err(CommandError::new(
+                "conflict",
+                "other files are still being added: wait for them, then add this one",
+            ));
+        }
+        let (pieces, stream) = stream(announced, self.silence);
         let answer = tauri::async_runtime::spawn_blocking(move || read(stream));
         let id = Uuid::now_v7();
-        self.lock().insert(id, Arriving { pieces, answer });
-        id
+        files.insert(
+            id,
+            Arriving {
+                pieces,
+                sent: 0,
+                answer,
+            },
+        );
+        Ok(id)
     }
 
-    /// Hands one piece over, waiting while the engine is two pieces
-    /// behind. If the engine has stopped reading (it refused the file), its
-    /// answer is the error.
-    pub async fn piece(&self, file: Uuid, bytes: Zeroizing<Vec<u8>>) -> CommandResult<()> {
+    /// Hands over the piece that begins `at` bytes into the file, waiting
+    /// while the engine is two pieces behind. If the engine has stopped
+    /// reading (it refused the file), its answer is the error.
+    pub async fn piece(&self, file: Uuid, at: u64, bytes: Zeroizing<Vec<u8>>) -> CommandResult<()> {
         if bytes.len() > MOST_PIECE {
             self.abandon(file).await;
             return Err(not_whole(
                 "a piece of the file was larger than the desk takes; add it again",
             ));
         }
-        let sender = self.lock().get(&file).map(|a| a.pieces.clone());
-        let sender = sender.ok_or_else(gone)?;
+        let sender = {
+            let mut files = self.lock();
+            let arriving = files.get_mut(&file).ok_or_else(gone)?;
+            (arriving.sent == at).then(|| {
+                arriving.sent += bytes.len() as u64;
+                arriving.pieces.clone()
+            })
+        };
+        let Some(sender) = sender else {
+            self.abandon(file).await;
+            return Err(not_whole(
+                "a piece of the file arrived out of order; add it again",
+            ));
+        };
         let sent = tauri::async_runtime::spawn_blocking(move || sender.send(Piece::Bytes(bytes)))
             .await
             .map_err(|e| CommandError::internal(format!("a worker thread failed: {e}")))?;
@@ -165,13 +206,16 @@ impl<T: Send + 'static> Incoming<T> {
         }
     }
 
-    /// Says the file is whole and waits for the engine's answer.
+    /// Says the file is whole and waits for the engine's answer. The file
+    /// is taken out first: a lock meanwhile does not give up a file that
+    /// has arrived whole, and the answer is always the engine's own.
     pub async fn finish(&self, file: Uuid) -> CommandResult<T> {
-        let sender = self.lock().get(&file).map(|a| a.pieces.clone());
-        let sender = sender.ok_or_else(gone)?;
+        let Arriving { pieces, answer, .. } = self.lock().remove(&file).ok_or_else(gone)?;
         // A closed channel means the engine already answered (an error).
-        let _ = tauri::async_runtime::spawn_blocking(move || sender.send(Piece::End)).await;
-        self.answer(file).await?
+        let _ = tauri::async_runtime::spawn_blocking(move || pieces.send(Piece::End)).await;
+        answer
+            .await
+            .map_err(|e| CommandError::internal(format!("a worker thread failed: {e}")))?
     }
 
     /// Gives the file up: the engine's read fails and it keeps nothing.
@@ -180,7 +224,8 @@ impl<T: Send + 'static> Incoming<T> {
         let _ = self.answer(file).await;
     }
 
-    /// Gives up every file still arriving (the desk locked).
+    /// Gives up every file still arriving (the desk locked, or the window
+    /// loaded its page again).
     pub async fn abandon_all(&self) {
         let files: Vec<Uuid> = self.lock().keys().copied().collect();
         for file in files {
@@ -191,7 +236,7 @@ impl<T: Send + 'static> Incoming<T> {
     /// Takes the file out and waits for the engine's answer (closing its
     /// stream first, so a read still waiting for pieces ends).
     async fn answer(&self, file: Uuid) -> CommandResult<CommandResult<T>> {
-        let Arriving { pieces, answer } = self.lock().remove(&file).ok_or_else(gone)?;
+        let Arriving { pieces, answer, .. } = self.lock().remove(&file).ok_or_else(gone)?;
         drop(pieces);
         answer
             .await
@@ -261,79 +306,120 @@ mod tests {
         Zeroizing::new(b.to_vec())
     }
 
-    #[tokio::test]
-    async fn pieces_arrive_as_one_stream() {
-        let incoming = Incoming::<Vec<u8>>::default();
-        let file = incoming.begin(6, whole);
-        incoming.piece(file, bytes(b"abc")).await.expect("piece");
-        incoming.piece(file, bytes(b"def")).await.expect("piece");
-        assert_eq!(incoming.finish(file).await.expect("answer"), b"abcdef");
-        // Taken out once answered.
-        assert_eq!(
-            incoming.finish(file).await.expect_err("gone").kind,
-            "invalid_input"
-        );
+    /// `f`, failing (not hanging) if a given-up file's read never ends.
+    async fn within<F: std::future::Future>(f: F) -> F::Output {
+        tokio::time::timeout(Duration::from_secs(60), f)
+            .await
+            .expect("the engine's read ended")
     }
 
     #[tokio::test]
-    async fn a_file_shorter_or_longer_than_announced_is_not_whole() {
+    async fn pieces_arrive_as_one_stream() {
         let incoming = Incoming::<Vec<u8>>::default();
-        let short = incoming.begin(6, whole);
-        incoming.piece(short, bytes(b"abc")).await.expect("piece");
+        let file = incoming.begin(6, whole).expect("begin");
+        incoming.piece(file, 0, bytes(b"abc")).await.expect("piece");
+        incoming.piece(file, 3, bytes(b"def")).await.expect("piece");
+        assert_eq!(incoming.finish(file).await.expect("answer"), b"abcdef");
+        // Taken out once answered.
+        let e = incoming.finish(file).await.expect_err("gone");
+        assert_eq!(e.fields[0].rule, "evidence_not_whole");
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_longer_or_out_of_order_is_not_whole() {
+        let incoming = Incoming::<Vec<u8>>::default();
+        let short = incoming.begin(6, whole).expect("begin");
+        incoming
+            .piece(short, 0, bytes(b"abc"))
+            .await
+            .expect("piece");
         let e = incoming.finish(short).await.expect_err("short");
         assert!(e.message.contains("did not arrive whole"), "{e:?}");
         assert_eq!(e.fields[0].rule, "evidence_not_whole");
 
-        let long = incoming.begin(2, whole);
-        // The engine stops at the excess: this piece or the next is
+        let long = incoming.begin(2, whole).expect("begin");
+        // The engine stops at the excess: this piece or the end is
         // answered with its error.
-        let first = incoming.piece(long, bytes(b"abc")).await;
-        let e = match first {
+        let e = match incoming.piece(long, 0, bytes(b"abc")).await {
             Err(e) => e,
             Ok(()) => incoming.finish(long).await.expect_err("long"),
         };
         assert!(e.message.contains("grew"), "{e:?}");
         assert_eq!(e.fields[0].rule, "evidence_not_whole");
+
+        let swapped = incoming.begin(6, whole).expect("begin");
+        let e = within(incoming.piece(swapped, 3, bytes(b"def")))
+            .await
+            .expect_err("out of order");
+        assert!(e.message.contains("out of order"), "{e:?}");
+        assert!(incoming.lock().is_empty());
     }
 
     #[tokio::test]
-    async fn an_abandoned_or_silent_file_ends_the_read() {
+    async fn an_abandoned_file_ends_the_read_and_leaves_nothing_waiting() {
         let incoming = Incoming::<Vec<u8>>::default();
-        let file = incoming.begin(6, whole);
-        incoming.piece(file, bytes(b"abc")).await.expect("piece");
-        incoming.abandon(file).await;
+        let file = incoming.begin(6, whole).expect("begin");
+        incoming.piece(file, 0, bytes(b"abc")).await.expect("piece");
+        within(incoming.abandon(file)).await;
         assert!(incoming.lock().is_empty());
-        let (one, two) = (incoming.begin(1, whole), incoming.begin(1, whole));
-        incoming.abandon_all().await;
-        assert!(incoming.lock().is_empty());
-        assert!(incoming.piece(one, bytes(b"a")).await.is_err());
-        assert!(incoming.finish(two).await.is_err());
 
-        // Nothing arrives: the read gives up by itself (the window closed).
-        let quiet = Incoming::<Vec<u8>>::with_silence(Duration::from_millis(1));
-        let file = quiet.begin(6, whole);
-        let e = quiet.finish(file).await;
-        // Either the End arrived after the wait gave up, or before it with
-        // nothing: neither is a whole file.
-        assert!(e.is_err(), "{e:?}");
+        // A lock (or the page loaded again) gives up every file arriving.
+        let one = incoming.begin(1, whole).expect("begin");
+        let two = incoming.begin(1, whole).expect("begin");
+        within(incoming.abandon_all()).await;
+        assert!(incoming.lock().is_empty());
+        assert!(incoming.piece(one, 0, bytes(b"a")).await.is_err());
+        assert!(incoming.finish(two).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_file_that_stops_arriving_is_given_up_by_the_engine() {
+        // The window still "there" (its sender kept), but silent.
+        let (pieces, mut silent) = stream(6, Duration::from_millis(1));
+        let e = silent.read(&mut [0u8; 4]).expect_err("silent");
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        drop(pieces);
+        // The window gone: its sender dropped.
+        let (pieces, mut left) = stream(6, SILENCE);
+        drop(pieces);
+        let e = left.read(&mut [0u8; 4]).expect_err("gone");
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn no_more_than_two_files_arrive_at_once() {
+        let incoming = Incoming::<Vec<u8>>::default();
+        let files = [
+            incoming.begin(1, whole).expect("one"),
+            incoming.begin(1, whole).expect("two"),
+        ];
+        let e = incoming.begin(1, whole).expect_err("three");
+        assert_eq!(e.kind, "conflict");
+        within(incoming.abandon(files[0])).await;
+        let three = incoming.begin(1, whole).expect("room again");
+        incoming.piece(three, 0, bytes(b"a")).await.expect("piece");
+        assert_eq!(incoming.finish(three).await.expect("answer"), b"a");
+        within(incoming.abandon_all()).await;
     }
 
     #[tokio::test]
     async fn a_refusal_reaches_the_next_piece() {
         let incoming = Incoming::<Vec<u8>>::default();
-        let file = incoming.begin(10, |mut stream: PieceStream| {
-            let mut head = [0u8; 1];
-            stream.read_exact(&mut head).expect("head");
-            Err(CommandError::new(
-                "invalid",
-                "not a kind of file the desk takes",
-            ))
-        });
+        let file = incoming
+            .begin(10, |mut stream: PieceStream| {
+                let mut head = [0u8; 1];
+                stream.read_exact(&mut head).expect("head");
+                Err(CommandError::new(
+                    "invalid",
+                    "not a kind of file the desk takes",
+                ))
+            })
+            .expect("begin");
         // The refusal comes back on a later piece, whichever: the channel
         // holds AHEAD pieces before it closes.
         let mut answer = Ok(());
-        for _ in 0..AHEAD + 3 {
-            answer = incoming.piece(file, bytes(b"x")).await;
+        for at in 0..AHEAD as u64 + 3 {
+            answer = within(incoming.piece(file, at, bytes(b"x"))).await;
             if answer.is_err() {
                 break;
             }
@@ -346,12 +432,13 @@ mod tests {
     #[tokio::test]
     async fn a_piece_over_the_limit_gives_the_file_up() {
         let incoming = Incoming::<Vec<u8>>::default();
-        let file = incoming.begin(10 * MOST_PIECE as u64, whole);
-        let e = incoming
-            .piece(file, Zeroizing::new(vec![0; MOST_PIECE + 1]))
+        let file = incoming
+            .begin(10 * MOST_PIECE as u64, whole)
+            .expect("begin");
+        let e = within(incoming.piece(file, 0, Zeroizing::new(vec![0; MOST_PIECE + 1])))
             .await
             .expect_err("too large");
-        assert_eq!(e.kind, "invalid_input");
+        assert_eq!(e.fields[0].rule, "evidence_not_whole");
         assert!(incoming.lock().is_empty());
     }
 }

@@ -191,6 +191,17 @@ pub fn run() -> ExitCode {
             }
         }))
         .plugin(tauri_plugin_dialog::init())
+        // The page loaded again (a reload, a crash of the web view): a file
+        // it was handing over will never be finished, so it is given up now
+        // rather than holding the store until its silence runs out.
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Started {
+                let handle = webview.app_handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    handle.state::<AppState>().incoming.abandon_all().await;
+                });
+            }
+        })
         .setup(|app| {
             webview::trim_caches(app);
             // Uploads start with the app, before anyone unlocks, and go on

@@ -138,8 +138,7 @@ async function startHub(dir) {
 }
 
 /** Adds, with the file picker, a plain-text document of `arguments[0]`
- *  bytes, made in the window (a scanned letter's size); resolves once the
- *  desk lists it. */
+ *  bytes, made in the window (a scanned letter's size); see `untilListed`. */
 const ADD_DOCUMENT = `
   const size = arguments[0];
   const line = new TextEncoder().encode('The letter pushed through the door on the 2nd.\\n');
@@ -150,14 +149,20 @@ const ADD_DOCUMENT = `
   const input = document.getElementById('evidence-files');
   input.files = chosen.files;
   input.dispatchEvent(new Event('change', { bubbles: true }));
-  return (async () => {
-    while (document.querySelectorAll('#evidence-list li').length !== 3) {
-      const problem = document.getElementById('evidence-error');
-      if (problem && problem.innerText) throw new Error(problem.innerText);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
 `;
+
+/** Waits (however slow the machine) until the Evidence step lists `n`
+ *  items; fails at once if it shows a problem instead. */
+async function untilListed(s, n) {
+  const until = Date.now() + 240_000;
+  for (;;) {
+    const [count, problem] = await s.exec('return [document.querySelectorAll("#evidence-list li").length, document.getElementById("evidence-error")?.innerText ?? ""]');
+    if (count === n) return;
+    assert.equal(problem, '', 'the Evidence step shows a problem');
+    assert.ok(Date.now() < until, `the Evidence step still lists ${count} items, not ${n}`);
+    await sleep(100);
+  }
+}
 
 test('first run, a report across steps, a crash mid-form, submit, delivery, lock and quick-hide', { timeout: 240_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), 'hirc-app-'));
@@ -286,11 +291,12 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
     const baseline = kib('VmRSS');
     await s.exec(ADD_DOCUMENT, [24 * 1024 * 1024]);
+    await untilListed(s, 3);
     const held = (kib('VmHWM') - baseline) / 1024;
     console.log(`adding a 24 MiB document through the window: the app held ${held.toFixed(1)} MiB above its baseline at most`);
     assert.ok(held < 64, `the app held ${held.toFixed(1)} MiB above its baseline while adding 24 MiB`);
     await s.click('#evidence-remove-3');
-    await s.exec('return (async () => { while (document.querySelectorAll("#evidence-list li").length !== 2) await new Promise((r) => setTimeout(r, 20)); })()');
+    await untilListed(s, 2);
     await s.click('#continue');
     await s.waitText('#step-title', /Check the report/);
     await s.waitText('#review-evidence', /Photo: the wall by the bus stop/);

@@ -9,7 +9,7 @@ use tauri::State;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::incoming;
 use crate::state::{AppState, lock_desk};
 
@@ -39,21 +39,30 @@ pub async fn begin_evidence(
     caption: Option<String>,
 ) -> CommandResult<Uuid> {
     let (desk, session) = state.session().await?;
-    Ok(state.incoming.begin(size, move |file| {
+    let file = state.incoming.begin(size, move |file| {
         let mut desk = lock_desk(&desk)?;
         desk.add_evidence(&session, id, file, caption.as_deref())
             .map_err(incoming::explain)
-    }))
+    })?;
+    // Locked meanwhile: the lock may have looked for files arriving before
+    // this one began, so it is given up here (its keys with it).
+    if state.session().await.is_err() {
+        state.incoming.abandon(file).await;
+        return Err(CommandError::locked());
+    }
+    Ok(file)
 }
 
-/// One piece of a file being added (`data`: at most 4 MiB, in base64), in
-/// order. A refusal (the desk read enough to know it does not take the
-/// file) comes back here, and the file is given up.
+/// The piece of a file being added that begins `at` bytes into it
+/// (`data`: at most 4 MiB, in base64); pieces come in order. A refusal (the
+/// desk read enough to know it does not take the file) comes back here,
+/// and the file is given up.
 #[tauri::command]
 #[specta::specta]
 pub async fn evidence_piece(
     state: State<'_, AppState>,
     file: Uuid,
+    at: u64,
     data: String,
 ) -> CommandResult<()> {
     let bytes = match base64::engine::general_purpose::STANDARD.decode(data.as_bytes()) {
@@ -66,7 +75,7 @@ pub async fn evidence_piece(
         }
     };
     drop(data);
-    state.incoming.piece(file, bytes).await
+    state.incoming.piece(file, at, bytes).await
 }
 
 /// Says every piece has been sent: the item, as the desk kept it, once it

@@ -90,7 +90,7 @@ export const api = {
           const message = 'the file could not be read to its end; add it again';
           throw { kind: 'invalid_input', message, fields: [{ field: 'evidence', rule: 'evidence_not_whole', message }] } satisfies CommandError;
         }
-        await commands.evidencePiece(upload, toBase64(piece));
+        await commands.evidencePiece(upload, at, toBase64(piece));
       }
     } catch (e) {
       await commands.abandonEvidence(upload).catch(() => {});

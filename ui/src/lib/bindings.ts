@@ -177,11 +177,12 @@ export const commands = {
 	 */
 	beginEvidence: (id: string, size: number, caption: string | null) => __TAURI_INVOKE<string>("begin_evidence", { id, size, caption }),
 	/**
-	 *  One piece of a file being added (`data`: at most 4 MiB, in base64), in
-	 *  order. A refusal (the desk read enough to know it does not take the
-	 *  file) comes back here, and the file is given up.
+	 *  The piece of a file being added that begins `at` bytes into it
+	 *  (`data`: at most 4 MiB, in base64); pieces come in order. A refusal (the
+	 *  desk read enough to know it does not take the file) comes back here,
+	 *  and the file is given up.
 	 */
-	evidencePiece: (file: string, data: string) => __TAURI_INVOKE<null>("evidence_piece", { file, data }),
+	evidencePiece: (file: string, at: number, data: string) => __TAURI_INVOKE<null>("evidence_piece", { file, at, data }),
 	/**
 	 *  Says every piece has been sent: the item, as the desk kept it, once it
 	 *  is stored whole (or the reason it was not).

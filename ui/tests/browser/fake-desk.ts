@@ -101,6 +101,21 @@ const desk = {
   } as SupportServices,
 };
 
+/** What a file is, from its first bytes, as the engine decides it (a
+ *  WebP is kept as PNG; anything else not text is refused). */
+function kindOf(bytes: Uint8Array): Evidence['kind'] | null {
+  const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
+  if (starts(0xff, 0xd8, 0xff)) return 'jpeg';
+  if (starts(0x89, 0x50, 0x4e, 0x47) || (starts(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57)) return 'png';
+  if (starts(0x25, 0x50, 0x44, 0x46, 0x2d)) return 'pdf';
+  return bytes.includes(0) ? null : 'text';
+}
+
+/** A file that did not arrive whole, refused as the shell refuses it. */
+function notWhole(message: string): never {
+  fail('invalid_input', message, [{ field: 'evidence', rule: 'evidence_not_whole', message }]);
+}
+
 function fail(kind: string, message: string, fields?: FieldProblem[]): never {
   const error: CommandError = { kind, message, fields };
   throw error;
@@ -505,17 +520,30 @@ const commands: Record<string, (a: Args) => unknown> = {
     desk.arriving[upload] = { draft: r.id, size: Number(a.size), caption: (a.caption as string | null) ?? null, pieces: [] };
     return upload;
   },
+  // As the engine does, the first piece is sniffed: a kind the desk does
+  // not take is refused there, and the file given up.
   evidence_piece: (a) => {
     const file = desk.arriving[String(a.file)];
-    if (!file) fail('invalid_input', 'this file is no longer being added (it stopped arriving); add it again');
+    if (!file) notWhole('this file is no longer being added (it stopped arriving); add it again');
     const piece = Uint8Array.from(atob(String(a.data)), (c) => c.charCodeAt(0));
+    const sent = file.pieces.reduce((n, p) => n + p.length, 0);
+    if (Number(a.at) !== sent) {
+      delete desk.arriving[String(a.file)];
+      notWhole('a piece of the file arrived out of order; add it again');
+    }
     desk.pieceSizes.push(piece.length);
+    if (sent === 0 && kindOf(piece) === null) {
+      delete desk.arriving[String(a.file)];
+      fail('invalid_input', 'this kind of file is not accepted: evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text', [
+        { field: 'evidence', rule: 'evidence_kind', message: 'this kind of file is not accepted' },
+      ]);
+    }
     file.pieces.push(piece);
     return null;
   },
   finish_evidence: (a) => {
     const file = desk.arriving[String(a.file)];
-    if (!file) fail('invalid_input', 'this file is no longer being added (it stopped arriving); add it again');
+    if (!file) notWhole('this file is no longer being added (it stopped arriving); add it again');
     delete desk.arriving[String(a.file)];
     const bytes = new Uint8Array(file.pieces.reduce((n, p) => n + p.length, 0));
     let at = 0;
@@ -523,17 +551,8 @@ const commands: Record<string, (a: Args) => unknown> = {
       bytes.set(p, at);
       at += p.length;
     }
-    if (bytes.length !== file.size) fail('store', 'reading the file: the file did not arrive whole; add it again');
-    const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
-    const kind: Evidence['kind'] | null = starts(0xff, 0xd8, 0xff)
-      ? 'jpeg'
-      : starts(0x89, 0x50, 0x4e, 0x47) || (starts(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57)
-        ? 'png'
-        : starts(0x25, 0x50, 0x44, 0x46, 0x2d)
-          ? 'pdf'
-          : !bytes.includes(0)
-            ? 'text'
-            : null;
+    if (bytes.length !== file.size) notWhole('the file did not arrive whole; add it again');
+    const kind = kindOf(bytes);
     if (kind === null)
       fail('invalid_input', 'this kind of file is not accepted: evidence can be a photo or screenshot (JPEG, PNG, WebP), a PDF document or plain text', [
         { field: 'evidence', rule: 'evidence_kind', message: 'this kind of file is not accepted' },

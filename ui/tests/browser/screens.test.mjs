@@ -865,6 +865,9 @@ for (const lang of ['en', 'pl', 'ur']) {
         input.dispatchEvent(new Event('change', { bubbles: true }));
       });
       await page.locator('#evidence-error').getByText(/Nie można dodać tego rodzaju pliku/).waitFor();
+      // Refused at its first piece: the window gives the file up.
+      assert.ok(await page.evaluate(() => window.fakeDesk.calls.includes('abandon_evidence')));
+      assert.equal(await page.evaluate(() => window.fakeDesk.state().arriving), 0);
     }
     if (lang === 'en') {
       // A file over the limit is refused before it is read; a file dropped
@@ -891,8 +894,8 @@ for (const lang of ['en', 'pl', 'ur']) {
       await page.locator('#evidence-error').getByText(/larger than one may be here \(25 MB\)/).waitFor();
       assert.deepEqual(refused, { dropRefused: true, pasteLeftToBox: true });
       assert.equal(await page.locator('#evidence-list li').count(), 2, 'nothing more was added');
-      // A larger file crosses a piece at a time, never whole; one the desk
-      // refuses part-way is given up, nothing of it left arriving.
+      // A larger file crosses a piece at a time, never whole, nothing of
+      // it left arriving once it is kept.
       const before = (await page.evaluate(() => window.fakeDesk.state().pieceSizes)).length;
       await page.evaluate(() => {
         const letter = new DataTransfer();
