@@ -296,6 +296,9 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     console.log(`adding a 24 MiB document through the window: the app held ${held.toFixed(1)} MiB above its baseline at most`);
     assert.ok(held < 64, `the app held ${held.toFixed(1)} MiB above its baseline while adding 24 MiB`);
     await s.click('#evidence-remove-3');
+    await s.wait('#evidence-keep-3');
+    await shot(s, '06f-report-evidence-remove');
+    await s.click('#evidence-remove-yes-3');
     await untilListed(s, 2);
     await s.click('#continue');
     await s.waitText('#step-title', /Check the report/);

@@ -909,10 +909,19 @@ for (const lang of ['en', 'pl', 'ur']) {
       assert.deepEqual(pieces, [1048576, 1048576, 1048576, 54272], 'a 3.2 MB file in four pieces of at most 1 MiB');
       assert.equal(await page.evaluate(() => window.fakeDesk.state().arriving), 0);
       await kb.press('#evidence-remove-3');
+      await kb.press('#evidence-remove-yes-3');
       await page.waitForFunction(() => document.querySelectorAll('#evidence-list li').length === 2);
     }
-    // Removed by keyboard; the focus goes back to the picker.
+    // Removed by keyboard, asked first with the focus on keeping it (a
+    // key pressed twice keeps the evidence); then the focus goes back to
+    // the picker.
     await kb.press('#evidence-remove-2');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'evidence-keep-2');
+    await kb.press('#evidence-keep-2');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'evidence-remove-2');
+    assert.equal(await page.locator('#evidence-list li').count(), 2, 'kept');
+    await kb.press('#evidence-remove-2');
+    await kb.press('#evidence-remove-yes-2');
     await page.waitForFunction(() => document.querySelectorAll('#evidence-list li').length === 1);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'evidence-choose');
     await kb.press('#continue');
