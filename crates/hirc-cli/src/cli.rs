@@ -364,6 +364,12 @@ pub enum ReportCommand {
         /// The person's language: en, pl or ur (Urdu reads right to left).
         #[arg(long, value_name = "CODE", default_value = "en")]
         lang: String,
+        /// Also write the files the person gave, as the desk keeps them
+        /// (a photo without its hidden details), into this folder
+        /// (created owner-only): REFERENCE-1.jpg, REFERENCE-2.pdf…, numbered
+        /// as the PDF lists them. Never overwrites a file.
+        #[arg(long, value_name = "DIR")]
+        evidence_dir: Option<PathBuf>,
     },
     /// Add evidence to a draft: photos (JPEG, PNG, WebP), screenshots, PDF
     /// documents or plain text, each file its own item. What a file is, is

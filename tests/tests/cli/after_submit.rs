@@ -415,3 +415,92 @@ fn a_copy_for_the_person_holds_everything_the_desk_holds_and_only_a_coordinator_
         audit.stdout
     );
 }
+
+#[test]
+fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let (mut desk, _) = TestDesk::init();
+    let id = new_from_example(&mut desk);
+    let letter = "The letter pushed through the door on the 2nd.\n".repeat(50);
+    let file = write(&desk, "letter from Amina.txt", &letter);
+    desk.as_coordinator(
+        &["report", "attach", &id, &file, "--caption", "the letter"],
+        "",
+    )
+    .ok();
+    let reference = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .ok()
+        .last_line();
+    let out = desk.path().join("copy.pdf");
+    let files = desk.path().join("for the person");
+    let run = desk
+        .as_coordinator(
+            &[
+                "report",
+                "access",
+                &reference,
+                "--out",
+                &out.to_string_lossy(),
+                "--evidence-dir",
+                &files.to_string_lossy(),
+            ],
+            "",
+        )
+        .ok();
+    assert!(
+        run.stderr.contains("1 file(s) the person gave"),
+        "{}",
+        run.stderr
+    );
+    let text = hirc_e2e::pdf_text(&out);
+    for expected in [
+        "The files you gave",
+        "1. Text, 2 kB, added on",
+        "the letter",
+    ] {
+        assert!(text.contains(expected), "the copy lacks {expected}: {text}");
+    }
+    // The file as the desk keeps it, under the reference, never its name;
+    // owner-only, in an owner-only folder.
+    let given = files.join(format!("{reference}-1.txt"));
+    assert_eq!(std::fs::read_to_string(&given).expect("file"), letter);
+    assert_eq!(
+        std::fs::read_dir(&files).expect("dir").count(),
+        1,
+        "only the person's file"
+    );
+    for (path, mode) in [(&given, 0o600), (&files, 0o700)] {
+        let meta = std::fs::metadata(path).expect("meta");
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{path:?}");
+    }
+    // Again into the same folder: refused, nothing overwritten.
+    let again = desk.path().join("copy-again.pdf");
+    let run = desk.as_coordinator(
+        &[
+            "report",
+            "access",
+            &reference,
+            "--out",
+            &again.to_string_lossy(),
+            "--evidence-dir",
+            &files.to_string_lossy(),
+        ],
+        "",
+    );
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("is it there already?"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&given).expect("file"), letter);
+    let audit = desk.as_coordinator(&["audit"], "").ok();
+    assert!(
+        audit
+            .stdout
+            .contains("1 file(s) of evidence for the person of"),
+        "{}",
+        audit.stdout
+    );
+}

@@ -184,6 +184,7 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             reference,
             out,
             lang,
+            evidence_dir,
         } => {
             let words = hirc_core::summary::Wording::bundled(&lang)?;
             let (mut desk, session) = ctx.unlock()?;
@@ -199,6 +200,13 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                 copy.reference,
                 out.display()
             );
+            if let Some(dir) = evidence_dir {
+                let written = evidence_for_the_person(&mut desk, &session, &copy, &dir)?;
+                eprintln!(
+                    "{written} file(s) the person gave are in {}, as the desk keeps them. Give them to the person, and delete them.",
+                    dir.display()
+                );
+            }
         }
         ReportCommand::List(flag) => {
             let (desk, session) = ctx.unlock()?;
@@ -527,4 +535,49 @@ fn pick_item(items: &[hirc_core::evidence::Evidence], key: &str) -> Result<uuid:
         ),
         _ => bail!("{key} starts the ids of several items: give more of it"),
     }
+}
+
+/// Writes each file the person gave into `dir` (owner-only, streamed from
+/// the desk's copy, never overwriting; a file cut short is removed) and
+/// audits it; returns how many.
+fn evidence_for_the_person(
+    desk: &mut hirc_core::Desk,
+    session: &hirc_core::Session,
+    copy: &hirc_core::subject_access::SubjectAccess,
+    dir: &Path,
+) -> Result<usize> {
+    hirc_files::private_dir(dir).with_context(|| format!("could not make {}", dir.display()))?;
+    for (n, item) in copy.evidence.iter().enumerate() {
+        let path = dir.join(format!(
+            "{}-{}.{}",
+            copy.reference,
+            n + 1,
+            item.kind.extension()
+        ));
+        let mut file = hirc_files::create_new(&path).with_context(|| {
+            format!("could not create {} (is it there already?)", path.display())
+        })?;
+        let written = (|| -> Result<()> {
+            let mut content = desk.open_evidence(session, item.id)?;
+            std::io::copy(&mut content, &mut file)?;
+            file.sync_all()?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            return Err(e.context(format!("could not write {}", path.display())));
+        }
+    }
+    if !copy.evidence.is_empty() {
+        desk.record_export(
+            session,
+            &format!(
+                "{} file(s) of evidence for the person of {}",
+                copy.evidence.len(),
+                copy.reference
+            ),
+        )?;
+    }
+    Ok(copy.evidence.len())
 }

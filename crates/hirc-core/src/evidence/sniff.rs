@@ -46,6 +46,16 @@ impl Kind {
         })
     }
 
+    /// The file name extension it is saved with.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Pdf => "pdf",
+            Self::Text => "txt",
+        }
+    }
+
     /// The media type, for whoever saves or shows it.
     pub fn media_type(self) -> &'static str {
         match self {

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::desk::{ConsentGiven, Desk, Session, require_coordinator};
 use crate::error::Result;
+use crate::evidence::Evidence;
 use crate::model::{self, Report};
 use crate::pdf::lines::{Lines, long_date};
 use crate::pdf::{About, INK, MUTED, Measure, Page, Weight};
@@ -41,6 +42,9 @@ pub struct SubjectAccess {
     pub hub_name: Option<String>,
     /// What the partnership has said about it.
     pub statuses: Vec<PartnershipStatus>,
+    /// The files the person gave with it, as the desk keeps them (none
+    /// once the personal data were deleted).
+    pub evidence: Vec<Evidence>,
 }
 
 /// One revision, and what became of it.
@@ -92,6 +96,7 @@ impl Desk {
                 });
             }
         }
+        let evidence = self.evidence(s, page.id)?;
         Ok(SubjectAccess {
             reference: page.reference,
             centre_name: self.info().centre_name.clone(),
@@ -102,6 +107,7 @@ impl Desk {
             revisions,
             hub_name: self.hub()?.map(|link| link.hub_name),
             statuses: page.statuses,
+            evidence,
         })
     }
 }
@@ -251,6 +257,20 @@ thread_local! {
     );
 }
 
+/// A size as a person reads it ("820 kB", "3.4 MB"), its unit in
+/// `words`'s language (and script: an Urdu copy draws no Latin unit).
+fn size(bytes: u64, words: &Wording) -> String {
+    let (key, n) = match bytes {
+        0..1_000 => ("access.size_bytes", bytes.to_string()),
+        1_000..1_000_000 => ("access.size_kb", ((bytes + 500) / 1_000).to_string()),
+        _ => (
+            "access.size_mb",
+            format!("{:.1}", bytes as f64 / 1_000_000.0),
+        ),
+    };
+    words.fill(key, &[("n", &n)])
+}
+
 /// Lays the copy out on A4 pages.
 pub fn layout(copy: &SubjectAccess, m: &Measure, words: &Wording) -> Vec<Page> {
     let mut w = Lines::new(m);
@@ -298,6 +318,43 @@ pub fn layout(copy: &SubjectAccess, m: &Measure, words: &Wording) -> Vec<Page> {
         }
     }
     w.gap(8.0);
+
+    w.heading(&words.text("access.evidence_title"));
+    if copy.evidence.is_empty() {
+        w.para(
+            &words.text("access.evidence_none"),
+            11.0,
+            Weight::Regular,
+            INK,
+        );
+    }
+    for (n, item) in copy.evidence.iter().enumerate() {
+        let line = words.fill(
+            "access.evidence_item",
+            &[
+                ("n", &(n + 1).to_string()),
+                (
+                    "kind",
+                    &words.text(&format!("evidence.kind.{}", item.kind.as_str())),
+                ),
+                ("size", &size(item.size, words)),
+                ("date", &day(item.added_at)),
+            ],
+        );
+        w.para(&format!("• {line}"), 11.0, Weight::Regular, INK);
+        if let Some(caption) = &item.caption {
+            w.para(caption, 10.0, Weight::Regular, MUTED);
+        }
+    }
+    if !copy.evidence.is_empty() {
+        w.para(
+            &words.text("access.evidence_note"),
+            9.5,
+            Weight::Regular,
+            MUTED,
+        );
+    }
+    w.gap(12.0);
 
     w.heading(&words.text("access.consent_title"));
     for key in crate::slip::consent_keys(&copy.consent) {

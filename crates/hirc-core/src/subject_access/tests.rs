@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::{ambassador, desk_with_sealed_report};
+use crate::testing::{ambassador, desk_with_sealed_report, example, new_desk, pass};
 use crate::words::ACCESS_TEXTS;
 
 fn all_text(pages: &[Page]) -> String {
@@ -59,6 +59,51 @@ fn the_copy_holds_every_answer_what_was_agreed_and_where_it_went() {
     assert!(text.contains(&urdu.text("field.name")), "{text}");
     let pdf = to_pdf(&copy, &urdu).expect("pdf");
     assert!(pdf.starts_with(b"%PDF"));
+    // No files given: said so.
+    assert!(copy.evidence.is_empty());
+    let text = all_text(&layout(&copy, &m, &Wording::english()));
+    assert!(text.contains("The files you gave\nNone."), "{text}");
+}
+
+#[test]
+fn the_copy_lists_the_files_the_person_gave_with_their_notes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, _) = new_desk(dir.path());
+    let s = desk
+        .unlock("Chris", &pass("chris passphrase"))
+        .expect("unlock");
+    let id = desk.create_draft(&s, &example()).expect("draft");
+    let letter = "The letter pushed through the door.\n".repeat(100);
+    desk.add_evidence(&s, id, letter.as_bytes(), Some("the letter, first page"))
+        .expect("letter");
+    desk.add_evidence(&s, id, &b"%PDF-1.4 a scan"[..], None)
+        .expect("scan");
+    desk.submit(&s, id).expect("submit");
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let copy = desk.subject_access(&s, &reference).expect("copy");
+    assert_eq!(copy.evidence.len(), 2);
+    let m = Measure::load().expect("fonts");
+    let text = all_text(&layout(&copy, &m, &Wording::english())).replace('\n', " ");
+    for expected in [
+        "The files you gave",
+        "1. Text, 4 kB, added on",
+        "the letter, first page",
+        "2. PDF document, 15 bytes, added on",
+        "a copy of each as it keeps it",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the copy lacks {expected:?}:\n{text}"
+        );
+    }
+    for language in ["pl", "ur"] {
+        let words = Wording::bundled(language).expect("bundled");
+        let missing = undrawable(&copy, &words).expect("fonts");
+        assert!(missing.is_empty(), "{language}: {missing:?}");
+        let text = all_text(&layout(&copy, &m, &words));
+        assert!(text.contains(&words.text("evidence.kind.pdf")), "{text}");
+        assert!(text.contains("the letter, first page"), "{text}");
+    }
 }
 
 #[test]
