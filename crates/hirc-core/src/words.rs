@@ -159,6 +159,14 @@ pub const ACCESS_TEXTS: &[(&str, &str)] = &[
     ("access.evidence_title", "The files you gave"),
     ("access.evidence_none", "None."),
     (
+        "access.evidence_purged",
+        "Any files you gave were deleted with your personal details.",
+    ),
+    (
+        "access.evidence_item_waiting",
+        "{n}. {kind}, {size}, added on {date}, with new information not sent yet",
+    ),
+    (
         "access.evidence_item",
         "{n}. {kind}, {size}, added on {date}",
     ),

@@ -489,12 +489,29 @@ fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_t
         "",
     );
     assert_ne!(run.code, 0);
-    assert!(
-        run.stderr.contains("is it there already?"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("is there already"), "{}", run.stderr);
+    assert!(!again.exists(), "checked before the PDF is written");
     assert_eq!(std::fs::read_to_string(&given).expect("file"), letter);
+    // A folder others may open is refused.
+    let open_folder = desk.path().join("shared");
+    std::fs::create_dir(&open_folder).expect("dir");
+    std::fs::set_permissions(&open_folder, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    let run = desk.as_coordinator(
+        &[
+            "report",
+            "access",
+            &reference,
+            "--out",
+            &again.to_string_lossy(),
+            "--evidence-dir",
+            &open_folder.to_string_lossy(),
+        ],
+        "",
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("other users"), "{}", run.stderr);
+    assert!(!again.exists());
+    assert_eq!(std::fs::read_dir(&open_folder).expect("dir").count(), 0);
     let audit = desk.as_coordinator(&["audit"], "").ok();
     assert!(
         audit

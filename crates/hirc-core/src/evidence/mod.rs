@@ -434,47 +434,32 @@ impl Desk {
         self.check_session(s)?;
         let row = self.row(report)?;
         self.check_may_touch(s, &row)?;
-        let mut stmt = self.db().prepare(
+        listed(
+            self.db(),
+            s,
             "SELECT id, report_id, revision, kind, size, label, added_at FROM evidence
              WHERE report_id = ?1 ORDER BY added_at, id",
-        )?;
-        let rows = stmt.query_map([report.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Vec<u8>>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for item in rows {
-            let (id, report_id, revision, kind, size, label, added_at) = item?;
-            let id = Uuid::parse_str(&id).map_err(|_| Error::Integrity("an evidence id"))?;
-            let label: Label = serde_json::from_slice(&Zeroizing::new(
-                age::decrypt(s.keys.identity(), &label)
-                    .map_err(|_| Error::Integrity("a caption does not open with the desk key"))?,
-            ))
-            .map_err(|_| Error::Integrity("a caption does not read"))?;
-            if label.evidence_id != id {
-                return Err(Error::Integrity("a caption belongs to other evidence"));
-            }
-            out.push(Evidence {
-                id,
-                report_id: Uuid::parse_str(&report_id)
-                    .map_err(|_| Error::Integrity("an evidence row names no report"))?,
-                revision: u32::try_from(revision)
-                    .map_err(|_| Error::Integrity("an evidence revision"))?,
-                kind: Kind::from_stored(&kind)?,
-                size: u64::try_from(size).map_err(|_| Error::Integrity("an evidence size"))?,
-                caption: label.caption,
-                added_at: time::from_text(&added_at)
-                    .ok_or(Error::Integrity("a stored time does not read"))?,
-            });
-        }
-        Ok(out)
+            report,
+            Captions::Checked,
+        )
+    }
+
+    /// Everything the desk holds of the files given with a report, for the
+    /// person's copy: the report's, then those on a follow-up not sealed
+    /// yet (whose `report_id` is that draft's). A caption that will not
+    /// open is left out (and logged) rather than stopping the copy. The
+    /// caller has checked the session and the role.
+    pub(crate) fn evidence_held(&self, s: &Session, report: Uuid) -> Result<Vec<Evidence>> {
+        listed(
+            self.db(),
+            s,
+            "SELECT e.id, e.report_id, e.revision, e.kind, e.size, e.label, e.added_at
+             FROM evidence e JOIN reports r ON r.id = e.report_id
+             WHERE r.id = ?1 OR (r.follows = ?1 AND r.state = 'draft')
+             ORDER BY r.id = ?1 DESC, e.added_at, e.id",
+            report,
+            Captions::BestEffort,
+        )
     }
 
     /// What an item is kept as (its report's owner or a coordinator).
@@ -533,6 +518,78 @@ impl Desk {
         let report = final_report(self.db(), report)?;
         open_desk_copy(self.db(), s, evidence, report, kind)
     }
+}
+
+/// What to do with a caption that will not open.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Captions {
+    /// The listing fails: the store is damaged.
+    Checked,
+    /// The item is listed without it (logged).
+    BestEffort,
+}
+
+/// The items `query` selects for `report` (its columns: id, report id,
+/// revision, kind, size, label, added at), their captions opened.
+fn listed(
+    db: &rusqlite::Connection,
+    s: &Session,
+    query: &str,
+    report: Uuid,
+    captions: Captions,
+) -> Result<Vec<Evidence>> {
+    let mut stmt = db.prepare(query)?;
+    let rows = stmt.query_map([report.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Vec<u8>>(5)?,
+            r.get::<_, String>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for item in rows {
+        let (id, report_id, revision, kind, size, label, added_at) = item?;
+        let id = Uuid::parse_str(&id).map_err(|_| Error::Integrity("an evidence id"))?;
+        let caption = match open_label(s, id, &label) {
+            Ok(caption) => caption,
+            Err(e) if captions == Captions::BestEffort => {
+                tracing::warn!(evidence = %id, "an item's caption did not open: {e}");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        out.push(Evidence {
+            id,
+            report_id: Uuid::parse_str(&report_id)
+                .map_err(|_| Error::Integrity("an evidence row names no report"))?,
+            revision: u32::try_from(revision)
+                .map_err(|_| Error::Integrity("an evidence revision"))?,
+            kind: Kind::from_stored(&kind)?,
+            size: u64::try_from(size).map_err(|_| Error::Integrity("an evidence size"))?,
+            caption,
+            added_at: time::from_text(&added_at)
+                .ok_or(Error::Integrity("a stored time does not read"))?,
+        });
+    }
+    Ok(out)
+}
+
+/// An item's caption, from its label (encrypted to the desk key, and
+/// naming the item it belongs to).
+fn open_label(s: &Session, id: Uuid, label: &[u8]) -> Result<Option<String>> {
+    let label: Label = serde_json::from_slice(&Zeroizing::new(
+        age::decrypt(s.keys.identity(), label)
+            .map_err(|_| Error::Integrity("a caption does not open with the desk key"))?,
+    ))
+    .map_err(|_| Error::Integrity("a caption does not read"))?;
+    if label.evidence_id != id {
+        return Err(Error::Integrity("a caption belongs to other evidence"));
+    }
+    Ok(label.caption)
 }
 
 /// An item's content from the desk's copy, its header checked: this

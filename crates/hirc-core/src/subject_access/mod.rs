@@ -23,6 +23,8 @@ use crate::words::Wording;
 /// Everything the desk holds about one report, for the person.
 #[derive(Debug, Clone)]
 pub struct SubjectAccess {
+    /// The report's id.
+    pub id: uuid::Uuid,
     /// The report's reference.
     pub reference: String,
     /// The centre's name.
@@ -42,8 +44,10 @@ pub struct SubjectAccess {
     pub hub_name: Option<String>,
     /// What the partnership has said about it.
     pub statuses: Vec<PartnershipStatus>,
-    /// The files the person gave with it, as the desk keeps them (none
-    /// once the personal data were deleted).
+    /// The files the person gave with it, as the desk keeps them: the
+    /// report's, then any on a follow-up not sealed yet (their `report_id`
+    /// is not [`SubjectAccess::id`]); none once the personal data were
+    /// deleted.
     pub evidence: Vec<Evidence>,
 }
 
@@ -96,8 +100,9 @@ impl Desk {
                 });
             }
         }
-        let evidence = self.evidence(s, page.id)?;
+        let evidence = self.evidence_held(s, page.id)?;
         Ok(SubjectAccess {
+            id: page.id,
             reference: page.reference,
             centre_name: self.info().centre_name.clone(),
             made_on: self.today(),
@@ -262,11 +267,17 @@ thread_local! {
 fn size(bytes: u64, words: &Wording) -> String {
     let (key, n) = match bytes {
         0..1_000 => ("access.size_bytes", bytes.to_string()),
-        1_000..1_000_000 => ("access.size_kb", ((bytes + 500) / 1_000).to_string()),
-        _ => (
-            "access.size_mb",
-            format!("{:.1}", bytes as f64 / 1_000_000.0),
-        ),
+        1_000..999_500 => ("access.size_kb", ((bytes + 500) / 1_000).to_string()),
+        _ => {
+            let n = format!("{:.1}", bytes as f64 / 1_000_000.0);
+            // Polish writes a decimal comma.
+            let n = if words.language() == "pl" {
+                n.replace('.', ",")
+            } else {
+                n
+            };
+            ("access.size_mb", n)
+        }
     };
     words.fill(key, &[("n", &n)])
 }
@@ -321,16 +332,21 @@ pub fn layout(copy: &SubjectAccess, m: &Measure, words: &Wording) -> Vec<Page> {
 
     w.heading(&words.text("access.evidence_title"));
     if copy.evidence.is_empty() {
-        w.para(
-            &words.text("access.evidence_none"),
-            11.0,
-            Weight::Regular,
-            INK,
-        );
+        let none = if copy.report.is_none() {
+            "access.evidence_purged"
+        } else {
+            "access.evidence_none"
+        };
+        w.para(&words.text(none), 11.0, Weight::Regular, INK);
     }
     for (n, item) in copy.evidence.iter().enumerate() {
+        let key = if item.report_id == copy.id {
+            "access.evidence_item"
+        } else {
+            "access.evidence_item_waiting"
+        };
         let line = words.fill(
-            "access.evidence_item",
+            key,
             &[
                 ("n", &(n + 1).to_string()),
                 (

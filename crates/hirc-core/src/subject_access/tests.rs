@@ -96,13 +96,36 @@ fn the_copy_lists_the_files_the_person_gave_with_their_notes() {
             "the copy lacks {expected:?}:\n{text}"
         );
     }
+    // A follow-up being written, with a photo of its own: the person's
+    // copy lists it too, as not sent yet; a caption that will not open
+    // leaves its note out, not the copy.
+    crate::testing::TestHub::new().enrol(&mut desk, &s);
+    let follow = desk.follow_up(&s, &reference, None).expect("follow-up");
+    desk.add_evidence(&s, follow, &b"%PDF-1.4 a second scan"[..], Some("page two"))
+        .expect("second scan");
+    desk.db()
+        .execute(
+            "UPDATE evidence SET label = x'00' WHERE report_id = ?1",
+            [id.to_string()],
+        )
+        .expect("damage the first captions");
+    let copy = desk.subject_access(&s, &reference).expect("copy");
+    assert_eq!(copy.evidence.len(), 3);
+    let text = all_text(&layout(&copy, &m, &Wording::english())).replace('\n', " ");
+    assert!(
+        text.contains("3. PDF document, 22 bytes, added on")
+            && text.contains("with new information not sent yet")
+            && text.contains("page two"),
+        "{text}"
+    );
+    assert!(!text.contains("the letter, first page"), "{text}");
     for language in ["pl", "ur"] {
         let words = Wording::bundled(language).expect("bundled");
         let missing = undrawable(&copy, &words).expect("fonts");
         assert!(missing.is_empty(), "{language}: {missing:?}");
         let text = all_text(&layout(&copy, &m, &words));
         assert!(text.contains(&words.text("evidence.kind.pdf")), "{text}");
-        assert!(text.contains("the letter, first page"), "{text}");
+        assert!(text.contains("page two"), "{text}");
     }
 }
 
@@ -133,6 +156,7 @@ fn only_a_coordinator_makes_a_copy_and_after_the_purge_it_says_what_went() {
         "{text}"
     );
     assert!(!text.contains("Amina Example"));
+    assert!(text.contains("Any files you gave were deleted"), "{text}");
     assert!(text.contains("Essex hub"), "{text}");
 }
 
