@@ -10,7 +10,8 @@
 //! - [`idle`]: the auto-lock, enforced here (the window only warns).
 //! - [`incoming`]: files arriving from the window a piece at a time.
 //! - `interface_language`: the language the app reopens in.
-//! - `webview`: settings of the platform's web view.
+//! - `webview`: settings of the platform's web view and its toolkit (no
+//!   recently-used list of the files its dialogs open or save).
 
 pub mod commands;
 pub mod error;
@@ -204,6 +205,7 @@ pub fn run() -> ExitCode {
         })
         .setup(|app| {
             webview::trim_caches(app);
+            webview::forget_recent_files();
             // Uploads start with the app, before anyone unlocks, and go on
             // while it is locked.
             let handle = app.handle().clone();

@@ -1,4 +1,4 @@
-//! Settings of the platform's web view.
+//! Settings of the platform's web view and its toolkit.
 
 use tauri::{App, Manager, Runtime};
 
@@ -27,3 +27,24 @@ pub fn trim_caches<R: Runtime>(app: &App<R>) {
 
 #[cfg(not(target_os = "linux"))]
 pub fn trim_caches<R: Runtime>(_app: &App<R>) {}
+
+/// GTK records every file its dialogs open or save in the user's
+/// recently-used list (`~/.local/share/recently-used.xbel`), which file
+/// managers and other apps show to anyone at the computer: the path of a
+/// photo the person gave (its name was never to be kept), the person's
+/// copy, a summary. This app keeps no such list: it is turned off for the
+/// whole process before any dialog opens (GTK then records nothing).
+/// Linux only: the other platforms' dialogs keep no list of their own.
+#[cfg(target_os = "linux")]
+pub fn forget_recent_files() {
+    use gtk::prelude::GtkSettingsExt;
+    match gtk::Settings::default() {
+        Some(settings) => settings.set_gtk_recent_files_enabled(false),
+        None => tracing::warn!(
+            "GTK's settings could not be reached: its dialogs may list the files they open"
+        ),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn forget_recent_files() {}

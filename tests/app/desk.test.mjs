@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -534,6 +534,14 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     await shot(s, '12-quick-hide');
     await s.click('#hidden button');
     await s.wait('#unlock'); // hidden means locked
+
+    // GTK's recently-used list, which file managers show anyone at the
+    // computer, names none of the files the dialogs saved (the slip, the
+    // exports, the person's copy), seconds after the last of them.
+    const recent = join(homedir(), '.local/share/recently-used.xbel');
+    const recentlyUsed = existsSync(recent) ? readFileSync(recent, 'utf8') : '';
+    const named = recentlyUsed.split('\n').filter((line) => line.includes(work));
+    assert.deepEqual(named, [], "GTK listed the desk's files as recently used");
   } catch (e) {
     // What the window showed when it failed, for whoever reads the log.
     const png = join(tmpdir(), 'hirc-app-failure.png');
