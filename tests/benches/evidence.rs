@@ -14,21 +14,19 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hirc_core::Desk;
 use hirc_core::model::Report;
-use hirc_core::outbox::Enrolment;
-use hirc_core::vault::{KdfCost, Passphrase};
-use hirc_core::{Desk, DeskSetup};
 use hirc_hub::sqlite_store::SqliteStore;
 use hirc_hub::store::HubStore;
 use hirc_proto::{
     DIGEST_HEADER, EVIDENCE_DIGEST_HEADER, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
     content_digest, evidence_path,
 };
-use hirc_sync::{HubClient, PassOptions, run_pass};
+use hirc_sync::{PassOptions, run_pass};
 use uuid::Uuid;
 
 mod support;
-use support::{enrol_token, new_code, serve};
+use support::{bench_desk, enrol_desk, enrol_token, serve};
 
 const MIB: usize = 1024 * 1024;
 
@@ -181,40 +179,8 @@ async fn desk_enrolled(
     url: &str,
     store: &Arc<dyn HubStore>,
 ) -> (Arc<Mutex<Desk>>, Arc<hirc_core::Session>) {
-    let pass = Passphrase::new("benchmark passphrase".into());
-    let (mut desk, _) = Desk::create(
-        &dir.join("desk"),
-        &DeskSetup {
-            centre_name: "Bench",
-            centre_code: "BN",
-            coordinator: "Bea",
-            passphrase: &pass,
-            kdf: KdfCost::fixed(10).expect("kdf"),
-        },
-    )
-    .expect("desk");
-    let session = desk.unlock("Bea", &pass).expect("unlock");
-    let device_key = desk.device_key(&session).expect("device key");
-    let response = HubClient::new(url, None)
-        .expect("client")
-        .enrol(&new_code(store).await, "bench desk", &device_key, None)
-        .await
-        .expect("enrol");
-    desk.enrol(
-        &session,
-        &Enrolment {
-            url,
-            hub_name: &response.hub_name,
-            device_id: response.device_id,
-            token: &response.token,
-            recipients: &response.recipients,
-            ca_pem: None,
-            receipt_key: response.receipt_key.as_deref(),
-            device_key: None,
-        },
-        false,
-    )
-    .expect("record enrolment");
+    let (mut desk, session) = bench_desk(&dir.join("desk"));
+    enrol_desk(&mut desk, &session, url, store).await;
     (Arc::new(Mutex::new(desk)), Arc::new(session))
 }
 

@@ -10,10 +10,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hirc_core::Desk;
 use hirc_core::model::Report;
-use hirc_core::outbox::Enrolment;
-use hirc_core::vault::{KdfCost, Passphrase};
-use hirc_core::{Desk, DeskSetup};
 use hirc_hub::pg_store::PgStore;
 use hirc_hub::sqlite_store::SqliteStore;
 use hirc_hub::store::HubStore;
@@ -21,7 +19,7 @@ use hirc_sync::{HubClient, PassOptions, run_pass};
 use uuid::Uuid;
 
 mod support;
-use support::{enrol_token, new_code, serve};
+use support::{bench_desk, enrol_desk, enrol_token, serve};
 
 const IN_FLIGHT: usize = 4;
 
@@ -40,40 +38,19 @@ fn main() {
         // The desk's backlog: sealed, then encrypted for the hub at
         // enrolment (queued), all before timing.
         let dir = tempfile::tempdir().expect("tmp");
-        let (desk, session) = backlog(dir.path(), n);
+        let (mut desk, session) = backlog(dir.path(), n);
         let (url, store, _hub_dir) = hub(Backend::Sqlite, &recipient).await;
-        let code = new_code(&store).await;
-        let device_key = desk
-            .lock()
-            .expect("desk")
-            .device_key(&session)
-            .expect("device key");
-        let response = HubClient::new(&url, None)
-            .expect("client")
-            .enrol(&code, "bench desk", &device_key, None)
-            .await
-            .expect("enrol");
-        let payloads: Vec<Vec<u8>> = {
-            let mut d = desk.lock().expect("desk");
-            let enrolment = Enrolment {
-                url: &url,
-                hub_name: &response.hub_name,
-                device_id: response.device_id,
-                token: &response.token,
-                recipients: &response.recipients,
-                ca_pem: None,
-                receipt_key: response.receipt_key.as_deref(),
-                device_key: None,
-            };
-            d.enrol(&session, &enrolment, false)
-                .expect("record enrolment");
-            d.due_uploads(chrono::Utc::now(), true)
-                .expect("due")
-                .into_iter()
-                .map(|u| u.payload)
-                .collect()
-        };
+        enrol_desk(&mut desk, &session, &url, &store).await;
+        let payloads: Vec<Vec<u8>> = desk
+            .due_uploads(chrono::Utc::now(), true)
+            .expect("due")
+            .into_iter()
+            .map(|u| u.payload)
+            .collect();
         assert_eq!(payloads.len(), n);
+        // Uploading needs no one signed in.
+        drop(session);
+        let desk = Arc::new(Mutex::new(desk));
 
         // The pipe's limit: a minimal client, the same bodies, a fresh hub.
         let (pipe_url, pipe_store, _pipe_dir) = hub(Backend::Sqlite, &recipient).await;
@@ -138,20 +115,8 @@ enum Backend {
     Postgres(String),
 }
 
-fn backlog(dir: &std::path::Path, n: usize) -> (Arc<Mutex<Desk>>, Arc<hirc_core::Session>) {
-    let pass = Passphrase::new("benchmark passphrase".into());
-    let (mut desk, _) = Desk::create(
-        dir,
-        &DeskSetup {
-            centre_name: "Bench",
-            centre_code: "BN",
-            coordinator: "Bea",
-            passphrase: &pass,
-            kdf: KdfCost::fixed(10).expect("kdf"),
-        },
-    )
-    .expect("desk");
-    let session = desk.unlock("Bea", &pass).expect("unlock");
+fn backlog(dir: &std::path::Path, n: usize) -> (Desk, hirc_core::Session) {
+    let (mut desk, session) = bench_desk(dir);
     let (mut report, _) = Report::from_json(include_bytes!(
         "../../crates/hirc-core/tests/data/report-v1.json"
     ))
@@ -167,7 +132,7 @@ fn backlog(dir: &std::path::Path, n: usize) -> (Arc<Mutex<Desk>>, Arc<hirc_core:
         let id = desk.create_draft(&session, &report).expect("draft");
         desk.submit(&session, id).expect("submit");
     }
-    (Arc::new(Mutex::new(desk)), Arc::new(session))
+    (desk, session)
 }
 
 async fn hub(backend: Backend, recipient: &str) -> (String, Arc<dyn HubStore>, tempfile::TempDir) {

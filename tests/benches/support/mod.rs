@@ -1,8 +1,12 @@
 //! What the sync and evidence benchmarks share: a real hub served in
-//! process on loopback, and enrolment codes and tokens for it.
+//! process on loopback, enrolment codes and tokens for it, and a desk
+//! enrolled with it.
 
 use std::sync::Arc;
 
+use hirc_core::outbox::Enrolment;
+use hirc_core::vault::{KdfCost, Passphrase};
+use hirc_core::{Desk, DeskSetup, Session};
 use hirc_hub::secrets;
 use hirc_hub::server::{AppState, HubConfig};
 use hirc_hub::store::HubStore;
@@ -60,4 +64,48 @@ pub async fn enrol_token(store: &Arc<dyn HubStore>, url: &str) -> String {
         .await
         .expect("enrol")
         .token
+}
+
+/// A fresh desk at `dir` (a cheap key derivation), its coordinator signed in.
+pub fn bench_desk(dir: &std::path::Path) -> (Desk, Session) {
+    let pass = Passphrase::new("benchmark passphrase".into());
+    let (mut desk, _) = Desk::create(
+        dir,
+        &DeskSetup {
+            centre_name: "Bench",
+            centre_code: "BN",
+            coordinator: "Bea",
+            passphrase: &pass,
+            kdf: KdfCost::fixed(10).expect("kdf"),
+        },
+    )
+    .expect("desk");
+    let session = desk.unlock("Bea", &pass).expect("unlock");
+    (desk, session)
+}
+
+/// Enrols `desk` with the hub at `url` (serving `store`), as `hirc enrol`
+/// does: what it had sealed is encrypted for the hub then.
+pub async fn enrol_desk(desk: &mut Desk, session: &Session, url: &str, store: &Arc<dyn HubStore>) {
+    let device_key = desk.device_key(session).expect("device key");
+    let response = HubClient::new(url, None)
+        .expect("client")
+        .enrol(&new_code(store).await, "bench desk", &device_key, None)
+        .await
+        .expect("enrol");
+    desk.enrol(
+        session,
+        &Enrolment {
+            url,
+            hub_name: &response.hub_name,
+            device_id: response.device_id,
+            token: &response.token,
+            recipients: &response.recipients,
+            ca_pem: None,
+            receipt_key: response.receipt_key.as_deref(),
+            device_key: None,
+        },
+        false,
+    )
+    .expect("record enrolment");
 }
