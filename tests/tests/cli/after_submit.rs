@@ -434,20 +434,7 @@ fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_t
         .last_line();
     let out = desk.path().join("copy.pdf");
     let files = desk.path().join("for the person");
-    let run = desk
-        .as_coordinator(
-            &[
-                "report",
-                "access",
-                &reference,
-                "--out",
-                &out.to_string_lossy(),
-                "--evidence-dir",
-                &files.to_string_lossy(),
-            ],
-            "",
-        )
-        .ok();
+    let run = access(&mut desk, &reference, &out, &files).ok();
     assert!(
         run.stderr.contains("1 file(s) the person gave"),
         "{}",
@@ -476,18 +463,7 @@ fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_t
     }
     // Again into the same folder: refused, nothing overwritten.
     let again = desk.path().join("copy-again.pdf");
-    let run = desk.as_coordinator(
-        &[
-            "report",
-            "access",
-            &reference,
-            "--out",
-            &again.to_string_lossy(),
-            "--evidence-dir",
-            &files.to_string_lossy(),
-        ],
-        "",
-    );
+    let run = access(&mut desk, &reference, &again, &files);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("is there already"), "{}", run.stderr);
     assert!(!again.exists(), "checked before the PDF is written");
@@ -496,18 +472,7 @@ fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_t
     let open_folder = desk.path().join("shared");
     std::fs::create_dir(&open_folder).expect("dir");
     std::fs::set_permissions(&open_folder, std::fs::Permissions::from_mode(0o755)).expect("mode");
-    let run = desk.as_coordinator(
-        &[
-            "report",
-            "access",
-            &reference,
-            "--out",
-            &again.to_string_lossy(),
-            "--evidence-dir",
-            &open_folder.to_string_lossy(),
-        ],
-        "",
-    );
+    let run = access(&mut desk, &reference, &again, &open_folder);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("other users"), "{}", run.stderr);
     assert!(!again.exists());
@@ -520,4 +485,26 @@ fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_t
         "{}",
         audit.stdout
     );
+}
+
+/// `hirc report access REFERENCE --out OUT --evidence-dir DIR`, as the
+/// coordinator.
+fn access(
+    desk: &mut TestDesk,
+    reference: &str,
+    out: &std::path::Path,
+    dir: &std::path::Path,
+) -> hirc_e2e::Run {
+    desk.as_coordinator(
+        &[
+            "report",
+            "access",
+            reference,
+            "--out",
+            &out.to_string_lossy(),
+            "--evidence-dir",
+            &dir.to_string_lossy(),
+        ],
+        "",
+    )
 }
