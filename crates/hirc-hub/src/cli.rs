@@ -92,6 +92,10 @@ pub enum Command {
     /// Decrypt what arrived with the partnership's identity file and write it
     /// out, one report per line. Reports that do not decrypt are listed.
     Export(ExportArgs),
+    /// Delete the evidence no report names that has been idle for a while
+    /// (a desk reset or given up mid-upload), as `serve` does every hour.
+    /// Prints what went.
+    Sweep(SweepArgs),
     /// Copy the store and the receipt-signing key into a new folder, while
     /// the hub runs (every upload is in it whole or not at all): the
     /// embedded store as a file, a PostgreSQL one with pg_dump.
@@ -271,6 +275,12 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+    /// Days an item of evidence that no report names (its desk reset or
+    /// given up mid-upload) may go without a byte before the hub deletes
+    /// it; checked hourly. 0: never.
+    /// [default: 30]
+    #[arg(long, env = "HIRC_HUB_UNNAMED_EVIDENCE_DAYS", value_name = "DAYS")]
+    pub unnamed_evidence_days: Option<u32>,
     /// TLS certificate chain (PEM). With --tls-key, the hub serves HTTPS
     /// and may listen on any address.
     #[arg(
@@ -322,6 +332,19 @@ pub struct EnrolArgs {
     /// this desk's.
     #[arg(long, value_name = "DEVICE", requires = "offline_file")]
     pub same_desk_as: Option<uuid::Uuid>,
+}
+
+/// `hirc-hub sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Where the hub keeps its data.
+    #[command(flatten)]
+    pub dir: DataDir,
+    /// Delete items no report names that have had no byte for this many
+    /// days (0: every such item, even one a desk is sending now, which it
+    /// then sends again from the start).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub idle_days: u32,
 }
 
 /// `hirc-hub import`.

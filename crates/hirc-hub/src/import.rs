@@ -334,6 +334,19 @@ pub async fn outbox_file(
             summary.refused.push((entry.report_id, why));
             continue;
         }
+        // Named before the revision is stored, so that no sweep takes them.
+        if !manifest.is_empty()
+            && !store
+                .name_evidence(device.id, entry.report_id, manifest.clone())
+                .await?
+        {
+            summary.refused.push((
+                entry.report_id,
+                "its evidence went from the hub while it was carried in: import the file again"
+                    .into(),
+            ));
+            continue;
+        }
         let evidence =
             (!manifest.is_empty()).then(|| hirc_proto::evidence_manifest_digest(&manifest));
         match store

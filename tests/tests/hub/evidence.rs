@@ -151,6 +151,38 @@ pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
         receipt.evidence,
         Some(evidence_manifest_digest(std::slice::from_ref(&item)))
     );
+    // A desk reset half way through an item never names it: the sweep
+    // (hourly in `serve`, after 30 idle days; here by hand, at once) takes
+    // it and nothing a report names, and the desk, if it comes back, sends
+    // it again from the start.
+    let abandoned = age::encrypt(&recipient, &vec![3u8; 200_000]).expect("encrypt");
+    let gone = item_of(&abandoned);
+    let orphan = Uuid::now_v7();
+    put_chunk(&hub, &token, orphan, &gone, 0, &abandoned[..100_000]);
+    let month = hub.admin(&["sweep"]).ok();
+    assert!(
+        month.stdout.contains("Nothing to sweep"),
+        "{}",
+        month.stdout
+    );
+    let now = hub.admin(&["sweep", "--idle-days", "0"]).ok();
+    assert!(
+        now.stdout
+            .contains("Swept 1 item of evidence no report names (0.1 MiB)"),
+        "{}",
+        now.stdout
+    );
+    assert_eq!(held(&hub, &token, orphan, gone.id).received, 0);
+    assert!(held(&hub, &token, report, item.id).complete, "named: kept");
+    let again = put_chunk(&hub, &token, orphan, &gone, 100_000, &abandoned[100_000..]);
+    assert_eq!(again.json::<EvidenceState>().expect("state").received, 0);
+    assert!(
+        hub.admin(&["sweep", "--idle-days", "0"])
+            .ok()
+            .stdout
+            .contains("Nothing to sweep")
+    );
+
     // A manifest that does not read is refused.
     let odd = hub
         .http

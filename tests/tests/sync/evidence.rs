@@ -318,3 +318,69 @@ fn a_large_file_cut_part_way_is_resumed_from_where_the_hub_stands() {
         std::fs::read(report_folder(&dir, &reference).join("r1-1.pdf")).expect("exported");
     assert_eq!(sha256(&exported), sha256(&document), "byte for byte");
 }
+
+#[test]
+fn evidence_the_hub_swept_while_the_desk_was_away_is_sent_again_whole() {
+    const MIB: usize = 1024 * 1024;
+    let hub = Hub::start();
+    let upstream: std::net::SocketAddr = hub.listen.parse().expect("addr");
+    // The enrolment, then a sync cut 3 MiB into the evidence (the hub holds
+    // its first 2 MiB chunk), then clean connections.
+    let mut faults = vec![Fault::None, Fault::ResetAfter(3 * MIB)];
+    faults.extend([Fault::None; 10]);
+    let proxy = FaultProxy::start(upstream, faults);
+    let (mut desk, _) = desk_with_reports(&hub, &proxy.url(), 0, "x");
+    let id = draft(&mut desk);
+    let outside = tempfile::tempdir().expect("tmp");
+    let scan = outside.path().join("scan.pdf");
+    let mut document = b"%PDF-1.4\n".to_vec();
+    document.extend((0..5 * MIB - document.len()).map(|_| rand::random::<u8>()));
+    std::fs::write(&scan, &document).expect("scan");
+    desk.as_coordinator(&["report", "attach", &id, &scan.to_string_lossy()], "")
+        .ok();
+    let reference = desk
+        .as_coordinator(&["report", "submit", &id], "")
+        .ok()
+        .last_line();
+    assert_eq!(sync(&mut desk), (0, 1, 0), "the cut pass delivers nothing");
+    // The desk stays away; the hub's sweep takes what no report names (in
+    // `serve` after 30 idle days, here at once).
+    let swept = hub_admin(&[
+        "sweep",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        "--idle-days",
+        "0",
+    ])
+    .ok();
+    assert!(
+        swept
+            .stdout
+            .contains("Swept 1 item of evidence no report names (2.0 MiB)"),
+        "{}",
+        swept.stdout
+    );
+    // Back, the desk finds the hub holds none of it and sends it all.
+    let before = proxy.bytes_up();
+    assert_eq!(sync(&mut desk), (1, 0, 0));
+    assert!(proxy.bytes_up() - before >= document.len() as u64);
+    let out = tempfile::tempdir().expect("tmp");
+    let dir = out.path().join("attachments");
+    export_attachments(&hub, &dir).ok();
+    let exported =
+        std::fs::read(report_folder(&dir, &reference).join("r1-1.pdf")).expect("exported");
+    assert_eq!(sha256(&exported), sha256(&document), "byte for byte");
+    // Named by the stored report now: never swept.
+    assert!(
+        hub_admin(&[
+            "sweep",
+            "--data-dir",
+            &hub.data.to_string_lossy(),
+            "--idle-days",
+            "0",
+        ])
+        .ok()
+        .stdout
+        .contains("Nothing to sweep")
+    );
+}

@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod serve;
 pub mod status;
+pub mod sweep;
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
@@ -33,6 +34,7 @@ pub fn run(command: Command) -> Result<()> {
             Command::Revoke { dir, device } => devices::revoke(&dir, device).await,
             Command::Export(args) => export::run(args).await,
             Command::Status(crate::cli::StatusCommand::Set(args)) => status::set(args).await,
+            Command::Sweep(args) => sweep::run(args).await,
             Command::Backup(args) => backup::backup(args).await,
             Command::Restore(args) => backup::restore(args).await,
         }

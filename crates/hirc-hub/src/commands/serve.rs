@@ -64,6 +64,7 @@ impl ServeArgs {
                 .or(file.auth_failures_per_minute),
             trust_forwarded_for: self.trust_forwarded_for.or(file.trust_forwarded_for),
             metrics_token: self.metrics_token.or(file.metrics_token),
+            unnamed_evidence_days: self.unnamed_evidence_days.or(file.unnamed_evidence_days),
             tls_cert: self.tls_cert.or(file.tls_cert),
             tls_key: self.tls_key.or(file.tls_key),
         }
@@ -122,6 +123,10 @@ impl ServeArgs {
                 auth_failures_per_minute: self.auth_failures_per_minute.unwrap_or(30).max(1),
                 trust_forwarded_for: self.trust_forwarded_for.unwrap_or(false),
                 metrics_token,
+                unnamed_evidence_idle: match self.unnamed_evidence_days.unwrap_or(30) {
+                    0 => None,
+                    days => Some(chrono::Duration::days(days.into())),
+                },
             },
         })
     }

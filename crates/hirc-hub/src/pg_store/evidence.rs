@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::PgStore;
 use super::erasures::held_tombstone;
 use crate::store::{
-    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, desk_of_sql,
-    held_evidence, text,
+    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, Swept, UNNAMED_IDLE_SQL,
+    desk_of_sql, held_evidence, text,
 };
 
 /// How much of an item the desk `device_id` is holds.
@@ -173,5 +173,66 @@ impl PgStore {
             )
             .await?;
         Ok(())
+    }
+
+    pub(super) async fn name_evidence_in(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        items: &[hirc_proto::EvidenceItem],
+    ) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mark = tx
+            .prepare_cached(&format!(
+                "UPDATE evidence SET named = TRUE
+                 WHERE desk = {} AND id = $2 AND report_id = $3 AND length = $4 AND digest = $5
+                   AND complete",
+                desk_of_sql("$1")
+            ))
+            .await?;
+        for item in items {
+            let marked = tx
+                .execute(
+                    &mark,
+                    &[
+                        &device_id.to_string(),
+                        &item.id.to_string(),
+                        &report_id.to_string(),
+                        &i64::try_from(item.length).unwrap_or(i64::MAX),
+                        &item.digest,
+                    ],
+                )
+                .await?;
+            if marked != 1 {
+                // Dropped unfinished: none is marked.
+                return Ok(false);
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(super) async fn sweep_unnamed_evidence_in(
+        &self,
+        idle_since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Swept> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                &format!(
+                    "WITH gone AS (DELETE FROM evidence e WHERE {} RETURNING e.received)
+                     SELECT count(*), coalesce(sum(received), 0)::BIGINT FROM gone",
+                    UNNAMED_IDLE_SQL.replace("{idle}", "$1")
+                ),
+                &[&text(idle_since)],
+            )
+            .await?;
+        let (items, bytes): (i64, i64) = (row.get(0), row.get(1));
+        Ok(Swept {
+            items: items.max(0) as u64,
+            bytes: bytes.max(0) as u64,
+        })
     }
 }

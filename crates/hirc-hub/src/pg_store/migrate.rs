@@ -37,6 +37,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "V7__evidence",
         include_str!("../../migrations/postgres/0007_evidence.sql"),
     ),
+    (
+        "V8__evidence_named",
+        include_str!("../../migrations/postgres/0008_evidence_named.sql"),
+    ),
 ];
 
 /// The advisory lock that one hub process holds while it brings the schema

@@ -380,6 +380,22 @@ impl HubStore for PgStore {
         self.settle_evidence_in(device_id, evidence_id, whole).await
     }
 
+    async fn name_evidence(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        items: Vec<hirc_proto::EvidenceItem>,
+    ) -> Result<bool> {
+        self.name_evidence_in(device_id, report_id, &items).await
+    }
+
+    async fn sweep_unnamed_evidence(
+        &self,
+        idle_since: DateTime<Utc>,
+    ) -> Result<crate::store::Swept> {
+        self.sweep_unnamed_evidence_in(idle_since).await
+    }
+
     async fn set_status_key(
         &self,
         device_id: Uuid,

@@ -290,3 +290,63 @@ pub(super) async fn check_held(
     }
     Ok(())
 }
+
+/// Marks `items` as named by the revision about to be stored, so that no
+/// sweep takes them; fails as [`check_held`] does if one went meanwhile.
+pub(super) async fn name(
+    state: &AppState,
+    device_id: Uuid,
+    report_id: Uuid,
+    items: &[EvidenceItem],
+) -> Result<(), ApiError> {
+    if items.is_empty()
+        || state
+            .stored(
+                state
+                    .store
+                    .name_evidence(device_id, report_id, items.to_vec()),
+            )
+            .await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorKind::EvidenceIncomplete,
+        "the hub no longer holds all of this report's evidence; it is sent first, then the report",
+    ))
+}
+
+/// Sweeps away, now and every hour while the hub runs, the items of
+/// evidence no revision names that have been idle longer than the
+/// configuration allows (those of a desk reset or given up mid-upload:
+/// nothing else ever deletes them).
+pub(super) async fn sweep_unnamed_hourly(state: AppState) {
+    let Some(idle) = state.config.unnamed_evidence_idle else {
+        return;
+    };
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match state
+            .stored(
+                state
+                    .store
+                    .sweep_unnamed_evidence(chrono::Utc::now() - idle),
+            )
+            .await
+        {
+            Ok(swept) if swept.items > 0 => {
+                tracing::info!(
+                    items = swept.items,
+                    bytes = swept.bytes,
+                    idle_days = idle.num_days(),
+                    "swept away evidence no report names"
+                );
+            }
+            // A store failure is logged by `stored`; the next hour tries again.
+            Ok(_) | Err(_) => {}
+        }
+    }
+}

@@ -105,6 +105,7 @@ pub async fn serve_with(
     listen: Listen,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(super::evidence::sweep_unnamed_hourly(state.clone()));
     let router = router(state);
     let acceptor = listen.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -205,6 +206,7 @@ pub async fn serve_with(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    sweeper.abort();
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         while connections.join_next().await.is_some() {}

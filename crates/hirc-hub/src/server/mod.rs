@@ -65,6 +65,10 @@ pub struct HubConfig {
     /// The bearer token that opens `GET /metrics`; without one the metrics
     /// are off.
     pub metrics_token: Option<String>,
+    /// How long an item of evidence that no revision names may go without
+    /// a byte before it is swept away (`None`: never). A desk still sending
+    /// it starts it again.
+    pub unnamed_evidence_idle: Option<chrono::Duration>,
 }
 
 impl Default for HubConfig {
@@ -85,6 +89,7 @@ impl Default for HubConfig {
             auth_failures_per_minute: 30,
             trust_forwarded_for: false,
             metrics_token: None,
+            unnamed_evidence_idle: Some(chrono::Duration::days(30)),
         }
     }
 }

@@ -247,6 +247,7 @@ pub(super) async fn upload(
                     )
                 })?;
             super::evidence::check_held(&state, device.id, report_id, &items).await?;
+            super::evidence::name(&state, device.id, report_id, &items).await?;
             (!items.is_empty()).then(|| evidence_manifest_digest(&items))
         }
     };

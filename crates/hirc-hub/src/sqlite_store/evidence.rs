@@ -1,12 +1,14 @@
 //! Evidence in the embedded store (see migrations/0005_evidence.sql).
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::Sqlite;
 use super::erasures::{desk_of, held_tombstone};
 use crate::store::{
-    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, held_evidence, text,
+    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, Swept, UNNAMED_IDLE_SQL,
+    held_evidence, text,
 };
 
 fn held(
@@ -149,5 +151,60 @@ impl Sqlite {
             )?;
         }
         Ok(())
+    }
+
+    pub(super) fn name_evidence(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        items: &[hirc_proto::EvidenceItem],
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let desk = desk_of(&tx, device_id)?;
+        for item in items {
+            let marked = tx
+                .prepare_cached(
+                    "UPDATE evidence SET named = 1
+                     WHERE desk = ?1 AND id = ?2 AND report_id = ?3 AND length = ?4 AND digest = ?5
+                       AND complete = 1",
+                )?
+                .execute(params![
+                    desk,
+                    item.id.to_string(),
+                    report_id.to_string(),
+                    i64::try_from(item.length).unwrap_or(i64::MAX),
+                    item.digest
+                ])?;
+            if marked != 1 {
+                // Dropped unfinished: none is marked.
+                return Ok(false);
+            }
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    pub(super) fn sweep_unnamed_evidence(&self, idle_since: DateTime<Utc>) -> Result<Swept> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let which = UNNAMED_IDLE_SQL.replace("{idle}", "?1");
+        let cut = text(idle_since);
+        let (items, bytes): (i64, i64) = tx.query_row(
+            &format!("SELECT count(*), coalesce(sum(e.received), 0) FROM evidence e WHERE {which}"),
+            [&cut],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.execute(
+            &format!(
+                "DELETE FROM evidence WHERE rowid IN (SELECT e.rowid FROM evidence e WHERE {which})"
+            ),
+            [&cut],
+        )?;
+        tx.commit()?;
+        Ok(Swept {
+            items: items.max(0) as u64,
+            bytes: bytes.max(0) as u64,
+        })
     }
 }

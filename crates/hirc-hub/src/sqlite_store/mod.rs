@@ -30,8 +30,8 @@ use uuid::Uuid;
 use crate::store::{
     ChunkPut, DEVICE_COLUMNS, Device, DeviceRow, EvidenceChunk, HELD_SQL, Held, HeldEvidence,
     HubStore, Put, RECEIPT_COLUMNS, ReceiptRow, Redeem, Result, StoreError, StoreStats,
-    StoredReport, TOKEN_DEVICE_COLUMNS, Tombstone, Upload, desk_revision_sql, device, receipt,
-    text, time,
+    StoredReport, Swept, TOKEN_DEVICE_COLUMNS, Tombstone, Upload, desk_revision_sql, device,
+    receipt, text, time,
 };
 
 const APPLICATION_ID: i32 = 0x4849_4842; // "HIHB"
@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_statuses.sql"),
     include_str!("../../migrations/0004_erasures.sql"),
     include_str!("../../migrations/0005_evidence.sql"),
+    include_str!("../../migrations/0006_evidence_named.sql"),
 ];
 
 /// The embedded SQLite store: one file, `hub.sqlite3`, in the data directory.
@@ -626,6 +627,21 @@ impl HubStore for SqliteStore {
 
     async fn settle_evidence(&self, device_id: Uuid, evidence_id: Uuid, whole: bool) -> Result<()> {
         self.run(move |db| db.settle_evidence(device_id, evidence_id, whole))
+            .await
+    }
+
+    async fn name_evidence(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        items: Vec<hirc_proto::EvidenceItem>,
+    ) -> Result<bool> {
+        self.run(move |db| db.name_evidence(device_id, report_id, &items))
+            .await
+    }
+
+    async fn sweep_unnamed_evidence(&self, idle_since: DateTime<Utc>) -> Result<Swept> {
+        self.run(move |db| db.sweep_unnamed_evidence(idle_since))
             .await
     }
 

@@ -15,7 +15,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hirc_proto::{Receipt, StatusNotice};
+use hirc_proto::{EvidenceItem, Receipt, StatusNotice};
 use uuid::Uuid;
 
 /// Result with the store's error.
@@ -190,6 +190,22 @@ pub struct HeldEvidence {
     /// Held whole, and its digest checked.
     pub complete: bool,
 }
+
+/// What a sweep of unnamed evidence deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Items.
+    pub items: u64,
+    /// Their bytes, as held.
+    pub bytes: u64,
+}
+
+/// The condition (on `evidence e`, with the cut-off as `{idle}`) of an item
+/// a sweep deletes: never named, begun before the cut-off, and no chunk
+/// since.
+pub(crate) const UNNAMED_IDLE_SQL: &str = "NOT e.named AND e.started_at < {idle}
+     AND NOT EXISTS (SELECT 1 FROM evidence_chunks c
+                     WHERE c.desk = e.desk AND c.id = e.id AND c.received_at >= {idle})";
 
 /// One chunk of an item of evidence on its way into a store.
 #[derive(Debug, Clone)]
@@ -394,6 +410,23 @@ pub trait HubStore: Send + Sync + 'static {
     /// checked), or, if `whole` is false, deletes it so that it is sent
     /// again from the start.
     async fn settle_evidence(&self, device_id: Uuid, evidence_id: Uuid, whole: bool) -> Result<()>;
+    /// Marks `items` as named by a revision of `report_id` from the desk
+    /// `device_id` is, if every one is held whole here as the revision names
+    /// it (this report, length and digest), in one transaction; returns
+    /// whether they all were (if not, none is marked). Called before the
+    /// revision is stored, so that an item a stored revision names is never
+    /// swept (at worst one is kept that a failed revision named).
+    async fn name_evidence(
+        &self,
+        device_id: Uuid,
+        report_id: Uuid,
+        items: Vec<EvidenceItem>,
+    ) -> Result<bool>;
+    /// Deletes the items of evidence no revision has named that have had no
+    /// byte since `idle_since` (begun before it, no chunk at or after it):
+    /// those of a desk reset, replaced or given up mid-upload. A desk still
+    /// sending one is told the hub holds none, and starts it again.
+    async fn sweep_unnamed_evidence(&self, idle_since: DateTime<Utc>) -> Result<Swept>;
     /// Stored reports received at or after `since`, oldest first.
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>>;
     /// Registers (or replaces) the status key of the desk `device_id` is.

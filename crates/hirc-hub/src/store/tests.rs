@@ -6,6 +6,167 @@ use super::*;
 pub(crate) async fn exercise(store: &dyn HubStore) {
     exercise_statuses_and_reports(store).await;
     exercise_evidence(store).await;
+    exercise_sweep(store).await;
+}
+
+/// Unnamed evidence over weeks: what no revision names is swept once idle,
+/// what one names never is, and a desk still sending starts again.
+async fn exercise_sweep(store: &dyn HubStore) {
+    // Long ago, so that no other part of the contract's evidence is idle
+    // by these cut-offs.
+    let day0 = Utc::now() - chrono::Duration::days(400);
+    let day = |n: i64| day0 + chrono::Duration::days(n);
+    store
+        .add_enrol_code("s1", "Harlow", Utc::now() + chrono::Duration::hours(1))
+        .await
+        .expect("code");
+    let Redeem::Enrolled(d) = store
+        .redeem("s1", "sweep desk", "ts1", Some("KEY-S"), day0)
+        .await
+        .expect("redeem")
+    else {
+        panic!("enrol")
+    };
+    let report = Uuid::now_v7();
+    let chunk = |item: Uuid, offset: u64, bytes: &[u8], at| EvidenceChunk {
+        device_id: d.id,
+        report_id: report,
+        evidence_id: item,
+        length: 6,
+        digest: "sha-256=:six:".into(),
+        offset,
+        bytes: bytes.to_vec(),
+        day_quota: 1000,
+        now: at,
+    };
+    let named = |item: Uuid| hirc_proto::EvidenceItem {
+        id: item,
+        length: 6,
+        digest: "sha-256=:six:".into(),
+    };
+    let put = |c: EvidenceChunk| async move {
+        assert!(
+            matches!(
+                store.put_evidence_chunk(c).await.expect("put"),
+                ChunkPut::Stored(_)
+            ),
+            "stored"
+        );
+    };
+    let [half, whole, kept, resumed, misnamed] = std::array::from_fn(|_| Uuid::now_v7());
+    // Half sent on day 0, then the desk was reset.
+    put(chunk(half, 0, b"abc", day(0))).await;
+    // Whole on day 0, but the revision never came.
+    for item in [whole, kept, misnamed] {
+        put(chunk(item, 0, b"abc", day(0))).await;
+        put(chunk(item, 3, b"def", day(0))).await;
+        store
+            .settle_evidence(d.id, item, true)
+            .await
+            .expect("whole");
+    }
+    // Begun on day 0, the rest sent on day 20.
+    put(chunk(resumed, 0, b"abc", day(0))).await;
+    put(chunk(resumed, 3, b"de", day(20))).await;
+    // Named by a revision, which is then stored.
+    assert!(
+        store
+            .name_evidence(d.id, report, vec![named(kept)])
+            .await
+            .expect("name")
+    );
+    store
+        .put_with_evidence(
+            d.id,
+            report,
+            1,
+            "dk",
+            b"r".to_vec(),
+            Some("sha-256=:m:".into()),
+            day(0),
+        )
+        .await
+        .expect("revision");
+    // Naming what is not held whole, as named, marks nothing.
+    for wrong in [
+        vec![named(misnamed), named(half)],
+        vec![hirc_proto::EvidenceItem {
+            length: 7,
+            ..named(misnamed)
+        }],
+    ] {
+        assert!(
+            !store
+                .name_evidence(d.id, report, wrong)
+                .await
+                .expect("name"),
+            "not all held whole: refused"
+        );
+    }
+    assert_eq!(
+        store.sweep_unnamed_evidence(day(0)).await.expect("sweep"),
+        Swept::default(),
+        "nothing is idle before it began"
+    );
+    assert_eq!(
+        store.sweep_unnamed_evidence(day(10)).await.expect("sweep"),
+        Swept {
+            items: 3,
+            bytes: 3 + 6 + 6
+        },
+        "idle since day 10 and named by nothing: the half, the whole and the misnamed"
+    );
+    for gone in [half, whole, misnamed] {
+        assert_eq!(store.evidence_held(d.id, gone).await.expect("held"), None);
+    }
+    assert!(
+        store
+            .evidence_held(d.id, kept)
+            .await
+            .expect("held")
+            .is_some()
+    );
+    assert!(
+        store
+            .evidence_held(d.id, resumed)
+            .await
+            .expect("held")
+            .is_some(),
+        "a byte on day 20 keeps it"
+    );
+    assert_eq!(
+        store.sweep_unnamed_evidence(day(30)).await.expect("sweep"),
+        Swept { items: 1, bytes: 5 },
+        "by day 30 the resumed one is idle too"
+    );
+    assert_eq!(
+        store.sweep_unnamed_evidence(day(399)).await.expect("sweep"),
+        Swept::default(),
+        "what a stored revision names is never swept, a year on"
+    );
+    assert!(
+        store
+            .evidence_held(d.id, kept)
+            .await
+            .expect("held")
+            .is_some()
+    );
+    // The desk that was sending it starts again from the start.
+    assert_eq!(
+        store
+            .put_evidence_chunk(chunk(resumed, 5, b"f", day(31)))
+            .await
+            .expect("put"),
+        ChunkPut::NotAt(None)
+    );
+    put(chunk(resumed, 0, b"abcdef", day(31))).await;
+    assert!(
+        !store
+            .name_evidence(d.id, report, vec![named(whole)])
+            .await
+            .expect("name"),
+        "a swept item cannot be named"
+    );
 }
 
 /// Evidence: chunks taken only where the held bytes end, settled whole
