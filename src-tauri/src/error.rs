@@ -82,6 +82,7 @@ impl From<hirc_core::Error> for CommandError {
             E::AlreadyInitialised { .. } => "already_set_up",
             E::RecipientsChanged => "recipients_changed",
             E::Export(_) => "export",
+            E::UnsuitableFolder(_) => "unsuitable_folder",
             E::DiskFull { .. } => "disk_full",
             E::Corrupt { .. } => "damaged",
             _ => "store",

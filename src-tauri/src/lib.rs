@@ -107,6 +107,7 @@ pub fn commands_builder() -> tauri_specta::Builder<tauri::Wry> {
             follow_up::change_consent,
             follow_up::save_slip::<tauri::Wry>,
             follow_up::save_access_copy::<tauri::Wry>,
+            follow_up::save_access_files::<tauri::Wry>,
             follow_up::support_services,
             follow_up::set_support_services,
             evidence::list_evidence,
@@ -402,7 +403,7 @@ mod tests {
             .filter_map(|rest| rest.split_once("(\"")?.1.split('"').next())
             .collect();
         let listed: BTreeSet<&str> = crate::commands::list::ALL.iter().copied().collect();
-        assert_eq!(handled.len(), 51, "{handled:?}");
+        assert_eq!(handled.len(), 52, "{handled:?}");
         assert_eq!(handled, listed);
     }
 

@@ -239,6 +239,10 @@ pub enum Error {
     /// Writing an export file failed.
     #[error("could not write the export: {0}")]
     Export(String),
+    /// A folder chosen for files that will not do there (other users can
+    /// open it, or a file of the same name is in it); nothing was written.
+    #[error("{0}")]
+    UnsuitableFolder(String),
     /// An encryption failure (should not happen; never carries content).
     #[error("encryption failed: {0}")]
     Crypto(String),

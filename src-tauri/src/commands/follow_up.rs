@@ -172,6 +172,16 @@ pub async fn save_slip<R: Runtime>(
     Ok(Some(path.display().to_string()))
 }
 
+/// Where a copy for the person was saved, and how many files they gave
+/// (saved apart, with [`save_access_files`]).
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct AccessCopySaved {
+    /// The PDF's path.
+    pub path: String,
+    /// The files the copy lists (photos, screenshots, documents).
+    pub files: u32,
+}
+
 /// Saves, where the coordinator chooses, a copy for the person of
 /// everything the desk holds about their report (a subject access request;
 /// coordinators; audited), in their language. `None`: the dialog was
@@ -183,7 +193,7 @@ pub async fn save_access_copy<R: Runtime>(
     state: State<'_, AppState>,
     reference: String,
     language: String,
-) -> CommandResult<Option<String>> {
+) -> CommandResult<Option<AccessCopySaved>> {
     let words = wording(&language)?;
     let copy = state
         .with_session(move |desk, s| desk.subject_access(s, &reference))
@@ -193,6 +203,7 @@ pub async fn save_access_copy<R: Runtime>(
         return Ok(None);
     };
     let reference = copy.reference.clone();
+    let files = u32::try_from(copy.evidence.len()).unwrap_or(u32::MAX);
     let bytes = blocking(move || hirc_core::subject_access::to_pdf(&copy, &words)).await?;
     write_atomically(&path, &bytes)?;
     state
@@ -203,7 +214,64 @@ pub async fn save_access_copy<R: Runtime>(
             )
         })
         .await?;
-    Ok(Some(path.display().to_string()))
+    Ok(Some(AccessCopySaved {
+        path: path.display().to_string(),
+        files,
+    }))
+}
+
+/// Where the files the person gave were saved.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct AccessFilesSaved {
+    /// The folder made for them.
+    pub folder: String,
+    /// How many were written.
+    pub files: u32,
+}
+
+/// Saves the files the person gave with their report (photos, screenshots,
+/// documents, as the desk keeps them; coordinators; audited) into a new
+/// folder only this account can open, `files-for-the-person-REFERENCE`,
+/// made in the folder the coordinator chooses: a folder a file dialog makes
+/// is open to other users, so the files never go straight into it. `None`:
+/// the dialog was closed, and nothing was written.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_access_files<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    reference: String,
+) -> CommandResult<Option<AccessFilesSaved>> {
+    let copy = state
+        .with_session(move |desk, s| desk.subject_access(s, &reference))
+        .await?;
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .set_title("Choose where to save the files the person gave")
+            .set_can_create_directories(true)
+            .blocking_pick_folder()
+    })
+    .await
+    .map_err(|e| CommandError::internal(format!("the folder dialog failed: {e}")))?;
+    let Some(chosen) = chosen else {
+        return Ok(None);
+    };
+    let chosen = chosen
+        .into_path()
+        .map_err(|e| CommandError::internal(format!("that folder cannot be saved to: {e}")))?;
+    let folder = chosen.join(format!("files-for-the-person-{}", copy.reference));
+    let shown = folder.display().to_string();
+    let files = state
+        .with_session(move |desk, s| {
+            let paths = hirc_core::subject_access::where_the_files_go(&copy, &folder)?;
+            desk.write_files_for_the_person(s, &copy, &paths)
+        })
+        .await?;
+    Ok(Some(AccessFilesSaved {
+        folder: shown,
+        files: u32::try_from(files).unwrap_or(u32::MAX),
+    }))
 }
 
 /// Asks where to save a PDF (the native save dialog); `None` if closed.

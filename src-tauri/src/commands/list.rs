@@ -45,6 +45,7 @@ pub const ALL: &[&str] = &[
     "change_consent",
     "save_slip",
     "save_access_copy",
+    "save_access_files",
     "support_services",
     "set_support_services",
     "list_evidence",

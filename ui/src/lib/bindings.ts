@@ -158,7 +158,16 @@ export const commands = {
 	 *  coordinators; audited), in their language. `None`: the dialog was
 	 *  closed, and nothing was written.
 	 */
-	saveAccessCopy: (reference: string, language: string) => __TAURI_INVOKE<string | null>("save_access_copy", { reference, language }),
+	saveAccessCopy: (reference: string, language: string) => __TAURI_INVOKE<AccessCopySaved | null>("save_access_copy", { reference, language }),
+	/**
+	 *  Saves the files the person gave with their report (photos, screenshots,
+	 *  documents, as the desk keeps them; coordinators; audited) into a new
+	 *  folder only this account can open, `files-for-the-person-REFERENCE`,
+	 *  made in the folder the coordinator chooses: a folder a file dialog makes
+	 *  is open to other users, so the files never go straight into it. `None`:
+	 *  the dialog was closed, and nothing was written.
+	 */
+	saveAccessFiles: (reference: string) => __TAURI_INVOKE<AccessFilesSaved | null>("save_access_files", { reference }),
 	/**
 	 *  The centre's support services (shown locked or unlocked: they name no
 	 *  one).
@@ -203,6 +212,25 @@ export const commands = {
 };
 
 /* Types */
+/**
+ *  Where a copy for the person was saved, and how many files they gave
+ *  (saved apart, with [`save_access_files`]).
+ */
+export type AccessCopySaved = {
+	/**  The PDF's path. */
+	path: string,
+	/**  The files the copy lists (photos, screenshots, documents). */
+	files: number,
+};
+
+/**  Where the files the person gave were saved. */
+export type AccessFilesSaved = {
+	/**  The folder made for them. */
+	folder: string,
+	/**  How many were written. */
+	files: number,
+};
+
 /**  Age band (monitoring, special care). */
 export type AgeBand = 
 /**  Under 18. */

@@ -73,6 +73,8 @@ const desk = {
   aside: [] as SetAside[],
   // Evidence, with its bytes (base64) for the thumbnails.
   evidence: [] as (Evidence & { data: string })[],
+  /** The folders the person's files were saved into. */
+  savedFolders: [] as string[],
   arriving: {} as Record<string, { draft: string; size: number; caption: string | null; pieces: Uint8Array[] }>,
   pieceSizes: [] as number[],
   // The auto-lock, kept here as the Rust side keeps it: `?minute=ms` makes
@@ -490,7 +492,19 @@ const commands: Record<string, (a: Args) => unknown> = {
   save_access_copy: (a) => {
     mustBeCoordinator();
     const page = findReport(String(a.reference));
-    return `/home/desk/copy-for-the-person-${page.reference}.pdf`;
+    const files = desk.evidence.filter((e) => e.report_id === page.id || desk.reports.some((r) => r.id === e.report_id && r.follows === page.id)).length;
+    return { path: `/home/desk/copy-for-the-person-${page.reference}.pdf`, files };
+  },
+  // The folder dialog too: the files "save" at once, into the new folder
+  // the shell makes; a second time there, they would be there already.
+  save_access_files: (a) => {
+    mustBeCoordinator();
+    const page = findReport(String(a.reference));
+    const files = desk.evidence.filter((e) => e.report_id === page.id || desk.reports.some((r) => r.id === e.report_id && r.follows === page.id)).length;
+    const folder = `/home/desk/files-for-the-person-${page.reference}`;
+    if (desk.savedFolders.includes(folder)) fail('unsuitable_folder', `${folder}/${page.reference}-1 is there already: name an empty folder for the person's files (nothing was written)`);
+    desk.savedFolders.push(folder);
+    return { folder, files };
   },
   // Everything the desk holds of the report goes; only its reference stays.
   erase_report: (a) => {

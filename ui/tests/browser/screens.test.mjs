@@ -935,6 +935,26 @@ for (const lang of ['en', 'pl', 'ur']) {
     assert.equal(report.consent.police_may_contact, true);
     await kb.press('#submit-report');
     await page.locator('#reference').waitFor();
+    const reference = (await text(page, '#reference')).trim();
+
+    // The person asks for what the desk holds: the copy, then, apart, the
+    // file they gave (the coordinator who took it is signed in).
+    await kb.press('#home');
+    await kb.type('#find-reference', reference);
+    await kb.press('#find-button');
+    await page.locator('#report-page').waitFor();
+    await kb.press('#page-access-save');
+    await page.locator('#page-access-saved').waitFor();
+    await page.locator('#page-access-files').getByText('(1)').waitFor();
+    await audit(`the person's copy and their files (${lang})`);
+    await kb.press('#page-access-files');
+    await page.locator('#page-access-files-saved').getByText(`files-for-the-person-${reference}`).waitFor();
+    // Saved there again, the files would be there already: said in the
+    // interface's language, and nothing is written.
+    await kb.press('#page-access-files');
+    const unsuitable = { en: /That folder will not do/, pl: /Ten folder się nie nada/, ur: /یہ فولڈر مناسب نہیں/ }[lang];
+    await page.locator('#page-access-files-error').getByText(unsuitable).waitFor();
+    assert.equal(await page.locator('#page-access-files-saved').count(), 0);
   });
 }
 

@@ -192,7 +192,10 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
             // Where the files go is checked before anything is written, so
             // a folder that will not do leaves no PDF behind either.
             let files = evidence_dir
-                .map(|dir| where_the_files_go(&copy, &dir).map(|paths| (dir, paths)))
+                .map(|dir| {
+                    hirc_core::subject_access::where_the_files_go(&copy, &dir)
+                        .map(|paths| (dir, paths))
+                })
                 .transpose()?;
             let pdf = hirc_core::subject_access::to_pdf(&copy, &words)?;
             hirc_files::write_new(&out, &pdf)?;
@@ -206,7 +209,7 @@ pub fn run(ctx: &mut Ctx, cmd: ReportCommand) -> Result<()> {
                 out.display()
             );
             if let Some((dir, paths)) = files {
-                write_files_for_the_person(&mut desk, &session, &copy, &paths)?;
+                desk.write_files_for_the_person(&session, &copy, &paths)?;
                 eprintln!(
                     "{} file(s) the person gave are in {}, as the desk keeps them. Give them to the person, and delete them.",
                     paths.len(),
@@ -541,93 +544,4 @@ fn pick_item(items: &[hirc_core::evidence::Evidence], key: &str) -> Result<uuid:
         ),
         _ => bail!("{key} starts the ids of several items: give more of it"),
     }
-}
-
-/// The path of each file the person gave, in `dir` (made owner-only if it
-/// is new): `REFERENCE-N.ext`, numbered as the copy lists them. Refused if
-/// others may open the folder, or if any of the files is there already.
-fn where_the_files_go(
-    copy: &hirc_core::subject_access::SubjectAccess,
-    dir: &Path,
-) -> Result<Vec<std::path::PathBuf>> {
-    hirc_files::private_dir(dir).with_context(|| format!("could not make {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)
-            .with_context(|| format!("could not open {}", dir.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            bail!(
-                "other users of this computer can open {}: name a new folder for the person's files",
-                dir.display()
-            );
-        }
-    }
-    let paths: Vec<_> = copy
-        .evidence
-        .iter()
-        .enumerate()
-        .map(|(n, item)| {
-            dir.join(format!(
-                "{}-{}.{}",
-                copy.reference,
-                n + 1,
-                item.kind.extension()
-            ))
-        })
-        .collect();
-    if let Some(there) = paths.iter().find(|p| p.exists()) {
-        bail!(
-            "{} is there already: name an empty folder for the person's files (nothing was written)",
-            there.display()
-        );
-    }
-    Ok(paths)
-}
-
-/// Writes each file the person gave to its path (owner-only, streamed from
-/// the desk's copy into a `.part` file that takes its name only once whole,
-/// never over another file), and audits what was written.
-fn write_files_for_the_person(
-    desk: &mut hirc_core::Desk,
-    session: &hirc_core::Session,
-    copy: &hirc_core::subject_access::SubjectAccess,
-    paths: &[std::path::PathBuf],
-) -> Result<()> {
-    let mut written = 0;
-    let mut outcome = Ok(());
-    for (item, path) in copy.evidence.iter().zip(paths) {
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let part = path.with_file_name(format!(".{name}.part"));
-        let wrote = (|| -> Result<()> {
-            let mut file = hirc_files::create_new(&part)
-                .with_context(|| format!("could not create {}", part.display()))?;
-            let mut content = desk.open_evidence(session, item.id)?;
-            std::io::copy(&mut content, &mut file)?;
-            file.sync_all()?;
-            // A link, not a rename: it never replaces a file of that name.
-            std::fs::hard_link(&part, path)?;
-            Ok(())
-        })();
-        let _ = std::fs::remove_file(&part);
-        match wrote {
-            Ok(()) => written += 1,
-            Err(e) => {
-                outcome = Err(e.context(format!("could not write {}", path.display())));
-                break;
-            }
-        }
-    }
-    if written > 0 {
-        desk.record_export(
-            session,
-            &format!(
-                "{written} file(s) of evidence for the person of {}",
-                copy.reference
-            ),
-        )?;
-    }
-    outcome
 }

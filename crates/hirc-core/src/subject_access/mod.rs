@@ -20,6 +20,9 @@ use crate::time;
 use crate::word_back::PartnershipStatus;
 use crate::words::Wording;
 
+mod files;
+pub use files::where_the_files_go;
+
 /// Everything the desk holds about one report, for the person.
 #[derive(Debug, Clone)]
 pub struct SubjectAccess {
