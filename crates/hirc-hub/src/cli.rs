@@ -279,7 +279,12 @@ pub struct ServeArgs {
     /// given up mid-upload) may go without a byte before the hub deletes
     /// it; checked hourly. 0: never.
     /// [default: 30]
-    #[arg(long, env = "HIRC_HUB_UNNAMED_EVIDENCE_DAYS", value_name = "DAYS")]
+    #[arg(
+        long,
+        env = "HIRC_HUB_UNNAMED_EVIDENCE_DAYS",
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u32).range(0..=36_500)
+    )]
     pub unnamed_evidence_days: Option<u32>,
     /// TLS certificate chain (PEM). With --tls-key, the hub serves HTTPS
     /// and may listen on any address.
@@ -343,7 +348,12 @@ pub struct SweepArgs {
     /// Delete items no report names that have had no byte for this many
     /// days (0: every such item, even one a desk is sending now, which it
     /// then sends again from the start).
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(0..=36_500)
+    )]
     pub idle_days: u32,
 }
 

@@ -237,3 +237,53 @@ pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
         StatusCode::OK
     );
 }
+
+/// A running hub sweeps, by itself, what a desk left half sent a month
+/// ago, and keeps what was sent since. The month passes in the store: the
+/// item's times are set back, as a clock the test controls.
+#[test]
+fn a_running_hub_sweeps_evidence_left_idle_for_a_month() {
+    let mut hub = Hub::start(Backend::Sqlite, &[]);
+    let (_, token) = hub.device();
+    let recipient: age::x25519::Recipient = hub.recipient.parse().expect("recipient");
+    let scan = age::encrypt(&recipient, &vec![5u8; 100_000]).expect("encrypt");
+    let (old, recent) = (item_of(&scan), item_of(&scan));
+    let (old_report, recent_report) = (Uuid::now_v7(), Uuid::now_v7());
+    for (report, item) in [(old_report, &old), (recent_report, &recent)] {
+        let first = put_chunk(&hub, &token, report, item, 0, &scan[..50_000]);
+        assert_eq!(first.status(), StatusCode::OK);
+    }
+    // 31 days pass for the first one.
+    let month_ago = (chrono::Utc::now() - chrono::Duration::days(31))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let db = rusqlite::Connection::open(hub.data_path().join("hub.sqlite3")).expect("store");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("timeout");
+    db.execute(
+        "UPDATE evidence SET started_at = ?1 WHERE id = ?2",
+        rusqlite::params![month_ago, old.id.to_string()],
+    )
+    .expect("set back");
+    db.execute(
+        "UPDATE evidence_chunks SET received_at = ?1 WHERE id = ?2",
+        rusqlite::params![month_ago, old.id.to_string()],
+    )
+    .expect("set back");
+    drop(db);
+    // Started again (as after an upgrade or a reboot), the hub sweeps at
+    // once; then every hour.
+    hub.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while held(&hub, &token, old_report, old.id).received != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the month-old item was never swept"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        held(&hub, &token, recent_report, recent.id).received,
+        50_000,
+        "sent today: kept"
+    );
+}

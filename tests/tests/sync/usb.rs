@@ -522,6 +522,15 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
         "{}",
         back.stdout
     );
+    // What a stick carried in is named by its report: no sweep takes it.
+    let sweep = hub_admin(&["sweep", "--data-dir", &data, "--idle-days", "0"]).ok();
+    assert!(
+        sweep
+            .stdout
+            .contains("Nothing to sweep: every item of evidence here is named by a report."),
+        "{}",
+        sweep.stdout
+    );
     let attachments = work.path().join("attachments");
     hub_admin(&[
         "export",

@@ -14,8 +14,11 @@ pub async fn run(args: SweepArgs) -> Result<()> {
         .await?;
     let mib = swept.bytes as f64 / (1024.0 * 1024.0);
     match swept.items {
+        0 if args.idle_days == 0 => {
+            println!("Nothing to sweep: every item of evidence here is named by a report.");
+        }
         0 => println!(
-            "Nothing to sweep: the hub holds no evidence that no report names, idle for {} days or more.",
+            "Nothing to sweep: no item of evidence that no report names has been idle for {} days.",
             args.idle_days
         ),
         1 => println!("Swept 1 item of evidence no report names ({mib:.1} MiB)."),

@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::PgStore;
 use super::erasures::held_tombstone;
 use crate::store::{
-    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, Swept, UNNAMED_IDLE_SQL,
-    desk_of_sql, held_evidence, text,
+    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, SWEPT_AT_ONCE, Swept,
+    UNNAMED_IDLE_SQL, desk_of_sql, held_evidence, text,
 };
 
 /// How much of an item the desk `device_id` is holds.
@@ -191,7 +191,10 @@ impl PgStore {
                 desk_of_sql("$1")
             ))
             .await?;
-        for item in items {
+        let mut items = items.to_vec();
+        // In one order, whoever else locks these rows.
+        items.sort_by_key(|i| i.id);
+        for item in &items {
             let marked = tx
                 .execute(
                     &mark,
@@ -217,22 +220,29 @@ impl PgStore {
         &self,
         idle_since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Swept> {
-        let row = self
-            .client()
-            .await?
-            .query_one(
-                &format!(
-                    "WITH gone AS (DELETE FROM evidence e WHERE {} RETURNING e.received)
-                     SELECT count(*), coalesce(sum(received), 0)::BIGINT FROM gone",
-                    UNNAMED_IDLE_SQL.replace("{idle}", "$1")
-                ),
-                &[&text(idle_since)],
-            )
+        let client = self.client().await?;
+        let sweep = client
+            .prepare_cached(&format!(
+                "WITH gone AS (
+                     DELETE FROM evidence WHERE (desk, id) IN (
+                         SELECT e.desk, e.id FROM evidence e WHERE {} LIMIT {SWEPT_AT_ONCE}
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING received)
+                 SELECT count(*), coalesce(sum(received), 0)::BIGINT FROM gone",
+                UNNAMED_IDLE_SQL.replace("{idle}", "$1")
+            ))
             .await?;
-        let (items, bytes): (i64, i64) = (row.get(0), row.get(1));
-        Ok(Swept {
-            items: items.max(0) as u64,
-            bytes: bytes.max(0) as u64,
-        })
+        let cut = text(idle_since);
+        let mut swept = Swept::default();
+        loop {
+            // A few at a time, each its own statement (and transaction).
+            let row = client.query_one(&sweep, &[&cut]).await?;
+            let (items, bytes): (i64, i64) = (row.get(0), row.get(1));
+            swept.items += u64::try_from(items).unwrap_or_default();
+            swept.bytes += u64::try_from(bytes).unwrap_or_default();
+            if items < SWEPT_AT_ONCE {
+                return Ok(swept);
+            }
+        }
     }
 }

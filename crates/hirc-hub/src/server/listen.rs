@@ -105,7 +105,10 @@ pub async fn serve_with(
     listen: Listen,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(super::evidence::sweep_unnamed_hourly(state.clone()));
+    // Stopped with the server, however it ends (a dropped future included).
+    let _sweeper = AbortOnDrop(tokio::spawn(super::evidence::sweep_unnamed_hourly(
+        state.clone(),
+    )));
     let router = router(state);
     let acceptor = listen.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -206,7 +209,6 @@ pub async fn serve_with(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
-    sweeper.abort();
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         while connections.join_next().await.is_some() {}
@@ -303,4 +305,13 @@ pub fn tls_config(
     .map_err(|e| anyhow::anyhow!("the certificate and key do not work together: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// A background task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use super::Sqlite;
 use super::erasures::{desk_of, held_tombstone};
 use crate::store::{
-    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, Swept, UNNAMED_IDLE_SQL,
-    held_evidence, text,
+    ChunkPut, EvidenceChunk, HELD_EVIDENCE_COLUMNS, HeldEvidence, Result, SWEPT_AT_ONCE, Swept,
+    UNNAMED_IDLE_SQL, held_evidence, text,
 };
 
 fn held(
@@ -162,7 +162,10 @@ impl Sqlite {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let desk = desk_of(&tx, device_id)?;
-        for item in items {
+        let mut items = items.to_vec();
+        // In one order, whoever else locks these rows.
+        items.sort_by_key(|i| i.id);
+        for item in &items {
             let marked = tx
                 .prepare_cached(
                     "UPDATE evidence SET named = 1
@@ -186,25 +189,33 @@ impl Sqlite {
     }
 
     pub(super) fn sweep_unnamed_evidence(&self, idle_since: DateTime<Utc>) -> Result<Swept> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let which = UNNAMED_IDLE_SQL.replace("{idle}", "?1");
+        let pick = format!(
+            "SELECT e.rowid, e.received FROM evidence e WHERE {} LIMIT {SWEPT_AT_ONCE}",
+            UNNAMED_IDLE_SQL.replace("{idle}", "?1")
+        );
         let cut = text(idle_since);
-        let (items, bytes): (i64, i64) = tx.query_row(
-            &format!("SELECT count(*), coalesce(sum(e.received), 0) FROM evidence e WHERE {which}"),
-            [&cut],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        tx.execute(
-            &format!(
-                "DELETE FROM evidence WHERE rowid IN (SELECT e.rowid FROM evidence e WHERE {which})"
-            ),
-            [&cut],
-        )?;
-        tx.commit()?;
-        Ok(Swept {
-            items: items.max(0) as u64,
-            bytes: bytes.max(0) as u64,
-        })
+        let mut swept = Swept::default();
+        loop {
+            // A few at a time, letting go of the store between them.
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let batch: Vec<(i64, i64)> = tx
+                .prepare(&pick)?
+                .query_map([&cut], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (rowid, received) in &batch {
+                tx.execute("DELETE FROM evidence WHERE rowid = ?1", [rowid])?;
+                swept.items += 1;
+                swept.bytes += u64::try_from(*received).unwrap_or_default();
+            }
+            tx.commit()?;
+            if batch.len() < SWEPT_AT_ONCE as usize {
+                if swept.items > 0 {
+                    // Their pages (zeroed, secure_delete) out of the log.
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                }
+                return Ok(swept);
+            }
+        }
     }
 }

@@ -179,3 +179,54 @@ fn a_backup_copies_the_store_as_it_is_and_changes_nothing() {
     ));
     assert!(!other.path().join("copy").exists());
 }
+
+#[test]
+fn a_store_from_before_the_sweep_keeps_the_evidence_it_held_whole() {
+    // A store made by the hub before items were marked as named: schema 5,
+    // one desk, one item whole (its revision may or may not have come) and
+    // one half sent, both long idle.
+    let dir = tempfile::tempdir().expect("tmp");
+    let old = Connection::open(dir.path().join("hub.sqlite3")).expect("old store");
+    for schema in &MIGRATIONS[..5] {
+        old.execute_batch(schema).expect("schema");
+    }
+    old.pragma_update(None, "application_id", APPLICATION_ID)
+        .expect("id");
+    old.pragma_update(None, "user_version", 5).expect("version");
+    old.execute_batch(
+        "INSERT INTO devices (id, centre, name, token_hash, created_at)
+         VALUES ('0191c1f0-0000-7000-8000-000000000001', 'Harlow', 'desk', 'th', '2025-01-01T00:00:00.000Z');
+         INSERT INTO evidence (desk, id, report_id, device_id, length, digest, received, complete, started_at)
+         VALUES ('0191c1f0-0000-7000-8000-000000000001', '0191c1f0-0000-7000-8000-0000000000a1',
+                 '0191c1f0-0000-7000-8000-0000000000b1', '0191c1f0-0000-7000-8000-000000000001',
+                 3, 'sha-256=:w:', 3, 1, '2025-01-01T00:00:00.000Z'),
+                ('0191c1f0-0000-7000-8000-000000000001', '0191c1f0-0000-7000-8000-0000000000a2',
+                 '0191c1f0-0000-7000-8000-0000000000b2', '0191c1f0-0000-7000-8000-000000000001',
+                 6, 'sha-256=:h:', 3, 0, '2025-01-01T00:00:00.000Z');
+         INSERT INTO evidence_chunks (desk, id, seq, bytes, size, received_at, metered)
+         VALUES ('0191c1f0-0000-7000-8000-000000000001', '0191c1f0-0000-7000-8000-0000000000a1', 0, x'616263', 3, '2025-01-01T00:00:00.000Z', 1),
+                ('0191c1f0-0000-7000-8000-000000000001', '0191c1f0-0000-7000-8000-0000000000a2', 0, x'646566', 3, '2025-01-01T00:00:00.000Z', 1);",
+    )
+    .expect("evidence");
+    drop(old);
+    let store = SqliteStore::open(dir.path()).expect("migrated");
+    let swept = store
+        .db
+        .sweep_unnamed_evidence(chrono::Utc::now())
+        .expect("sweep");
+    assert_eq!(
+        swept,
+        Swept { items: 1, bytes: 3 },
+        "the half-sent item goes; the whole one is kept as named"
+    );
+    let left: Vec<String> = store
+        .db
+        .conn()
+        .prepare("SELECT id FROM evidence")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("left");
+    assert_eq!(
+        left,
+        vec!["0191c1f0-0000-7000-8000-0000000000a1".to_string()]
+    );
+}

@@ -201,11 +201,20 @@ pub struct Swept {
 }
 
 /// The condition (on `evidence e`, with the cut-off as `{idle}`) of an item
-/// a sweep deletes: never named, begun before the cut-off, and no chunk
-/// since.
+/// a sweep deletes: never named, begun before the cut-off, no chunk of any
+/// item of its report since (a report's items go one after another: one
+/// slow to send keeps the others), and its report has no stored revision
+/// naming evidence (whatever marked it or not: a hub of an older version,
+/// serving beside this one on the same database, stores revisions without
+/// marking their items).
 pub(crate) const UNNAMED_IDLE_SQL: &str = "NOT e.named AND e.started_at < {idle}
-     AND NOT EXISTS (SELECT 1 FROM evidence_chunks c
-                     WHERE c.desk = e.desk AND c.id = e.id AND c.received_at >= {idle})";
+     AND NOT EXISTS (SELECT 1 FROM evidence o JOIN evidence_chunks c ON c.desk = o.desk AND c.id = o.id
+                     WHERE o.desk = e.desk AND o.report_id = e.report_id AND c.received_at >= {idle})
+     AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.report_id = e.report_id AND r.evidence IS NOT NULL)";
+
+/// Items a sweep deletes in one transaction: the store is not held for
+/// long, whatever has piled up.
+pub(crate) const SWEPT_AT_ONCE: i64 = 16;
 
 /// One chunk of an item of evidence on its way into a store.
 #[derive(Debug, Clone)]
@@ -423,9 +432,10 @@ pub trait HubStore: Send + Sync + 'static {
         items: Vec<EvidenceItem>,
     ) -> Result<bool>;
     /// Deletes the items of evidence no revision has named that have had no
-    /// byte since `idle_since` (begun before it, no chunk at or after it):
-    /// those of a desk reset, replaced or given up mid-upload. A desk still
-    /// sending one is told the hub holds none, and starts it again.
+    /// byte since `idle_since` (begun before it, no chunk of their report's
+    /// items at or after it), a few at a time: those of a desk reset,
+    /// replaced or given up mid-upload. A desk still sending one is told the
+    /// hub holds none, and starts it again.
     async fn sweep_unnamed_evidence(&self, idle_since: DateTime<Utc>) -> Result<Swept>;
     /// Stored reports received at or after `since`, oldest first.
     async fn reports_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<StoredReport>>;

@@ -9,8 +9,9 @@ pub(crate) async fn exercise(store: &dyn HubStore) {
     exercise_sweep(store).await;
 }
 
-/// Unnamed evidence over weeks: what no revision names is swept once idle,
-/// what one names never is, and a desk still sending starts again.
+/// Unnamed evidence over weeks: what no revision names is swept once its
+/// report's items are all idle, what a stored revision names never is
+/// (marked or not), and a desk still sending starts again.
 async fn exercise_sweep(store: &dyn HubStore) {
     // Long ago, so that no other part of the contract's evidence is idle
     // by these cut-offs.
@@ -27,8 +28,7 @@ async fn exercise_sweep(store: &dyn HubStore) {
     else {
         panic!("enrol")
     };
-    let report = Uuid::now_v7();
-    let chunk = |item: Uuid, offset: u64, bytes: &[u8], at| EvidenceChunk {
+    let chunk = |report: Uuid, item: Uuid, offset: u64, bytes: &[u8], at| EvidenceChunk {
         device_id: d.id,
         report_id: report,
         evidence_id: item,
@@ -53,54 +53,72 @@ async fn exercise_sweep(store: &dyn HubStore) {
             "stored"
         );
     };
-    let [half, whole, kept, resumed, misnamed] = std::array::from_fn(|_| Uuid::now_v7());
-    // Half sent on day 0, then the desk was reset.
-    put(chunk(half, 0, b"abc", day(0))).await;
-    // Whole on day 0, but the revision never came.
-    for item in [whole, kept, misnamed] {
-        put(chunk(item, 0, b"abc", day(0))).await;
-        put(chunk(item, 3, b"def", day(0))).await;
+    let whole_on = |report: Uuid, item: Uuid, at| async move {
+        put(chunk(report, item, 0, b"abc", at)).await;
+        put(chunk(report, item, 3, b"def", at)).await;
         store
             .settle_evidence(d.id, item, true)
             .await
             .expect("whole");
-    }
-    // Begun on day 0, the rest sent on day 20.
-    put(chunk(resumed, 0, b"abc", day(0))).await;
-    put(chunk(resumed, 3, b"de", day(20))).await;
+    };
+    let revision = |report: Uuid| async move {
+        store
+            .put_with_evidence(
+                d.id,
+                report,
+                1,
+                "dk",
+                b"r".to_vec(),
+                Some("sha-256=:m:".into()),
+                day0,
+            )
+            .await
+            .expect("revision");
+    };
+    let [half, whole, kept, resumed, misnamed, unmarked, slow, slower] =
+        std::array::from_fn(|_| (Uuid::now_v7(), Uuid::now_v7()));
+    // Half sent on day 0, then the desk was reset.
+    put(chunk(half.0, half.1, 0, b"abc", day(0))).await;
+    // Whole on day 0, but the revision never came.
+    whole_on(whole.0, whole.1, day(0)).await;
+    whole_on(misnamed.0, misnamed.1, day(0)).await;
     // Named by a revision, which is then stored.
+    whole_on(kept.0, kept.1, day(0)).await;
     assert!(
         store
-            .name_evidence(d.id, report, vec![named(kept)])
+            .name_evidence(d.id, kept.0, vec![named(kept.1)])
             .await
             .expect("name")
     );
-    store
-        .put_with_evidence(
-            d.id,
-            report,
-            1,
-            "dk",
-            b"r".to_vec(),
-            Some("sha-256=:m:".into()),
-            day(0),
-        )
-        .await
-        .expect("revision");
+    revision(kept.0).await;
+    // Stored by a hub that does not mark what it names (an older one
+    // beside this one on the same database).
+    whole_on(unmarked.0, unmarked.1, day(0)).await;
+    revision(unmarked.0).await;
+    // Begun on day 0, the rest sent on day 20.
+    put(chunk(resumed.0, resumed.1, 0, b"abc", day(0))).await;
+    put(chunk(resumed.0, resumed.1, 3, b"de", day(20))).await;
+    // One report's two items: the first whole on day 0, the second still
+    // arriving on day 20.
+    let slower = (slow.0, slower.1);
+    whole_on(slow.0, slow.1, day(0)).await;
+    put(chunk(slower.0, slower.1, 0, b"abc", day(0))).await;
+    put(chunk(slower.0, slower.1, 3, b"de", day(20))).await;
     // Naming what is not held whole, as named, marks nothing.
     for wrong in [
-        vec![named(misnamed), named(half)],
+        vec![named(misnamed.1), named(Uuid::now_v7())],
         vec![hirc_proto::EvidenceItem {
             length: 7,
-            ..named(misnamed)
+            ..named(misnamed.1)
         }],
+        vec![named(whole.1)],
     ] {
         assert!(
             !store
-                .name_evidence(d.id, report, wrong)
+                .name_evidence(d.id, misnamed.0, wrong)
                 .await
                 .expect("name"),
-            "not all held whole: refused"
+            "not all held whole for this report: refused"
         );
     }
     assert_eq!(
@@ -117,55 +135,72 @@ async fn exercise_sweep(store: &dyn HubStore) {
         "idle since day 10 and named by nothing: the half, the whole and the misnamed"
     );
     for gone in [half, whole, misnamed] {
-        assert_eq!(store.evidence_held(d.id, gone).await.expect("held"), None);
+        assert_eq!(store.evidence_held(d.id, gone.1).await.expect("held"), None);
     }
-    assert!(
-        store
-            .evidence_held(d.id, kept)
-            .await
-            .expect("held")
-            .is_some()
-    );
-    assert!(
-        store
-            .evidence_held(d.id, resumed)
-            .await
-            .expect("held")
-            .is_some(),
-        "a byte on day 20 keeps it"
-    );
+    for (kept, why) in [
+        (kept.1, "named"),
+        (unmarked.1, "its report is stored"),
+        (resumed.1, "a byte on day 20"),
+        (slow.1, "its report's other item had a byte on day 20"),
+    ] {
+        assert!(
+            store
+                .evidence_held(d.id, kept)
+                .await
+                .expect("held")
+                .is_some(),
+            "{why}: kept"
+        );
+    }
     assert_eq!(
         store.sweep_unnamed_evidence(day(30)).await.expect("sweep"),
-        Swept { items: 1, bytes: 5 },
-        "by day 30 the resumed one is idle too"
+        Swept {
+            items: 3,
+            bytes: 5 + 6 + 5
+        },
+        "by day 30 the resumed one and the slow report are idle too"
     );
     assert_eq!(
         store.sweep_unnamed_evidence(day(399)).await.expect("sweep"),
         Swept::default(),
         "what a stored revision names is never swept, a year on"
     );
-    assert!(
-        store
-            .evidence_held(d.id, kept)
-            .await
-            .expect("held")
-            .is_some()
-    );
+    for kept in [kept.1, unmarked.1] {
+        assert!(
+            store
+                .evidence_held(d.id, kept)
+                .await
+                .expect("held")
+                .is_some()
+        );
+    }
     // The desk that was sending it starts again from the start.
     assert_eq!(
         store
-            .put_evidence_chunk(chunk(resumed, 5, b"f", day(31)))
+            .put_evidence_chunk(chunk(resumed.0, resumed.1, 5, b"f", day(31)))
             .await
             .expect("put"),
         ChunkPut::NotAt(None)
     );
-    put(chunk(resumed, 0, b"abcdef", day(31))).await;
+    put(chunk(resumed.0, resumed.1, 0, b"abcdef", day(31))).await;
     assert!(
         !store
-            .name_evidence(d.id, report, vec![named(whole)])
+            .name_evidence(d.id, whole.0, vec![named(whole.1)])
             .await
             .expect("name"),
         "a swept item cannot be named"
+    );
+    // More than one sweep's batch at once: all go, a few at a time.
+    for _ in 0..SWEPT_AT_ONCE + 3 {
+        put(chunk(Uuid::now_v7(), Uuid::now_v7(), 0, b"a", day(40))).await;
+    }
+    assert_eq!(
+        store.sweep_unnamed_evidence(day(50)).await.expect("sweep"),
+        Swept {
+            items: SWEPT_AT_ONCE as u64 + 3 + 1,
+            bytes: SWEPT_AT_ONCE as u64 + 3 + 6
+        },
+        "the batch, and the resumed one sent again on day 31"
     );
 }
 
