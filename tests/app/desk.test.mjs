@@ -111,6 +111,15 @@ function saveAs(path, title) {
   execFileSync('xdotool', ['key', 'Return']);
 }
 
+/** Types a folder's full path into the folder dialog's location and
+ *  chooses it. */
+function pickFolder(path, title) {
+  dialog(title);
+  execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+l']);
+  execFileSync('xdotool', ['type', '--delay', '15', path]);
+  execFileSync('xdotool', ['key', 'Return']);
+}
+
 function closeDialog() {
   dialog();
   execFileSync('xdotool', ['key', 'Escape']);
@@ -498,6 +507,29 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     const copyText = execFileSync('pdftotext', [copy, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
     assert.ok(copyText.includes(CANARY), "the copy lacks the person's account");
     assert.match(copyText, new RegExp(reference));
+    // Then, apart, the files they gave, through the real folder dialog:
+    // into a new folder only this account opens, made inside the one
+    // chosen (a folder as anyone makes it, open to others), each file as
+    // the desk keeps it, the photo without its EXIF.
+    const stick = join(work, 'stick');
+    mkdirSync(stick, { mode: 0o755 });
+    await s.waitText('#page-access-files', /\(2\)/);
+    await s.click('#page-access-files');
+    pickFolder(stick, 'Choose where to save the files the person gave');
+    await s.waitText('#page-access-files-saved', new RegExp(`files-for-the-person-${reference}`));
+    await s.exec('document.getElementById("page-access-files-saved").scrollIntoView({ block: "center" })');
+    await shot(s, '09f-person-files');
+    const given = join(stick, `files-for-the-person-${reference}`);
+    assert.equal(statSync(given).mode & 0o777, 0o700, 'others can open the folder of their files');
+    assert.deepEqual(readdirSync(given).sort(), [`${reference}-1.jpg`, `${reference}-2.png`]);
+    for (const f of readdirSync(given)) {
+      const bytes = readFileSync(join(given, f));
+      assert.equal(statSync(join(given, f)).mode & 0o777, 0o600, `${f} is readable by others`);
+      assert.ok(!bytes.includes(EXIF_CANARY), `${f} keeps the photo's EXIF`);
+      assert.ok(!bytes.includes('Exif'), `${f} has an EXIF block`);
+    }
+    assert.deepEqual([...readFileSync(join(given, `${reference}-1.jpg`)).subarray(0, 3)], [0xff, 0xd8, 0xff], 'the photo is a JPEG');
+    assert.deepEqual([...readFileSync(join(given, `${reference}-2.png`)).subarray(1, 4)], [0x50, 0x4e, 0x47], 'the screenshot is a PNG');
     await s.click('#erase-ask');
     await s.wait('#erase-confirm-panel');
     await shot(s, '09e-erase-asked');
