@@ -13,7 +13,8 @@ pub struct CommandError {
     /// `invalid`, `invalid_input`, `conflict`, `which_coordinator`,
     /// `not_found`, `not_set_up`, `already_set_up`, `hub_unreachable`,
     /// `hub_refused`, `hub_config`, `disk_full`, `damaged`, `store`,
-    /// `interrupted`, `internal`.
+    /// `export` (a file could not be written where it was asked for),
+    /// `unsuitable_folder`, `interrupted`, `internal`.
     pub kind: &'static str,
     /// A sentence a person can act on (English).
     pub message: String,

@@ -231,10 +231,12 @@ pub struct AccessFilesSaved {
 
 /// Saves the files the person gave with their report (photos, screenshots,
 /// documents, as the desk keeps them; coordinators; audited) into a new
-/// folder only this account can open, `files-for-the-person-REFERENCE`,
-/// made in the folder the coordinator chooses: a folder a file dialog makes
-/// is open to other users, so the files never go straight into it. `None`:
-/// the dialog was closed, and nothing was written.
+/// folder, `files-for-the-person-REFERENCE`, made owner-only in the folder
+/// the coordinator chooses (a folder a file dialog makes is open to other
+/// users, so the files never go straight into it). `None`: the dialog was
+/// closed, and nothing was written. One file at a time, each under the
+/// session as it is then: a lock stops the rest, and a failure removes
+/// what this call wrote, the folder too, so that nothing is left half done.
 #[tauri::command]
 #[specta::specta]
 pub async fn save_access_files<R: Runtime>(
@@ -242,9 +244,13 @@ pub async fn save_access_files<R: Runtime>(
     state: State<'_, AppState>,
     reference: String,
 ) -> CommandResult<Option<AccessFilesSaved>> {
-    let copy = state
-        .with_session(move |desk, s| desk.subject_access(s, &reference))
+    let quoted = reference.clone();
+    let before = state
+        .with_session(move |desk, s| desk.subject_access(s, &quoted))
         .await?;
+    if before.evidence.is_empty() {
+        return Ok(None);
+    }
     let chosen = tauri::async_runtime::spawn_blocking(move || {
         app.dialog()
             .file()
@@ -260,17 +266,40 @@ pub async fn save_access_files<R: Runtime>(
     let chosen = chosen
         .into_path()
         .map_err(|e| CommandError::internal(format!("that folder cannot be saved to: {e}")))?;
+    // Read again: the desk may have locked, and someone else signed in,
+    // while the dialog was open.
+    let copy = state
+        .with_session(move |desk, s| desk.subject_access(s, &reference))
+        .await?;
     let folder = chosen.join(format!("files-for-the-person-{}", copy.reference));
-    let shown = folder.display().to_string();
-    let files = state
-        .with_session(move |desk, s| {
-            let paths = hirc_core::subject_access::where_the_files_go(&copy, &folder)?;
-            desk.write_files_for_the_person(s, &copy, &paths)
-        })
+    let paths = {
+        let (copy, folder) = (copy.clone(), folder.clone());
+        blocking(move || hirc_core::subject_access::new_folder_for_the_files(&copy, &folder))
+            .await?
+    };
+    let undo = |written: &[std::path::PathBuf]| {
+        for path in written {
+            let _ = std::fs::remove_file(path);
+        }
+        let _ = std::fs::remove_dir(&folder);
+    };
+    for (n, (item, path)) in copy.evidence.iter().zip(&paths).enumerate() {
+        let (item, to) = (item.clone(), path.clone());
+        let wrote = state
+            .with_session(move |desk, s| desk.write_file_for_the_person(s, &item, &to))
+            .await;
+        if let Err(e) = wrote {
+            undo(&paths[..n]);
+            return Err(e);
+        }
+    }
+    let (reference, count) = (copy.reference.clone(), paths.len());
+    state
+        .with_session(move |desk, s| desk.record_files_for_the_person(s, &reference, count))
         .await?;
     Ok(Some(AccessFilesSaved {
-        folder: shown,
-        files: u32::try_from(files).unwrap_or(u32::MAX),
+        folder: folder.display().to_string(),
+        files: u32::try_from(count).unwrap_or(u32::MAX),
     }))
 }
 

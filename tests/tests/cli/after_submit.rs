@@ -468,8 +468,11 @@ fn the_persons_copy_lists_their_files_and_can_hand_them_over_as_the_desk_keeps_t
     assert!(run.stderr.contains("is there already"), "{}", run.stderr);
     assert!(!again.exists(), "checked before the PDF is written");
     assert_eq!(std::fs::read_to_string(&given).expect("file"), letter);
-    // A folder others may open is refused.
-    let open_folder = desk.path().join("shared");
+    // A folder others may open, and reach (every folder above it lets them
+    // pass), is refused.
+    let outside = tempfile::tempdir().expect("tmp");
+    std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o755)).expect("mode");
+    let open_folder = outside.path().join("shared");
     std::fs::create_dir(&open_folder).expect("dir");
     std::fs::set_permissions(&open_folder, std::fs::Permissions::from_mode(0o755)).expect("mode");
     let run = access(&mut desk, &reference, &again, &open_folder);

@@ -162,10 +162,12 @@ export const commands = {
 	/**
 	 *  Saves the files the person gave with their report (photos, screenshots,
 	 *  documents, as the desk keeps them; coordinators; audited) into a new
-	 *  folder only this account can open, `files-for-the-person-REFERENCE`,
-	 *  made in the folder the coordinator chooses: a folder a file dialog makes
-	 *  is open to other users, so the files never go straight into it. `None`:
-	 *  the dialog was closed, and nothing was written.
+	 *  folder, `files-for-the-person-REFERENCE`, made owner-only in the folder
+	 *  the coordinator chooses (a folder a file dialog makes is open to other
+	 *  users, so the files never go straight into it). `None`: the dialog was
+	 *  closed, and nothing was written. One file at a time, each under the
+	 *  session as it is then: a lock stops the rest, and a failure removes
+	 *  what this call wrote, the folder too, so that nothing is left half done.
 	 */
 	saveAccessFiles: (reference: string) => __TAURI_INVOKE<AccessFilesSaved | null>("save_access_files", { reference }),
 	/**
@@ -276,7 +278,8 @@ export type CommandError = {
 	 *  `invalid`, `invalid_input`, `conflict`, `which_coordinator`,
 	 *  `not_found`, `not_set_up`, `already_set_up`, `hub_unreachable`,
 	 *  `hub_refused`, `hub_config`, `disk_full`, `damaged`, `store`,
-	 *  `interrupted`, `internal`.
+	 *  `export` (a file could not be written where it was asked for),
+	 *  `unsuitable_folder`, `interrupted`, `internal`.
 	 */
 	kind: string,
 	/**  A sentence a person can act on (English). */

@@ -11,7 +11,7 @@ export function errorText(e: unknown): string {
     const text = t(key, { min: MIN_PASSPHRASE_CHARS });
     if (text !== key) {
       // Details matter for these; the engine's message says what to fix.
-      return ['invalid_input', 'store', 'hub_refused', 'hub_unreachable', 'hub_config', 'erased'].includes(e.kind)
+      return ['invalid_input', 'store', 'hub_refused', 'hub_unreachable', 'hub_config', 'erased', 'export', 'unsuitable_folder'].includes(e.kind)
         ? `${text} (${e.message})`
         : text;
     }

@@ -952,7 +952,7 @@ for (const lang of ['en', 'pl', 'ur']) {
     // Saved there again, the files would be there already: said in the
     // interface's language, and nothing is written.
     await kb.press('#page-access-files');
-    const unsuitable = { en: /That folder will not do/, pl: /Ten folder się nie nada/, ur: /یہ فولڈر مناسب نہیں/ }[lang];
+    const unsuitable = { en: /That place will not do/, pl: /To miejsce nie nadaje się/, ur: /یہ جگہ اس شخص کی فائلوں کے لیے مناسب نہیں/ }[lang];
     await page.locator('#page-access-files-error').getByText(unsuitable).waitFor();
     assert.equal(await page.locator('#page-access-files-saved').count(), 0);
   });

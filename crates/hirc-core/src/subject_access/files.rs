@@ -1,38 +1,79 @@
 //! The files the person gave, written out for them beside their copy, as
 //! the desk keeps them (pictures already stripped of their details): into
-//! a folder only the coordinator's account can open, each file whole or
-//! not at all, never over another file, and audited.
+//! a folder other users of the computer cannot open, each file whole or not
+//! at all, never over another file, and audited.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::SubjectAccess;
-use crate::desk::{Desk, Session};
+use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
+use crate::evidence::Evidence;
 
 /// Where each file the person gave goes in `dir` (made owner-only if it is
-/// not there): `REFERENCE-N.EXT`, in the copy's order. Checked before
-/// anything is written: a folder other users of the computer can open, or
-/// one that already holds a file of those names, is refused.
+/// not there; the command line's `--evidence-dir`): `REFERENCE-N.EXT`, in
+/// the copy's order. Checked before anything is written: a folder other
+/// users of the computer can open, or one that already holds a file of
+/// those names, is refused.
 pub fn where_the_files_go(copy: &SubjectAccess, dir: &Path) -> Result<Vec<PathBuf>> {
     hirc_files::private_dir(dir)
-        .map_err(|e| Error::io(format!("could not make {}", dir.display()), e))?;
+        .map_err(|e| Error::Export(format!("could not make {}: {e}", dir.display())))?;
+    if open_to_others(dir)? {
+        return Err(Error::UnsuitableFolder(format!(
+            "other users of this computer can open {}: name a new folder for the person's files",
+            dir.display()
+        )));
+    }
+    let paths = names_in(copy, dir);
+    if let Some(there) = paths.iter().find(|p| p.exists()) {
+        return Err(Error::UnsuitableFolder(format!(
+            "{} is there already: name an empty folder for the person's files (nothing was written)",
+            there.display()
+        )));
+    }
+    Ok(paths)
+}
+
+/// Makes `dir`, which must not exist yet (so that it is this account's,
+/// owner-only, and holds nothing else: a name already taken, even by a
+/// link planted there, is refused), for the person's files; returns where
+/// each goes, as [`where_the_files_go`] names them. A folder on a disk that
+/// keeps no owners (a USB stick's FAT) is taken only where other users
+/// cannot reach it (a stick under `/media/USER`); otherwise it is removed
+/// again and refused.
+pub fn new_folder_for_the_files(copy: &SubjectAccess, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)
-            .map_err(|e| Error::io(format!("could not open {}", dir.display()), e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(Error::UnsuitableFolder(format!(
-                "other users of this computer can open {}: name a new folder for the person's files",
+                "{} is there already: choose another place, or move that folder away (nothing was written)",
+                dir.display()
+            )));
+        }
+        Err(e) => {
+            return Err(Error::Export(format!(
+                "could not make {}: {e}",
                 dir.display()
             )));
         }
     }
-    let paths: Vec<_> = copy
-        .evidence
+    if open_to_others(dir)? {
+        let _ = std::fs::remove_dir(dir);
+        return Err(Error::UnsuitableFolder(format!(
+            "other users of this computer can open {}: choose a place on this account's own folders, or the person's USB stick",
+            dir.display()
+        )));
+    }
+    Ok(names_in(copy, dir))
+}
+
+/// `REFERENCE-N.EXT` in `dir`, for each file in the copy's order.
+fn names_in(copy: &SubjectAccess, dir: &Path) -> Vec<PathBuf> {
+    copy.evidence
         .iter()
         .enumerate()
         .map(|(n, item)| {
@@ -43,62 +84,133 @@ pub fn where_the_files_go(copy: &SubjectAccess, dir: &Path) -> Result<Vec<PathBu
                 item.kind.extension()
             ))
         })
-        .collect();
-    if let Some(there) = paths.iter().find(|p| p.exists()) {
-        return Err(Error::UnsuitableFolder(format!(
-            "{} is there already: name an empty folder for the person's files (nothing was written)",
-            there.display()
-        )));
+        .collect()
+}
+
+/// Whether users other than this one can open `dir`: its own mode lets
+/// its group or others in, and no folder above it keeps them out (a disk
+/// that keeps no owners shows every folder open; a stick mounted under
+/// `/media/USER`, which only that user may enter, is still closed to them).
+fn open_to_others(dir: &Path) -> Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let unreadable = |e| Error::Export(format!("could not open {}: {e}", dir.display()));
+        let own = std::fs::metadata(dir).map_err(unreadable)?;
+        if own.mode() & 0o077 == 0 {
+            return Ok(false);
+        }
+        let canonical = std::fs::canonicalize(dir).map_err(unreadable)?;
+        for above in canonical.ancestors().skip(1) {
+            let Ok(meta) = std::fs::metadata(above) else {
+                continue;
+            };
+            let mode = meta.mode();
+            // Nobody else may pass: neither others, nor a group that is
+            // someone else's (root's, or this user's own is no one else).
+            let group_shut = mode & 0o010 == 0 || meta.gid() == 0 || meta.gid() == own.gid();
+            if mode & 0o001 == 0 && group_shut {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
-    Ok(paths)
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(false)
+    }
 }
 
 impl Desk {
-    /// Writes each file the person gave (`copy`'s evidence) to its path
-    /// from [`where_the_files_go`]: streamed from the desk's copy into a
-    /// hidden `.part` file that takes its name only once whole (a link, so
-    /// it never replaces a file of that name), owner-only. Audits what was
-    /// written, also when a later file fails; returns how many were.
+    /// Writes one file the person gave (`item`, from their copy) to `path`
+    /// (from [`where_the_files_go`] or [`new_folder_for_the_files`]):
+    /// streamed from the desk's copy into a hidden `.part` file, synced,
+    /// and given its name only once whole, never over another file
+    /// (coordinators). A `.part` left by a run that was killed is replaced.
+    pub fn write_file_for_the_person(
+        &mut self,
+        s: &Session,
+        item: &Evidence,
+        path: &Path,
+    ) -> Result<()> {
+        require_coordinator(s, "saving the files a person gave for them")?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let part = path.with_file_name(format!(".{name}.part"));
+        let failed =
+            |e: std::io::Error| Error::Export(format!("could not write {}: {e}", path.display()));
+        if std::fs::symlink_metadata(&part).is_ok_and(|m| m.is_file()) {
+            std::fs::remove_file(&part).map_err(failed)?;
+        }
+        let wrote = (|| -> Result<()> {
+            let mut file = hirc_files::create_new(&part).map_err(failed)?;
+            let mut content = self.open_evidence(s, item.id)?;
+            std::io::copy(&mut content, &mut file).map_err(failed)?;
+            file.flush()
+                .and_then(|()| file.sync_all())
+                .map_err(failed)?;
+            take_name(&part, path).map_err(failed)
+        })();
+        let _ = std::fs::remove_file(&part);
+        wrote
+    }
+
+    /// Writes each file the person gave to its path, in order; if one
+    /// fails, those written by this call are removed again (a retry starts
+    /// clean), and the error returned. Audits what was written.
     pub fn write_files_for_the_person(
         &mut self,
         s: &Session,
         copy: &SubjectAccess,
         paths: &[PathBuf],
     ) -> Result<usize> {
-        let mut written = 0;
-        let mut outcome = Ok(());
+        let mut written: Vec<&Path> = Vec::new();
         for (item, path) in copy.evidence.iter().zip(paths) {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let part = path.with_file_name(format!(".{name}.part"));
-            let wrote = (|| -> Result<()> {
-                let failed = |e| Error::io(format!("could not write {}", path.display()), e);
-                let mut file = hirc_files::create_new(&part).map_err(failed)?;
-                let mut content = self.open_evidence(s, item.id)?;
-                std::io::copy(&mut content, &mut file).map_err(failed)?;
-                file.flush()
-                    .and_then(|()| file.sync_all())
-                    .map_err(failed)?;
-                std::fs::hard_link(&part, path).map_err(failed)?;
-                Ok(())
-            })();
-            let _ = std::fs::remove_file(&part);
-            match wrote {
-                Ok(()) => written += 1,
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
+            if let Err(e) = self.write_file_for_the_person(s, item, path) {
+                for done in written {
+                    let _ = std::fs::remove_file(done);
                 }
+                return Err(e);
             }
+            written.push(path);
         }
-        if written > 0 {
-            self.record_export(
-                s,
-                &format!(
-                    "{written} file(s) of evidence for the person of {}",
-                    copy.reference
-                ),
-            )?;
+        self.record_files_for_the_person(s, &copy.reference, written.len())?;
+        Ok(written.len())
+    }
+
+    /// Audits that `count` files the person gave were written for them.
+    pub fn record_files_for_the_person(
+        &mut self,
+        s: &Session,
+        reference: &str,
+        count: usize,
+    ) -> Result<()> {
+        if count == 0 {
+            return Ok(());
         }
-        outcome.map(|()| written)
+        self.record_export(
+            s,
+            &format!("{count} file(s) of evidence for the person of {reference}"),
+        )
+    }
+}
+
+/// Gives `part` the name `path` unless a file has it: a hard link where
+/// the disk has them (atomic: never replaces), else a rename after a check
+/// (a USB stick's FAT has no links; the folder is the person's, just made
+/// or checked, so nothing else is writing names into it).
+fn take_name(part: &Path, path: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(part, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file of that name is there already",
+                ));
+            }
+            std::fs::rename(part, path)
+        }
     }
 }

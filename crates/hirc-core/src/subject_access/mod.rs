@@ -21,7 +21,7 @@ use crate::word_back::PartnershipStatus;
 use crate::words::Wording;
 
 mod files;
-pub use files::where_the_files_go;
+pub use files::{new_folder_for_the_files, where_the_files_go};
 
 /// Everything the desk holds about one report, for the person.
 #[derive(Debug, Clone)]

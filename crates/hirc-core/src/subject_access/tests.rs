@@ -168,3 +168,127 @@ fn the_engines_english_is_the_apps_english() {
         assert_eq!(en.get(*key).map(String::as_str), Some(*text), "{key}");
     }
 }
+
+#[test]
+fn the_persons_files_go_into_a_new_folder_of_their_own_whole_or_not_at_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, _) = new_desk(&dir.path().join("desk"));
+    let s = desk
+        .unlock("Chris", &pass("chris passphrase"))
+        .expect("unlock");
+    let id = desk.create_draft(&s, &example()).expect("draft");
+    desk.add_evidence(&s, id, &b"a message, typed out"[..], None)
+        .expect("note");
+    desk.add_evidence(&s, id, &b"%PDF-1.4 a scan"[..], None)
+        .expect("scan");
+    desk.submit(&s, id).expect("submit");
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let copy = desk.subject_access(&s, &reference).expect("copy");
+    // The place chosen is open to others, as a folder anyone makes is.
+    let stick = dir.path().join("stick");
+    std::fs::create_dir(&stick).expect("stick");
+    std::fs::set_permissions(&stick, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    let folder = stick.join(format!("files-for-the-person-{reference}"));
+    let paths = new_folder_for_the_files(&copy, &folder).expect("folder");
+    assert_eq!(
+        std::fs::metadata(&folder)
+            .expect("made")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    // A run killed part way left its hidden piece: it is replaced.
+    std::fs::write(
+        folder.join(format!(".{reference}-1.txt.part")),
+        b"half of it",
+    )
+    .expect("stale");
+    assert_eq!(
+        desk.write_files_for_the_person(&s, &copy, &paths)
+            .expect("written"),
+        2
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [format!("{reference}-1.txt"), format!("{reference}-2.pdf")]
+    );
+    assert_eq!(
+        std::fs::read(&paths[0]).expect("note"),
+        b"a message, typed out"
+    );
+    for p in &paths {
+        assert_eq!(
+            std::fs::metadata(p).expect("file").permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The same name again (or a link planted under it) is refused, and
+    // nothing is written.
+    assert!(matches!(
+        new_folder_for_the_files(&copy, &folder),
+        Err(crate::Error::UnsuitableFolder(_))
+    ));
+    let planted = stick.join("planted");
+    std::os::unix::fs::symlink(dir.path().join("desk"), &planted).expect("link");
+    assert!(matches!(
+        new_folder_for_the_files(&copy, &planted),
+        Err(crate::Error::UnsuitableFolder(_))
+    ));
+    // A file that cannot be written (its name taken meanwhile) undoes the
+    // ones written before it.
+    let again = stick.join("again");
+    let paths = new_folder_for_the_files(&copy, &again).expect("folder");
+    std::fs::write(&paths[1], b"someone else's").expect("taken");
+    assert!(matches!(
+        desk.write_files_for_the_person(&s, &copy, &paths),
+        Err(crate::Error::Export(_))
+    ));
+    assert!(!paths[0].exists(), "the first file was left behind");
+    assert_eq!(std::fs::read(&paths[1]).expect("kept"), b"someone else's");
+    // An ambassador writes none.
+    let ambassador = ambassador(&mut desk, &s);
+    assert!(
+        desk.write_file_for_the_person(&ambassador, &copy.evidence[0], &again.join("x"))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_folder_open_to_all_is_taken_only_where_others_cannot_reach_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, _) = new_desk(&dir.path().join("desk"));
+    let s = desk
+        .unlock("Chris", &pass("chris passphrase"))
+        .expect("unlock");
+    let id = desk.create_draft(&s, &example()).expect("draft");
+    desk.add_evidence(&s, id, &b"a message"[..], None)
+        .expect("note");
+    desk.submit(&s, id).expect("submit");
+    let reference = desk.row(id).expect("row").reference.expect("sealed");
+    let copy = desk.subject_access(&s, &reference).expect("copy");
+    let mode = |p: &std::path::Path, m| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("mode")
+    };
+    // An existing folder everyone may open, under folders everyone may
+    // pass through (as a temporary directory is): refused.
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("open");
+    mode(dir.path(), 0o755);
+    mode(&open, 0o777);
+    assert!(matches!(
+        where_the_files_go(&copy, &open),
+        Err(crate::Error::UnsuitableFolder(_))
+    ));
+    // The same folder under one only its owner may enter (a stick mounted
+    // under /media/USER, whose disk keeps no modes): taken.
+    mode(dir.path(), 0o700);
+    assert_eq!(where_the_files_go(&copy, &open).expect("taken").len(), 1);
+}
