@@ -289,7 +289,15 @@ test('first run, a report across steps, a crash mid-form, submit, delivery, lock
     const listed = await s.exec(ADD_EVIDENCE, [EXIF_CANARY]);
     assert.match(listed, /the wall by the bus stop/);
     assert.doesNotMatch(listed, /IMG_2041|Screenshot/, "the file's name is never shown");
-    await s.exec('document.getElementById("evidence-status").scrollIntoView()');
+    // Blurred for anyone passing until asked for (WebKitGTK draws the blur).
+    assert.equal(await s.exec('return document.querySelectorAll("#evidence-list img.evidence-item__thumb--blurred").length'), 2);
+    await s.click('#evidence-show-pictures');
+    assert.equal(await s.exec('return document.querySelectorAll("#evidence-list img.evidence-item__thumb--blurred").length'), 0);
+    await s.exec('document.getElementById("evidence-list").scrollIntoView({ block: "center" })');
+    await shot(s, '06g-report-evidence-shown');
+    await s.click('#evidence-show-pictures');
+    assert.equal(await s.exec('return document.querySelectorAll("#evidence-list img.evidence-item__thumb--blurred").length'), 2);
+    await s.exec('document.getElementById("evidence-list").scrollIntoView({ block: "center" })');
     await shot(s, '06e-report-evidence');
     // A scanned letter as large as the desk takes by default: the window
     // hands it over a piece at a time, so the app itself holds a few

@@ -849,6 +849,16 @@ for (const lang of ['en', 'pl', 'ur']) {
     });
     await page.locator('#evidence-list li').nth(1).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#evidence-list img.evidence-item__thumb').length === 2);
+    // The pictures are blurred for anyone passing until asked for, by
+    // keyboard, and blurred again at a second press.
+    const blurred = () => page.locator('#evidence-list img.evidence-item__thumb--blurred').count();
+    assert.equal(await blurred(), 2, 'the pictures are shown to passers-by');
+    assert.equal(await page.locator('#evidence-show-pictures').getAttribute('aria-pressed'), 'false');
+    await kb.press('#evidence-show-pictures');
+    assert.equal(await blurred(), 0);
+    assert.equal(await page.locator('#evidence-show-pictures').getAttribute('aria-pressed'), 'true');
+    await kb.press('#evidence-show-pictures');
+    assert.equal(await blurred(), 2);
     const listed = await text(page, '#evidence-list');
     assert.match(listed, /the wall by the bus stop/, 'the caption goes with the first file');
     assert.doesNotMatch(listed, /IMG_2041|Amina|Screenshot/, "the file's name is never shown or kept");
