@@ -283,6 +283,15 @@ pub async fn save_access_files<R: Runtime>(
         }
         let _ = std::fs::remove_dir(&folder);
     };
+    // Audited before the first byte: a run killed part way is in the log.
+    let (reference, count) = (copy.reference.clone(), paths.len());
+    if let Err(e) = state
+        .with_session(move |desk, s| desk.record_files_for_the_person(s, &reference, count))
+        .await
+    {
+        undo(&[]);
+        return Err(e);
+    }
     for (n, (item, path)) in copy.evidence.iter().zip(&paths).enumerate() {
         let (item, to) = (item.clone(), path.clone());
         let wrote = state
@@ -290,13 +299,14 @@ pub async fn save_access_files<R: Runtime>(
             .await;
         if let Err(e) = wrote {
             undo(&paths[..n]);
+            let reference = copy.reference.clone();
+            // Locked meanwhile, this is not recorded: the first entry stands.
+            let _ = state
+                .with_session(move |desk, s| desk.record_files_not_written(s, &reference))
+                .await;
             return Err(e);
         }
     }
-    let (reference, count) = (copy.reference.clone(), paths.len());
-    state
-        .with_session(move |desk, s| desk.record_files_for_the_person(s, &reference, count))
-        .await?;
     Ok(Some(AccessFilesSaved {
         folder: folder.display().to_string(),
         files: u32::try_from(count).unwrap_or(u32::MAX),

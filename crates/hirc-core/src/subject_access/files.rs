@@ -157,28 +157,32 @@ impl Desk {
 
     /// Writes each file the person gave to its path, in order; if one
     /// fails, those written by this call are removed again (a retry starts
-    /// clean), and the error returned. Audits what was written.
+    /// clean), and the error returned. Audited before the first byte (so a
+    /// run killed part way is in the log too), and again if it fails.
     pub fn write_files_for_the_person(
         &mut self,
         s: &Session,
         copy: &SubjectAccess,
         paths: &[PathBuf],
     ) -> Result<usize> {
+        let count = copy.evidence.len().min(paths.len());
+        self.record_files_for_the_person(s, &copy.reference, count)?;
         let mut written: Vec<&Path> = Vec::new();
         for (item, path) in copy.evidence.iter().zip(paths) {
             if let Err(e) = self.write_file_for_the_person(s, item, path) {
                 for done in written {
                     let _ = std::fs::remove_file(done);
                 }
+                let _ = self.record_files_not_written(s, &copy.reference);
                 return Err(e);
             }
             written.push(path);
         }
-        self.record_files_for_the_person(s, &copy.reference, written.len())?;
         Ok(written.len())
     }
 
-    /// Audits that `count` files the person gave were written for them.
+    /// Audits, before they are written, that `count` files the person gave
+    /// are being written for them.
     pub fn record_files_for_the_person(
         &mut self,
         s: &Session,
@@ -191,6 +195,17 @@ impl Desk {
         self.record_export(
             s,
             &format!("{count} file(s) of evidence for the person of {reference}"),
+        )
+    }
+
+    /// Audits that the files for the person were not all written, and
+    /// those that were removed again.
+    pub fn record_files_not_written(&mut self, s: &Session, reference: &str) -> Result<()> {
+        self.record_export(
+            s,
+            &format!(
+                "the files of evidence for the person of {reference} were not all written; those written were removed"
+            ),
         )
     }
 }

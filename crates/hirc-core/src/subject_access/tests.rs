@@ -252,6 +252,24 @@ fn the_persons_files_go_into_a_new_folder_of_their_own_whole_or_not_at_all() {
     ));
     assert!(!paths[0].exists(), "the first file was left behind");
     assert_eq!(std::fs::read(&paths[1]).expect("kept"), b"someone else's");
+    let audit: Vec<String> = desk
+        .audit_log(&s)
+        .expect("audit")
+        .into_iter()
+        .filter_map(|e| e.detail)
+        .collect();
+    assert!(
+        audit
+            .iter()
+            .filter(|d| d.starts_with("2 file(s) of evidence for the person of"))
+            .count()
+            == 2,
+        "each run is audited before it writes: {audit:?}"
+    );
+    assert!(
+        audit.iter().any(|d| d.contains("were not all written")),
+        "{audit:?}"
+    );
     // An ambassador writes none.
     let ambassador = ambassador(&mut desk, &s);
     assert!(
