@@ -3,6 +3,8 @@
 //! revision stored only once it holds every item it names, and what a desk
 //! may send bounded.
 
+use std::io::{Read, Write};
+
 use hirc_e2e::Backend;
 use hirc_proto::{
     DIGEST_HEADER, EVIDENCE_DIGEST_HEADER, EVIDENCE_HEADER, ErrorKind, EvidenceItem, EvidenceState,
@@ -210,12 +212,34 @@ pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
     );
     assert_eq!(held(&hub, &token, report, liar.id).received, 0);
 
-    // A chunk over the limit is refused before it is read.
+    // A chunk over the limit is refused before it is read: the answer
+    // comes to the headers alone, not one byte of the body sent. (Sent
+    // whole, the body races the answer: the hub may close before the
+    // client has written it all.)
     let big = vec![0u8; hirc_proto::MAX_EVIDENCE_CHUNK + 1];
     let over = item_of(&big);
+    let addr = hub.process.url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        stream,
+        "PUT {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{DIGEST_HEADER}: {}\r\n{UPLOAD_OFFSET_HEADER}: 0\r\n{UPLOAD_LENGTH_HEADER}: {}\r\n{EVIDENCE_DIGEST_HEADER}: {}\r\nContent-Length: {}\r\n\r\n",
+        evidence_path(report, over.id),
+        content_digest(&big),
+        over.length,
+        over.digest,
+        big.len()
+    )
+    .expect("headers");
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).expect("an answer");
     assert_eq!(
-        put_chunk(&hub, &token, report, &over, 0, &big).status(),
-        StatusCode::PAYLOAD_TOO_LARGE
+        &answer,
+        b"HTTP/1.1 413",
+        "{}",
+        String::from_utf8_lossy(&answer)
     );
     // A desk sends at most a day's amount (1 MiB here; 300 KB held so far).
     let mut refused = None;

@@ -270,15 +270,15 @@ fn evidence_reaches_the_partnership_whole_with_nothing_of_the_person_left_behind
     assert!(again.stderr.contains("is not empty"), "{}", again.stderr);
 }
 
-#[test]
-fn a_large_file_cut_part_way_is_resumed_from_where_the_hub_stands() {
-    const MIB: usize = 1024 * 1024;
-    let size = 20 * MIB;
+/// A desk enrolled through a proxy whose first sync is cut `cut` bytes
+/// into the evidence, with a submitted report carrying one generated
+/// document of `size` bytes: the hub, the proxy, the desk, the document and
+/// the report's reference.
+fn cut_delivery(cut: usize, size: usize) -> (Hub, FaultProxy, TestDesk, Vec<u8>, String) {
     let hub = Hub::start();
     let upstream: std::net::SocketAddr = hub.listen.parse().expect("addr");
-    // The enrolment, then a sync whose connection is cut 9 MiB into the
-    // evidence (in its third 4 MiB chunk), then clean connections.
-    let mut faults = vec![Fault::None, Fault::ResetAfter(9 * MIB)];
+    // The enrolment, then the cut sync, then clean connections.
+    let mut faults = vec![Fault::None, Fault::ResetAfter(cut)];
     faults.extend([Fault::None; 20]);
     let proxy = FaultProxy::start(upstream, faults);
     let (mut desk, _) = desk_with_reports(&hub, &proxy.url(), 0, "x");
@@ -294,6 +294,39 @@ fn a_large_file_cut_part_way_is_resumed_from_where_the_hub_stands() {
         .as_coordinator(&["report", "submit", &id], "")
         .ok()
         .last_line();
+    (hub, proxy, desk, document, reference)
+}
+
+/// The partnership's export holds `document`, byte for byte, as the first
+/// file of the report with `reference`.
+fn exported_whole(hub: &Hub, reference: &str, document: &[u8]) {
+    let out = tempfile::tempdir().expect("tmp");
+    let dir = out.path().join("attachments");
+    export_attachments(hub, &dir).ok();
+    let exported =
+        std::fs::read(report_folder(&dir, reference).join("r1-1.pdf")).expect("exported");
+    assert_eq!(sha256(&exported), sha256(document), "byte for byte");
+}
+
+/// `hirc-hub sweep --idle-days 0` on `hub`'s store: what it printed.
+fn sweep_now(hub: &Hub) -> String {
+    hub_admin(&[
+        "sweep",
+        "--data-dir",
+        &hub.data.to_string_lossy(),
+        "--idle-days",
+        "0",
+    ])
+    .ok()
+    .stdout
+}
+
+#[test]
+fn a_large_file_cut_part_way_is_resumed_from_where_the_hub_stands() {
+    const MIB: usize = 1024 * 1024;
+    let size = 20 * MIB;
+    // Cut 9 MiB into the evidence (in its fifth 2 MiB chunk).
+    let (hub, proxy, mut desk, document, reference) = cut_delivery(9 * MIB, size);
     let before = proxy.bytes_up();
     let first = sync(&mut desk);
     assert_eq!(first, (0, 1, 0), "the cut pass delivers nothing");
@@ -311,76 +344,27 @@ fn a_large_file_cut_part_way_is_resumed_from_where_the_hub_stands() {
         sent < (size + 5 * MIB) as u64,
         "resumed, not restarted: {sent} bytes sent"
     );
-    let out = tempfile::tempdir().expect("tmp");
-    let dir = out.path().join("attachments");
-    export_attachments(&hub, &dir).ok();
-    let exported =
-        std::fs::read(report_folder(&dir, &reference).join("r1-1.pdf")).expect("exported");
-    assert_eq!(sha256(&exported), sha256(&document), "byte for byte");
+    exported_whole(&hub, &reference, &document);
 }
 
 #[test]
 fn evidence_the_hub_swept_while_the_desk_was_away_is_sent_again_whole() {
     const MIB: usize = 1024 * 1024;
-    let hub = Hub::start();
-    let upstream: std::net::SocketAddr = hub.listen.parse().expect("addr");
-    // The enrolment, then a sync cut 3 MiB into the evidence (the hub holds
-    // its first 2 MiB chunk), then clean connections.
-    let mut faults = vec![Fault::None, Fault::ResetAfter(3 * MIB)];
-    faults.extend([Fault::None; 10]);
-    let proxy = FaultProxy::start(upstream, faults);
-    let (mut desk, _) = desk_with_reports(&hub, &proxy.url(), 0, "x");
-    let id = draft(&mut desk);
-    let outside = tempfile::tempdir().expect("tmp");
-    let scan = outside.path().join("scan.pdf");
-    let mut document = b"%PDF-1.4\n".to_vec();
-    document.extend((0..5 * MIB - document.len()).map(|_| rand::random::<u8>()));
-    std::fs::write(&scan, &document).expect("scan");
-    desk.as_coordinator(&["report", "attach", &id, &scan.to_string_lossy()], "")
-        .ok();
-    let reference = desk
-        .as_coordinator(&["report", "submit", &id], "")
-        .ok()
-        .last_line();
+    // Cut 3 MiB into the evidence: the hub holds its first 2 MiB chunk.
+    let (hub, proxy, mut desk, document, reference) = cut_delivery(3 * MIB, 5 * MIB);
     assert_eq!(sync(&mut desk), (0, 1, 0), "the cut pass delivers nothing");
     // The desk stays away; the hub's sweep takes what no report names (in
     // `serve` after 30 idle days, here at once).
-    let swept = hub_admin(&[
-        "sweep",
-        "--data-dir",
-        &hub.data.to_string_lossy(),
-        "--idle-days",
-        "0",
-    ])
-    .ok();
+    let swept = sweep_now(&hub);
     assert!(
-        swept
-            .stdout
-            .contains("Swept 1 item of evidence no report names (2.0 MiB)"),
-        "{}",
-        swept.stdout
+        swept.contains("Swept 1 item of evidence no report names (2.0 MiB)"),
+        "{swept}"
     );
     // Back, the desk finds the hub holds none of it and sends it all.
     let before = proxy.bytes_up();
     assert_eq!(sync(&mut desk), (1, 0, 0));
     assert!(proxy.bytes_up() - before >= document.len() as u64);
-    let out = tempfile::tempdir().expect("tmp");
-    let dir = out.path().join("attachments");
-    export_attachments(&hub, &dir).ok();
-    let exported =
-        std::fs::read(report_folder(&dir, &reference).join("r1-1.pdf")).expect("exported");
-    assert_eq!(sha256(&exported), sha256(&document), "byte for byte");
+    exported_whole(&hub, &reference, &document);
     // Named by the stored report now: never swept.
-    assert!(
-        hub_admin(&[
-            "sweep",
-            "--data-dir",
-            &hub.data.to_string_lossy(),
-            "--idle-days",
-            "0",
-        ])
-        .ok()
-        .stdout
-        .contains("Nothing to sweep")
-    );
+    assert!(sweep_now(&hub).contains("Nothing to sweep"));
 }

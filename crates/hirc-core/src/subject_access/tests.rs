@@ -169,22 +169,32 @@ fn the_engines_english_is_the_apps_english() {
     }
 }
 
-#[test]
-fn the_persons_files_go_into_a_new_folder_of_their_own_whole_or_not_at_all() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, _) = new_desk(&dir.path().join("desk"));
+/// A desk in `dir` with one submitted report carrying `files`, its
+/// coordinator signed in, and the person's copy of that report.
+fn copy_with_files(dir: &std::path::Path, files: &[&[u8]]) -> (Desk, Session, SubjectAccess) {
+    let (mut desk, _) = new_desk(dir);
     let s = desk
         .unlock("Chris", &pass("chris passphrase"))
         .expect("unlock");
     let id = desk.create_draft(&s, &example()).expect("draft");
-    desk.add_evidence(&s, id, &b"a message, typed out"[..], None)
-        .expect("note");
-    desk.add_evidence(&s, id, &b"%PDF-1.4 a scan"[..], None)
-        .expect("scan");
+    for file in files {
+        desk.add_evidence(&s, id, *file, None).expect("file");
+    }
     desk.submit(&s, id).expect("submit");
     let reference = desk.row(id).expect("row").reference.expect("sealed");
     let copy = desk.subject_access(&s, &reference).expect("copy");
+    (desk, s, copy)
+}
+
+#[test]
+fn the_persons_files_go_into_a_new_folder_of_their_own_whole_or_not_at_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, copy) = copy_with_files(
+        &dir.path().join("desk"),
+        &[b"a message, typed out", b"%PDF-1.4 a scan"],
+    );
+    let reference = copy.reference.clone();
     // The place chosen is open to others, as a folder anyone makes is.
     let stick = dir.path().join("stick");
     std::fs::create_dir(&stick).expect("stick");
@@ -282,16 +292,7 @@ fn the_persons_files_go_into_a_new_folder_of_their_own_whole_or_not_at_all() {
 fn a_folder_open_to_all_is_taken_only_where_others_cannot_reach_it() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("dir");
-    let (mut desk, _) = new_desk(&dir.path().join("desk"));
-    let s = desk
-        .unlock("Chris", &pass("chris passphrase"))
-        .expect("unlock");
-    let id = desk.create_draft(&s, &example()).expect("draft");
-    desk.add_evidence(&s, id, &b"a message"[..], None)
-        .expect("note");
-    desk.submit(&s, id).expect("submit");
-    let reference = desk.row(id).expect("row").reference.expect("sealed");
-    let copy = desk.subject_access(&s, &reference).expect("copy");
+    let (_desk, _s, copy) = copy_with_files(&dir.path().join("desk"), &[b"a message"]);
     let mode = |p: &std::path::Path, m| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("mode")
     };
