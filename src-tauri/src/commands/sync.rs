@@ -103,20 +103,7 @@ pub async fn enrol(
     let hub_url = url.clone();
     let (prepared, enrolled_at) = state
         .with_session(move |desk, s| {
-            let prepared = desk.enrol(
-                s,
-                &Enrolment {
-                    url: &hub_url,
-                    hub_name: &response.hub_name,
-                    device_id: response.device_id,
-                    token: &response.token,
-                    recipients: &response.recipients,
-                    ca_pem: None,
-                    receipt_key: response.receipt_key.as_deref(),
-                    device_key: None,
-                },
-                false,
-            )?;
+            let prepared = desk.enrol(s, &Enrolment::from_response(&hub_url, &response), false)?;
             let at = desk
                 .hub()?
                 .map(|h| hirc_core::time::to_text(h.enrolled_at))

@@ -93,19 +93,6 @@ pub async fn enrol_desk(desk: &mut Desk, session: &Session, url: &str, store: &A
         .enrol(&new_code(store).await, "bench desk", &device_key, None)
         .await
         .expect("enrol");
-    desk.enrol(
-        session,
-        &Enrolment {
-            url,
-            hub_name: &response.hub_name,
-            device_id: response.device_id,
-            token: &response.token,
-            recipients: &response.recipients,
-            ca_pem: None,
-            receipt_key: response.receipt_key.as_deref(),
-            device_key: None,
-        },
-        false,
-    )
-    .expect("record enrolment");
+    desk.enrol(session, &Enrolment::from_response(url, &response), false)
+        .expect("record enrolment");
 }

@@ -267,20 +267,7 @@ impl Year {
         self.desk
             .lock()
             .expect("desk")
-            .enrol(
-                s,
-                &Enrolment {
-                    url: &url,
-                    hub_name: &response.hub_name,
-                    device_id: response.device_id,
-                    token: &response.token,
-                    recipients: &response.recipients,
-                    ca_pem: None,
-                    receipt_key: response.receipt_key.as_deref(),
-                    device_key: None,
-                },
-                replace,
-            )
+            .enrol(s, &Enrolment::from_response(&url, &response), replace)
             .expect("record enrolment");
     }
 

@@ -86,14 +86,9 @@ pub fn enrol(ctx: &mut Ctx, args: EnrolArgs) -> Result<()> {
         .enrol(
             &session,
             &Enrolment {
-                url: &url,
-                hub_name: &response.hub_name,
-                device_id: response.device_id,
-                token: &response.token,
-                recipients: &response.recipients,
                 ca_pem: ca_pem.as_deref(),
-                receipt_key: response.receipt_key.as_deref(),
                 device_key: made_key.as_ref(),
+                ..Enrolment::from_response(&url, &response)
             },
             args.replace_recipients,
         )

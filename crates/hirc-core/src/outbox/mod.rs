@@ -141,6 +141,24 @@ pub struct Enrolment<'a> {
     pub device_key: Option<&'a SigningKey>,
 }
 
+impl<'a> Enrolment<'a> {
+    /// What the hub at `url` answered to an enrolment code, with no private
+    /// certificate authority and the desk's own device key (set those
+    /// fields after, where a desk has them).
+    pub fn from_response(url: &'a str, response: &'a hirc_proto::EnrolResponse) -> Self {
+        Self {
+            url,
+            hub_name: &response.hub_name,
+            device_id: response.device_id,
+            token: &response.token,
+            recipients: &response.recipients,
+            ca_pem: None,
+            receipt_key: response.receipt_key.as_deref(),
+            device_key: None,
+        }
+    }
+}
+
 /// One upload to make.
 #[derive(Clone)]
 pub struct Upload {
