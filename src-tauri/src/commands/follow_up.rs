@@ -244,11 +244,12 @@ pub async fn save_access_files<R: Runtime>(
     state: State<'_, AppState>,
     reference: String,
 ) -> CommandResult<Option<AccessFilesSaved>> {
+    // Counted, not opened: the opening is audited once, after the dialog.
     let quoted = reference.clone();
-    let before = state
-        .with_session(move |desk, s| desk.subject_access(s, &quoted))
+    let gave = state
+        .with_session(move |desk, s| desk.files_the_person_gave(s, &quoted))
         .await?;
-    if before.evidence.is_empty() {
+    if gave == 0 {
         return Ok(None);
     }
     let chosen = tauri::async_runtime::spawn_blocking(move || {

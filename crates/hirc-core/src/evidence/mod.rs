@@ -69,6 +69,12 @@ pub struct EvidenceLimits {
     pub report_mib: u32,
 }
 
+/// The rows of the items a report holds (`?1`: its id), and those of the
+/// follow-up being drafted for it, `e` and `r` being the item's and its
+/// report's rows: what a copy for the person lists.
+pub(crate) const HELD_FOR_REPORT: &str = "FROM evidence e JOIN reports r ON r.id = e.report_id
+     WHERE r.id = ?1 OR (r.follows = ?1 AND r.state = 'draft')";
+
 impl Default for EvidenceLimits {
     /// Sized for phone photos (3-8 MiB each from a 12-megapixel camera) and
     /// a few screenshots or scanned letters.
@@ -453,10 +459,10 @@ impl Desk {
         listed(
             self.db(),
             s,
-            "SELECT e.id, e.report_id, e.revision, e.kind, e.size, e.label, e.added_at
-             FROM evidence e JOIN reports r ON r.id = e.report_id
-             WHERE r.id = ?1 OR (r.follows = ?1 AND r.state = 'draft')
-             ORDER BY r.id = ?1 DESC, e.added_at, e.id",
+            &format!(
+                "SELECT e.id, e.report_id, e.revision, e.kind, e.size, e.label, e.added_at
+                 {HELD_FOR_REPORT} ORDER BY r.id = ?1 DESC, e.added_at, e.id"
+            ),
             report,
             Captions::BestEffort,
         )

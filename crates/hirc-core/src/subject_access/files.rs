@@ -123,6 +123,23 @@ fn open_to_others(dir: &Path) -> Result<bool> {
 }
 
 impl Desk {
+    /// How many files the person gave with the report they quote, as their
+    /// copy would list them (coordinators): counted without opening the
+    /// report, so that asking where to save the files is not audited as
+    /// one more opening (writing them is, with
+    /// [`Desk::record_files_for_the_person`]).
+    pub fn files_the_person_gave(&self, s: &Session, quoted: &str) -> Result<usize> {
+        self.check_session(s)?;
+        require_coordinator(s, "saving the files a person gave for them")?;
+        let (id, _) = self.quoted_report(quoted)?;
+        let count: i64 = self.db().query_row(
+            &format!("SELECT COUNT(*) {}", crate::evidence::HELD_FOR_REPORT),
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(count).unwrap_or_default())
+    }
+
     /// Writes one file the person gave (`item`, from their copy) to `path`
     /// (from [`where_the_files_go`] or [`new_folder_for_the_files`]):
     /// streamed from the desk's copy into a hidden `.part` file, synced,

@@ -311,3 +311,38 @@ fn a_folder_open_to_all_is_taken_only_where_others_cannot_reach_it() {
     mode(dir.path(), 0o700);
     assert_eq!(where_the_files_go(&copy, &open).expect("taken").len(), 1);
 }
+
+#[test]
+fn the_persons_files_are_counted_without_an_opening_in_the_audit_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut desk, s, copy) = copy_with_files(&dir.path().join("desk"), &[b"one", b"two"]);
+    let reference = copy.reference.clone();
+    let openings = |desk: &Desk| {
+        desk.audit_log(&s)
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action == crate::audit::AuditAction::ReportOpened.as_str())
+            .count()
+    };
+    let before = openings(&desk);
+    assert_eq!(
+        desk.files_the_person_gave(&s, &reference.to_lowercase())
+            .expect("counted"),
+        2
+    );
+    assert_eq!(
+        desk.subject_access(&s, &reference)
+            .expect("copy")
+            .evidence
+            .len(),
+        2
+    );
+    assert_eq!(openings(&desk), before + 1, "only the copy is an opening");
+    // Coordinators only; a reference not held is said so.
+    let ambassador = ambassador(&mut desk, &s);
+    assert!(matches!(
+        desk.files_the_person_gave(&ambassador, &reference),
+        Err(crate::Error::NotPermitted { .. })
+    ));
+    assert!(desk.files_the_person_gave(&s, "HIRC-0000-0000").is_err());
+}

@@ -89,15 +89,7 @@ impl Desk {
     /// any ambassador); every opening is audited.
     pub fn find_report(&mut self, s: &Session, quoted: &str) -> Result<ReportPage> {
         self.check_session(s)?;
-        let reference = Reference::parse(quoted)?;
-        let id: Option<TextId> = self
-            .conn
-            .prepare_cached("SELECT id FROM reports WHERE reference = ?1")?
-            .query_row([reference.as_str()], |r| r.get(0))
-            .optional()?;
-        let Some(TextId(id)) = id else {
-            return Err(self.no_report(&reference)?);
-        };
+        let (id, reference) = self.quoted_report(quoted)?;
         let page = self.report_page(s, id)?;
         self.write(|tx| {
             audit::append(
@@ -109,6 +101,21 @@ impl Desk {
             )
         })?;
         Ok(page)
+    }
+
+    /// The id of the submitted report a person quotes, and the reference
+    /// as read (an erased report's reference says so).
+    pub(crate) fn quoted_report(&self, quoted: &str) -> Result<(Uuid, Reference)> {
+        let reference = Reference::parse(quoted)?;
+        let id: Option<TextId> = self
+            .conn
+            .prepare_cached("SELECT id FROM reports WHERE reference = ?1")?
+            .query_row([reference.as_str()], |r| r.get(0))
+            .optional()?;
+        match id {
+            Some(TextId(id)) => Ok((id, reference)),
+            None => Err(self.no_report(&reference)?),
+        }
     }
 
     /// A report's clear row: any submitted report's, and a draft's to the
