@@ -83,7 +83,7 @@ impl From<hirc_core::Error> for CommandError {
             E::AlreadyInitialised { .. } => "already_set_up",
             E::RecipientsChanged => "recipients_changed",
             E::Export(_) => "export",
-            E::UnsuitableFolder(_) => "unsuitable_folder",
+            E::UnsuitableFolder { .. } => "unsuitable_folder",
             E::DiskFull { .. } => "disk_full",
             E::Corrupt { .. } => "damaged",
             _ => "store",
@@ -93,6 +93,11 @@ impl From<hirc_core::Error> for CommandError {
             // The rule, for the window to word in the person's language.
             E::EvidenceRefused { rule, message } => vec![hirc_core::model::FieldError {
                 field: "evidence".into(),
+                rule,
+                message: message.clone(),
+            }],
+            E::UnsuitableFolder { rule, message } => vec![hirc_core::model::FieldError {
+                field: "folder".into(),
                 rule,
                 message: message.clone(),
             }],

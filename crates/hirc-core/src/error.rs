@@ -241,8 +241,16 @@ pub enum Error {
     Export(String),
     /// A folder chosen for files that will not do there (other users can
     /// open it, or a file of the same name is in it); nothing was written.
-    #[error("{0}")]
-    UnsuitableFolder(String),
+    /// `rule` names why (`folder_open_to_others`, `folder_taken`: stable
+    /// words the app words in the person's language), `message` says it
+    /// for the command line, with the place.
+    #[error("{message}")]
+    UnsuitableFolder {
+        /// Why the place will not do.
+        rule: &'static str,
+        /// What is wrong, where, and what to do.
+        message: String,
+    },
     /// An encryption failure (should not happen; never carries content).
     #[error("encryption failed: {0}")]
     Crypto(String),

@@ -9,6 +9,11 @@ export function errorText(e: unknown): string {
   if (isCommandError(e)) {
     const key = `error.${e.kind}`;
     const text = t(key, { min: MIN_PASSPHRASE_CHARS });
+    // Why a place will not do, worded here: the engine's words are English
+    // and name the place, which the person has just chosen.
+    const rule = e.kind === 'unsuitable_folder' ? e.fields?.find((f) => f.field === 'folder')?.rule : undefined;
+    const why = rule ? t(`problem.${rule}`) : '';
+    if (text !== key && rule && why !== `problem.${rule}`) return `${text} ${why}`;
     if (text !== key) {
       // Details matter for these; the engine's message says what to fix.
       return ['invalid_input', 'store', 'hub_refused', 'hub_unreachable', 'hub_config', 'erased', 'export', 'unsuitable_folder'].includes(e.kind)

@@ -502,7 +502,7 @@ const commands: Record<string, (a: Args) => unknown> = {
     const page = findReport(String(a.reference));
     const files = desk.evidence.filter((e) => e.report_id === page.id || desk.reports.some((r) => r.id === e.report_id && r.follows === page.id)).length;
     const folder = `/home/desk/files-for-the-person-${page.reference}`;
-    if (desk.savedFolders.includes(folder)) fail('unsuitable_folder', `${folder}/${page.reference}-1 is there already: name an empty folder for the person's files (nothing was written)`);
+    if (desk.savedFolders.includes(folder)) fail('unsuitable_folder', `${folder}/${page.reference}-1 is there already: name an empty folder for the person's files (nothing was written)`, [{ field: 'folder', rule: 'folder_taken', message: 'taken' }]);
     desk.savedFolders.push(folder);
     return { folder, files };
   },

@@ -21,6 +21,18 @@ describe('errorText', () => {
     expect(errorText({ kind: 'hub_unreachable', message: 'connection refused' })).toMatch(/could not be reached.*\(connection refused\)/);
   });
 
+  it('words why a place will not do in the language, without the engine’s English', () => {
+    const taken = { kind: 'unsuitable_folder', message: '/media/stick/files-for-the-person-CP-1 is there already: choose another place', fields: [{ field: 'folder', rule: 'folder_taken', message: 'm' }] };
+    expect(errorText(taken)).toBe("That place will not do for the person's files. A folder or file of that name is there already: choose another place, or move it away. Nothing was written.");
+    setLang('ur');
+    expect(errorText(taken)).toMatch(/^یہ جگہ .*پہلے سے وہاں موجود ہے/);
+    expect(errorText(taken)).not.toMatch(/there already|media/);
+    // A rule this window does not know yet: the engine's words, as before.
+    setLang('en');
+    const unknown = { ...taken, fields: [{ field: 'folder', rule: 'folder_new_rule', message: 'm' }] };
+    expect(errorText(unknown)).toMatch(/will not do .*\(\/media\/stick.*there already/);
+  });
+
   it('falls back to the message for a kind it does not know, and never shows a raw exception', () => {
     expect(errorText({ kind: 'brand_new', message: 'the engine says so' })).toBe('the engine says so');
     expect(errorText(new TypeError('x is undefined'))).toBe('Something went wrong.');

@@ -11,6 +11,11 @@ use crate::desk::{Desk, Session, require_coordinator};
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
 
+/// The rule a place open to other users of the computer breaks.
+const OPEN_TO_OTHERS: &str = "folder_open_to_others";
+/// The rule a name already taken there breaks.
+const TAKEN: &str = "folder_taken";
+
 /// Where each file the person gave goes in `dir` (made owner-only if it is
 /// not there; the command line's `--evidence-dir`): `REFERENCE-N.EXT`, in
 /// the copy's order. Checked before anything is written: a folder other
@@ -20,17 +25,23 @@ pub fn where_the_files_go(copy: &SubjectAccess, dir: &Path) -> Result<Vec<PathBu
     hirc_files::private_dir(dir)
         .map_err(|e| Error::Export(format!("could not make {}: {e}", dir.display())))?;
     if open_to_others(dir)? {
-        return Err(Error::UnsuitableFolder(format!(
-            "other users of this computer can open {}: name a new folder for the person's files",
-            dir.display()
-        )));
+        return Err(Error::UnsuitableFolder {
+            rule: OPEN_TO_OTHERS,
+            message: format!(
+                "other users of this computer can open {}: name a new folder for the person's files",
+                dir.display()
+            ),
+        });
     }
     let paths = names_in(copy, dir);
     if let Some(there) = paths.iter().find(|p| p.exists()) {
-        return Err(Error::UnsuitableFolder(format!(
-            "{} is there already: name an empty folder for the person's files (nothing was written)",
-            there.display()
-        )));
+        return Err(Error::UnsuitableFolder {
+            rule: TAKEN,
+            message: format!(
+                "{} is there already: name an empty folder for the person's files (nothing was written)",
+                there.display()
+            ),
+        });
     }
     Ok(paths)
 }
@@ -49,10 +60,13 @@ pub fn new_folder_for_the_files(copy: &SubjectAccess, dir: &Path) -> Result<Vec<
     match builder.create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::UnsuitableFolder(format!(
-                "{} is there already: choose another place, or move that folder away (nothing was written)",
-                dir.display()
-            )));
+            return Err(Error::UnsuitableFolder {
+                rule: TAKEN,
+                message: format!(
+                    "{} is there already: choose another place, or move that folder away (nothing was written)",
+                    dir.display()
+                ),
+            });
         }
         Err(e) => {
             return Err(Error::Export(format!(
@@ -63,10 +77,13 @@ pub fn new_folder_for_the_files(copy: &SubjectAccess, dir: &Path) -> Result<Vec<
     }
     if open_to_others(dir)? {
         let _ = std::fs::remove_dir(dir);
-        return Err(Error::UnsuitableFolder(format!(
-            "other users of this computer can open {}: choose a place on this account's own folders, or the person's USB stick",
-            dir.display()
-        )));
+        return Err(Error::UnsuitableFolder {
+            rule: OPEN_TO_OTHERS,
+            message: format!(
+                "other users of this computer can open {}: choose a place on this account's own folders, or the person's USB stick",
+                dir.display()
+            ),
+        });
     }
     Ok(names_in(copy, dir))
 }

@@ -243,13 +243,19 @@ fn the_persons_files_go_into_a_new_folder_of_their_own_whole_or_not_at_all() {
     // nothing is written.
     assert!(matches!(
         new_folder_for_the_files(&copy, &folder),
-        Err(crate::Error::UnsuitableFolder(_))
+        Err(crate::Error::UnsuitableFolder {
+            rule: "folder_taken",
+            ..
+        })
     ));
     let planted = stick.join("planted");
     std::os::unix::fs::symlink(dir.path().join("desk"), &planted).expect("link");
     assert!(matches!(
         new_folder_for_the_files(&copy, &planted),
-        Err(crate::Error::UnsuitableFolder(_))
+        Err(crate::Error::UnsuitableFolder {
+            rule: "folder_taken",
+            ..
+        })
     ));
     // A file that cannot be written (its name taken meanwhile) undoes the
     // ones written before it.
@@ -304,7 +310,10 @@ fn a_folder_open_to_all_is_taken_only_where_others_cannot_reach_it() {
     mode(&open, 0o777);
     assert!(matches!(
         where_the_files_go(&copy, &open),
-        Err(crate::Error::UnsuitableFolder(_))
+        Err(crate::Error::UnsuitableFolder {
+            rule: "folder_open_to_others",
+            ..
+        })
     ));
     // The same folder under one only its owner may enter (a stick mounted
     // under /media/USER, whose disk keeps no modes): taken.
