@@ -183,6 +183,22 @@ impl Desk {
         if let Err(e) = self.prepare_uploads(s) {
             tracing::warn!("waiting reports could not be prepared for the hub yet: {e}");
         }
+        // Its evidence is read only then: if that is what will not open, it
+        // is aside again, and the coordinator is told why.
+        let again: Option<String> = self
+            .db()
+            .query_row(
+                "SELECT set_aside_reason FROM reports WHERE id = ?1 AND set_aside_at IS NOT NULL",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(reason) = again {
+            return Err(Error::InvalidInput(format!(
+                "it is set aside again, as it still will not open: {reason}"
+            )));
+        }
         Ok(())
     }
 

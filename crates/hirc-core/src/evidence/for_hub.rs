@@ -74,9 +74,11 @@ impl Write for Hashed<'_> {
 
 impl Desk {
     /// Makes the hub's copy of every item `holder` carries in `of_revision`
-    /// (0: a draft's), for the report `report`'s revision `revision`,
-    /// replacing any earlier copy; returns them as the payload lists them,
-    /// oldest first.
+    /// (0: a draft's), for the report `report`'s revision `revision`;
+    /// returns them as the payload lists them, oldest first. Earlier copies
+    /// stay until the revision's upload names these ([`settle_copies`],
+    /// [`keep_named_copies`]); if one item fails, the copies this call made
+    /// go again.
     pub(crate) fn copies_for_hub(
         &mut self,
         s: &Session,
@@ -111,95 +113,117 @@ impl Desk {
             }
             out
         };
-        let mut entries = Vec::with_capacity(items.len());
-        for (evidence_id, kind, size, label) in items {
-            let label: Label = serde_json::from_slice(&Zeroizing::new(
-                age::decrypt(s.keys.identity(), &label)
-                    .map_err(|_| Error::Integrity("a caption does not open with the desk key"))?,
-            ))
-            .map_err(|_| Error::Integrity("a caption does not read"))?;
-            if label.evidence_id != evidence_id {
-                return Err(Error::Integrity("a caption belongs to other evidence"));
-            }
-            let copy = Uuid::now_v7();
-            let header = hirc_proto::evidence_copy_header(
-                copy,
-                evidence_id,
-                report,
-                revision,
-                kind.as_str(),
-            );
-            let entry = self.write(|tx| {
-                // Still where it was listed: another process may have sealed
-                // or removed it since.
-                let here: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND report_id = ?2 AND revision = ?3)",
-                    params![evidence_id.to_string(), holder.to_string(), of_revision],
-                    |r| r.get(0),
-                )?;
-                if !here {
-                    return Err(Error::Conflict {
-                        id: holder.to_string(),
-                    });
-                }
-                tx.execute(
-                    "INSERT INTO evidence_outbox (id, evidence_id, length, digest) VALUES (?1, ?2, 0, '')",
-                    params![copy.to_string(), evidence_id.to_string()],
-                )?;
-                let mut content =
-                    open_desk_copy(tx, s, evidence_id, final_report(tx, holder)?, kind)?;
-                let encryptor = age::Encryptor::with_recipients(
-                    recipients.iter().map(|r| r as &dyn age::Recipient),
-                )
-                .map_err(|e| Error::Crypto(e.to_string()))?;
-                let sink = Hashed {
-                    inner: PieceWriter::new(tx, pieces::Copy::Hub, copy.to_string()),
-                    hash: Sha256::new(),
-                    length: 0,
-                };
-                let stored = |e: std::io::Error| Error::io("preparing evidence for the hub", e);
-                let mut out = encryptor
-                    .wrap_output(sink)
-                    .map_err(|e| Error::Crypto(e.to_string()))?;
-                out.write_all(header.as_bytes()).map_err(stored)?;
-                let mut plain = Sha256::new();
-                let mut buf = Zeroizing::new(vec![0u8; READ_BYTES]);
-                let mut read = 0u64;
-                loop {
-                    let n = content.read(&mut buf[..]).map_err(|_| {
-                        Error::Integrity("evidence does not open with the desk key")
-                    })?;
-                    if n == 0 {
-                        break;
+        let mut entries: Vec<EvidenceEntry> = Vec::with_capacity(items.len());
+        for item in items {
+            match self.copy_for_hub(s, recipients, holder, of_revision, report, revision, item) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => {
+                    // Those made so far would only be made again by the
+                    // next try: none is left behind.
+                    let made: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
+                    if let Err(gone) = self.write(|tx| drop_copies(tx, &made)) {
+                        tracing::warn!(
+                            "copies for the hub of a revision not prepared were left: {gone}"
+                        );
                     }
-                    plain.update(&buf[..n]);
-                    read += n as u64;
-                    out.write_all(&buf[..n]).map_err(stored)?;
+                    return Err(e);
                 }
-                if read != size {
-                    return Err(Error::Integrity("evidence is not the size it was kept as"));
-                }
-                let Hashed { inner, hash, length } = out.finish().map_err(stored)?;
-                inner.finish().map_err(stored)?;
-                let digest = hirc_proto::digest_value(&hash.finalize());
-                tx.execute(
-                    "UPDATE evidence_outbox SET length = ?1, digest = ?2 WHERE id = ?3",
-                    params![length as i64, digest, copy.to_string()],
-                )?;
-                Ok(EvidenceEntry {
-                    id: copy,
-                    evidence_id,
-                    kind,
-                    size,
-                    caption: label.caption.clone(),
-                    content_digest: hirc_proto::digest_value(&plain.finalize()),
-                    length,
-                    digest,
-                })
-            })?;
-            entries.push(entry);
+            }
         }
         Ok(entries)
+    }
+
+    /// Makes the hub's copy of one item (see [`Desk::copies_for_hub`]).
+    #[allow(clippy::too_many_arguments)]
+    fn copy_for_hub(
+        &mut self,
+        s: &Session,
+        recipients: &[age::x25519::Recipient],
+        holder: Uuid,
+        of_revision: u32,
+        report: Uuid,
+        revision: u32,
+        (evidence_id, kind, size, label): (Uuid, Kind, u64, Vec<u8>),
+    ) -> Result<EvidenceEntry> {
+        let label: Label = serde_json::from_slice(&Zeroizing::new(
+            age::decrypt(s.keys.identity(), &label)
+                .map_err(|_| Error::Integrity("a caption does not open with the desk key"))?,
+        ))
+        .map_err(|_| Error::Integrity("a caption does not read"))?;
+        if label.evidence_id != evidence_id {
+            return Err(Error::Integrity("a caption belongs to other evidence"));
+        }
+        let copy = Uuid::now_v7();
+        let header =
+            hirc_proto::evidence_copy_header(copy, evidence_id, report, revision, kind.as_str());
+        self.write(|tx| {
+            // Still where it was listed: another process may have sealed
+            // or removed it since.
+            let here: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM evidence WHERE id = ?1 AND report_id = ?2 AND revision = ?3)",
+                params![evidence_id.to_string(), holder.to_string(), of_revision],
+                |r| r.get(0),
+            )?;
+            if !here {
+                return Err(Error::Conflict {
+                    id: holder.to_string(),
+                });
+            }
+            tx.execute(
+                "INSERT INTO evidence_outbox (id, evidence_id, length, digest) VALUES (?1, ?2, 0, '')",
+                params![copy.to_string(), evidence_id.to_string()],
+            )?;
+            let mut content =
+                open_desk_copy(tx, s, evidence_id, final_report(tx, holder)?, kind)?;
+            let encryptor = age::Encryptor::with_recipients(
+                recipients.iter().map(|r| r as &dyn age::Recipient),
+            )
+            .map_err(|e| Error::Crypto(e.to_string()))?;
+            let sink = Hashed {
+                inner: PieceWriter::new(tx, pieces::Copy::Hub, copy.to_string()),
+                hash: Sha256::new(),
+                length: 0,
+            };
+            let stored = |e: std::io::Error| Error::io("preparing evidence for the hub", e);
+            let mut out = encryptor
+                .wrap_output(sink)
+                .map_err(|e| Error::Crypto(e.to_string()))?;
+            out.write_all(header.as_bytes()).map_err(stored)?;
+            let mut plain = Sha256::new();
+            let mut buf = Zeroizing::new(vec![0u8; READ_BYTES]);
+            let mut read = 0u64;
+            loop {
+                let n = content.read(&mut buf[..]).map_err(|_| {
+                    Error::Integrity("evidence does not open with the desk key")
+                })?;
+                if n == 0 {
+                    break;
+                }
+                plain.update(&buf[..n]);
+                read += n as u64;
+                out.write_all(&buf[..n]).map_err(stored)?;
+            }
+            if read != size {
+                return Err(Error::Integrity("evidence is not the size it was kept as"));
+            }
+            let Hashed { inner, hash, length } = out.finish().map_err(stored)?;
+            inner.finish().map_err(stored)?;
+            let digest = hirc_proto::digest_value(&hash.finalize());
+            tx.execute(
+                "UPDATE evidence_outbox SET length = ?1, digest = ?2 WHERE id = ?3",
+                params![length as i64, digest, copy.to_string()],
+            )?;
+            Ok(EvidenceEntry {
+                id: copy,
+                evidence_id,
+                kind,
+                size,
+                caption: label.caption.clone(),
+                content_digest: hirc_proto::digest_value(&plain.finalize()),
+                length,
+                digest,
+            })
+        })
     }
 
     /// Up to `most` bytes of the hub's copy `copy`, from `offset` (no
@@ -217,17 +241,20 @@ impl Desk {
     }
 }
 
-/// Checked in the sealing transaction, with the desk enrolled: the items
-/// the draft `holder` carries are exactly those whose copies the manifest
-/// names (an item added or removed by another process since the copies
-/// were made would otherwise never reach the hub, or be named and never
-/// sent). Otherwise the sealing fails, to be tried again.
-pub(crate) fn check_copies(
+/// Checked in the sealing transaction, with the desk enrolled: each item
+/// the draft `holder` carries has exactly one of its copies named by the
+/// manifest, and the manifest names nothing else (an item added or removed
+/// by another process since the copies were made would otherwise never
+/// reach the hub, or be named and never sent). Otherwise the sealing fails,
+/// to be tried again. The copies not named (left by a sealing that failed,
+/// or made by another process at the same time) go: no outbox row can name
+/// a draft's copy, and each failed try would otherwise leave one more.
+pub(crate) fn settle_copies(
     tx: &rusqlite::Connection,
     holder: Uuid,
     manifest: Option<&str>,
 ) -> Result<()> {
-    let mut named: Vec<Uuid> = match manifest {
+    let named: Vec<Uuid> = match manifest {
         None => Vec::new(),
         Some(header) => hirc_proto::parse_evidence_header(header)
             .ok_or(Error::Integrity("an evidence manifest does not read"))?
@@ -235,29 +262,80 @@ pub(crate) fn check_copies(
             .map(|i| i.id)
             .collect(),
     };
-    let mut held: Vec<Uuid> = {
+    let conflict = || Error::Conflict {
+        id: holder.to_string(),
+    };
+    // Each item the draft carries, with the copies it has.
+    let mut items: std::collections::BTreeMap<String, Vec<Uuid>> = Default::default();
+    {
         let mut stmt = tx.prepare(
-            "SELECT o.id FROM evidence e LEFT JOIN evidence_outbox o ON o.evidence_id = e.id
+            "SELECT e.id, o.id FROM evidence e LEFT JOIN evidence_outbox o ON o.evidence_id = e.id
              WHERE e.report_id = ?1 AND e.revision = 0",
         )?;
-        let rows = stmt.query_map([holder.to_string()], |r| r.get::<_, Option<String>>(0))?;
+        let rows = stmt.query_map([holder.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        for row in rows {
+            let (item, copy) = row?;
+            let copies = items.entry(item).or_default();
+            if let Some(copy) = copy {
+                copies
+                    .push(Uuid::parse_str(&copy).map_err(|_| Error::Integrity("an evidence id"))?);
+            }
+        }
+    }
+    let mut unnamed = Vec::new();
+    for copies in items.values() {
+        let (these, others): (Vec<Uuid>, Vec<Uuid>) =
+            copies.iter().partition(|c| named.contains(c));
+        if these.len() != 1 {
+            return Err(conflict());
+        }
+        unnamed.extend(others);
+    }
+    if named.len() != items.len() {
+        return Err(conflict());
+    }
+    drop_copies(tx, &unnamed)
+}
+
+/// Once the upload of `report`'s revision `revision` names the copies
+/// `named` (in the transaction that records it), its items' other copies
+/// go: made for keys since replaced, or by a try that did not land. None
+/// of them will be sent.
+pub(crate) fn keep_named_copies(
+    tx: &rusqlite::Connection,
+    report: Uuid,
+    revision: u32,
+    named: &[Uuid],
+) -> Result<()> {
+    let others: Vec<Uuid> = {
+        let mut stmt = tx.prepare(
+            "SELECT o.id FROM evidence_outbox o JOIN evidence e ON e.id = o.evidence_id
+             WHERE e.report_id = ?1 AND e.revision = ?2",
+        )?;
+        let rows = stmt.query_map(params![report.to_string(), revision], |r| {
+            r.get::<_, String>(0)
+        })?;
         let mut out = Vec::new();
         for row in rows {
-            let Some(id) = row? else {
-                return Err(Error::Conflict {
-                    id: holder.to_string(),
-                });
-            };
-            out.push(Uuid::parse_str(&id).map_err(|_| Error::Integrity("an evidence id"))?);
+            let id = Uuid::parse_str(&row?).map_err(|_| Error::Integrity("an evidence id"))?;
+            if !named.contains(&id) {
+                out.push(id);
+            }
         }
         out
     };
-    named.sort_unstable();
-    held.sort_unstable();
-    if named != held {
-        return Err(Error::Conflict {
-            id: holder.to_string(),
-        });
+    drop_copies(tx, &others)
+}
+
+/// Deletes copies for the hub (their pieces go with them).
+pub(crate) fn drop_copies(tx: &rusqlite::Connection, copies: &[Uuid]) -> Result<()> {
+    for copy in copies {
+        tx.execute(
+            "DELETE FROM evidence_outbox WHERE id = ?1",
+            [copy.to_string()],
+        )?;
     }
     Ok(())
 }

@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-pub(crate) use self::for_hub::{EvidenceEntry, check_copies, manifest_of};
+pub(crate) use self::for_hub::{
+    EvidenceEntry, drop_copies, keep_named_copies, manifest_of, settle_copies,
+};
 pub use self::sniff::Kind;
 use self::sniff::{SNIFF_LEN, Sniffed, TextCheck};
 use crate::audit::{self, AuditAction};

@@ -50,14 +50,18 @@ pub(crate) type Prepared = (Vec<u8>, Option<String>);
 pub(crate) struct SealedUpload {
     holder: Uuid,
     prepared: Option<Prepared>,
+    /// The recipients it was encrypted to, as the hub row keeps them.
+    recipients: String,
 }
 
 impl SealedUpload {
     /// Queues the revision in the sealing transaction `tx`. With the desk
     /// enrolled, the items the draft carries must be exactly those whose
     /// copies the manifest names (another process may have added or removed
-    /// one since the copies were made): otherwise the sealing fails, to be
-    /// tried again.
+    /// one since the copies were made), and the partnership's keys still
+    /// those it was encrypted to (another process may have re-enrolled the
+    /// desk because a key leaked): otherwise the sealing fails, to be tried
+    /// again.
     pub(crate) fn queue(
         &self,
         tx: &rusqlite::Connection,
@@ -67,7 +71,15 @@ impl SealedUpload {
     ) -> Result<()> {
         let (payload, manifest) = match &self.prepared {
             Some((payload, manifest)) => {
-                crate::evidence::check_copies(tx, self.holder, manifest.as_deref())?;
+                let keys: Option<String> = tx
+                    .query_row("SELECT recipients FROM hub", [], |r| r.get(0))
+                    .optional()?;
+                if keys.as_deref() != Some(self.recipients.as_str()) {
+                    return Err(Error::Conflict {
+                        id: self.holder.to_string(),
+                    });
+                }
+                crate::evidence::settle_copies(tx, self.holder, manifest.as_deref())?;
                 (Some(payload), manifest.as_deref())
             }
             None => (None, None),
@@ -78,6 +90,12 @@ impl SealedUpload {
         )?;
         Ok(())
     }
+}
+
+/// The partnership's recipients as the hub row keeps them (to check, when
+/// a payload is stored, that they are still the ones it was made for).
+fn recipients_text(link: &HubLink) -> Result<String> {
+    serde_json::to_string(&link.recipients).map_err(|e| Error::Crypto(e.to_string()))
 }
 
 /// The partnership's recipients, as keys.
@@ -181,10 +199,12 @@ impl Desk {
                 revision,
             ) {
                 Ok(evidence) => evidence,
-                // A damaged item holds back its report (it stays
-                // waiting), not the others.
+                // A damaged item holds back its report, not the others:
+                // set aside, so that a coordinator sees why it waits
+                // (rather than every unlock trying it again, unseen).
                 Err(e) if e.is_damage() => {
                     tracing::error!(report = %id, "its evidence does not open, so it is not prepared for the hub: {e}");
+                    self.set_aside(id, &e);
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -202,16 +222,24 @@ impl Desk {
             )?;
             // Only for the recipients it was made for: if a re-enrolment
             // replaced them meanwhile (another process), it is made again.
-            let recipients = serde_json::to_string(&link.recipients)
-                .map_err(|e| Error::Crypto(e.to_string()))?;
+            let recipients = recipients_text(&link)?;
+            let made: Vec<Uuid> = evidence.iter().map(|e| e.id).collect();
             self.write(|tx| {
-                tx.execute(
+                let stored = tx.execute(
                     "UPDATE outbox SET payload = ?1, evidence = ?5
                      WHERE report_id = ?2 AND revision = ?3 AND payload IS NULL AND delivered_at IS NULL
                        AND (SELECT recipients FROM hub) = ?4",
                     params![payload, id.to_string(), revision, recipients, manifest],
                 )?;
-                Ok(())
+                if stored == 1 {
+                    // Copies for keys since replaced, or from a try that
+                    // did not land, are never sent.
+                    crate::evidence::keep_named_copies(tx, id, revision, &made)
+                } else {
+                    // Prepared meanwhile by another process, or for keys
+                    // already replaced: these are never sent.
+                    crate::evidence::drop_copies(tx, &made)
+                }
             })?;
             prepared += 1;
         }
@@ -241,8 +269,10 @@ impl Desk {
             return Ok(SealedUpload {
                 holder,
                 prepared: None,
+                recipients: String::new(),
             });
         };
+        let recipients = recipients_text(&link)?;
         let evidence =
             self.copies_for_hub(s, &recipient_keys(&link)?, holder, 0, row.id, revision)?;
         payload_for(
@@ -259,6 +289,7 @@ impl Desk {
         .map(|prepared| SealedUpload {
             holder,
             prepared: Some(prepared),
+            recipients,
         })
     }
 
@@ -559,5 +590,43 @@ impl Desk {
             );
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TestHub, example, new_desk, pass};
+
+    /// Sealing makes the payload, then queues it: another process that
+    /// re-enrols the desk in between (the partnership's key leaked) must
+    /// not see a payload for the old keys queued after its own change.
+    #[test]
+    fn a_payload_made_for_keys_replaced_meanwhile_is_not_queued() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (mut desk, _) = new_desk(dir.path());
+        let s = desk
+            .unlock("Chris", &pass("chris passphrase"))
+            .expect("unlock");
+        let id = desk.create_draft(&s, &example()).expect("draft");
+        let old = TestHub::new();
+        old.enrol(&mut desk, &s);
+        let made_for = |hub: &TestHub| SealedUpload {
+            holder: id,
+            prepared: Some((b"a payload".to_vec(), None)),
+            recipients: serde_json::to_string(&hub.recipients()).expect("json"),
+        };
+        let sealing = made_for(&old);
+        let new = TestHub {
+            device_id: old.device_id,
+            ..TestHub::new()
+        };
+        new.enrol_result(&mut desk, &s, true)
+            .expect("enrolled again");
+        let queued = desk.write(|tx| sealing.queue(tx, id, 1, "2026-12-05T05:00:00Z"));
+        assert!(matches!(queued, Err(Error::Conflict { .. })), "{queued:?}");
+        // Made again, for the keys now pinned, it is queued.
+        desk.write(|tx| made_for(&new).queue(tx, id, 1, "2026-12-05T05:00:00Z"))
+            .expect("queued");
     }
 }
