@@ -187,7 +187,8 @@ impl Year {
             .lock()
             .expect("desk")
             .outbox_file(s)
-            .expect("outbox file");
+            .expect("outbox file")
+            .file;
         let work = tempfile::tempdir().expect("tmp");
         let (outbox, receipts) = (
             work.path().join("outbox.json"),

@@ -234,7 +234,8 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
     }
     match cmd {
         OutboxCommand::Export { file } => {
-            let out = desk.outbox_file(&session)?;
+            let export = desk.outbox_file(&session)?;
+            let out = &export.file;
             hirc_files::write_new(&file, serde_json::to_string(&out)?.as_bytes())?;
             println!(
                 "Wrote {} report(s), encrypted for the hub and signed by this desk, to {}.",
@@ -251,13 +252,15 @@ pub fn outbox(ctx: &mut Ctx, cmd: OutboxCommand) -> Result<()> {
             if items > 0 {
                 println!("It carries {items} item(s) of evidence with them.");
             }
-            let left = desk
-                .due_uploads(desk.now(), true)?
-                .len()
-                .saturating_sub(out.reports.len());
-            if left > 0 {
+            if export.next_file > 0 {
                 println!(
-                    "{left} report(s) are not in it (the file holds at most 400 MB, or their evidence could not be read): export again for the next stick."
+                    "{} report(s) are not in it (the file holds at most 400 MB, or their evidence could not be read just now): bring the receipts back, then export again for the next stick.",
+                    export.next_file
+                );
+            }
+            for reference in &export.too_large {
+                println!(
+                    "{reference} carries more evidence than one file can hold (400 MB): it can only be sent over the network, by connecting this desk to the hub."
                 );
             }
             println!(

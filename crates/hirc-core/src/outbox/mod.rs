@@ -28,6 +28,8 @@ mod files;
 #[cfg(test)]
 mod tests;
 
+pub use files::OutboxExport;
+
 use chrono::{DateTime, Utc};
 use hirc_proto::sign::SigningKey;
 use serde::{Deserialize, Serialize};

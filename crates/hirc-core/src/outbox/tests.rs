@@ -283,3 +283,40 @@ fn refusals_stop_retries_and_changed_keys_need_consent() {
     );
     assert!(desk.due_uploads(Utc::now(), true).expect("due").is_empty());
 }
+
+#[test]
+fn an_outbox_file_leaves_out_what_it_cannot_carry_and_says_why() {
+    let (_dir, mut desk, s, first) = setup();
+    let hub = TestHub::new();
+    hub.enrol(&mut desk, &s);
+    desk.db()
+        .execute("UPDATE hub SET device_key_registered = 1", [])
+        .expect("registered");
+    // In this crate's tests a file carries 4 MiB. One report's evidence is
+    // larger than that alone (it would make every file too large for the
+    // hub), the next fits, and the one after does not fit beside it.
+    let file_of = |mib: f64| {
+        let mut bytes = b"%PDF-1.4\n".to_vec();
+        bytes.resize((mib * 1024.0 * 1024.0) as usize, b'x');
+        bytes
+    };
+    let mut sealed = Vec::new();
+    for mib in [3.5, 1.5, 1.5] {
+        let id = desk.create_draft(&s, &example()).expect("draft");
+        desk.add_evidence(&s, id, std::io::Cursor::new(file_of(mib)), None)
+            .expect("evidence");
+        sealed.push((id, desk.submit(&s, id).expect("sealed")));
+    }
+    let export = desk.outbox_file(&s).expect("file");
+    let carried: Vec<Uuid> = export.file.reports.iter().map(|r| r.report_id).collect();
+    assert_eq!(carried, vec![first, sealed[1].0], "what fits, in order");
+    assert_eq!(export.too_large, vec![sealed[0].1.to_string()]);
+    assert_eq!(export.next_file, 1);
+    let size: usize = export
+        .file
+        .reports
+        .iter()
+        .map(|r| r.payload.len() + r.evidence.iter().map(|e| e.payload.len()).sum::<usize>())
+        .sum();
+    assert!(size <= 4 * 1024 * 1024, "{size} bytes carried");
+}
