@@ -151,12 +151,19 @@ async fn store_item(
     }
     // In chunks as over the network (a row holds at most one), from where
     // the hub stands (part of it may have arrived over the network).
-    let mut at = store
+    let held = store
         .evidence_held(device_id, item.id)
         .await?
-        .filter(|h| h.report_id == report_id && h.length == item.length && h.digest == item.digest)
-        .map_or(0, |h| if h.complete { item.length } else { h.received });
-    let resumed = at > 0 && at < item.length;
+        .filter(|h| h.report_id == report_id && h.length == item.length && h.digest == item.digest);
+    if held.as_ref().is_some_and(|h| h.complete) {
+        // Checked whole when it was completed.
+        return Ok(Ok(()));
+    }
+    let mut at = held.map_or(0, |h| h.received);
+    // Whether every byte held is one this import wrote, from the bytes
+    // checked above; if any came over the network, the whole is checked
+    // as it is held.
+    let mut all_from_the_file = at == 0;
     while at < item.length {
         let end = (at + hirc_proto::MAX_EVIDENCE_CHUNK as u64).min(item.length);
         let chunk = EvidenceChunk {
@@ -175,8 +182,10 @@ async fn store_item(
             ChunkPut::Stored(h) => at = h.received,
             // The same item arriving over the network at this moment: go
             // on from where it stands.
-            ChunkPut::NotAt(Some(h)) if h.received > at || h.complete => {
-                at = if h.complete { item.length } else { h.received };
+            ChunkPut::NotAt(Some(h)) if h.complete => return Ok(Ok(())),
+            ChunkPut::NotAt(Some(h)) if h.received > at => {
+                at = h.received;
+                all_from_the_file = false;
             }
             ChunkPut::NotAt(_) | ChunkPut::Conflict(_) => {
                 return Ok(Err(
@@ -192,14 +201,15 @@ async fn store_item(
             ChunkPut::OverQuota => return Ok(Err("over the hub's daily amount".into())),
         }
     }
-    if resumed {
-        // Part came over the network: the whole is checked as it is held.
+    if !all_from_the_file {
+        // Part came over the network (even every byte, the hub stopped
+        // before checking it): the whole is checked as it is held.
         let whole = hirc_proto::parse_content_digest(&item.digest)
             == Some(crate::store::held_sha256(store, device_id, item.id).await?);
         store.settle_evidence(device_id, item.id, whole).await?;
         if !whole {
             return Ok(Err(
-                "an item of evidence held in part did not match its digest; it was discarded, to be sent again"
+                "an item of evidence that had arrived over the network, in part or whole, did not match its digest; it was discarded: import the file again"
                     .into(),
             ));
         }

@@ -2,6 +2,7 @@
 //! receipt files, forged files, and a desk enrolled again.
 
 use hirc_e2e::{TestDesk, contains, hub_admin};
+use hirc_hub::store::HubStore;
 use serde_json::Value;
 
 use crate::{Hub, assert_delivered_exactly_once, desk_with_reports, submit};
@@ -494,6 +495,50 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
     .expect_code(1);
     assert!(
         run.stderr.contains("not signed") || run.stderr.contains("does not match"),
+        "{}",
+        run.stderr
+    );
+
+    // An upload of the same item over the network got every byte to the
+    // hub, but not checked (the hub stopped first), and those bytes are
+    // not what its digest says: the import checks what it did not write,
+    // discards it, and the next import sends it whole.
+    let good: Value = serde_json::from_slice(&stick).expect("json");
+    // (The second item: the damaged stick stored the first whole.)
+    let second = &good["reports"][0]["evidence"][1];
+    let uuid = |v: &Value| uuid::Uuid::parse_str(v.as_str().expect("id")).expect("uuid");
+    let length = second["length"].as_u64().expect("length");
+    let planted = tokio::runtime::Runtime::new().expect("runtime").block_on(
+        hirc_hub::sqlite_store::SqliteStore::open(&hub.data)
+            .expect("hub store")
+            .put_evidence_chunk(hirc_hub::store::EvidenceChunk {
+                device_id: uuid(&good["device_id"]),
+                report_id: uuid(&good["reports"][0]["report_id"]),
+                evidence_id: uuid(&second["id"]),
+                length,
+                digest: second["digest"].as_str().expect("digest").into(),
+                offset: 0,
+                bytes: vec![b'?'; length as usize],
+                day_quota: u64::MAX,
+                now: chrono::Utc::now(),
+            }),
+    );
+    assert!(
+        matches!(planted, Ok(hirc_hub::store::ChunkPut::Stored(_))),
+        "{planted:?}"
+    );
+    let run = hub_admin(&[
+        "import",
+        "--data-dir",
+        &data,
+        &path("outbox.json"),
+        "--receipts",
+        &path("r1.json"),
+    ])
+    .expect_code(1);
+    assert!(
+        run.stderr
+            .contains("did not match its digest; it was discarded"),
         "{}",
         run.stderr
     );
