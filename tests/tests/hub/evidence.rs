@@ -241,6 +241,91 @@ pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&answer)
     );
+    // One desk holds at most 4 places at once: of six chunks whose bodies
+    // never come, four hold theirs and two are told at once to come back
+    // in a moment (read from their own sockets, whichever order the hub
+    // took them in), and another desk is not held back.
+    let tiny = |what: &[u8]| {
+        let bytes = age::encrypt(&recipient, what).expect("encrypt");
+        (item_of(&bytes), bytes)
+    };
+    let mut slow: Vec<std::net::TcpStream> = (0..6)
+        .map(|_| {
+            let (item, bytes) = tiny(b"slow");
+            let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+            write!(
+                stream,
+                "PUT {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{DIGEST_HEADER}: {}\r\n{UPLOAD_OFFSET_HEADER}: 0\r\n{UPLOAD_LENGTH_HEADER}: {}\r\n{EVIDENCE_DIGEST_HEADER}: {}\r\nContent-Length: {}\r\n\r\n",
+                evidence_path(report, item.id),
+                content_digest(&bytes),
+                item.length,
+                item.digest,
+                bytes.len()
+            )
+            .expect("headers");
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+                .expect("timeout");
+            stream
+        })
+        .collect();
+    // Waited for as observed: polled until two have their answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut answers: Vec<Option<String>> = vec![None; slow.len()];
+    while answers.iter().flatten().count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no answer came: {answers:?}"
+        );
+        for (stream, answer) in slow.iter_mut().zip(answers.iter_mut()) {
+            let mut buf = [0u8; 1024];
+            if answer.is_none()
+                && let Ok(n) = stream.read(&mut buf)
+                && n > 0
+            {
+                *answer = Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    }
+    let told: Vec<&String> = answers.iter().flatten().collect();
+    assert_eq!(told.len(), 2, "{answers:?}");
+    for answer in told {
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("retry-after: 5"),
+            "{answer}"
+        );
+    }
+    // The four hold theirs still: a fifth from the desk is told the same,
+    // while another desk is not held back.
+    let (item, bytes) = tiny(b"fifth");
+    assert_eq!(
+        put_chunk(&hub, &token, report, &item, 0, &bytes).status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let (theirs, bytes) = tiny(b"another desk");
+    assert_eq!(
+        put_chunk(&hub, &other, Uuid::now_v7(), &theirs, 0, &bytes).status(),
+        StatusCode::OK
+    );
+    // Gone, they give their places back (polled a few times a second,
+    // within the desk's rate, until the hub has seen them go).
+    drop(slow);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (item, bytes) = tiny(b"again");
+        let status = put_chunk(&hub, &token, report, &item, 0, &bytes).status();
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the places never came back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
     // A desk sends at most a day's amount (1 MiB here; 300 KB held so far).
     let mut refused = None;
     for _ in 0..4 {

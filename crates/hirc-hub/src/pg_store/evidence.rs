@@ -84,6 +84,18 @@ impl PgStore {
         }
         let metered = c.day_quota != u64::MAX;
         if metered {
+            // One desk's chunks are counted one at a time, whichever items
+            // and hub processes they go to: otherwise several counted at
+            // once would each see room for itself (the row lock above is
+            // the item's only). Held until this transaction ends.
+            tx.execute(
+                &format!(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('hirc-evidence-quota:' || coalesce({}, $1), 0))",
+                    desk_of_sql("$1")
+                ),
+                &[&device],
+            )
+            .await?;
             let sent_today: i64 = tx
                 .query_one(
                     &format!(

@@ -509,3 +509,45 @@ async fn an_upload_that_arrives_during_an_erasure_finds_the_tombstone() {
     assert!(matches!(put, Put::Erased(_)), "{put:?}");
     assert!(store.reports_since(None).await.expect("held").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_arriving_together_never_take_a_desk_past_its_days_amount() {
+    use crate::store::{ChunkPut, EvidenceChunk};
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let store = Arc::new(PgStore::connect(&url).await.expect("connect"));
+    let device = enrolled(&store, "q").await;
+    // Eight first chunks of eight items at once, room for three: each
+    // counts what the others sent, whatever the order.
+    let puts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .put_evidence_chunk(EvidenceChunk {
+                        device_id: device,
+                        report_id: Uuid::now_v7(),
+                        evidence_id: Uuid::now_v7(),
+                        length: 2000,
+                        digest: "sha-256=:x:".into(),
+                        offset: 0,
+                        bytes: vec![1; 1000],
+                        day_quota: 3000,
+                        now: Utc::now(),
+                    })
+                    .await
+                    .expect("put")
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for put in puts {
+        match put.await.expect("task") {
+            ChunkPut::Stored(_) => stored += 1,
+            ChunkPut::OverQuota => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(stored, 3, "exactly the day's amount, never more");
+}

@@ -21,6 +21,87 @@ use uuid::Uuid;
 use super::{ApiError, AppState, AuthDevice};
 use crate::store::{ChunkPut, EvidenceChunk, HeldEvidence, held_sha256};
 
+/// The most places one desk holds at once: a stolen token (or a desk gone
+/// wrong) sending slowly cannot take every place from the other desks.
+const PLACES_PER_DESK: usize = 4;
+
+/// How long a request waits for a place before it is told to come back.
+const PLACE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Places for chunks being read and stored, and for whole items being
+/// checked: a few at once (each chunk is held whole until stored), and a
+/// few per desk.
+pub(super) struct EvidencePlaces {
+    all: tokio::sync::Semaphore,
+    desks: std::sync::Mutex<std::collections::HashMap<Uuid, usize>>,
+}
+
+/// One desk's count of places, given back when dropped.
+struct DeskShare<'a> {
+    desks: &'a std::sync::Mutex<std::collections::HashMap<Uuid, usize>>,
+    device: Uuid,
+}
+
+impl Drop for DeskShare<'_> {
+    fn drop(&mut self) {
+        let mut desks = self.desks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = desks.get_mut(&self.device) {
+            *n -= 1;
+            if *n == 0 {
+                desks.remove(&self.device);
+            }
+        }
+    }
+}
+
+/// A place, held while a chunk is read and stored or an item checked.
+pub(super) struct Place<'a> {
+    _all: tokio::sync::SemaphorePermit<'a>,
+    _desk: DeskShare<'a>,
+}
+
+impl EvidencePlaces {
+    pub(super) fn new(at_once: usize) -> Self {
+        Self {
+            all: tokio::sync::Semaphore::new(at_once),
+            desks: Default::default(),
+        }
+    }
+
+    /// A place for `device`, after a short wait at most; otherwise the
+    /// desk is told to come back in a moment.
+    pub(super) async fn take(&self, device: Uuid) -> Result<Place<'_>, ApiError> {
+        let busy = || {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Unavailable,
+                "the hub is taking as much evidence as it can at once; the rest goes in a moment",
+            )
+            .retry_after(5)
+        };
+        let desk = {
+            let mut desks = self.desks.lock().unwrap_or_else(|e| e.into_inner());
+            let n = desks.entry(device).or_default();
+            if *n >= PLACES_PER_DESK {
+                return Err(busy());
+            }
+            *n += 1;
+            DeskShare {
+                desks: &self.desks,
+                device,
+            }
+        };
+        let all = tokio::time::timeout(PLACE_WAIT, self.all.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        Ok(Place {
+            _all: all,
+            _desk: desk,
+        })
+    }
+}
+
 fn state_of(held: Option<&HeldEvidence>) -> EvidenceState {
     held.map_or(
         EvidenceState {
@@ -55,10 +136,24 @@ pub(super) async fn held(
         .filter(|h| h.report_id == report_id);
     // Every byte held, but not settled (the hub stopped between the last
     // chunk and its check): settled now, so the desk is not stuck.
-    if let Some(h) = held
+    if held
         .as_ref()
-        .filter(|h| !h.complete && h.received == h.length)
+        .is_some_and(|h| !h.complete && h.received == h.length)
     {
+        // Read whole: in a place, as a chunk is, so that many asking at
+        // once cannot start as many reads of a large item.
+        let _place = state.evidence_places.take(device.id).await?;
+        // Settled by another request while this one waited: nothing to do.
+        let again = state
+            .stored(state.store.evidence_held(device.id, evidence_id))
+            .await?
+            .filter(|h| h.report_id == report_id);
+        let Some(h) = again
+            .as_ref()
+            .filter(|h| !h.complete && h.received == h.length)
+        else {
+            return Ok(Json(state_of(again.as_ref())));
+        };
         let whole = Some(
             state
                 .stored(held_sha256(state.store.as_ref(), device.id, evidence_id))
@@ -137,23 +232,9 @@ pub(super) async fn put_chunk(
     }
     // Read only for a known desk within its rate, once the headers hold,
     // a few at a time (the hub's memory holds at most that many chunks),
-    // after a short wait at most: a few slow senders cannot hold every
-    // other desk's evidence back.
-    let busy = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Unavailable,
-            "the hub is taking as much evidence as it can at once; the rest goes in a moment",
-        )
-        .retry_after(5)
-    };
-    let _place = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        state.evidence_bodies.acquire(),
-    )
-    .await
-    .map_err(|_| busy())?
-    .map_err(|_| busy())?;
+    // a few per desk, after a short wait at most: a few slow senders
+    // cannot hold every other desk's evidence back.
+    let _place = state.evidence_places.take(device.id).await?;
     // Read through the limit: a body that runs past it (sent without its
     // length) is cut off there.
     let body = axum::body::to_bytes(body, hirc_proto::MAX_EVIDENCE_CHUNK)
@@ -281,10 +362,9 @@ pub(super) async fn check_held(
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorKind::EvidenceIncomplete,
-                format!(
-                    "the hub does not hold evidence {} whole yet; it is sent first, then the report",
-                    item.id
-                ),
+                // The item is not named back: an error repeats nothing the
+                // client sent (docs/threat-model.md).
+                "the hub does not hold every item of evidence this revision names, whole; they are sent first, then the report",
             ));
         }
     }

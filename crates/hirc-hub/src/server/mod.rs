@@ -49,8 +49,8 @@ pub struct HubConfig {
     pub max_body_bytes: usize,
     /// The largest item of evidence accepted, in bytes.
     pub max_evidence_bytes: u64,
-    /// The most evidence one desk may send in items started in the last 24
-    /// hours, in bytes.
+    /// The most evidence one desk may send in any 24 hours, in bytes,
+    /// counted by when the bytes arrived.
     pub evidence_bytes_per_day: u64,
     /// Uploads allowed per device per minute.
     pub rate_per_minute: u32,
@@ -106,7 +106,7 @@ pub struct AppState {
     /// The last minute whose first shared hit forgot the minutes before.
     limits_minute: Arc<std::sync::atomic::AtomicI64>,
     /// Places for chunks of evidence being read and stored.
-    evidence_bodies: Arc<tokio::sync::Semaphore>,
+    evidence_places: Arc<evidence::EvidencePlaces>,
 }
 
 impl AppState {
@@ -122,7 +122,7 @@ impl AppState {
             failures: Arc::default(),
             metrics,
             limits_minute: Arc::default(),
-            evidence_bodies: Arc::new(tokio::sync::Semaphore::new(EVIDENCE_BODIES_AT_ONCE)),
+            evidence_places: Arc::new(evidence::EvidencePlaces::new(EVIDENCE_BODIES_AT_ONCE)),
         }
     }
 

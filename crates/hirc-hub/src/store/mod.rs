@@ -203,14 +203,18 @@ pub struct Swept {
 /// The condition (on `evidence e`, with the cut-off as `{idle}`) of an item
 /// a sweep deletes: never named, begun before the cut-off, no chunk of any
 /// item of its report since (a report's items go one after another: one
-/// slow to send keeps the others), and its report has no stored revision
-/// naming evidence (whatever marked it or not: a hub of an older version,
-/// serving beside this one on the same database, stores revisions without
-/// marking their items).
+/// slow to send keeps the others), and, if it is whole, its report has no
+/// revision naming evidence stored from its desk (whatever marked it or
+/// not: a hub of an older version, serving beside this one on the same
+/// database, stores revisions without marking their items; an item not
+/// whole was never named by any, so a report's stored revision keeps no
+/// half-sent item of a later one).
 pub(crate) const UNNAMED_IDLE_SQL: &str = "NOT e.named AND e.started_at < {idle}
      AND NOT EXISTS (SELECT 1 FROM evidence o JOIN evidence_chunks c ON c.desk = o.desk AND c.id = o.id
                      WHERE o.desk = e.desk AND o.report_id = e.report_id AND c.received_at >= {idle})
-     AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.report_id = e.report_id AND r.evidence IS NOT NULL)";
+     AND (NOT e.complete
+          OR NOT EXISTS (SELECT 1 FROM reports r WHERE r.report_id = e.report_id AND r.evidence IS NOT NULL
+                           AND r.device_id IN (SELECT d.id FROM devices d WHERE coalesce(d.device_key, d.id) = e.desk)))";
 
 /// Items a sweep deletes in one transaction: the store is not held for
 /// long, whatever has piled up.

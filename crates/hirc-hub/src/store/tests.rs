@@ -91,6 +91,10 @@ async fn exercise_sweep(store: &dyn HubStore) {
             .expect("name")
     );
     revision(kept.0).await;
+    // Half sent for the same report's next revision, then the desk was
+    // reset: its stored revision does not keep an item it cannot name.
+    let later = (kept.0, Uuid::now_v7());
+    put(chunk(later.0, later.1, 0, b"abc", day(0))).await;
     // Stored by a hub that does not mark what it names (an older one
     // beside this one on the same database).
     whole_on(unmarked.0, unmarked.1, day(0)).await;
@@ -129,12 +133,12 @@ async fn exercise_sweep(store: &dyn HubStore) {
     assert_eq!(
         store.sweep_unnamed_evidence(day(10)).await.expect("sweep"),
         Swept {
-            items: 3,
-            bytes: 3 + 6 + 6
+            items: 4,
+            bytes: 3 + 6 + 6 + 3
         },
-        "idle since day 10 and named by nothing: the half, the whole and the misnamed"
+        "idle since day 10 and named by nothing: the halves, the whole and the misnamed"
     );
-    for gone in [half, whole, misnamed] {
+    for gone in [half, whole, misnamed, later] {
         assert_eq!(store.evidence_held(d.id, gone.1).await.expect("held"), None);
     }
     for (kept, why) in [
