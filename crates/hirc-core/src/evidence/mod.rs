@@ -29,7 +29,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub(crate) use self::for_hub::{
-    EvidenceEntry, drop_copies, keep_named_copies, manifest_of, settle_copies,
+    EvidenceEntry, deleting_copies, drop_copies, keep_named_copies, manifest_of, settle_copies,
 };
 pub use self::sniff::Kind;
 use self::sniff::{SNIFF_LEN, Sniffed, TextCheck};

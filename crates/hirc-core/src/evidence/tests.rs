@@ -740,6 +740,13 @@ fn evidence_goes_to_the_hub_as_copies_for_the_partnership_named_in_the_manifest(
         0,
         "the copies for the hub go once it holds them"
     );
+    // Their pages were left unzeroed (ciphertext to the partnership); every
+    // other deletion still zeroes its pages.
+    let zeroing: i64 = desk
+        .db()
+        .pragma_query_value(None, "secure_delete", |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(zeroing, 1);
 }
 
 #[test]

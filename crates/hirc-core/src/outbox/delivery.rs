@@ -444,11 +444,13 @@ impl Desk {
                 params![now, report_id.to_string(), revision],
             )?;
             // The hub holds the evidence: its copies for the hub go.
-            tx.execute(
-                "DELETE FROM evidence_outbox WHERE evidence_id IN
-                   (SELECT id FROM evidence WHERE report_id = ?1 AND revision = ?2)",
-                params![report_id.to_string(), revision],
-            )?;
+            crate::evidence::deleting_copies(tx, || {
+                Ok(tx.execute(
+                    "DELETE FROM evidence_outbox WHERE evidence_id IN
+                       (SELECT id FROM evidence WHERE report_id = ?1 AND revision = ?2)",
+                    params![report_id.to_string(), revision],
+                )?)
+            })?;
             audit::append(tx, None, AuditAction::Delivered, Some(&report_id.to_string()), Some(&detail))?;
             Ok(Delivery::Recorded)
         })
