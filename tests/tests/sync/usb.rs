@@ -29,6 +29,11 @@ fn offline_desk(hub: &Hub, file: &str) -> TestDesk {
     desk
 }
 
+/// `hirc-hub import FILE --receipts RECEIPTS` into the hub at `data`.
+fn import(data: &str, file: &str, receipts: &str) -> hirc_e2e::Run {
+    hub_admin(&["import", "--data-dir", data, file, "--receipts", receipts])
+}
+
 #[test]
 fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
     let hub = Hub::start();
@@ -50,30 +55,14 @@ fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
         .expect_code(1); // never overwritten
 
     // In at the hub, twice: stored once.
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("outbox.json"),
-        "--receipts",
-        &path("receipts.json"),
-    ])
-    .ok();
+    let run = import(&data, &path("outbox.json"), &path("receipts.json")).ok();
     assert!(
         run.stderr
             .contains("Stored 5 report(s); 0 were already here"),
         "{}",
         run.stderr
     );
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("outbox.json"),
-        "--receipts",
-        &path("receipts2.json"),
-    ])
-    .ok();
+    let run = import(&data, &path("outbox.json"), &path("receipts2.json")).ok();
     assert!(
         run.stderr
             .contains("Stored 0 report(s); 5 were already here"),
@@ -85,15 +74,7 @@ fn a_centre_that_is_never_online_delivers_by_usb_stick_exactly_once() {
     let mut damaged: Value = serde_json::from_slice(&stick).expect("json");
     damaged["reports"][0]["payload"] = Value::String("AAAA".into());
     std::fs::write(path("damaged.json"), damaged.to_string()).expect("write");
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("damaged.json"),
-        "--receipts",
-        &path("r3.json"),
-    ])
-    .expect_code(1);
+    let run = import(&data, &path("damaged.json"), &path("r3.json")).expect_code(1);
     assert!(
         run.stderr.contains("does not match its digest"),
         "{}",
@@ -224,15 +205,7 @@ fn forged_receipt_and_outbox_files_change_nothing() {
         ("stuffed.json", stuffed),
     ] {
         std::fs::write(path(name), forged.to_string()).expect("write");
-        let run = hub_admin(&[
-            "import",
-            "--data-dir",
-            &data,
-            &path(name),
-            "--receipts",
-            &path(&format!("r-{name}")),
-        ])
-        .expect_code(1);
+        let run = import(&data, &path(name), &path(&format!("r-{name}"))).expect_code(1);
         assert!(
             run.stderr.contains("is not signed by device"),
             "{name}: {}",
@@ -281,15 +254,7 @@ fn an_offline_desk_enrolled_again_keeps_what_it_stored() {
     let reports = submit(&mut desk, 2, "CANARY-again");
     desk.as_coordinator(&["outbox", "export", &path("o1.json")], "")
         .ok();
-    hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("o1.json"),
-        "--receipts",
-        &path("r1.json"),
-    ])
-    .ok();
+    import(&data, &path("o1.json"), &path("r1.json")).ok();
     // The receipts never make it back; the desk is enrolled again.
     let second = enrol_file("enrol-2.json", &["--same-desk-as", &first]);
     assert_ne!(second, first);
@@ -303,15 +268,7 @@ fn an_offline_desk_enrolled_again_keeps_what_it_stored() {
         .ok();
     desk.as_coordinator(&["outbox", "export", &path("o2.json")], "")
         .ok();
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("o2.json"),
-        "--receipts",
-        &path("r2.json"),
-    ])
-    .ok();
+    let run = import(&data, &path("o2.json"), &path("r2.json")).ok();
     assert!(
         run.stderr
             .contains("Stored 0 report(s); 2 were already here"),
@@ -355,16 +312,7 @@ fn an_erasure_travels_by_usb_stick_and_comes_back_confirmed() {
     let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
     let mut desk = offline_desk(&hub, &path("enrol.json"));
     let reports = submit(&mut desk, 2, "CANARY-usb-erase");
-    let import = |outbox: &str, receipts: &str| {
-        hub_admin(&[
-            "import",
-            "--data-dir",
-            &data,
-            &path(outbox),
-            "--receipts",
-            &path(receipts),
-        ])
-    };
+    let import = |outbox: &str, receipts: &str| import(&data, &path(outbox), &path(receipts));
     desk.as_coordinator(&["outbox", "export", &path("out1.json")], "")
         .ok();
     import("out1.json", "rec1.json").ok();
@@ -484,15 +432,7 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
     let mut damaged: Value = serde_json::from_slice(&stick).expect("json");
     damaged["reports"][0]["evidence"][1]["payload"] = Value::String("AAAA".into());
     std::fs::write(path("damaged.json"), damaged.to_string()).expect("write");
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("damaged.json"),
-        "--receipts",
-        &path("r0.json"),
-    ])
-    .expect_code(1);
+    let run = import(&data, &path("damaged.json"), &path("r0.json")).expect_code(1);
     assert!(
         run.stderr.contains("not signed") || run.stderr.contains("does not match"),
         "{}",
@@ -527,15 +467,7 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
         matches!(planted, Ok(hirc_hub::store::ChunkPut::Stored(_))),
         "{planted:?}"
     );
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("outbox.json"),
-        "--receipts",
-        &path("r1.json"),
-    ])
-    .expect_code(1);
+    let run = import(&data, &path("outbox.json"), &path("r1.json")).expect_code(1);
     assert!(
         run.stderr
             .contains("did not match its digest; it was discarded"),
@@ -544,15 +476,7 @@ fn evidence_travels_by_usb_stick_with_its_report_and_arrives_whole() {
     );
 
     // Nothing of that report was stored: the good stick stores it now.
-    let run = hub_admin(&[
-        "import",
-        "--data-dir",
-        &data,
-        &path("outbox.json"),
-        "--receipts",
-        &path("receipts.json"),
-    ])
-    .ok();
+    let run = import(&data, &path("outbox.json"), &path("receipts.json")).ok();
     assert!(
         run.stderr
             .contains("Stored 1 report(s); 0 were already here"),

@@ -15,6 +15,9 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::pieces::{self, PieceReader, PieceWriter};
+
+#[cfg(test)]
+mod tests;
 use super::{Kind, Label, READ_BYTES, final_report, open_desk_copy};
 use crate::desk::{Desk, Session};
 use crate::error::{Error, Result};
