@@ -241,15 +241,15 @@ pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&answer)
     );
-    // One desk holds at most 4 places at once: of six chunks whose bodies
-    // never come, four hold theirs and two are told at once to come back
+    // One desk holds at most 8 places at once: of ten chunks whose bodies
+    // never come, eight hold theirs and two are told at once to come back
     // in a moment (read from their own sockets, whichever order the hub
     // took them in), and another desk is not held back.
     let tiny = |what: &[u8]| {
         let bytes = age::encrypt(&recipient, what).expect("encrypt");
         (item_of(&bytes), bytes)
     };
-    let mut slow: Vec<std::net::TcpStream> = (0..6)
+    let mut slow: Vec<std::net::TcpStream> = (0..10)
         .map(|_| {
             let (item, bytes) = tiny(b"slow");
             let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
@@ -296,9 +296,9 @@ pub(crate) fn evidence_is_held_whole_before_its_revision_on(backend: Backend) {
             "{answer}"
         );
     }
-    // The four hold theirs still: a fifth from the desk is told the same,
+    // The eight hold theirs still: one more from the desk is told the same,
     // while another desk is not held back.
-    let (item, bytes) = tiny(b"fifth");
+    let (item, bytes) = tiny(b"one more");
     assert_eq!(
         put_chunk(&hub, &token, report, &item, 0, &bytes).status(),
         StatusCode::SERVICE_UNAVAILABLE

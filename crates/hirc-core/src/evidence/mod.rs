@@ -29,7 +29,8 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub(crate) use self::for_hub::{
-    EvidenceEntry, deleting_copies, drop_copies, keep_named_copies, manifest_of, settle_copies,
+    EvidenceEntry, deleting_delivered_copies, drop_copies, keep_named_copies, manifest_of,
+    settle_copies,
 };
 pub use self::sniff::Kind;
 use self::sniff::{SNIFF_LEN, Sniffed, TextCheck};
@@ -611,18 +612,21 @@ pub(crate) fn open_desk_copy<'c>(
     kind: Kind,
 ) -> Result<EvidenceContent<'c>> {
     let want = header(evidence, report, kind);
-    let damaged = || Error::Integrity("evidence does not open with the desk key");
+    let failed = |e: age::DecryptError| match e {
+        age::DecryptError::Io(e) => unread(e),
+        _ => Error::Integrity("evidence does not open with the desk key"),
+    };
     let decryptor = age::Decryptor::new(pieces::PieceReader::new(
         db,
         pieces::Copy::Desk,
         evidence.to_string(),
     ))
-    .map_err(|_| damaged())?;
+    .map_err(failed)?;
     let mut reader = decryptor
         .decrypt(std::iter::once(s.keys.identity() as &dyn age::Identity))
-        .map_err(|_| damaged())?;
+        .map_err(failed)?;
     let mut got = vec![0u8; want.len()];
-    reader.read_exact(&mut got).map_err(|_| damaged())?;
+    reader.read_exact(&mut got).map_err(unread)?;
     if got != want.as_bytes() {
         return Err(Error::Integrity(
             "evidence belongs to another item, report or kind",
@@ -631,8 +635,21 @@ pub(crate) fn open_desk_copy<'c>(
     Ok(EvidenceContent { reader })
 }
 
+/// Why an item's ciphertext could not be read: the store failing (the
+/// report is tried again later, as it is) or the ciphertext damaged (the
+/// report is set aside where that is checked).
+pub(crate) fn unread(e: std::io::Error) -> Error {
+    if e.get_ref()
+        .is_some_and(|inner| inner.is::<rusqlite::Error>())
+    {
+        Error::io("reading evidence from the store", e)
+    } else {
+        Error::Integrity("evidence does not open with the desk key")
+    }
+}
+
 /// An item's content as it is decrypted; an error while reading means the
-/// stored ciphertext is damaged.
+/// stored ciphertext is damaged, or the store failed ([`unread`]).
 pub struct EvidenceContent<'d> {
     reader: age::stream::StreamReader<pieces::PieceReader<'d>>,
 }

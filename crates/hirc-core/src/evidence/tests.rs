@@ -20,7 +20,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 }
 
 /// Every file of the desk's data directory (store, WAL, log), read whole.
-fn desk_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+pub(super) fn desk_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("dir").flatten() {
         let path = entry.path();

@@ -444,7 +444,7 @@ impl Desk {
                 params![now, report_id.to_string(), revision],
             )?;
             // The hub holds the evidence: its copies for the hub go.
-            crate::evidence::deleting_copies(tx, || {
+            crate::evidence::deleting_delivered_copies(tx, || {
                 Ok(tx.execute(
                     "DELETE FROM evidence_outbox WHERE evidence_id IN
                        (SELECT id FROM evidence WHERE report_id = ?1 AND revision = ?2)",

@@ -91,6 +91,19 @@ impl Desk {
                 }
             }
         }
+        // Named by reference (once each), read before anything is
+        // signed or audited: an export that fails leaves no record.
+        let mut named = Vec::new();
+        for id in too_large {
+            let reference = self
+                .row(id)
+                .ok()
+                .and_then(|row| row.reference)
+                .unwrap_or_else(|| id.to_string());
+            if !named.contains(&reference) {
+                named.push(reference);
+            }
+        }
         let mut file = OutboxFile {
             format: OUTBOX_FILE_FORMAT.into(),
             device_id: link.device_id,
@@ -109,14 +122,10 @@ impl Desk {
                 file.erasures.len()
             ),
         )?;
-        let too_large = too_large
-            .into_iter()
-            .map(|id| Ok(self.row(id)?.reference.unwrap_or_else(|| id.to_string())))
-            .collect::<Result<_>>()?;
         Ok(OutboxExport {
             file,
             next_file,
-            too_large,
+            too_large: named,
         })
     }
 

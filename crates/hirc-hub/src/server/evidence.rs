@@ -22,8 +22,10 @@ use super::{ApiError, AppState, AuthDevice};
 use crate::store::{ChunkPut, EvidenceChunk, HeldEvidence, held_sha256};
 
 /// The most places one desk holds at once: a stolen token (or a desk gone
-/// wrong) sending slowly cannot take every place from the other desks.
-const PLACES_PER_DESK: usize = 4;
+/// wrong) sending slowly cannot take every place from the other desks. Room
+/// for two sync processes at once (the app's and `hirc sync`), each with 4
+/// uploads in flight.
+const PLACES_PER_DESK: usize = 8;
 
 /// How long a request waits for a place before it is told to come back.
 const PLACE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);

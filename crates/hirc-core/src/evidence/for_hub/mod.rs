@@ -196,9 +196,7 @@ impl Desk {
             let mut buf = Zeroizing::new(vec![0u8; READ_BYTES]);
             let mut read = 0u64;
             loop {
-                let n = content.read(&mut buf[..]).map_err(|_| {
-                    Error::Integrity("evidence does not open with the desk key")
-                })?;
+                let n = content.read(&mut buf[..]).map_err(super::unread)?;
                 if n == 0 {
                     break;
                 }
@@ -332,33 +330,44 @@ pub(crate) fn keep_named_copies(
     drop_copies(tx, &others)
 }
 
-/// Deletes copies for the hub (their pieces go with them).
+/// Deletes copies for the hub (their pieces go with them), their pages
+/// zeroed as every deletion's are: they may be for keys replaced because
+/// they leaked, and never delivered.
 pub(crate) fn drop_copies(tx: &rusqlite::Connection, copies: &[Uuid]) -> Result<()> {
-    deleting_copies(tx, || {
-        for copy in copies {
-            tx.execute(
-                "DELETE FROM evidence_outbox WHERE id = ?1",
-                [copy.to_string()],
-            )?;
-        }
-        Ok(())
-    })
+    for copy in copies {
+        tx.execute(
+            "DELETE FROM evidence_outbox WHERE id = ?1",
+            [copy.to_string()],
+        )?;
+    }
+    Ok(())
 }
 
-/// Runs `delete`, which deletes copies for the hub and nothing else, with
-/// the pages it frees left as they are rather than zeroed. The store
-/// zeroes what it deletes (`secure_delete`), so that what the desk key
-/// opens does not linger in free pages; a copy for the hub is ciphertext
-/// to the partnership, whose key is never here, and zeroing it would write
-/// every byte of it twice more (the log, then the store) for nothing: for
-/// a 200 MiB item, most of what recording its receipt cost.
-pub(crate) fn deleting_copies<T>(
+/// Runs `delete`, which deletes copies for the hub that it holds (its
+/// receipt checked) and nothing else, with the pages it frees left as they
+/// are rather than zeroed. The store zeroes what it deletes
+/// (`secure_delete`), so that what the desk key opens does not linger in
+/// free pages; a delivered copy is ciphertext to the partnership's keys,
+/// the very bytes the hub keeps, and zeroing it would write every byte of
+/// it twice more (the log, then the store) for nothing: for a 200 MiB item,
+/// most of what recording its receipt cost.
+pub(crate) fn deleting_delivered_copies<T>(
     tx: &rusqlite::Connection,
     delete: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
+    /// Puts zeroing back however `delete` ends (an error, a panic).
+    struct Zeroing<'c>(&'c rusqlite::Connection);
+    impl Drop for Zeroing<'_> {
+        fn drop(&mut self) {
+            if let Err(e) = self.0.execute_batch("PRAGMA secure_delete = ON") {
+                // Never expected (a pragma on an open connection); said, as
+                // deletions on this connection are not zeroed until the
+                // desk is opened again.
+                tracing::error!("deleted pages could not be set to be zeroed again: {e}");
+            }
+        }
+    }
     tx.execute_batch("PRAGMA secure_delete = OFF")?;
-    let done = delete();
-    // Whatever happened: every other deletion zeroes its pages.
-    tx.execute_batch("PRAGMA secure_delete = ON")?;
-    done
+    let _zeroing = Zeroing(tx);
+    delete()
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::desk::Desk;
 use crate::error::Error;
-use crate::evidence::tests::{draft, picture};
+use crate::evidence::tests::{desk_files, draft, picture};
 use crate::testing::TestHub;
 
 #[test]
@@ -186,6 +186,9 @@ fn replaced_keys_leave_only_the_copies_for_the_new_ones() {
     desk.submit(&s, id).expect("sealed");
     let first = copies_held(&desk);
     assert_eq!(first.len(), 1);
+    let leaked = desk
+        .evidence_chunk_for_hub(first[0], 0, usize::MAX)
+        .expect("copy");
     // The partnership's key leaked: the desk is enrolled again, with new
     // keys, and the revision is encrypted again.
     let new = TestHub {
@@ -202,4 +205,17 @@ fn replaced_keys_leave_only_the_copies_for_the_new_ones() {
         .expect("copy");
     assert!(age::decrypt(&new.partnership, &copy).is_ok());
     assert!(age::decrypt(&old.partnership, &copy).is_err());
+    // Never delivered, and to a key that leaked: its pages were zeroed, so
+    // no file of the desk holds it once the log is written back.
+    desk.db()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    let tail = &leaked[leaked.len() - 48..];
+    for (path, bytes) in desk_files(dir.path()) {
+        assert!(
+            !bytes.windows(tail.len()).any(|w| w == tail),
+            "{} holds the copy for the leaked key",
+            path.display()
+        );
+    }
 }
