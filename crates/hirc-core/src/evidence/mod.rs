@@ -649,7 +649,7 @@ pub(crate) fn unread(e: std::io::Error) -> Error {
 }
 
 /// An item's content as it is decrypted; an error while reading means the
-/// stored ciphertext is damaged, or the store failed ([`unread`]).
+/// stored ciphertext is damaged, or the store failed (`unread` tells which).
 pub struct EvidenceContent<'d> {
     reader: age::stream::StreamReader<pieces::PieceReader<'d>>,
 }
