@@ -53,13 +53,19 @@ pub(crate) fn new_desk(dir: &Path) -> (Desk, RecoveryCode) {
     .expect("desk created")
 }
 
-/// A desk, Chris's session, and one sealed report (the example).
-pub(crate) fn desk_with_sealed_report(dir: &Path) -> (Desk, Session, uuid::Uuid) {
+/// A desk, Chris's session, and a draft of the example report.
+pub(crate) fn desk_with_draft(dir: &Path) -> (Desk, Session, uuid::Uuid) {
     let (mut desk, _) = new_desk(dir);
     let s = desk
         .unlock("Chris", &pass("chris passphrase"))
         .expect("unlock");
     let id = desk.create_draft(&s, &example()).expect("draft");
+    (desk, s, id)
+}
+
+/// A desk, Chris's session, and one sealed report (the example).
+pub(crate) fn desk_with_sealed_report(dir: &Path) -> (Desk, Session, uuid::Uuid) {
+    let (mut desk, s, id) = desk_with_draft(dir);
     desk.submit(&s, id).expect("submit");
     (desk, s, id)
 }

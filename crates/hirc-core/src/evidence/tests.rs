@@ -3,16 +3,18 @@ use std::io::{Cursor, Read};
 use image::{ImageFormat, RgbImage};
 
 use super::*;
-use crate::testing::{TestHub, ambassador, example, new_desk, pass};
+pub(super) use crate::testing::desk_with_draft as draft;
+use crate::testing::{TestHub, ambassador, example};
 
-/// A desk, Chris's session and a draft of the example report.
-pub(super) fn draft(dir: &std::path::Path) -> (Desk, Session, Uuid) {
-    let (mut desk, _) = new_desk(dir);
-    let s = desk
-        .unlock("Chris", &pass("chris passphrase"))
-        .expect("unlock");
-    let id = desk.create_draft(&s, &example()).expect("draft");
-    (desk, s, id)
+/// Damages `item`'s stored ciphertext: it is given `from`'s.
+pub(super) fn give_ciphertext_of(desk: &Desk, from: Uuid, item: Uuid) {
+    desk.db()
+        .execute(
+            "UPDATE evidence_pieces SET bytes = (SELECT bytes FROM evidence_pieces WHERE evidence_id = ?1)
+             WHERE evidence_id = ?2",
+            params![from.to_string(), item.to_string()],
+        )
+        .expect("damaged");
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -433,13 +435,7 @@ fn evidence_is_bound_to_its_item_and_damage_is_caught() {
         .add_evidence(&s, id, Cursor::new(b"second letter".to_vec()), Some("two"))
         .expect("b");
     // Ciphertext moved from one item onto another is not taken for it.
-    desk.db()
-        .execute(
-            "UPDATE evidence_pieces SET bytes = (SELECT bytes FROM evidence_pieces WHERE evidence_id = ?1)
-             WHERE evidence_id = ?2",
-            params![a.id.to_string(), b.id.to_string()],
-        )
-        .expect("moved");
+    give_ciphertext_of(&desk, a.id, b.id);
     assert!(matches!(
         desk.open_evidence(&s, b.id),
         Err(Error::Integrity(_))

@@ -598,7 +598,7 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{TestHub, example, new_desk, pass};
+    use crate::testing::{TestHub, desk_with_draft};
 
     /// Sealing makes the payload, then queues it: another process that
     /// re-enrols the desk in between (the partnership's key leaked) must
@@ -606,11 +606,7 @@ mod tests {
     #[test]
     fn a_payload_made_for_keys_replaced_meanwhile_is_not_queued() {
         let dir = tempfile::tempdir().expect("dir");
-        let (mut desk, _) = new_desk(dir.path());
-        let s = desk
-            .unlock("Chris", &pass("chris passphrase"))
-            .expect("unlock");
-        let id = desk.create_draft(&s, &example()).expect("draft");
+        let (mut desk, s, id) = desk_with_draft(dir.path());
         let old = TestHub::new();
         old.enrol(&mut desk, &s);
         let made_for = |hub: &TestHub| SealedUpload {

@@ -172,11 +172,7 @@ fn the_engines_english_is_the_apps_english() {
 /// A desk in `dir` with one submitted report carrying `files`, its
 /// coordinator signed in, and the person's copy of that report.
 fn copy_with_files(dir: &std::path::Path, files: &[&[u8]]) -> (Desk, Session, SubjectAccess) {
-    let (mut desk, _) = new_desk(dir);
-    let s = desk
-        .unlock("Chris", &pass("chris passphrase"))
-        .expect("unlock");
-    let id = desk.create_draft(&s, &example()).expect("draft");
+    let (mut desk, s, id) = crate::testing::desk_with_draft(dir);
     for file in files {
         desk.add_evidence(&s, id, *file, None).expect("file");
     }

@@ -285,19 +285,13 @@ pub(crate) fn settle_copies(
             }
         }
     }
-    let mut unnamed = Vec::new();
-    for copies in items.values() {
-        let (these, others): (Vec<Uuid>, Vec<Uuid>) =
-            copies.iter().partition(|c| named.contains(c));
-        if these.len() != 1 {
-            return Err(conflict());
-        }
-        unnamed.extend(others);
-    }
-    if named.len() != items.len() {
+    let one_named_each = items
+        .values()
+        .all(|copies| copies.iter().filter(|c| named.contains(c)).count() == 1);
+    if !one_named_each || named.len() != items.len() {
         return Err(conflict());
     }
-    drop_copies(tx, &unnamed)
+    keep_named_copies(tx, holder, 0, &named)
 }
 
 /// Once the upload of `report`'s revision `revision` names the copies

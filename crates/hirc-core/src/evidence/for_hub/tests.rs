@@ -4,12 +4,11 @@
 use std::io::{Cursor, Read};
 
 use image::ImageFormat;
-use rusqlite::params;
 use uuid::Uuid;
 
 use crate::desk::Desk;
 use crate::error::Error;
-use crate::evidence::tests::{desk_files, draft, picture};
+use crate::evidence::tests::{desk_files, draft, give_ciphertext_of, picture};
 use crate::testing::TestHub;
 
 #[test]
@@ -149,13 +148,7 @@ fn evidence_that_will_not_open_sets_its_report_aside_and_leaves_no_copies_at_eac
     // Sealed before the desk enrolled: its copies are made at enrolment.
     desk.submit(&s, id).expect("sealed");
     // The second item's ciphertext is damaged (here, another item's).
-    desk.db()
-        .execute(
-            "UPDATE evidence_pieces SET bytes = (SELECT bytes FROM evidence_pieces WHERE evidence_id = ?1)
-             WHERE evidence_id = ?2",
-            params![a.id.to_string(), b.id.to_string()],
-        )
-        .expect("damaged");
+    give_ciphertext_of(&desk, a.id, b.id);
     let hub = TestHub::new();
     assert_eq!(hub.enrol(&mut desk, &s), 0, "nothing prepared");
     // A coordinator sees it aside, and why; the first item's copy went.
